@@ -1,0 +1,495 @@
+//! Configuration: environment pairs, `.env` text and secrets into typed, validated settings
+//! that record where each value came from.
+//!
+//! Rules:
+//! - `ENVIRONMENT` is `local` (default) or `cloud`, read from the process environment, then `.env`.
+//! - In `local`, every other variable comes from the process environment, then `.env`, then its
+//!   default. In `cloud`, `.env` is not read for them; a variable missing from the environment
+//!   that has a secret (`elasticsearch-host`, `elasticsearch-port`, `elasticsearch-username`,
+//!   `elasticsearch-password`, `yolov8-model-name`) is read from Secret Manager through the host.
+//! - A bad value is never replaced by a default: every problem is reported, all at once.
+
+use std::collections::HashMap;
+
+use crate::catalog;
+use crate::dotenv;
+use crate::types::{
+    AppError, ConfigError, Device, ElasticsearchConfig, Environment, ErrorKind, Problem,
+    ResolvedConfig, Setting, Source, ValidationContext, YoloConfig,
+};
+
+/// Reads secrets on the policy's behalf (the host's `host-secrets` capability).
+pub trait SecretStore {
+    /// The latest version of secret `name` in `project`: `Ok(None)` when it does not exist,
+    /// `Err(reason)` when it could not be read.
+    fn access(&self, project: &str, name: &str) -> Result<Option<String>, String>;
+}
+
+/// A store that has no secrets at all, for hosts without the capability.
+pub struct NoSecrets;
+
+impl SecretStore for NoSecrets {
+    fn access(&self, _project: &str, _name: &str) -> Result<Option<String>, String> {
+        Err("this host provides no secret store".to_string())
+    }
+}
+
+/// Shown instead of a secret value.
+pub const REDACTED: &str = "***";
+
+/// Default Elasticsearch host.
+pub const DEFAULT_ES_HOST: &str = "localhost";
+/// Default Elasticsearch port without an API key.
+pub const DEFAULT_ES_PORT: u16 = 9200;
+/// Default Elasticsearch port with an API key (TLS).
+pub const DEFAULT_ES_TLS_PORT: u16 = 443;
+/// Default Elasticsearch index.
+pub const DEFAULT_ES_INDEX: &str = "bachata_move_embeddings";
+/// Default YOLO pose model.
+pub const DEFAULT_YOLO_MODEL: &str = "yolov8n-pose.pt";
+
+/// The secret read in the cloud for each variable that has one.
+const SECRET_NAMES: &[(&str, &str)] = &[
+    ("ELASTICSEARCH_HOST", "elasticsearch-host"),
+    ("ELASTICSEARCH_PORT", "elasticsearch-port"),
+    ("ELASTICSEARCH_USERNAME", "elasticsearch-username"),
+    ("ELASTICSEARCH_PASSWORD", "elasticsearch-password"),
+    ("YOLOV8_MODEL", "yolov8-model-name"),
+];
+
+/// Variables whose values are always secret.
+const SECRET_VARIABLES: &[&str] = &["ELASTICSEARCH_PASSWORD", "ELASTICSEARCH_API_KEY"];
+
+const BOOL_EXPECTED: &str = "true or false (also 1/0, yes/no, on/off)";
+
+/// A raw value and where it came from.
+struct Raw {
+    value: String,
+    source: Source,
+    secret: bool,
+}
+
+/// Collects values, settings and problems while resolving.
+struct Resolver<'a> {
+    env: HashMap<&'a str, &'a str>,
+    dotenv: HashMap<String, String>,
+    environment: Environment,
+    project: Option<String>,
+    secrets: &'a dyn SecretStore,
+    settings: Vec<Setting>,
+    problems: Vec<Problem>,
+}
+
+impl Resolver<'_> {
+    /// The raw value of `name`: environment, then `.env` (local) or Secret Manager (cloud).
+    fn raw(&self, name: &str) -> Result<Option<Raw>, AppError> {
+        let secret = SECRET_VARIABLES.contains(&name);
+        if let Some(value) = self.env.get(name) {
+            return Ok(Some(Raw {
+                value: (*value).to_string(),
+                source: Source::Environment,
+                secret,
+            }));
+        }
+        match (self.environment, &self.project) {
+            (Environment::Local, _) => Ok(self.dotenv.get(name).map(|value| Raw {
+                value: value.clone(),
+                source: Source::Dotenv,
+                secret,
+            })),
+            (Environment::Cloud, Some(project)) => {
+                let Some((_, secret_name)) = SECRET_NAMES.iter().find(|(var, _)| *var == name)
+                else {
+                    return Ok(None);
+                };
+                match self.secrets.access(project, secret_name) {
+                    Ok(Some(value)) => Ok(Some(Raw {
+                        value,
+                        source: Source::SecretManager,
+                        secret: true,
+                    })),
+                    Ok(None) => Err(secret_error(
+                        project,
+                        secret_name,
+                        "the secret or its latest version does not exist",
+                    )),
+                    Err(reason) => Err(secret_error(project, secret_name, &reason)),
+                }
+            }
+            (Environment::Cloud, None) => Ok(None),
+        }
+    }
+
+    fn record(&mut self, name: &str, shown: String, source: Source, secret: bool) {
+        let value = if secret && !shown.is_empty() {
+            REDACTED.to_string()
+        } else {
+            shown
+        };
+        self.settings.push(Setting {
+            name: name.to_string(),
+            value,
+            source,
+            secret,
+        });
+    }
+
+    fn problem(&mut self, name: &str, raw: Option<&Raw>, expected: &str) {
+        let value = raw.map(|raw| shown_value(&raw.value, raw.secret));
+        let message = match &value {
+            Some(value) => format!("{name}={value:?} is invalid: expected {expected}"),
+            None => format!("{name} is required: expected {expected}"),
+        };
+        self.problems.push(Problem {
+            variable: name.to_string(),
+            value,
+            expected: expected.to_string(),
+            message,
+        });
+    }
+
+    /// A typed value: parsed when present (a problem when it does not parse), else the default.
+    fn typed<T: ToString>(
+        &mut self,
+        name: &str,
+        default: T,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, AppError> {
+        match self.raw(name)? {
+            None => {
+                self.record(name, default.to_string(), Source::Default, false);
+                Ok(default)
+            }
+            Some(raw) => match parse(raw.value.trim()) {
+                Some(value) => {
+                    self.record(name, value.to_string(), raw.source, raw.secret);
+                    Ok(value)
+                }
+                None => {
+                    self.problem(name, Some(&raw), expected);
+                    self.record(name, raw.value.clone(), raw.source, raw.secret);
+                    Ok(default)
+                }
+            },
+        }
+    }
+
+    /// A required non-empty string with a default.
+    fn text(&mut self, name: &str, default: &str) -> Result<String, AppError> {
+        self.typed(name, default.to_string(), "a non-empty value", |value| {
+            (!value.is_empty()).then(|| value.to_string())
+        })
+    }
+
+    /// An optional string: unset or empty means none.
+    fn optional(&mut self, name: &str) -> Result<Option<String>, AppError> {
+        match self.raw(name)? {
+            Some(raw) if !raw.value.is_empty() => {
+                self.record(name, raw.value.clone(), raw.source, raw.secret);
+                Ok(Some(raw.value))
+            }
+            Some(raw) => {
+                self.record(name, String::new(), raw.source, raw.secret);
+                Ok(None)
+            }
+            None => {
+                self.record(name, String::new(), Source::Default, SECRET_VARIABLES.contains(&name));
+                Ok(None)
+            }
+        }
+    }
+
+    fn boolean(&mut self, name: &str, default: bool) -> Result<bool, AppError> {
+        self.typed(name, default, BOOL_EXPECTED, parse_bool)
+    }
+
+    fn fraction(&mut self, name: &str, default: f64) -> Result<f64, AppError> {
+        self.typed(name, default, "a number between 0 and 1", |value| {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|number| (0.0..=1.0).contains(number))
+        })
+    }
+
+    fn at_least_one(&mut self, name: &str, default: u32, unit: &str) -> Result<u32, AppError> {
+        let expected = format!("a whole number of {unit} of at least 1");
+        self.typed(name, default, &expected, |value| {
+            value.parse::<u32>().ok().filter(|number| *number >= 1)
+        })
+    }
+
+    /// Where a recorded setting came from.
+    fn source_of(&self, name: &str) -> Option<Source> {
+        self.settings.iter().find(|s| s.name == name).map(|s| s.source)
+    }
+
+    /// Overrides a recorded setting's value and marks it derived.
+    fn derive(&mut self, name: &str, value: String) {
+        if let Some(setting) = self.settings.iter_mut().find(|s| s.name == name) {
+            setting.value = value;
+            setting.source = Source::Derived;
+        }
+    }
+}
+
+fn shown_value(value: &str, secret: bool) -> String {
+    if secret {
+        REDACTED.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+fn secret_error(project: &str, secret: &str, reason: &str) -> AppError {
+    catalog::make_error(
+        ErrorKind::ServiceUnavailable(Some("secret_manager".to_string())),
+        format!("could not read secret `{secret}` from Secret Manager in project `{project}`: {reason}"),
+        vec![
+            ("secret".to_string(), secret.to_string()),
+            ("project".to_string(), project.to_string()),
+        ],
+    )
+}
+
+/// Parses a boolean the way operators write them; anything else is rejected.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_port(value: &str) -> Option<u16> {
+    value.parse::<u16>().ok().filter(|port| *port >= 1)
+}
+
+fn parse_device(value: &str) -> Option<Device> {
+    match value.to_ascii_lowercase().as_str() {
+        "cpu" => Some(Device::Cpu),
+        "cuda" => Some(Device::Cuda),
+        "auto" => Some(Device::Auto),
+        _ => None,
+    }
+}
+
+/// The `ENVIRONMENT` name of an environment.
+pub fn environment_name(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Local => "local",
+        Environment::Cloud => "cloud",
+    }
+}
+
+/// The `YOLOV8_DEVICE` name of a device.
+pub fn device_name(device: Device) -> &'static str {
+    match device {
+        Device::Cpu => "cpu",
+        Device::Cuda => "cuda",
+        Device::Auto => "auto",
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(device_name(*self))
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(environment_name(*self))
+    }
+}
+
+/// Builds the validation error reporting every problem.
+fn validation_error(problems: Vec<Problem>) -> ConfigError {
+    let first = problems.first();
+    let kind = ErrorKind::Validation(ValidationContext {
+        field: first.map(|problem| problem.variable.clone()),
+        value: first.and_then(|problem| problem.value.clone()),
+    });
+    let summary = problems
+        .iter()
+        .map(|problem| problem.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let noun = if problems.len() == 1 { "problem" } else { "problems" };
+    let message = format!("invalid configuration ({} {noun}): {summary}", problems.len());
+    let details = problems
+        .iter()
+        .map(|problem| (problem.variable.clone(), problem.message.clone()))
+        .collect();
+    let mut error = catalog::make_error(kind, message, Vec::new());
+    // The per-variable messages replace the first problem's field/value context.
+    error.details = details;
+    ConfigError { error, problems }
+}
+
+/// Resolves configuration from the process environment pairs, optional `.env` text and
+/// (in the cloud) secrets.
+pub fn load(
+    env: &[(String, String)],
+    dotenv_text: Option<&str>,
+    secrets: &dyn SecretStore,
+) -> Result<ResolvedConfig, ConfigError> {
+    let env: HashMap<&str, &str> = env
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let dotenv = match dotenv_text.map(dotenv::parse).transpose() {
+        Ok(vars) => vars.unwrap_or_default(),
+        Err(error) => {
+            let message = format!(".env {error}");
+            return Err(validation_error(vec![Problem {
+                variable: ".env".to_string(),
+                value: error.line.map(|line| format!("line {line}")),
+                expected: "KEY=VALUE lines with balanced quotes".to_string(),
+                message,
+            }]));
+        }
+    };
+    let mut resolver = Resolver {
+        env,
+        dotenv,
+        environment: Environment::Local,
+        project: None,
+        secrets,
+        settings: Vec::new(),
+        problems: Vec::new(),
+    };
+    // A secret-store failure stops resolution at once; validation problems are gathered.
+    let resolved = resolve(&mut resolver).map_err(|error| ConfigError {
+        error,
+        problems: Vec::new(),
+    })?;
+    if resolver.problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(validation_error(resolver.problems))
+    }
+}
+
+/// Resolves every setting; validation problems are left in `r.problems`.
+fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
+    // ENVIRONMENT is read while `r.environment` is still local, so `.env` may set it.
+    let environment = r
+        .typed(
+            "ENVIRONMENT",
+            Environment::Local,
+            "`local` or `cloud`",
+            |value| match value.to_ascii_lowercase().as_str() {
+                "local" => Some(Environment::Local),
+                "cloud" => Some(Environment::Cloud),
+                _ => None,
+            },
+        )?;
+    let mut gcp_project_id = None;
+    if environment == Environment::Cloud {
+        gcp_project_id = r
+            .env
+            .get("GCP_PROJECT_ID")
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty());
+        match &gcp_project_id {
+            Some(project) => {
+                let project = project.clone();
+                r.record("GCP_PROJECT_ID", project, Source::Environment, false);
+            }
+            None => {
+                r.problem(
+                    "GCP_PROJECT_ID",
+                    None,
+                    "the Google Cloud project id when ENVIRONMENT=cloud",
+                );
+                r.record("GCP_PROJECT_ID", String::new(), Source::Default, false);
+            }
+        }
+        r.environment = Environment::Cloud;
+        r.project = gcp_project_id.clone();
+    }
+
+    let host = r.text("ELASTICSEARCH_HOST", DEFAULT_ES_HOST)?;
+    let api_key = r.optional("ELASTICSEARCH_API_KEY")?;
+    let default_port = if api_key.is_some() {
+        DEFAULT_ES_TLS_PORT
+    } else {
+        DEFAULT_ES_PORT
+    };
+    let port = r
+        .typed(
+            "ELASTICSEARCH_PORT",
+            default_port,
+            "a port number from 1 to 65535",
+            parse_port,
+        )?;
+    if api_key.is_some() && r.source_of("ELASTICSEARCH_PORT") == Some(Source::Default) {
+        r.derive("ELASTICSEARCH_PORT", port.to_string());
+    }
+    let index = r.text("ELASTICSEARCH_INDEX", DEFAULT_ES_INDEX)?;
+    let username = r.optional("ELASTICSEARCH_USERNAME")?;
+    let password = r.optional("ELASTICSEARCH_PASSWORD")?;
+    let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", false)?;
+    let mut verify_certs = r
+        .boolean("ELASTICSEARCH_VERIFY_CERTS", true)?;
+    if api_key.is_some() {
+        if !use_ssl {
+            r.derive("ELASTICSEARCH_USE_SSL", "true".to_string());
+        }
+        if !verify_certs {
+            r.derive("ELASTICSEARCH_VERIFY_CERTS", "true".to_string());
+        }
+        use_ssl = true;
+        verify_certs = true;
+    }
+    let max_connections = r
+        .at_least_one("ELASTICSEARCH_MAX_CONNECTIONS", 10, "connections")?;
+    let timeout_secs = r
+        .at_least_one("ELASTICSEARCH_TIMEOUT", 30, "seconds")?;
+    let retry_on_timeout = r
+        .boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true)?;
+
+    let model = r.text("YOLOV8_MODEL", DEFAULT_YOLO_MODEL)?;
+    let confidence = r.fraction("YOLOV8_CONFIDENCE", 0.3)?;
+    let device = r
+        .typed(
+            "YOLOV8_DEVICE",
+            Device::Cpu,
+            "`cpu`, `cuda` or `auto`",
+            parse_device,
+        )?;
+    let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
+    let max_det = r
+        .at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
+
+    Ok(ResolvedConfig {
+        environment,
+        gcp_project_id,
+        elasticsearch: ElasticsearchConfig {
+            host,
+            port,
+            index,
+            username,
+            password,
+            api_key,
+            use_ssl,
+            verify_certs,
+            max_connections,
+            timeout_secs,
+            retry_on_timeout,
+        },
+        yolo: YoloConfig {
+            model,
+            confidence,
+            device,
+            iou_threshold,
+            max_det,
+        },
+        settings: std::mem::take(&mut r.settings),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,54 @@
+//! The component's exports: thin glue from the generated bindings to the plain logic.
+
+use crate::bindings::bachata::common::host_secrets;
+use crate::bindings::exports::bachata::common::{config, errors};
+use crate::types::{AppError, CatalogEntry, ConfigError, ErrorKind, ResolvedConfig};
+use crate::{catalog, config::SecretStore};
+
+struct Policy;
+
+/// Secrets read through the host's `host-secrets` import.
+struct HostSecrets;
+
+impl SecretStore for HostSecrets {
+    fn access(&self, project: &str, name: &str) -> Result<Option<String>, String> {
+        host_secrets::access(project, name)
+    }
+}
+
+impl errors::Guest for Policy {
+    fn make_error(kind: ErrorKind, message: String, details: Vec<(String, String)>) -> AppError {
+        catalog::make_error(kind, message, details)
+    }
+
+    fn code_of(kind: ErrorKind) -> String {
+        catalog::code_of(&kind).to_string()
+    }
+
+    fn user_friendly_message(error_code: String, error_type: String) -> String {
+        catalog::user_friendly_message(&error_code, &error_type)
+    }
+
+    fn catalog() -> Vec<CatalogEntry> {
+        catalog::catalog()
+    }
+
+    fn http_status(error_code: String) -> u16 {
+        catalog::http_status(&error_code)
+    }
+
+    fn problem_json(error: AppError, error_type: Option<String>, instance: Option<String>) -> String {
+        catalog::problem_json(&error, error_type.as_deref(), instance.as_deref())
+    }
+}
+
+impl config::Guest for Policy {
+    fn load(
+        env: Vec<(String, String)>,
+        dotenv: Option<String>,
+    ) -> Result<ResolvedConfig, ConfigError> {
+        crate::config::load(&env, dotenv.as_deref(), &HostSecrets)
+    }
+}
+
+crate::bindings::export!(Policy with_types_in crate::bindings);

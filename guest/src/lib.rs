@@ -1,0 +1,41 @@
+//! The bachata-common policy component.
+//!
+//! Every *decision* of the shared-services layer lives here, sandboxed in a WebAssembly
+//! component (`wasm32-wasip2`) that implements the `bachata:common/common` world of `wit/`:
+//!
+//! - [`catalog`]: the error catalog (codes, user-friendly messages, HTTP statuses,
+//!   RFC 9457 problem documents);
+//! - [`config`]: configuration resolved from the environment pairs and `.env` text the host
+//!   passes in, with secrets read through the host's `host-secrets` capability.
+//!
+//! The logic is plain Rust over the WIT types, so it unit-tests natively; only the thin
+//! [`export`] glue is compiled for WebAssembly.
+//!
+//! ```
+//! use bachata_common_policy::catalog;
+//! assert_eq!(catalog::http_status("VALIDATION_ERROR"), 400);
+//! ```
+
+pub mod catalog;
+pub mod config;
+mod dotenv;
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "common",
+    });
+}
+
+/// The WIT types, under plain names.
+pub mod types {
+    pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
+    pub use crate::bindings::exports::bachata::common::config::{
+        ConfigError, Device, ElasticsearchConfig, Environment, Problem, ResolvedConfig, Setting,
+        Source, YoloConfig,
+    };
+    pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
+}
+
+#[cfg(target_family = "wasm")]
+mod export;
