@@ -227,9 +227,7 @@ pub fn code_of(kind: &ErrorKind) -> &'static str {
 /// The detail pairs that carry a kind's own context (`url`, `field`, ...), in a fixed order.
 pub fn context_details(kind: &ErrorKind) -> Vec<(String, String)> {
     let pair = |key: &str, value: &Option<String>| {
-        value
-            .as_ref()
-            .map(|value| (key.to_string(), value.clone()))
+        value.as_ref().map(|value| (key.to_string(), value.clone()))
     };
     match kind {
         ErrorKind::Generation | ErrorKind::VideoGeneration => Vec::new(),
@@ -294,12 +292,14 @@ pub fn catalog() -> Vec<CatalogEntry> {
     MESSAGES
         .iter()
         .flat_map(|(code, messages)| {
-            messages.iter().map(move |(error_type, message)| CatalogEntry {
-                error_code: (*code).to_string(),
-                error_type: (*error_type).to_string(),
-                message: (*message).to_string(),
-                http_status: http_status(code),
-            })
+            messages
+                .iter()
+                .map(move |(error_type, message)| CatalogEntry {
+                    error_code: (*code).to_string(),
+                    error_type: (*error_type).to_string(),
+                    message: (*message).to_string(),
+                    http_status: http_status(code),
+                })
         })
         .collect()
 }
@@ -321,7 +321,10 @@ fn title_of(error_code: &str) -> &'static str {
 
 /// The `type` URI of a problem document: a stable URN naming the error code.
 pub fn problem_type(error_code: &str) -> String {
-    format!("urn:bachata-common:error:{}", error_code.to_ascii_lowercase())
+    format!(
+        "urn:bachata-common:error:{}",
+        error_code.to_ascii_lowercase()
+    )
 }
 
 /// Renders an error as an RFC 9457 `application/problem+json` document.
@@ -391,7 +394,12 @@ mod tests {
         ),
         (
             VIDEO_GENERATION_ERROR,
-            &["ffmpeg_error", "insufficient_moves", "sync_error", "output_error"],
+            &[
+                "ffmpeg_error",
+                "insufficient_moves",
+                "sync_error",
+                "output_error",
+            ],
         ),
         (
             VALIDATION_ERROR,
@@ -456,7 +464,11 @@ mod tests {
     #[test]
     fn catalog_lists_every_pair_once_with_default_first() {
         let entries = catalog();
-        let expected: usize = REQUIRED.iter().map(|(_, types)| types.len() + 1).sum::<usize>() + 1;
+        let expected: usize = REQUIRED
+            .iter()
+            .map(|(_, types)| types.len() + 1)
+            .sum::<usize>()
+            + 1;
         assert_eq!(entries.len(), expected);
         for (code, _) in REQUIRED {
             let first = entries
@@ -495,7 +507,10 @@ mod tests {
                 value: Some("expert".into()),
             }),
             "bad difficulty".into(),
-            vec![("hint".into(), "x".into()), ("field".into(), "ignored".into())],
+            vec![
+                ("hint".into(), "x".into()),
+                ("field".into(), "ignored".into()),
+            ],
         );
         assert_eq!(error.error_code, VALIDATION_ERROR);
         assert_eq!(
@@ -551,7 +566,10 @@ mod tests {
         );
         let text = problem_json(&error, Some("too_short"), Some("/v1/choreographies/7"));
         let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(value["type"], "urn:bachata-common:error:music_analysis_error");
+        assert_eq!(
+            value["type"],
+            "urn:bachata-common:error:music_analysis_error"
+        );
         assert_eq!(value["title"], "Music analysis failed");
         assert_eq!(value["status"], 422);
         assert_eq!(

@@ -194,7 +194,12 @@ impl Resolver<'_> {
                 Ok(None)
             }
             None => {
-                self.record(name, String::new(), Source::Default, SECRET_VARIABLES.contains(&name));
+                self.record(
+                    name,
+                    String::new(),
+                    Source::Default,
+                    SECRET_VARIABLES.contains(&name),
+                );
                 Ok(None)
             }
         }
@@ -222,7 +227,10 @@ impl Resolver<'_> {
 
     /// Where a recorded setting came from.
     fn source_of(&self, name: &str) -> Option<Source> {
-        self.settings.iter().find(|s| s.name == name).map(|s| s.source)
+        self.settings
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.source)
     }
 
     /// Overrides a recorded setting's value and marks it derived.
@@ -245,7 +253,9 @@ fn shown_value(value: &str, secret: bool) -> String {
 fn secret_error(project: &str, secret: &str, reason: &str) -> AppError {
     catalog::make_error(
         ErrorKind::ServiceUnavailable(Some("secret_manager".to_string())),
-        format!("could not read secret `{secret}` from Secret Manager in project `{project}`: {reason}"),
+        format!(
+            "could not read secret `{secret}` from Secret Manager in project `{project}`: {reason}"
+        ),
         vec![
             ("secret".to_string(), secret.to_string()),
             ("project".to_string(), project.to_string()),
@@ -316,8 +326,15 @@ fn validation_error(problems: Vec<Problem>) -> ConfigError {
         .map(|problem| problem.message.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    let noun = if problems.len() == 1 { "problem" } else { "problems" };
-    let message = format!("invalid configuration ({} {noun}): {summary}", problems.len());
+    let noun = if problems.len() == 1 {
+        "problem"
+    } else {
+        "problems"
+    };
+    let message = format!(
+        "invalid configuration ({} {noun}): {summary}",
+        problems.len()
+    );
     let details = problems
         .iter()
         .map(|problem| (problem.variable.clone(), problem.message.clone()))
@@ -328,6 +345,10 @@ fn validation_error(problems: Vec<Problem>) -> ConfigError {
     ConfigError { error, problems }
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "the WIT export returns the error by value; it is built once per load"
+)]
 /// Resolves configuration from the process environment pairs, optional `.env` text and
 /// (in the cloud) secrets.
 pub fn load(
@@ -375,17 +396,16 @@ pub fn load(
 /// Resolves every setting; validation problems are left in `r.problems`.
 fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     // ENVIRONMENT is read while `r.environment` is still local, so `.env` may set it.
-    let environment = r
-        .typed(
-            "ENVIRONMENT",
-            Environment::Local,
-            "`local` or `cloud`",
-            |value| match value.to_ascii_lowercase().as_str() {
-                "local" => Some(Environment::Local),
-                "cloud" => Some(Environment::Cloud),
-                _ => None,
-            },
-        )?;
+    let environment = r.typed(
+        "ENVIRONMENT",
+        Environment::Local,
+        "`local` or `cloud`",
+        |value| match value.to_ascii_lowercase().as_str() {
+            "local" => Some(Environment::Local),
+            "cloud" => Some(Environment::Cloud),
+            _ => None,
+        },
+    )?;
     let mut gcp_project_id = None;
     if environment == Environment::Cloud {
         gcp_project_id = r
@@ -418,13 +438,12 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     } else {
         DEFAULT_ES_PORT
     };
-    let port = r
-        .typed(
-            "ELASTICSEARCH_PORT",
-            default_port,
-            "a port number from 1 to 65535",
-            parse_port,
-        )?;
+    let port = r.typed(
+        "ELASTICSEARCH_PORT",
+        default_port,
+        "a port number from 1 to 65535",
+        parse_port,
+    )?;
     if api_key.is_some() && r.source_of("ELASTICSEARCH_PORT") == Some(Source::Default) {
         r.derive("ELASTICSEARCH_PORT", port.to_string());
     }
@@ -432,8 +451,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     let username = r.optional("ELASTICSEARCH_USERNAME")?;
     let password = r.optional("ELASTICSEARCH_PASSWORD")?;
     let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", false)?;
-    let mut verify_certs = r
-        .boolean("ELASTICSEARCH_VERIFY_CERTS", true)?;
+    let mut verify_certs = r.boolean("ELASTICSEARCH_VERIFY_CERTS", true)?;
     if api_key.is_some() {
         if !use_ssl {
             r.derive("ELASTICSEARCH_USE_SSL", "true".to_string());
@@ -444,25 +462,20 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         use_ssl = true;
         verify_certs = true;
     }
-    let max_connections = r
-        .at_least_one("ELASTICSEARCH_MAX_CONNECTIONS", 10, "connections")?;
-    let timeout_secs = r
-        .at_least_one("ELASTICSEARCH_TIMEOUT", 30, "seconds")?;
-    let retry_on_timeout = r
-        .boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true)?;
+    let max_connections = r.at_least_one("ELASTICSEARCH_MAX_CONNECTIONS", 10, "connections")?;
+    let timeout_secs = r.at_least_one("ELASTICSEARCH_TIMEOUT", 30, "seconds")?;
+    let retry_on_timeout = r.boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true)?;
 
     let model = r.text("YOLOV8_MODEL", DEFAULT_YOLO_MODEL)?;
     let confidence = r.fraction("YOLOV8_CONFIDENCE", 0.3)?;
-    let device = r
-        .typed(
-            "YOLOV8_DEVICE",
-            Device::Cpu,
-            "`cpu`, `cuda` or `auto`",
-            parse_device,
-        )?;
+    let device = r.typed(
+        "YOLOV8_DEVICE",
+        Device::Cpu,
+        "`cpu`, `cuda` or `auto`",
+        parse_device,
+    )?;
     let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
-    let max_det = r
-        .at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
+    let max_det = r.at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
 
     Ok(ResolvedConfig {
         environment,

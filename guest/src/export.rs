@@ -37,7 +37,11 @@ impl errors::Guest for Policy {
         catalog::http_status(&error_code)
     }
 
-    fn problem_json(error: AppError, error_type: Option<String>, instance: Option<String>) -> String {
+    fn problem_json(
+        error: AppError,
+        error_type: Option<String>,
+        instance: Option<String>,
+    ) -> String {
         catalog::problem_json(&error, error_type.as_deref(), instance.as_deref())
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::result_large_err, reason = "mirrors the WIT export's signature")]
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -125,7 +127,10 @@ fn explicit_values_are_parsed() {
     assert_eq!(config.yolo.device, Device::Cuda);
     assert_eq!(config.yolo.iou_threshold, 0.7);
     assert_eq!(config.yolo.max_det, 3);
-    assert_eq!(setting(&config, "ELASTICSEARCH_PORT").source, Source::Environment);
+    assert_eq!(
+        setting(&config, "ELASTICSEARCH_PORT").source,
+        Source::Environment
+    );
 }
 
 #[test]
@@ -141,8 +146,14 @@ fn api_key_mode_forces_tls_and_port_443() {
     assert_eq!(es.port, 443);
     assert!(es.use_ssl);
     assert!(es.verify_certs);
-    assert_eq!(setting(&config, "ELASTICSEARCH_PORT").source, Source::Derived);
-    assert_eq!(setting(&config, "ELASTICSEARCH_USE_SSL").source, Source::Derived);
+    assert_eq!(
+        setting(&config, "ELASTICSEARCH_PORT").source,
+        Source::Derived
+    );
+    assert_eq!(
+        setting(&config, "ELASTICSEARCH_USE_SSL").source,
+        Source::Derived
+    );
     assert_eq!(setting(&config, "ELASTICSEARCH_API_KEY").value, REDACTED);
 
     let explicit_port = local(&[
@@ -162,7 +173,10 @@ fn process_environment_beats_dotenv() {
     )
     .expect("valid");
     assert_eq!(config.elasticsearch.host, "from-env");
-    assert_eq!(setting(&config, "ELASTICSEARCH_HOST").source, Source::Environment);
+    assert_eq!(
+        setting(&config, "ELASTICSEARCH_HOST").source,
+        Source::Environment
+    );
     assert_eq!(config.yolo.max_det, 4);
     assert_eq!(setting(&config, "YOLOV8_MAX_DET").source, Source::Dotenv);
 }
@@ -173,7 +187,11 @@ fn unknown_environment_names_variable_and_allowed_values() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].variable, "ENVIRONMENT");
     assert_eq!(found[0].value.as_deref(), Some("production"));
-    assert!(found[0].message.contains("`local` or `cloud`"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("`local` or `cloud`"),
+        "{}",
+        found[0].message
+    );
 }
 
 #[test]
@@ -206,7 +224,11 @@ fn each_bad_value_is_a_problem_naming_variable_value_and_rule() {
         assert_eq!(problem.value.as_deref(), Some(*value));
         assert!(problem.expected.contains(rule), "{}", problem.expected);
         assert!(problem.message.contains(variable), "{}", problem.message);
-        assert!(problem.message.contains(&format!("{value:?}")), "{}", problem.message);
+        assert!(
+            problem.message.contains(&format!("{value:?}")),
+            "{}",
+            problem.message
+        );
     }
 }
 
@@ -248,7 +270,11 @@ fn dotenv_syntax_error_names_the_line() {
     let error = load(&[], Some("A=1\nB=\"open\n"), &NoSecrets).expect_err("invalid");
     assert_eq!(error.problems.len(), 1);
     assert_eq!(error.problems[0].variable, ".env");
-    assert!(error.error.message.contains("line 2"), "{}", error.error.message);
+    assert!(
+        error.error.message.contains("line 2"),
+        "{}",
+        error.error.message
+    );
 }
 
 #[test]
@@ -306,7 +332,9 @@ fn cloud_missing_or_unreadable_secret_is_service_unavailable() {
     let error = load(&env, None, &store).expect_err("missing secret");
     assert_eq!(error.error.error_code, catalog::SERVICE_UNAVAILABLE_ERROR);
     assert!(error.error.message.contains("elasticsearch-username"));
-    assert!(matches!(&error.error.kind, ErrorKind::ServiceUnavailable(Some(s)) if s == "secret_manager"));
+    assert!(
+        matches!(&error.error.kind, ErrorKind::ServiceUnavailable(Some(s)) if s == "secret_manager")
+    );
 
     let store = FakeStore {
         failing: Some("elasticsearch-host"),

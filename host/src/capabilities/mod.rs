@@ -1,0 +1,3 @@
+//! Capabilities the host lends to the policy component (its WIT imports).
+
+pub mod secrets;

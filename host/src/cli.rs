@@ -1,0 +1,131 @@
+//! Command-line arguments and the commands they run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use bachata_common::{Error, Policy, config};
+
+use crate::output;
+
+/// Shared services of Bachata Buddy: configuration, error catalog and the policy component.
+#[derive(Debug, Parser)]
+#[command(name = "bachata-common", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Load this policy component (.wasm) instead of the embedded one.
+    #[arg(long, global = true, value_name = "PATH", env = "BACHATA_POLICY")]
+    pub policy: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Log debug details on stderr (`RUST_LOG` overrides).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Configuration: show or check the resolved settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The error catalog.
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
+    /// The loaded policy component.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// Where configuration is read from.
+#[derive(Debug, Args)]
+pub struct EnvFileArg {
+    /// Read this .env file (default: ./.env when present).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show the resolved configuration and where each value came from (secrets as ***).
+    Show(EnvFileArg),
+    /// Validate the configuration and print every problem.
+    Check(EnvFileArg),
+}
+
+/// `errors` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ErrorsCommand {
+    /// List the catalog: code, type, HTTP status and message.
+    List,
+    /// Print the user-friendly message for an error code and type.
+    Message {
+        /// The error code, for example MUSIC_ANALYSIS_ERROR.
+        code: String,
+        /// The error type, for example too_short.
+        #[arg(default_value = "default")]
+        error_type: String,
+    },
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Which component is loaded: origin, sha256, size, exports and imports.
+    Info,
+}
+
+/// Loads the policy named by `--policy`, else the embedded one.
+fn load_policy(cli: &Cli) -> Result<Policy, Error> {
+    match &cli.policy {
+        Some(path) => Policy::from_file(path),
+        None => Policy::embedded(),
+    }
+}
+
+/// Runs the command; `Err` is reported by `main` with the right exit code.
+pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    let policy = load_policy(cli)?;
+    match &cli.command {
+        Command::Config(ConfigCommand::Show(args)) => {
+            let config = config::load(&policy, args.env_file.as_deref())?;
+            output::config_show(&config, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            match config::load(&policy, args.env_file.as_deref()) {
+                Ok(config) => {
+                    output::config_valid(&config, cli.json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(Error::Config { error, problems }) if !problems.is_empty() => {
+                    output::config_problems(&error, &problems, cli.json);
+                    Ok(ExitCode::from(2))
+                }
+                Err(other) => Err(other),
+            }
+        }
+        Command::Errors(ErrorsCommand::List) => {
+            output::catalog(&policy.catalog()?, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Errors(ErrorsCommand::Message { code, error_type }) => {
+            let message = policy.user_friendly_message(code, error_type)?;
+            let status = policy.http_status(code)?;
+            output::message(code, error_type, &message, status, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Info) => {
+            output::policy_info(&policy, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

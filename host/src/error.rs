@@ -1,0 +1,484 @@
+//! Errors: the catalog's kinds as a Rust enum ([`AppError`]) and the library's own
+//! failures ([`Error`]).
+
+use std::path::PathBuf;
+
+use crate::policy::{Policy, wit};
+
+/// Ordered key/value context of an error.
+pub type Details = Vec<(String, String)>;
+
+/// An error of the catalog, mirroring the WIT `app-error`: one variant per kind, each with a
+/// message, its kind's context and further `details`.
+///
+/// ```
+/// use bachata_common::AppError;
+/// let error = AppError::Validation {
+///     message: "unknown difficulty".into(),
+///     field: Some("difficulty".into()),
+///     value: Some("expert".into()),
+///     details: vec![],
+/// };
+/// assert_eq!(error.error_code(), "VALIDATION_ERROR");
+/// assert_eq!(error.to_string(), "unknown difficulty");
+/// assert_eq!(error.http_status(), 400);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// `GENERATION_ERROR`: choreography generation failed.
+    #[error("{message}")]
+    Generation {
+        /// What went wrong, for developers and logs.
+        message: String,
+        /// Further context.
+        details: Details,
+    },
+    /// `YOUTUBE_DOWNLOAD_ERROR`: a video could not be downloaded.
+    #[error("{message}")]
+    YoutubeDownload {
+        /// What went wrong.
+        message: String,
+        /// The video URL.
+        url: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+    /// `MUSIC_ANALYSIS_ERROR`: an audio track could not be analysed.
+    #[error("{message}")]
+    MusicAnalysis {
+        /// What went wrong.
+        message: String,
+        /// The audio file.
+        audio_path: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+    /// `MOVE_ANALYSIS_ERROR`: moves could not be extracted from a video.
+    #[error("{message}")]
+    MoveAnalysis {
+        /// What went wrong.
+        message: String,
+        /// The video file.
+        video_path: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+    /// `VIDEO_GENERATION_ERROR`: the output video could not be produced.
+    #[error("{message}")]
+    VideoGeneration {
+        /// What went wrong.
+        message: String,
+        /// Further context.
+        details: Details,
+    },
+    /// `VALIDATION_ERROR`: an input or setting was rejected.
+    #[error("{message}")]
+    Validation {
+        /// What went wrong.
+        message: String,
+        /// The rejected field or variable.
+        field: Option<String>,
+        /// The rejected value (`***` for secrets).
+        value: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+    /// `RESOURCE_ERROR`: a system resource ran short.
+    #[error("{message}")]
+    Resource {
+        /// What went wrong.
+        message: String,
+        /// `memory`, `disk`, `cpu`, ...
+        resource_type: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+    /// `SERVICE_UNAVAILABLE_ERROR`: a service did not answer.
+    #[error("{message}")]
+    ServiceUnavailable {
+        /// What went wrong.
+        message: String,
+        /// The service, for example `secret_manager`.
+        service_name: Option<String>,
+        /// Further context.
+        details: Details,
+    },
+}
+
+impl AppError {
+    /// The stable machine code, for example `VALIDATION_ERROR`.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            Self::Generation { .. } => "GENERATION_ERROR",
+            Self::YoutubeDownload { .. } => "YOUTUBE_DOWNLOAD_ERROR",
+            Self::MusicAnalysis { .. } => "MUSIC_ANALYSIS_ERROR",
+            Self::MoveAnalysis { .. } => "MOVE_ANALYSIS_ERROR",
+            Self::VideoGeneration { .. } => "VIDEO_GENERATION_ERROR",
+            Self::Validation { .. } => "VALIDATION_ERROR",
+            Self::Resource { .. } => "RESOURCE_ERROR",
+            Self::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE_ERROR",
+        }
+    }
+
+    /// The developer message.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Generation { message, .. }
+            | Self::YoutubeDownload { message, .. }
+            | Self::MusicAnalysis { message, .. }
+            | Self::MoveAnalysis { message, .. }
+            | Self::VideoGeneration { message, .. }
+            | Self::Validation { message, .. }
+            | Self::Resource { message, .. }
+            | Self::ServiceUnavailable { message, .. } => message,
+        }
+    }
+
+    /// The further context pairs (the kind's own context is in the variant's fields).
+    pub fn details(&self) -> &Details {
+        match self {
+            Self::Generation { details, .. }
+            | Self::YoutubeDownload { details, .. }
+            | Self::MusicAnalysis { details, .. }
+            | Self::MoveAnalysis { details, .. }
+            | Self::VideoGeneration { details, .. }
+            | Self::Validation { details, .. }
+            | Self::Resource { details, .. }
+            | Self::ServiceUnavailable { details, .. } => details,
+        }
+    }
+
+    /// The HTTP status an API answers with (the catalog's mapping, fixed per code).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::YoutubeDownload { .. } | Self::Validation { .. } => 400,
+            Self::MusicAnalysis { .. } | Self::MoveAnalysis { .. } => 422,
+            Self::Resource { .. } | Self::ServiceUnavailable { .. } => 503,
+            Self::Generation { .. } | Self::VideoGeneration { .. } => 500,
+        }
+    }
+
+    /// The end-user message for `error_type` from the embedded policy's catalog.
+    pub fn user_message(&self, error_type: &str) -> Result<String, Error> {
+        self.user_message_with(Policy::shared()?, error_type)
+    }
+
+    /// The end-user message for `error_type` from `policy`'s catalog.
+    pub fn user_message_with(&self, policy: &Policy, error_type: &str) -> Result<String, Error> {
+        policy.user_friendly_message(self.error_code(), error_type)
+    }
+}
+
+impl From<wit::AppError> for AppError {
+    fn from(error: wit::AppError) -> Self {
+        use wit::ErrorKind as K;
+        let wit::AppError {
+            kind,
+            message,
+            details,
+            ..
+        } = error;
+        // The kind's context travels in the variant; keep the other pairs as details.
+        let without = |keys: &[&str]| -> Details {
+            details
+                .iter()
+                .filter(|(key, _)| !keys.contains(&key.as_str()))
+                .cloned()
+                .collect()
+        };
+        match kind {
+            K::Generation => Self::Generation {
+                message,
+                details: details.clone(),
+            },
+            K::YoutubeDownload(url) => Self::YoutubeDownload {
+                details: without(if url.is_some() { &["url"] } else { &[] }),
+                message,
+                url,
+            },
+            K::MusicAnalysis(audio_path) => Self::MusicAnalysis {
+                details: without(if audio_path.is_some() {
+                    &["audio_path"]
+                } else {
+                    &[]
+                }),
+                message,
+                audio_path,
+            },
+            K::MoveAnalysis(video_path) => Self::MoveAnalysis {
+                details: without(if video_path.is_some() {
+                    &["video_path"]
+                } else {
+                    &[]
+                }),
+                message,
+                video_path,
+            },
+            K::VideoGeneration => Self::VideoGeneration {
+                message,
+                details: details.clone(),
+            },
+            K::Validation(context) => Self::Validation {
+                details: without(match (&context.field, &context.value) {
+                    (Some(_), Some(_)) => &["field", "value"],
+                    (Some(_), None) => &["field"],
+                    (None, Some(_)) => &["value"],
+                    (None, None) => &[],
+                }),
+                message,
+                field: context.field,
+                value: context.value,
+            },
+            K::Resource(resource_type) => Self::Resource {
+                details: without(if resource_type.is_some() {
+                    &["resource_type"]
+                } else {
+                    &[]
+                }),
+                message,
+                resource_type,
+            },
+            K::ServiceUnavailable(service_name) => Self::ServiceUnavailable {
+                details: without(if service_name.is_some() {
+                    &["service_name"]
+                } else {
+                    &[]
+                }),
+                message,
+                service_name,
+            },
+        }
+    }
+}
+
+impl From<&AppError> for wit::AppError {
+    fn from(error: &AppError) -> Self {
+        use wit::ErrorKind as K;
+        let (kind, context): (K, Details) = match error {
+            AppError::Generation { .. } => (K::Generation, vec![]),
+            AppError::YoutubeDownload { url, .. } => {
+                (K::YoutubeDownload(url.clone()), pair("url", url))
+            }
+            AppError::MusicAnalysis { audio_path, .. } => (
+                K::MusicAnalysis(audio_path.clone()),
+                pair("audio_path", audio_path),
+            ),
+            AppError::MoveAnalysis { video_path, .. } => (
+                K::MoveAnalysis(video_path.clone()),
+                pair("video_path", video_path),
+            ),
+            AppError::VideoGeneration { .. } => (K::VideoGeneration, vec![]),
+            AppError::Validation { field, value, .. } => (
+                K::Validation(wit::ValidationContext {
+                    field: field.clone(),
+                    value: value.clone(),
+                }),
+                pair("field", field)
+                    .into_iter()
+                    .chain(pair("value", value))
+                    .collect(),
+            ),
+            AppError::Resource { resource_type, .. } => (
+                K::Resource(resource_type.clone()),
+                pair("resource_type", resource_type),
+            ),
+            AppError::ServiceUnavailable { service_name, .. } => (
+                K::ServiceUnavailable(service_name.clone()),
+                pair("service_name", service_name),
+            ),
+        };
+        let mut details = context;
+        for (key, value) in error.details() {
+            if !details.iter().any(|(existing, _)| existing == key) {
+                details.push((key.clone(), value.clone()));
+            }
+        }
+        wit::AppError {
+            kind,
+            message: error.message().to_string(),
+            error_code: error.error_code().to_string(),
+            details,
+        }
+    }
+}
+
+fn pair(key: &str, value: &Option<String>) -> Details {
+    value
+        .iter()
+        .map(|value| (key.to_string(), value.clone()))
+        .collect()
+}
+
+/// A failure of the library itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A catalog error reported by the policy or the host.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// Configuration could not be resolved; `problems` lists every invalid setting.
+    #[error("{error}")]
+    Config {
+        /// The catalog error (`VALIDATION_ERROR` or `SERVICE_UNAVAILABLE_ERROR`).
+        error: AppError,
+        /// Every problem found.
+        problems: Vec<crate::config::Problem>,
+    },
+    /// A policy component could not be loaded (not a component, missing exports, bad imports).
+    #[error("cannot load policy {origin}: {reason}")]
+    PolicyLoad {
+        /// Where the policy came from (`embedded` or its path).
+        origin: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A call into the policy trapped or failed in the host.
+    #[error("policy {origin} (sha256 {sha256}) failed in `{function}`: {reason}")]
+    PolicyCall {
+        /// Where the policy came from.
+        origin: String,
+        /// The policy's sha256, short form.
+        sha256: String,
+        /// The export called.
+        function: &'static str,
+        /// The trap or host failure.
+        reason: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the failure is the caller's input (exit code 2) rather than an operational
+    /// failure (exit code 1).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            Self::App(error) | Self::Config { error, .. } => {
+                matches!(error, AppError::Validation { .. })
+            }
+            Self::PolicyLoad { .. } => true,
+            Self::PolicyCall { .. } => false,
+            Self::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        }
+    }
+
+    /// This failure as a catalog error: catalog errors as they are, a rejected policy or a
+    /// missing file as `VALIDATION_ERROR`, anything else as `GENERATION_ERROR`.
+    pub fn to_app_error(&self) -> AppError {
+        match self {
+            Self::App(error) | Self::Config { error, .. } => error.clone(),
+            Self::PolicyLoad { origin, .. } => AppError::Validation {
+                message: self.to_string(),
+                field: Some("policy".to_string()),
+                value: Some(origin.clone()),
+                details: Vec::new(),
+            },
+            Self::Io { path, .. } if self.is_invalid_input() => AppError::Validation {
+                message: self.to_string(),
+                field: Some("path".to_string()),
+                value: Some(path.display().to_string()),
+                details: Vec::new(),
+            },
+            Self::PolicyCall { .. } | Self::Io { .. } => AppError::Generation {
+                message: self.to_string(),
+                details: Vec::new(),
+            },
+        }
+    }
+
+    /// The catalog error behind this failure, when there is one.
+    pub fn app_error(&self) -> Option<&AppError> {
+        match self {
+            Self::App(error) | Self::Config { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_kinds() -> Vec<AppError> {
+        let details = vec![("attempt".to_string(), "2".to_string())];
+        vec![
+            AppError::Generation {
+                message: "m".into(),
+                details: details.clone(),
+            },
+            AppError::YoutubeDownload {
+                message: "m".into(),
+                url: Some("https://youtu.be/x".into()),
+                details: details.clone(),
+            },
+            AppError::MusicAnalysis {
+                message: "m".into(),
+                audio_path: Some("a.mp3".into()),
+                details: details.clone(),
+            },
+            AppError::MoveAnalysis {
+                message: "m".into(),
+                video_path: None,
+                details: details.clone(),
+            },
+            AppError::VideoGeneration {
+                message: "m".into(),
+                details: details.clone(),
+            },
+            AppError::Validation {
+                message: "m".into(),
+                field: Some("f".into()),
+                value: Some("v".into()),
+                details: details.clone(),
+            },
+            AppError::Resource {
+                message: "m".into(),
+                resource_type: Some("disk".into()),
+                details: details.clone(),
+            },
+            AppError::ServiceUnavailable {
+                message: "m".into(),
+                service_name: Some("secret_manager".into()),
+                details,
+            },
+        ]
+    }
+
+    #[test]
+    fn wit_round_trip_keeps_kind_context_and_details() {
+        for error in all_kinds() {
+            let wit_error = wit::AppError::from(&error);
+            assert_eq!(wit_error.error_code, error.error_code());
+            assert!(wit_error.details.iter().any(|(k, _)| k == "attempt"));
+            assert_eq!(AppError::from(wit_error), error);
+        }
+    }
+
+    #[test]
+    fn codes_and_statuses() {
+        let codes: Vec<_> = all_kinds()
+            .iter()
+            .map(|e| (e.error_code(), e.http_status()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("GENERATION_ERROR", 500),
+                ("YOUTUBE_DOWNLOAD_ERROR", 400),
+                ("MUSIC_ANALYSIS_ERROR", 422),
+                ("MOVE_ANALYSIS_ERROR", 422),
+                ("VIDEO_GENERATION_ERROR", 500),
+                ("VALIDATION_ERROR", 400),
+                ("RESOURCE_ERROR", 503),
+                ("SERVICE_UNAVAILABLE_ERROR", 503),
+            ]
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Host bindings generated from `wit/` (world `common`).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "common",
+});

@@ -1,0 +1,403 @@
+//! Loading and calling the policy component.
+//!
+//! One [`wasmtime::Engine`] serves the process; each [`Policy`] compiles its component once
+//! and keeps one pre-linked instance (`InstancePre`). Every call gets a fresh `Store` with a
+//! deny-all WASI context (no files, no sockets, no environment, no arguments, stdio discarded)
+//! and a memory cap, so one call cannot leave state behind for the next.
+
+mod bindings;
+mod state;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::capabilities::secrets::{SecretManager, SecretSource};
+use crate::config::{Config, ConfigFailure};
+use crate::error::{AppError, Error};
+use bindings::{Common, CommonPre};
+use state::HostState;
+
+pub use state::Limits;
+
+/// The WIT types as generated for the host, for conversions.
+pub(crate) mod wit {
+    pub use super::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
+    pub use super::bindings::exports::bachata::common::config::{
+        ConfigError, Device, Environment, ResolvedConfig, Source,
+    };
+    pub use super::bindings::exports::bachata::common::errors::CatalogEntry;
+}
+
+/// The default policy, built from `guest/` and embedded at compile time.
+pub static EMBEDDED_POLICY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.wasm"));
+
+/// The WIT package the host implements.
+pub const WIT_PACKAGE: &str = "bachata:common@0.1.0";
+
+/// Interfaces every policy must export.
+pub const REQUIRED_EXPORTS: &[&str] =
+    &["bachata:common/errors@0.1.0", "bachata:common/config@0.1.0"];
+
+/// Where a policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyOrigin {
+    /// The component embedded in the host binary.
+    Embedded,
+    /// A component file loaded at run time.
+    File(PathBuf),
+}
+
+impl fmt::Display for PolicyOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("embedded"),
+            Self::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A loaded policy component, ready to call.
+///
+/// ```no_run
+/// use bachata_common::Policy;
+/// let policy = Policy::embedded()?;
+/// let message = policy.user_friendly_message("MUSIC_ANALYSIS_ERROR", "too_short")?;
+/// assert!(message.contains("30 seconds"));
+/// # Ok::<(), bachata_common::Error>(())
+/// ```
+pub struct Policy {
+    engine: Engine,
+    pre: CommonPre<HostState>,
+    origin: PolicyOrigin,
+    sha256: String,
+    size: usize,
+    exports: Vec<String>,
+    imports: Vec<String>,
+    secrets: Arc<dyn SecretSource>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("origin", &self.origin)
+            .field("sha256", &self.sha256)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process-wide engine: compiled code is shareable between all policies.
+fn engine() -> Result<&'static Engine, Error> {
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let mut config = wasmtime::Config::new();
+            config.wasm_component_model(true);
+            config.concurrency_support(false);
+            Engine::new(&config).map_err(|error| format!("{error:#}"))
+        })
+        .as_ref()
+        .map_err(|reason| Error::PolicyLoad {
+            origin: "engine".to_string(),
+            reason: reason.clone(),
+        })
+}
+
+impl Policy {
+    /// Loads the embedded default policy.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::from_bytes(EMBEDDED_POLICY, PolicyOrigin::Embedded)
+    }
+
+    /// The embedded policy, loaded once per process and shared.
+    pub fn shared() -> Result<&'static Self, Error> {
+        static SHARED: OnceLock<Result<Policy, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Policy::embedded().map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(|reason| Error::PolicyLoad {
+                origin: PolicyOrigin::Embedded.to_string(),
+                reason: reason.clone(),
+            })
+    }
+
+    /// Loads a policy component from a file.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, PolicyOrigin::File(path.to_path_buf()))
+    }
+
+    /// Loads a policy component from its bytes, checking that it is a component that exports
+    /// the interfaces this host calls and imports only what this host provides.
+    pub fn from_bytes(bytes: &[u8], origin: PolicyOrigin) -> Result<Self, Error> {
+        let reject = |reason: String| Error::PolicyLoad {
+            origin: origin.to_string(),
+            reason,
+        };
+        check_header(bytes).map_err(reject)?;
+        let engine = engine()?.clone();
+        let component = Component::new(&engine, bytes)
+            .map_err(|error| reject(format!("not a valid component: {error:#}")))?;
+        let component_type = component.component_type();
+        let exports: Vec<String> = component_type
+            .exports(&engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let imports: Vec<String> = component_type
+            .imports(&engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let missing: Vec<&str> = REQUIRED_EXPORTS
+            .iter()
+            .copied()
+            .filter(|required| !exports.iter().any(|name| name == required))
+            .collect();
+        if !missing.is_empty() {
+            let found = if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports.join(", ")
+            };
+            return Err(reject(format!(
+                "missing required export(s) {}; the component exports {found}",
+                missing.join(", ")
+            )));
+        }
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|error| reject(format!("cannot link WASI: {error:#}")))?;
+        Common::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|error| reject(format!("cannot link host capabilities: {error:#}")))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(|error| {
+            reject(format!(
+                "needs an import this host does not provide: {error:#}"
+            ))
+        })?;
+        let pre = CommonPre::new(instance_pre)
+            .map_err(|error| reject(format!("exports do not match {WIT_PACKAGE}: {error:#}")))?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        tracing::debug!(policy = %origin, %sha256, size = bytes.len(), "policy loaded");
+        Ok(Self {
+            engine,
+            pre,
+            origin,
+            sha256,
+            size: bytes.len(),
+            exports,
+            imports,
+            secrets: Arc::new(SecretManager::from_env()),
+            limits: Limits::default(),
+        })
+    }
+
+    /// Uses `secrets` for the `host-secrets` capability instead of Google Cloud Secret Manager.
+    pub fn with_secrets(mut self, secrets: Arc<dyn SecretSource>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// Uses `limits` for every call.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where the policy came from.
+    pub fn origin(&self) -> &PolicyOrigin {
+        &self.origin
+    }
+
+    /// The sha256 of the component, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The component's size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The interfaces the component exports.
+    pub fn exports(&self) -> &[String] {
+        &self.exports
+    }
+
+    /// The interfaces the component imports.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// Runs `body` against a fresh instance in a fresh store.
+    fn call<R>(
+        &self,
+        function: &'static str,
+        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(&self.limits, Arc::clone(&self.secrets)),
+        );
+        store.limiter(|state| &mut state.limits);
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| body(&instance, &mut store));
+        result.map_err(|error| Error::PolicyCall {
+            origin: self.origin.to_string(),
+            sha256: self.sha256[..12].to_string(),
+            function,
+            reason: format!("{error:#}"),
+        })
+    }
+
+    /// The end-user message for an error code and type.
+    pub fn user_friendly_message(
+        &self,
+        error_code: &str,
+        error_type: &str,
+    ) -> Result<String, Error> {
+        self.call("errors.user-friendly-message", |instance, store| {
+            instance
+                .bachata_common_errors()
+                .call_user_friendly_message(store, error_code, error_type)
+        })
+    }
+
+    /// Every catalog entry.
+    pub fn catalog(&self) -> Result<Vec<CatalogEntry>, Error> {
+        let entries = self.call("errors.catalog", |instance, store| {
+            instance.bachata_common_errors().call_catalog(store)
+        })?;
+        Ok(entries.into_iter().map(CatalogEntry::from).collect())
+    }
+
+    /// The HTTP status for an error code, as the policy decides it.
+    pub fn http_status(&self, error_code: &str) -> Result<u16, Error> {
+        self.call("errors.http-status", |instance, store| {
+            instance
+                .bachata_common_errors()
+                .call_http_status(store, error_code)
+        })
+    }
+
+    /// Renders `error` as an RFC 9457 `application/problem+json` document.
+    pub fn problem_json(
+        &self,
+        error: &AppError,
+        error_type: Option<&str>,
+        instance_uri: Option<&str>,
+    ) -> Result<String, Error> {
+        let wit_error = wit::AppError::from(error);
+        self.call("errors.problem-json", |instance, store| {
+            instance.bachata_common_errors().call_problem_json(
+                store,
+                &wit_error,
+                error_type,
+                instance_uri,
+            )
+        })
+    }
+
+    /// Resolves configuration from environment pairs and optional `.env` text.
+    pub fn load_config(
+        &self,
+        env: &[(String, String)],
+        dotenv: Option<&str>,
+    ) -> Result<Result<Config, ConfigFailure>, Error> {
+        let outcome = self.call("config.load", |instance, store| {
+            instance
+                .bachata_common_config()
+                .call_load(store, env, dotenv)
+        })?;
+        Ok(outcome.map(Config::from).map_err(ConfigFailure::from))
+    }
+}
+
+/// One entry of the error catalog.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CatalogEntry {
+    /// The machine code.
+    pub error_code: String,
+    /// The situation within the code (`default` for the general message).
+    pub error_type: String,
+    /// The end-user message.
+    pub message: String,
+    /// The HTTP status for the code.
+    pub http_status: u16,
+}
+
+impl From<wit::CatalogEntry> for CatalogEntry {
+    fn from(entry: wit::CatalogEntry) -> Self {
+        Self {
+            error_code: entry.error_code,
+            error_type: entry.error_type,
+            message: entry.message,
+            http_status: entry.http_status,
+        }
+    }
+}
+
+/// Rejects, with a reason a person can act on, bytes that are not a component.
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8; 4] = b"\0asm";
+    const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
+    if bytes.is_empty() {
+        return Err("the file is empty".to_string());
+    }
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err("not a WebAssembly file (no `\\0asm` header)".to_string());
+    }
+    if bytes[4..8] == CORE_VERSION {
+        return Err(
+            "a core WebAssembly module, not a component; build the policy with `--target wasm32-wasip2`"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_check_explains_what_the_bytes_are() {
+        assert!(check_header(b"").unwrap_err().contains("empty"));
+        assert!(
+            check_header(b"hello world")
+                .unwrap_err()
+                .contains("not a WebAssembly")
+        );
+        assert!(
+            check_header(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn embedded_policy_loads_and_answers() {
+        let policy = Policy::embedded().expect("embedded policy loads");
+        for required in REQUIRED_EXPORTS {
+            assert!(policy.exports().iter().any(|name| name == required));
+        }
+        assert_eq!(
+            policy.http_status("MOVE_ANALYSIS_ERROR").expect("call"),
+            422
+        );
+        assert_eq!(policy.sha256().len(), 64);
+    }
+}
