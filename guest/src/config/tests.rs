@@ -1,4 +1,7 @@
-#![allow(clippy::result_large_err, reason = "mirrors the WIT export's signature")]
+#![allow(
+    clippy::result_large_err,
+    reason = "mirrors the WIT export's signature"
+)]
 
 use std::cell::RefCell;
 use std::collections::HashMap;
