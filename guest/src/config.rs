@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use crate::catalog;
 use crate::dotenv;
 use crate::types::{
-    AppError, ConfigError, Device, ElasticsearchConfig, Environment, ErrorKind, Problem,
-    ResolvedConfig, Setting, Source, ValidationContext, YoloConfig,
+    AppError, ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, ErrorKind,
+    Problem, ResolvedConfig, ResourceSettings, Setting, Source, ValidationContext, YoloConfig,
 };
 
 /// Reads secrets on the policy's behalf (the host's `host-secrets` capability).
@@ -58,7 +58,18 @@ const SECRET_NAMES: &[(&str, &str)] = &[
 ];
 
 /// Variables whose values are always secret.
-const SECRET_VARIABLES: &[&str] = &["ELASTICSEARCH_PASSWORD", "ELASTICSEARCH_API_KEY"];
+const SECRET_VARIABLES: &[&str] = &[
+    "ELASTICSEARCH_PASSWORD",
+    "ELASTICSEARCH_API_KEY",
+    "BACHATA_API_TOKEN",
+];
+
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// Default managed areas.
+pub const DEFAULT_AREAS: &str = "temp,cache,output";
+/// Default daemon address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 const BOOL_EXPECTED: &str = "true or false (also 1/0, yes/no, on/off)";
 
@@ -215,6 +226,36 @@ impl Resolver<'_> {
                 .parse::<f64>()
                 .ok()
                 .filter(|number| (0.0..=1.0).contains(number))
+        })
+    }
+
+    /// A ratio in (0, 1].
+    fn ratio(&mut self, name: &str, default: f64) -> Result<f64, AppError> {
+        self.typed(name, default, "a number above 0 and at most 1", |value| {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|number| *number > 0.0 && *number <= 1.0)
+        })
+    }
+
+    /// A finite number at least `min` (or above it when `inclusive` is false).
+    fn number(
+        &mut self,
+        name: &str,
+        default: f64,
+        min: f64,
+        inclusive: bool,
+    ) -> Result<f64, AppError> {
+        let expected = if inclusive {
+            format!("a number of at least {min}")
+        } else {
+            format!("a number above {min}")
+        };
+        self.typed(name, default, &expected, |value| {
+            value.parse::<f64>().ok().filter(|number| {
+                number.is_finite() && (*number > min || (inclusive && *number == min))
+            })
         })
     }
 
@@ -477,6 +518,22 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
     let max_det = r.at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
 
+    let resources = resolve_resources(r)?;
+    let daemon = DaemonSettings {
+        listen: r.typed(
+            "BACHATA_LISTEN",
+            DEFAULT_LISTEN.to_string(),
+            "an IP address and port, for example 127.0.0.1:9464",
+            |value| {
+                value
+                    .parse::<std::net::SocketAddr>()
+                    .ok()
+                    .map(|addr| addr.to_string())
+            },
+        )?,
+        api_token: r.optional("BACHATA_API_TOKEN")?,
+    };
+
     Ok(ResolvedConfig {
         environment,
         gcp_project_id,
@@ -500,7 +557,67 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
             iou_threshold,
             max_det,
         },
+        resources,
+        daemon,
         settings: std::mem::take(&mut r.settings),
+    })
+}
+
+/// Whether `name` can name a managed area: 1 to 64 of `a-z`, `0-9`, `_`, `-`.
+pub fn valid_area_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError> {
+    let data_dir = r.text("BACHATA_DATA_DIR", DEFAULT_DATA_DIR)?;
+    let areas = r.typed(
+        "BACHATA_AREAS",
+        DEFAULT_AREAS.to_string(),
+        "comma-separated distinct names of a-z, 0-9, `_` and `-`",
+        |value| {
+            let names: Vec<&str> = value.split(',').map(str::trim).collect();
+            let distinct = names
+                .iter()
+                .enumerate()
+                .all(|(i, name)| !names[..i].contains(name));
+            (distinct && names.iter().all(|name| valid_area_name(name))).then(|| names.join(","))
+        },
+    )?;
+    let max_temp_age_hours = r.number("MAX_TEMP_AGE_HOURS", 24.0, 0.0, true)?;
+    let max_cache_size_gb = r.number("MAX_CACHE_SIZE_GB", 5.0, 0.0, false)?;
+    let cache_low_water_ratio = r.ratio("CACHE_LOW_WATER_RATIO", 0.8)?;
+    let memory_warning_threshold = r.ratio("MEMORY_WARNING_THRESHOLD", 0.85)?;
+    let disk_warning_threshold = r.ratio("DISK_WARNING_THRESHOLD", 0.90)?;
+    let memory_critical_threshold = r.ratio("MEMORY_CRITICAL_THRESHOLD", 0.90)?;
+    if memory_critical_threshold < memory_warning_threshold {
+        let raw = r.raw("MEMORY_CRITICAL_THRESHOLD")?;
+        r.problem(
+            "MEMORY_CRITICAL_THRESHOLD",
+            raw.as_ref(),
+            &format!("a ratio not below MEMORY_WARNING_THRESHOLD ({memory_warning_threshold})"),
+        );
+    }
+    let monitor_interval_secs = r.typed(
+        "MONITOR_INTERVAL_SECS",
+        300u64,
+        "a whole number of seconds of at least 1",
+        |value| value.parse::<u64>().ok().filter(|secs| *secs >= 1),
+    )?;
+    let cleanup_interval_hours = r.number("CLEANUP_INTERVAL_HOURS", 6.0, 0.0, false)?;
+    Ok(ResourceSettings {
+        data_dir,
+        areas: areas.split(',').map(str::to_string).collect(),
+        max_temp_age_hours,
+        max_cache_size_gb,
+        cache_low_water_ratio,
+        memory_warning_threshold,
+        disk_warning_threshold,
+        memory_critical_threshold,
+        monitor_interval_secs,
+        cleanup_interval_hours,
     })
 }
 

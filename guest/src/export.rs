@@ -1,8 +1,12 @@
 //! The component's exports: thin glue from the generated bindings to the plain logic.
 
-use crate::bindings::bachata::common::host_secrets;
-use crate::bindings::exports::bachata::common::{config, errors};
-use crate::types::{AppError, CatalogEntry, ConfigError, ErrorKind, ResolvedConfig};
+use crate::bindings::bachata::common::{host_fs, host_secrets};
+use crate::bindings::exports::bachata::common::{cleanup, config, errors};
+use crate::cleanup::Filesystem;
+use crate::types::{
+    AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, ErrorKind,
+    FsError, Removal, ResolvedConfig, ScanResult, SystemResources,
+};
 use crate::{catalog, config::SecretStore};
 
 struct Policy;
@@ -13,6 +17,38 @@ struct HostSecrets;
 impl SecretStore for HostSecrets {
     fn access(&self, project: &str, name: &str) -> Result<Option<String>, String> {
         host_secrets::access(project, name)
+    }
+}
+
+/// Files reached through the host's `host-fs` import.
+struct HostFs;
+
+impl Filesystem for HostFs {
+    fn areas(&self) -> Vec<String> {
+        host_fs::areas()
+    }
+
+    fn scan(&self, area: &str) -> Result<ScanResult, FsError> {
+        host_fs::scan(area)
+    }
+
+    fn remove(&self, area: &str, paths: &[String]) -> Vec<Removal> {
+        host_fs::remove(area, paths)
+    }
+}
+
+impl cleanup::Guest for Policy {
+    fn run(
+        settings: CleanupSettings,
+        now: u64,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<CleanupReport, AppError> {
+        crate::cleanup::run(&HostFs, &settings, now, force, dry_run)
+    }
+
+    fn assess(settings: CleanupSettings, snapshot: SystemResources) -> Assessment {
+        crate::cleanup::assess(&settings, &snapshot)
     }
 }
 

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod catalog;
+pub mod cleanup;
 pub mod config;
 mod dotenv;
 
@@ -29,10 +30,20 @@ mod bindings {
 
 /// The WIT types, under plain names.
 pub mod types {
+    pub use crate::bindings::bachata::common::host_fs::{
+        Entry, EntryKind, FsError, Removal, RemovalStatus, ScanProblem, ScanResult,
+    };
+    pub use crate::bindings::bachata::common::host_metrics::{
+        AreaUsage, Disk, Memory, SystemResources,
+    };
     pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
+    pub use crate::bindings::exports::bachata::common::cleanup::{
+        Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
+        PlannedRemoval, ResourceWarning,
+    };
     pub use crate::bindings::exports::bachata::common::config::{
-        ConfigError, Device, ElasticsearchConfig, Environment, Problem, ResolvedConfig, Setting,
-        Source, YoloConfig,
+        ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem,
+        ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
 }

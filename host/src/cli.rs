@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use std::sync::Arc;
+
+use bachata_common::resources::ResourceManager;
 use bachata_common::{Error, Policy, config};
 
 use crate::output;
@@ -42,6 +45,43 @@ pub enum Command {
     /// The loaded policy component.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the resource daemon: monitoring, scheduled cleanup, HTTP metrics and API.
+    Run(EnvFileArg),
+    /// Show system resources (memory, disk, CPU, managed areas).
+    Resources(EnvFileArg),
+    /// Clean the managed areas once.
+    Cleanup {
+        /// Remove every file not in use, whatever its age.
+        #[arg(long)]
+        force: bool,
+        /// Remove nothing; list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
+    /// Per-user temp directories.
+    #[command(subcommand)]
+    Tmp(TmpCommand),
+}
+
+/// `tmp` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TmpCommand {
+    /// Print (creating it when missing) the temp directory of a user.
+    UserDir {
+        /// The user id: 1 to 64 letters, digits, `_` or `-`.
+        id: String,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
+    /// Remove a user's temp directory (files in use are kept).
+    CleanUser {
+        /// The user id.
+        id: String,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
 }
 
 /// Where configuration is read from.
@@ -127,5 +167,54 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             output::policy_info(&policy, cli.json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run(args) => {
+            let config = config::load(&policy, args.env_file.as_deref())?;
+            bachata_common::daemon::check_listen(&config.daemon)?;
+            let manager = Arc::new(ResourceManager::new(Arc::new(policy), &config.resources)?);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| Error::Io {
+                    path: "tokio runtime".into(),
+                    source,
+                })?;
+            runtime.block_on(bachata_common::daemon::run(manager, &config.daemon))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resources(args) => {
+            let manager = manager(policy, args)?;
+            output::resources(&manager.system_resources(), cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cleanup {
+            force,
+            dry_run,
+            env,
+        } => {
+            let manager = manager(policy, env)?;
+            let progress = output::Progress::start(cli.json, "cleaning");
+            let report = manager.cleanup(*force, *dry_run);
+            progress.finish();
+            output::cleanup(&report?, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tmp(TmpCommand::UserDir { id, env }) => {
+            let manager = manager(policy, env)?;
+            let path = manager.temp().user_temp_dir(id)?;
+            output::path(&path, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tmp(TmpCommand::CleanUser { id, env }) => {
+            let manager = manager(policy, env)?;
+            let report = manager.temp().cleanup_user(id)?;
+            output::user_cleanup(id, &report, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// A resource manager over the configured data directory.
+fn manager(policy: Policy, args: &EnvFileArg) -> Result<ResourceManager, Error> {
+    let config = config::load(&policy, args.env_file.as_deref())?;
+    ResourceManager::new(Arc::new(policy), &config.resources)
 }

@@ -146,6 +146,40 @@ pub struct YoloConfig {
     pub max_det: u32,
 }
 
+/// Resource management settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSettings {
+    /// Directory holding the managed areas.
+    pub data_dir: PathBuf,
+    /// Managed area names.
+    pub areas: Vec<String>,
+    /// Files older than this many hours are removed.
+    pub max_temp_age_hours: f64,
+    /// Cap of the `cache` area in GiB.
+    pub max_cache_size_gb: f64,
+    /// Trimming goes down to this fraction of the cap.
+    pub cache_low_water_ratio: f64,
+    /// Memory warning ratio.
+    pub memory_warning_threshold: f64,
+    /// Disk warning ratio.
+    pub disk_warning_threshold: f64,
+    /// Memory ratio that triggers an emergency cleanup.
+    pub memory_critical_threshold: f64,
+    /// Seconds between resource checks.
+    pub monitor_interval_secs: u64,
+    /// Hours between scheduled cleanups.
+    pub cleanup_interval_hours: f64,
+}
+
+/// Settings of the `run` daemon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaemonSettings {
+    /// Address to serve HTTP on.
+    pub listen: std::net::SocketAddr,
+    /// Bearer token for `POST /v1/cleanup` off loopback.
+    pub api_token: Option<Secret>,
+}
+
 /// One resolved setting and its provenance (secret values already shown as `***`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
@@ -170,6 +204,10 @@ pub struct Config {
     pub elasticsearch: ElasticsearchConfig,
     /// YOLO pose settings.
     pub yolo: YoloConfig,
+    /// Resource management settings.
+    pub resources: ResourceSettings,
+    /// Daemon settings.
+    pub daemon: DaemonSettings,
     /// Every setting with its source.
     pub settings: Vec<Setting>,
 }
@@ -256,6 +294,26 @@ impl From<wit::ResolvedConfig> for Config {
                 },
                 iou_threshold: yolo.iou_threshold,
                 max_det: yolo.max_det,
+            },
+            resources: ResourceSettings {
+                data_dir: PathBuf::from(config.resources.data_dir),
+                areas: config.resources.areas,
+                max_temp_age_hours: config.resources.max_temp_age_hours,
+                max_cache_size_gb: config.resources.max_cache_size_gb,
+                cache_low_water_ratio: config.resources.cache_low_water_ratio,
+                memory_warning_threshold: config.resources.memory_warning_threshold,
+                disk_warning_threshold: config.resources.disk_warning_threshold,
+                memory_critical_threshold: config.resources.memory_critical_threshold,
+                monitor_interval_secs: config.resources.monitor_interval_secs,
+                cleanup_interval_hours: config.resources.cleanup_interval_hours,
+            },
+            daemon: DaemonSettings {
+                // The policy validated the address; a policy that did not gets the default.
+                listen: config.daemon.listen.parse().unwrap_or_else(|_| {
+                    tracing::warn!(listen = %config.daemon.listen, "policy returned an invalid listen address; using 127.0.0.1:9464");
+                    std::net::SocketAddr::from(([127, 0, 0, 1], 9464))
+                }),
+                api_token: config.daemon.api_token.map(Secret),
             },
             settings: config
                 .settings

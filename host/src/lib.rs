@@ -19,9 +19,13 @@
 //! ```
 
 pub mod capabilities;
+pub mod cleanup;
 pub mod config;
+pub mod daemon;
 pub mod error;
 pub mod policy;
+pub mod resources;
+pub mod temp;
 
 pub use config::Config;
 pub use error::{AppError, Error};

@@ -4,7 +4,14 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use std::io::IsTerminal;
+use std::path::Path;
+
+use bachata_common::capabilities::metrics::SystemResources;
+use bachata_common::cleanup::CleanupReport;
 use bachata_common::config::{Config, Problem};
+use bachata_common::resources::{cleanup_json, resources_json};
+use bachata_common::temp::UserCleanup;
 use bachata_common::{AppError, CatalogEntry, Error, Policy};
 
 fn print_json(value: &serde_json::Value) {
@@ -124,6 +131,150 @@ pub fn policy_info(policy: &Policy, json: bool) {
     println!("package:  {}", bachata_common::policy::WIT_PACKAGE);
     println!("exports:  {}", policy.exports().join(", "));
     println!("imports:  {}", policy.imports().join(", "));
+}
+
+/// A spinner on stderr while a long step runs, only on a terminal and without `--json`.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Starts the spinner.
+    pub fn start(json: bool, message: &'static str) -> Self {
+        if json || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        Self(Some(bar))
+    }
+
+    /// Stops and clears the spinner.
+    pub fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `resources`.
+pub fn resources(snapshot: &SystemResources, json: bool) {
+    if json {
+        print_json(&resources_json(snapshot));
+        return;
+    }
+    let memory = &snapshot.memory;
+    let disk = &snapshot.disk;
+    println!(
+        "memory  {:>5.1}% used  {} of {}{}",
+        memory.used_ratio * 100.0,
+        human_bytes(memory.used),
+        human_bytes(memory.total),
+        if memory.container_limited {
+            " (container limit)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "disk    {:>5.1}% used  {} free of {}",
+        disk.used_ratio * 100.0,
+        human_bytes(disk.free),
+        human_bytes(disk.total)
+    );
+    let (one, five, fifteen) = snapshot.load_average;
+    println!(
+        "cpu     {:>5.1}% used  load {one:.2} {five:.2} {fifteen:.2}",
+        snapshot.cpu_ratio * 100.0
+    );
+    for area in &snapshot.areas {
+        println!(
+            "area    {:10} {:>10}  {} files",
+            area.name,
+            human_bytes(area.size),
+            area.file_count
+        );
+    }
+}
+
+/// `cleanup`.
+pub fn cleanup(report: &CleanupReport, json: bool) {
+    if json {
+        print_json(&cleanup_json(report));
+        return;
+    }
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    if report.dry_run {
+        for removal in &report.removals {
+            println!(
+                "{verb} {}/{} ({} B, {})",
+                removal.area, removal.path, removal.bytes, removal.reason
+            );
+        }
+    }
+    println!(
+        "{verb} {} files ({}) by age and {} files ({}) from the cache; {} empty directories; {} areas processed",
+        report.temporary_files.files_removed,
+        human_bytes(report.temporary_files.bytes_freed),
+        report.cache_cleanup.files_removed,
+        human_bytes(report.cache_cleanup.bytes_freed),
+        report.temporary_files.directories_removed,
+        report.directories_processed,
+    );
+    if report.skipped_in_use > 0 {
+        println!("kept {} files in use", report.skipped_in_use);
+    }
+    for problem in &report.errors {
+        println!(
+            "problem: {}/{}: {}",
+            problem.area, problem.path, problem.reason
+        );
+    }
+}
+
+/// `tmp user-dir`.
+pub fn path(path: &Path, json: bool) {
+    if json {
+        print_json(&json!({"path": path}));
+    } else {
+        println!("{}", path.display());
+    }
+}
+
+/// `tmp clean-user`.
+pub fn user_cleanup(user_id: &str, report: &UserCleanup, json: bool) {
+    if json {
+        print_json(&json!({"user_id": user_id, "cleanup": report}));
+    } else {
+        println!(
+            "user {user_id}: removed {} files ({}), kept {} in use, directory {}",
+            report.files_removed,
+            human_bytes(report.bytes_freed),
+            report.skipped_in_use,
+            if report.directory_removed {
+                "removed"
+            } else {
+                "kept"
+            }
+        );
+    }
 }
 
 /// Prints a failure as one line on stderr (plus a problem document with `--json`) and

@@ -7,7 +7,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_bachata-common");
 
 #[test]
 fn version_and_help() {
-    let version = Command::new(BINARY).arg("--version").output().expect("runs");
+    let version = Command::new(BINARY)
+        .arg("--version")
+        .output()
+        .expect("runs");
     assert!(version.status.success());
     let text = String::from_utf8_lossy(&version.stdout);
     assert!(text.starts_with("bachata-common "), "{text}");

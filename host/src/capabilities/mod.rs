@@ -1,3 +1,5 @@
 //! Capabilities the host lends to the policy component (its WIT imports).
 
+pub mod fs;
+pub mod metrics;
 pub mod secrets;

@@ -16,17 +16,21 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
+use crate::capabilities::fs::Areas;
+use crate::capabilities::metrics::{Metrics, SystemResources};
 use crate::capabilities::secrets::{SecretManager, SecretSource};
+use crate::cleanup::{Assessment, CleanupReport, CleanupSettings};
 use crate::config::{Config, ConfigFailure};
 use crate::error::{AppError, Error};
 use bindings::{Common, CommonPre};
-use state::HostState;
+use state::{Capabilities, HostState};
 
 pub use state::Limits;
 
 /// The WIT types as generated for the host, for conversions.
 pub(crate) mod wit {
     pub use super::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
+    pub use super::bindings::exports::bachata::common::cleanup;
     pub use super::bindings::exports::bachata::common::config::{
         ConfigError, Device, Environment, ResolvedConfig, Source,
     };
@@ -239,16 +243,29 @@ impl Policy {
         &self.imports
     }
 
-    /// Runs `body` against a fresh instance in a fresh store.
+    /// Runs `body` against a fresh instance in a fresh store lending only secrets.
     fn call<R>(
         &self,
         function: &'static str,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        let mut store = Store::new(
-            &self.engine,
-            HostState::new(&self.limits, Arc::clone(&self.secrets)),
-        );
+        self.call_with(function, None, None, body)
+    }
+
+    /// Runs `body` against a fresh instance in a fresh store lending `areas` and `metrics`.
+    fn call_with<R>(
+        &self,
+        function: &'static str,
+        areas: Option<Arc<Areas>>,
+        metrics: Option<Arc<Metrics>>,
+        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let capabilities = Capabilities {
+            secrets: Arc::clone(&self.secrets),
+            areas,
+            metrics,
+        };
+        let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
         let result = self
             .pre
@@ -322,6 +339,49 @@ impl Policy {
                 .call_load(store, env, dotenv)
         })?;
         Ok(outcome.map(Config::from).map_err(ConfigFailure::from))
+    }
+}
+
+impl Policy {
+    /// Runs the cleanup policy over `areas`.
+    pub fn cleanup(
+        &self,
+        areas: &Arc<Areas>,
+        settings: &CleanupSettings,
+        now: u64,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<CleanupReport, Error> {
+        let wit_settings = settings.to_wit();
+        let outcome = self.call_with(
+            "cleanup.run",
+            Some(Arc::clone(areas)),
+            None,
+            |instance, store| {
+                instance
+                    .bachata_common_cleanup()
+                    .call_run(store, wit_settings, now, force, dry_run)
+            },
+        )?;
+        outcome
+            .map(CleanupReport::from)
+            .map_err(|error| Error::App(error.into()))
+    }
+
+    /// Judges a resource snapshot against the thresholds.
+    pub fn assess(
+        &self,
+        settings: &CleanupSettings,
+        snapshot: &SystemResources,
+    ) -> Result<Assessment, Error> {
+        let wit_settings = settings.to_wit();
+        let wit_snapshot = state::to_wit_snapshot(snapshot);
+        let assessment = self.call("cleanup.assess", |instance, store| {
+            instance
+                .bachata_common_cleanup()
+                .call_assess(store, wit_settings, &wit_snapshot)
+        })?;
+        Ok(Assessment::from(assessment))
     }
 }
 

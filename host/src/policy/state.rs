@@ -5,7 +5,9 @@ use std::sync::Arc;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::bachata::common::{host_secrets, types};
+use super::bindings::bachata::common::{host_fs, host_metrics, host_secrets, types};
+use crate::capabilities::fs::{self, Areas};
+use crate::capabilities::metrics::{self, Metrics};
 use crate::capabilities::secrets::SecretSource;
 
 /// Resource limits applied to every policy call.
@@ -36,16 +38,26 @@ impl Default for Limits {
     }
 }
 
+/// The capabilities lent to one call.
+#[derive(Clone)]
+pub(crate) struct Capabilities {
+    pub(crate) secrets: Arc<dyn SecretSource>,
+    /// The managed areas; without them `host-fs` knows no area.
+    pub(crate) areas: Option<Arc<Areas>>,
+    /// The metrics source; without it `host-metrics` answers an all-zero snapshot.
+    pub(crate) metrics: Option<Arc<Metrics>>,
+}
+
 /// What a store holds for one call.
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
-    secrets: Arc<dyn SecretSource>,
+    capabilities: Capabilities,
 }
 
 impl HostState {
-    pub(crate) fn new(limits: &Limits, secrets: Arc<dyn SecretSource>) -> Self {
+    pub(crate) fn new(limits: &Limits, capabilities: Capabilities) -> Self {
         // No preopens, no environment, no arguments, no network, stdin closed and
         // stdout/stderr discarded: the policy sees only what the host passes explicitly.
         let wasi = WasiCtxBuilder::new()
@@ -63,7 +75,7 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             limits,
-            secrets,
+            capabilities,
         }
     }
 }
@@ -81,6 +93,127 @@ impl types::Host for HostState {}
 
 impl host_secrets::Host for HostState {
     fn access(&mut self, project: String, name: String) -> Result<Option<String>, String> {
-        self.secrets.access(&project, &name)
+        self.capabilities.secrets.access(&project, &name)
+    }
+}
+
+fn to_wit_kind(kind: fs::EntryKind) -> host_fs::EntryKind {
+    match kind {
+        fs::EntryKind::File => host_fs::EntryKind::File,
+        fs::EntryKind::Directory => host_fs::EntryKind::Directory,
+        fs::EntryKind::Symlink => host_fs::EntryKind::Symlink,
+        fs::EntryKind::Other => host_fs::EntryKind::Other,
+    }
+}
+
+fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
+    match status {
+        fs::RemovalStatus::Removed => host_fs::RemovalStatus::Removed,
+        fs::RemovalStatus::Vanished => host_fs::RemovalStatus::Vanished,
+        fs::RemovalStatus::InUse => host_fs::RemovalStatus::InUse,
+        fs::RemovalStatus::Refused => host_fs::RemovalStatus::Refused,
+        fs::RemovalStatus::Failed => host_fs::RemovalStatus::Failed,
+    }
+}
+
+impl host_fs::Host for HostState {
+    fn areas(&mut self) -> Vec<String> {
+        self.capabilities
+            .areas
+            .as_ref()
+            .map(|areas| areas.names())
+            .unwrap_or_default()
+    }
+
+    fn scan(&mut self, area: String) -> Result<host_fs::ScanResult, host_fs::FsError> {
+        let Some(areas) = &self.capabilities.areas else {
+            return Err(host_fs::FsError::UnknownArea(area));
+        };
+        let scan = areas
+            .scan(&area)
+            .map_err(|_| host_fs::FsError::UnknownArea(area.clone()))?;
+        Ok(host_fs::ScanResult {
+            entries: scan
+                .entries
+                .into_iter()
+                .map(|entry| host_fs::Entry {
+                    path: entry.path,
+                    kind: to_wit_kind(entry.kind),
+                    size: entry.size,
+                    mtime: entry.mtime,
+                    atime: entry.atime,
+                    ctime: entry.ctime,
+                    device: entry.device,
+                    locked: entry.locked,
+                })
+                .collect(),
+            problems: scan
+                .problems
+                .into_iter()
+                .map(|problem| host_fs::ScanProblem {
+                    path: problem.path,
+                    reason: problem.reason,
+                })
+                .collect(),
+        })
+    }
+
+    fn remove(&mut self, area: String, paths: Vec<String>) -> Vec<host_fs::Removal> {
+        let outcomes = match &self.capabilities.areas {
+            Some(areas) => areas.remove(&area, &paths),
+            None => Areas::none().remove(&area, &paths),
+        };
+        outcomes
+            .into_iter()
+            .map(|removal| host_fs::Removal {
+                path: removal.path,
+                status: to_wit_status(removal.status),
+                bytes: removal.bytes,
+                reason: removal.reason,
+            })
+            .collect()
+    }
+}
+
+/// Converts a host snapshot to the WIT record.
+pub(crate) fn to_wit_snapshot(
+    snapshot: &metrics::SystemResources,
+) -> host_metrics::SystemResources {
+    host_metrics::SystemResources {
+        taken_at: snapshot.taken_at,
+        memory: host_metrics::Memory {
+            total: snapshot.memory.total,
+            available: snapshot.memory.available,
+            used: snapshot.memory.used,
+            used_ratio: snapshot.memory.used_ratio,
+            container_limited: snapshot.memory.container_limited,
+        },
+        disk: host_metrics::Disk {
+            total: snapshot.disk.total,
+            free: snapshot.disk.free,
+            used: snapshot.disk.used,
+            used_ratio: snapshot.disk.used_ratio,
+        },
+        cpu_ratio: snapshot.cpu_ratio,
+        load_average: snapshot.load_average,
+        areas: snapshot
+            .areas
+            .iter()
+            .map(|area| host_metrics::AreaUsage {
+                name: area.name.clone(),
+                exists: area.exists,
+                size: area.size,
+                file_count: area.file_count,
+            })
+            .collect(),
+    }
+}
+
+impl host_metrics::Host for HostState {
+    fn snapshot(&mut self) -> host_metrics::SystemResources {
+        match &self.capabilities.metrics {
+            Some(metrics) => to_wit_snapshot(&metrics.snapshot()),
+            None => to_wit_snapshot(&metrics::SystemResources::empty()),
+        }
     }
 }

@@ -1,0 +1,250 @@
+//! Prometheus metrics of the daemon (prefix `bachata_common_`, base units: bytes, seconds,
+//! ratios 0–1; counters end in `_total`).
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::capabilities::metrics::SystemResources;
+use crate::cleanup::{Assessment, CleanupReport, Level};
+use crate::policy::Policy;
+
+type Labels = Vec<(String, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The daemon's metrics.
+pub struct Telemetry {
+    registry: Registry,
+    memory_total: Gauge,
+    memory_available: Gauge,
+    memory_used: Gauge,
+    memory_used_ratio: FloatGauge,
+    disk_total: Gauge,
+    disk_free: Gauge,
+    disk_used: Gauge,
+    disk_used_ratio: FloatGauge,
+    cpu_used_ratio: FloatGauge,
+    load_average: Family<Labels, FloatGauge>,
+    area_size: Family<Labels, Gauge>,
+    area_files: Family<Labels, Gauge>,
+    cleanup_runs: Family<Labels, Counter>,
+    removed_files: Counter,
+    removed_bytes: Counter,
+    warnings: Family<Labels, Counter>,
+    policy_call_errors: Counter,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry").finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// Registers every metric; `policy` is described by an info metric.
+    pub fn new(policy: &Policy) -> Self {
+        let mut registry = Registry::with_prefix("bachata_common");
+        let telemetry = Self {
+            memory_total: Gauge::default(),
+            memory_available: Gauge::default(),
+            memory_used: Gauge::default(),
+            memory_used_ratio: FloatGauge::default(),
+            disk_total: Gauge::default(),
+            disk_free: Gauge::default(),
+            disk_used: Gauge::default(),
+            disk_used_ratio: FloatGauge::default(),
+            cpu_used_ratio: FloatGauge::default(),
+            load_average: Family::default(),
+            area_size: Family::default(),
+            area_files: Family::default(),
+            cleanup_runs: Family::default(),
+            removed_files: Counter::default(),
+            removed_bytes: Counter::default(),
+            warnings: Family::default(),
+            policy_call_errors: Counter::default(),
+            registry: Registry::default(),
+        };
+        let bytes = Unit::Bytes;
+        registry.register_with_unit(
+            "memory_total",
+            "Memory available to the service (container limit when lower)",
+            bytes.clone(),
+            telemetry.memory_total.clone(),
+        );
+        registry.register_with_unit(
+            "memory_available",
+            "Memory still available",
+            bytes.clone(),
+            telemetry.memory_available.clone(),
+        );
+        registry.register_with_unit(
+            "memory_used",
+            "Memory in use",
+            bytes.clone(),
+            telemetry.memory_used.clone(),
+        );
+        registry.register_with_unit(
+            "memory_used",
+            "Memory in use as a ratio of the total",
+            Unit::Other("ratio".to_string()),
+            telemetry.memory_used_ratio.clone(),
+        );
+        registry.register_with_unit(
+            "disk_total",
+            "Size of the data directory's filesystem",
+            bytes.clone(),
+            telemetry.disk_total.clone(),
+        );
+        registry.register_with_unit(
+            "disk_free",
+            "Free space on the data directory's filesystem",
+            bytes.clone(),
+            telemetry.disk_free.clone(),
+        );
+        registry.register_with_unit(
+            "disk_used",
+            "Used space on the data directory's filesystem",
+            bytes.clone(),
+            telemetry.disk_used.clone(),
+        );
+        registry.register_with_unit(
+            "disk_used",
+            "Used space as a ratio of the filesystem",
+            Unit::Other("ratio".to_string()),
+            telemetry.disk_used_ratio.clone(),
+        );
+        registry.register_with_unit(
+            "cpu_used",
+            "CPU use over the last sampling interval, ratio of all cores",
+            Unit::Other("ratio".to_string()),
+            telemetry.cpu_used_ratio.clone(),
+        );
+        registry.register(
+            "load_average",
+            "System load average by window",
+            telemetry.load_average.clone(),
+        );
+        registry.register_with_unit(
+            "area_size",
+            "Bytes in the files of a managed area",
+            bytes.clone(),
+            telemetry.area_size.clone(),
+        );
+        registry.register(
+            "area_files",
+            "Number of files in a managed area",
+            telemetry.area_files.clone(),
+        );
+        registry.register(
+            "cleanup_runs",
+            "Cleanup runs by trigger",
+            telemetry.cleanup_runs.clone(),
+        );
+        registry.register(
+            "cleanup_removed_files",
+            "Files removed by cleanups",
+            telemetry.removed_files.clone(),
+        );
+        registry.register_with_unit(
+            "cleanup_removed",
+            "Bytes freed by cleanups",
+            bytes,
+            telemetry.removed_bytes.clone(),
+        );
+        registry.register(
+            "resource_warnings",
+            "Resource warnings raised",
+            telemetry.warnings.clone(),
+        );
+        registry.register(
+            "policy_call_errors",
+            "Failed calls into the policy component",
+            telemetry.policy_call_errors.clone(),
+        );
+        registry.register(
+            "policy",
+            "The loaded policy component",
+            Info::new(vec![
+                ("origin".to_string(), policy.origin().to_string()),
+                ("sha256".to_string(), policy.sha256().to_string()),
+            ]),
+        );
+        Self {
+            registry,
+            ..telemetry
+        }
+    }
+
+    /// Records a snapshot.
+    pub fn observe(&self, snapshot: &SystemResources) {
+        let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.memory_total.set(gauge(snapshot.memory.total));
+        self.memory_available.set(gauge(snapshot.memory.available));
+        self.memory_used.set(gauge(snapshot.memory.used));
+        self.memory_used_ratio.set(snapshot.memory.used_ratio);
+        self.disk_total.set(gauge(snapshot.disk.total));
+        self.disk_free.set(gauge(snapshot.disk.free));
+        self.disk_used.set(gauge(snapshot.disk.used));
+        self.disk_used_ratio.set(snapshot.disk.used_ratio);
+        self.cpu_used_ratio.set(snapshot.cpu_ratio);
+        let (one, five, fifteen) = snapshot.load_average;
+        for (window, value) in [("1m", one), ("5m", five), ("15m", fifteen)] {
+            self.load_average
+                .get_or_create(&vec![("window".to_string(), window.to_string())])
+                .set(value);
+        }
+        for area in &snapshot.areas {
+            let labels = vec![("area".to_string(), area.name.clone())];
+            self.area_size.get_or_create(&labels).set(gauge(area.size));
+            self.area_files
+                .get_or_create(&labels)
+                .set(gauge(area.file_count));
+        }
+    }
+
+    /// Records a finished cleanup run.
+    pub fn cleanup_done(&self, trigger: &str, report: &CleanupReport) {
+        self.cleanup_runs
+            .get_or_create(&vec![("trigger".to_string(), trigger.to_string())])
+            .inc();
+        if !report.dry_run {
+            self.removed_files.inc_by(report.total_files_removed());
+            self.removed_bytes.inc_by(report.total_bytes_freed());
+        }
+    }
+
+    /// Records an assessment's warnings.
+    pub fn assessed(&self, assessment: &Assessment) {
+        for warning in &assessment.warnings {
+            let level = match warning.level {
+                Level::Warning => "warning",
+                Level::Critical => "critical",
+            };
+            self.warnings
+                .get_or_create(&vec![
+                    ("resource".to_string(), warning.resource.clone()),
+                    ("level".to_string(), level.to_string()),
+                ])
+                .inc();
+        }
+    }
+
+    /// Records a failed policy call.
+    pub fn policy_error(&self) {
+        self.policy_call_errors.inc();
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = encode(&mut text, &self.registry) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        text
+    }
+}

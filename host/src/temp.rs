@@ -1,0 +1,425 @@
+//! The temp file manager: scoped temp files and directories in the `temp` area, per-user
+//! directories, and tracking of what is in use.
+//!
+//! Files are created exclusively with mode 0600 and held under an exclusive `flock` while
+//! their guard lives; directories are created with mode 0700 and locked the same way. The
+//! cleaner skips anything locked, so a live temp file is never removed under its user. Guards
+//! remove their file or directory on drop, also when the code using them fails or panics.
+//!
+//! ```no_run
+//! # fn demo(temp: &bachata_common::temp::TempManager) -> Result<(), Box<dyn std::error::Error>> {
+//! let audio = temp.temp_file(".wav", "mix_", Some("42"))?;
+//! std::fs::write(audio.path(), b"RIFF")?;
+//! // removed here, when `audio` goes out of scope
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::capabilities::fs::{Areas, EntryKind, RemovalStatus};
+use crate::error::{AppError, Error};
+
+/// The area temp files live in.
+pub const TEMP_AREA: &str = "temp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Directory,
+}
+
+/// The live temp files and directories, shared by the manager and its guards.
+#[derive(Debug, Default)]
+struct Registry {
+    active: Mutex<HashMap<u64, (PathBuf, Kind)>>,
+    next: AtomicU64,
+}
+
+impl Registry {
+    fn track(&self, path: PathBuf, kind: Kind) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id, (path, kind));
+        id
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (PathBuf, Kind)>> {
+        match self.active.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Untracks `id` and removes what it names; false when it was already released.
+    fn release(&self, id: u64) -> bool {
+        let Some((path, kind)) = self.lock().remove(&id) else {
+            return false;
+        };
+        let result = match kind {
+            Kind::File => std::fs::remove_file(&path),
+            // std's remove_dir_all never follows symbolic links.
+            Kind::Directory => std::fs::remove_dir_all(&path),
+        };
+        match result {
+            Ok(()) => true,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "could not remove temp entry");
+                true
+            }
+        }
+    }
+}
+
+/// A temp file that is removed when dropped. The file stays locked while the guard lives.
+#[derive(Debug)]
+pub struct TempFile {
+    id: u64,
+    path: PathBuf,
+    file: File,
+    registry: Arc<Registry>,
+}
+
+impl TempFile {
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open, locked file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Removed while our lock is still held; the lock goes with the handle afterwards.
+        self.registry.release(self.id);
+    }
+}
+
+/// A temp directory that is removed with its contents when dropped.
+#[derive(Debug)]
+pub struct TempDir {
+    id: u64,
+    path: PathBuf,
+    _lock: File,
+    registry: Arc<Registry>,
+}
+
+impl TempDir {
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        self.registry.release(self.id);
+    }
+}
+
+/// What `cleanup_user` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UserCleanup {
+    /// Files removed.
+    pub files_removed: u64,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+    /// Files kept because they are in use.
+    pub skipped_in_use: u64,
+    /// Whether the user's directory itself is gone.
+    pub directory_removed: bool,
+}
+
+/// Creates and tracks temp files and directories in the `temp` area.
+#[derive(Debug, Clone)]
+pub struct TempManager {
+    areas: Arc<Areas>,
+    root: PathBuf,
+    registry: Arc<Registry>,
+}
+
+fn invalid(field: &str, value: &str, message: String) -> Error {
+    Error::App(AppError::Validation {
+        message,
+        field: Some(field.to_string()),
+        value: Some(value.to_string()),
+        details: Vec::new(),
+    })
+}
+
+/// Checks a user id: 1 to 64 of `A-Z`, `a-z`, `0-9`, `_`, `-`.
+pub fn check_user_id(user_id: &str) -> Result<(), Error> {
+    let valid = (1..=64).contains(&user_id.len())
+        && user_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            "user_id",
+            user_id,
+            format!("invalid user id {user_id:?}: use 1 to 64 letters, digits, `_` or `-`"),
+        ))
+    }
+}
+
+/// Checks a file-name prefix or suffix: at most 64 of letters, digits, `.`, `_`, `-`.
+fn check_affix(field: &str, affix: &str) -> Result<(), Error> {
+    let valid = affix.len() <= 64
+        && affix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !affix.contains("..");
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            affix,
+            format!("invalid {field} {affix:?}: use at most 64 letters, digits, `.`, `_` or `-`"),
+        ))
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl TempManager {
+    /// A manager for the `temp` area of `areas`.
+    pub fn new(areas: Arc<Areas>) -> Result<Self, Error> {
+        let root = areas
+            .path(TEMP_AREA)
+            .ok_or_else(|| {
+                invalid(
+                    "BACHATA_AREAS",
+                    &areas.names().join(","),
+                    "the `temp` area must be managed".to_string(),
+                )
+            })?
+            .to_path_buf();
+        Ok(Self {
+            areas,
+            root,
+            registry: Arc::default(),
+        })
+    }
+
+    /// The `temp` area's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn parent_for(&self, user_id: Option<&str>) -> Result<PathBuf, Error> {
+        match user_id {
+            Some(user_id) => self.user_temp_dir(user_id),
+            None => Ok(self.root.clone()),
+        }
+    }
+
+    /// The directory of user `user_id` (`temp/user_<id>`, mode 0700), created when missing.
+    pub fn user_temp_dir(&self, user_id: &str) -> Result<PathBuf, Error> {
+        check_user_id(user_id)?;
+        let path = self.root.join(format!("user_{user_id}"));
+        let mut builder = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let metadata = std::fs::symlink_metadata(&path).map_err(io(&path))?;
+                if !metadata.is_dir() {
+                    return Err(invalid(
+                        "user_id",
+                        user_id,
+                        format!("{} exists and is not a directory", path.display()),
+                    ));
+                }
+            }
+            Err(error) => return Err(io(&path)(error)),
+        }
+        Ok(path)
+    }
+
+    /// Creates a temp file (exclusively, mode 0600, locked) named `<prefix>XXXXXX<suffix>`,
+    /// in the user's directory when `user_id` is given.
+    pub fn temp_file(
+        &self,
+        suffix: &str,
+        prefix: &str,
+        user_id: Option<&str>,
+    ) -> Result<TempFile, Error> {
+        check_affix("suffix", suffix)?;
+        check_affix("prefix", prefix)?;
+        let parent = self.parent_for(user_id)?;
+        let (file, path) = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(suffix)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .tempfile_in(&parent)
+            .map_err(io(&parent))?
+            .keep()
+            .map_err(|error| io(&parent)(error.error))?;
+        file.lock().map_err(io(&path))?;
+        let id = self.registry.track(path.clone(), Kind::File);
+        tracing::debug!(path = %path.display(), "temp file created");
+        Ok(TempFile {
+            id,
+            path,
+            file,
+            registry: Arc::clone(&self.registry),
+        })
+    }
+
+    /// Creates a temp directory (mode 0700, locked) named `<prefix>XXXXXX`.
+    pub fn temp_dir(&self, prefix: &str, user_id: Option<&str>) -> Result<TempDir, Error> {
+        check_affix("prefix", prefix)?;
+        let parent = self.parent_for(user_id)?;
+        let path = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(&parent)
+            .map_err(io(&parent))?
+            .keep();
+        let lock = File::open(&path).map_err(io(&path))?;
+        lock.lock().map_err(io(&path))?;
+        let id = self.registry.track(path.clone(), Kind::Directory);
+        Ok(TempDir {
+            id,
+            path,
+            _lock: lock,
+            registry: Arc::clone(&self.registry),
+        })
+    }
+
+    /// Runs `body` with a temp file that is removed afterwards, whatever `body` returns.
+    pub fn with_temp_file<T, E: From<Error>>(
+        &self,
+        suffix: &str,
+        prefix: &str,
+        user_id: Option<&str>,
+        body: impl FnOnce(&TempFile) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let file = self.temp_file(suffix, prefix, user_id)?;
+        body(&file)
+    }
+
+    /// Async form of [`with_temp_file`](Self::with_temp_file): the file is removed when the
+    /// future completes, fails or is dropped.
+    pub async fn with_temp_file_async<T, E, F, Fut>(
+        &self,
+        suffix: &str,
+        prefix: &str,
+        user_id: Option<&str>,
+        body: F,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+        F: FnOnce(PathBuf) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let file = self.temp_file(suffix, prefix, user_id)?;
+        let result = body(file.path().to_path_buf()).await;
+        drop(file);
+        result
+    }
+
+    /// Runs `body` with a temp directory that is removed afterwards, whatever `body` returns.
+    pub fn with_temp_dir<T, E: From<Error>>(
+        &self,
+        prefix: &str,
+        user_id: Option<&str>,
+        body: impl FnOnce(&TempDir) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let dir = self.temp_dir(prefix, user_id)?;
+        body(&dir)
+    }
+
+    /// Async form of [`with_temp_dir`](Self::with_temp_dir).
+    pub async fn with_temp_dir_async<T, E, F, Fut>(
+        &self,
+        prefix: &str,
+        user_id: Option<&str>,
+        body: F,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+        F: FnOnce(PathBuf) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let dir = self.temp_dir(prefix, user_id)?;
+        let result = body(dir.path().to_path_buf()).await;
+        drop(dir);
+        result
+    }
+
+    /// How many temp files and directories are alive.
+    pub fn active_count(&self) -> usize {
+        self.registry.lock().len()
+    }
+
+    /// Removes every live temp file and directory now (their guards become no-ops);
+    /// returns how many were released.
+    pub fn cleanup_all_active(&self) -> usize {
+        let ids: Vec<u64> = self.registry.lock().keys().copied().collect();
+        ids.into_iter()
+            .filter(|id| self.registry.release(*id))
+            .count()
+    }
+
+    /// Removes user `user_id`'s directory and everything in it that is not in use; other
+    /// users' directories are never touched (`1` is not a prefix of `10`).
+    pub fn cleanup_user(&self, user_id: &str) -> Result<UserCleanup, Error> {
+        check_user_id(user_id)?;
+        let directory = format!("user_{user_id}");
+        let scan = self
+            .areas
+            .scan_under(TEMP_AREA, &directory)
+            .map_err(|reason| io(&self.root.join(&directory))(std::io::Error::other(reason)))?;
+        let mut report = UserCleanup::default();
+        let Some(scan) = scan else {
+            return Ok(report);
+        };
+        let files: Vec<String> = scan
+            .entries
+            .iter()
+            .filter(|entry| entry.kind != EntryKind::Directory)
+            .map(|entry| entry.path.clone())
+            .collect();
+        for removal in self.areas.remove(TEMP_AREA, &files) {
+            match removal.status {
+                RemovalStatus::Removed => {
+                    report.files_removed += 1;
+                    report.bytes_freed += removal.bytes;
+                }
+                RemovalStatus::InUse => report.skipped_in_use += 1,
+                RemovalStatus::Vanished => {}
+                RemovalStatus::Refused | RemovalStatus::Failed => {
+                    tracing::warn!(path = %removal.path, reason = ?removal.reason, "could not remove");
+                }
+            }
+        }
+        let mut directories: Vec<String> = scan
+            .entries
+            .iter()
+            .filter(|entry| entry.kind == EntryKind::Directory)
+            .map(|entry| entry.path.clone())
+            .collect();
+        directories.sort_by_key(|path| std::cmp::Reverse(path.matches('/').count()));
+        directories.push(directory);
+        let outcomes = self.areas.remove(TEMP_AREA, &directories);
+        report.directory_removed = outcomes
+            .last()
+            .is_some_and(|removal| removal.status == RemovalStatus::Removed);
+        Ok(report)
+    }
+}
