@@ -1,7 +1,12 @@
 //! End-to-end tests: the `bachata-common` binary and library with the real policy component.
 
+mod background;
 mod bad_input;
 mod cli;
 mod component;
+mod daemon;
 mod redaction;
+mod resources;
+mod safety;
 mod secrets;
+mod temp;

@@ -4,8 +4,9 @@
 
 pub mod fake_gcp;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The `bachata-common` binary built next to this test executable.
 pub fn binary() -> PathBuf {
@@ -104,8 +105,8 @@ impl Sandbox {
         path
     }
 
-    /// Runs `bachata-common` with `args`.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// A `bachata-common` command with `args` in this sandbox, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
             .args(args)
@@ -115,6 +116,120 @@ impl Sandbox {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        Run::from_output(command.output().expect("run bachata-common"))
+        command
     }
+
+    /// Runs `bachata-common` with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from_output(self.command(args).output().expect("run bachata-common"))
+    }
+
+    /// Starts `bachata-common run` and waits for its `listening on` line.
+    pub fn daemon(&self) -> Daemon {
+        let mut child = self
+            .command(&["run"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the daemon");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the daemon's first line");
+        let Some(address) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("daemon output");
+            panic!(
+                "daemon did not start: {line:?} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        };
+        let port = address.rsplit(':').next().unwrap_or_default().to_string();
+        Daemon {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// A running daemon; killed when dropped if still running.
+pub struct Daemon {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Daemon {
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code and stderr.
+    pub fn terminate(mut self) -> (i32, String) {
+        let mut child = self.child.take().expect("running");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let status = child.wait().expect("wait");
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        (status.code().unwrap_or(-1), stderr)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sets a file's modification (and access) time to `hours` hours ago.
+pub fn age(path: &Path, hours: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .or_else(|_| std::fs::File::open(path))
+        .expect("open to set times");
+    file.set_times(
+        std::fs::FileTimes::new()
+            .set_modified(when)
+            .set_accessed(when),
+    )
+    .expect("set times");
+}
+
+/// SHA-256 of every file (and link target text) under `root`, for "nothing else changed" checks.
+pub fn tree_digest(root: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut digest = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let key = path
+                .strip_prefix(root)
+                .expect("under root")
+                .display()
+                .to_string();
+            let meta = std::fs::symlink_metadata(&path).expect("lstat");
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("readlink");
+                digest.insert(key, format!("link:{}", target.display()));
+            } else if meta.is_dir() {
+                digest.insert(key, "dir".to_string());
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                digest.insert(key, hex::encode(Sha256::digest(bytes)));
+            }
+        }
+    }
+    digest
 }
