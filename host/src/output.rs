@@ -119,6 +119,7 @@ pub fn policy_info(policy: &Policy, json: bool) {
             "origin": origin,
             "sha256": policy.sha256(),
             "size_bytes": policy.size(),
+            "from_compile_cache": policy.from_cache(),
             "wit_package": bachata_common::policy::WIT_PACKAGE,
             "exports": policy.exports(),
             "imports": policy.imports(),
@@ -128,6 +129,14 @@ pub fn policy_info(policy: &Policy, json: bool) {
     println!("policy:   {origin}");
     println!("sha256:   {}", policy.sha256());
     println!("size:     {} bytes", policy.size());
+    println!(
+        "compiled: {}",
+        if policy.from_cache() {
+            "from the compile cache"
+        } else {
+            "at load"
+        }
+    );
     println!("package:  {}", bachata_common::policy::WIT_PACKAGE);
     println!("exports:  {}", policy.exports().join(", "));
     println!("imports:  {}", policy.imports().join(", "));

@@ -3,6 +3,7 @@
 mod background;
 mod bad_input;
 mod cli;
+mod compile_cache;
 mod component;
 mod daemon;
 mod redaction;

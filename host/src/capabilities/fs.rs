@@ -271,11 +271,7 @@ impl Areas {
                 })
                 .collect();
         };
-        let mut parents = ParentCache::default();
-        paths
-            .iter()
-            .map(|path| remove_one(area, &mut parents, path))
-            .collect()
+        remove_batch(area, paths)
     }
 
     /// Size and file count of every area.
@@ -511,6 +507,85 @@ fn split_relative(path: &str) -> Result<(Vec<&str>, &str), String> {
     Ok((parts, name))
 }
 
+/// Batches smaller than this are removed on the calling thread.
+const PARALLEL_MIN_BATCH: usize = 512;
+/// Most threads a removal batch uses.
+const MAX_REMOVAL_THREADS: usize = 4;
+
+/// Removes a batch in order, spreading it over a few threads when it is large.
+///
+/// Paths are grouped by their first component: two paths with different first components
+/// cannot be ancestor and descendant, so groups are independent, while the order within a
+/// group (children before parents, as the policy sends them) is kept.
+fn remove_batch(area: &Area, paths: &[String]) -> Vec<Removal> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_REMOVAL_THREADS);
+    if paths.len() < PARALLEL_MIN_BATCH || threads < 2 {
+        let mut parents = ParentCache::default();
+        return paths
+            .iter()
+            .map(|path| remove_one(area, &mut parents, path))
+            .collect();
+    }
+    let mut groups: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (index, path) in paths.iter().enumerate() {
+        let first = path.split('/').next().unwrap_or_default();
+        groups.entry(first).or_default().push(index);
+    }
+    // Largest groups first, each to the least-loaded worker.
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    groups.sort_by_key(|group| std::cmp::Reverse(group.len()));
+    let mut work: Vec<Vec<usize>> = vec![Vec::new(); threads];
+    for group in groups {
+        if let Some(lightest) = work.iter_mut().min_by_key(|indices| indices.len()) {
+            lightest.extend(group);
+        }
+    }
+    let mut results: Vec<Option<Removal>> = vec![None; paths.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .filter(|indices| !indices.is_empty())
+            .map(|mut indices| {
+                // Back in batch order, so each group keeps its order and parents are reused.
+                indices.sort_unstable();
+                scope.spawn(move || {
+                    let mut parents = ParentCache::default();
+                    indices
+                        .into_iter()
+                        .map(|index| (index, remove_one(area, &mut parents, &paths[index])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(done) => {
+                    for (index, removal) in done {
+                        results[index] = Some(removal);
+                    }
+                }
+                Err(_) => tracing::error!("a removal worker panicked"),
+            }
+        }
+    });
+    results
+        .into_iter()
+        .zip(paths)
+        .map(|(removal, path)| {
+            removal.unwrap_or_else(|| {
+                Removal::new(
+                    path,
+                    RemovalStatus::Failed,
+                    0,
+                    Some("removal worker failed".to_string()),
+                )
+            })
+        })
+        .collect()
+}
+
 /// The last parent directory opened, reused while consecutive paths share it.
 #[derive(Default)]
 struct ParentCache {
@@ -588,6 +663,24 @@ fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
             return Removal::new(path, status, 0, reason);
         }
     };
+    // Regular files, the common case, are opened straight away (without following a link);
+    // anything else is looked at first.
+    match open_file(dir, name) {
+        Ok(file) => return remove_open_file(area, dir, path, name, file),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Removal::new(path, RemovalStatus::Vanished, 0, None);
+        }
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            return Removal::new(
+                path,
+                RemovalStatus::Failed,
+                0,
+                Some("permission denied: cannot check whether the file is in use".to_string()),
+            );
+        }
+        // A link (ELOOP), a FIFO or socket (ENXIO, EOPNOTSUPP...): look before acting.
+        Err(_) => {}
+    }
     let metadata = match dir.symlink_metadata(name) {
         Ok(metadata) => metadata,
         Err(error) => return os_failure(path, &error),
@@ -600,18 +693,26 @@ fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
             Some("a mount point of another filesystem".to_string()),
         );
     }
-    let file_type = metadata.file_type();
-    if file_type.is_dir() {
+    if metadata.file_type().is_dir() {
         return remove_directory(dir, path, name);
     }
-    if file_type.is_symlink() || !file_type.is_file() {
-        // The link itself (or a socket/FIFO entry) goes; nothing it points at is touched.
-        return match dir.remove_file_or_symlink(name) {
-            Ok(()) => Removal::new(path, RemovalStatus::Removed, metadata.len(), None),
-            Err(error) => os_failure(path, &error),
-        };
+    // The link itself (or a socket/FIFO entry) goes; nothing it points at is touched.
+    match dir.remove_file_or_symlink(name) {
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, metadata.len(), None),
+        Err(error) => os_failure(path, &error),
     }
-    remove_file(dir, path, name, metadata.ino())
+}
+
+/// Opens `name` for reading without following a link and without blocking on a FIFO.
+fn open_file(dir: &Dir, name: &str) -> io::Result<std::fs::File> {
+    use cap_std::fs::OpenOptionsExt as _;
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .follow(FollowSymlinks::No)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    dir.open_with(name, &options)
+        .map(cap_std::fs::File::into_std)
 }
 
 fn remove_directory(dir: &Dir, path: &str, name: &str) -> Removal {
@@ -639,32 +740,38 @@ fn remove_directory(dir: &Dir, path: &str, name: &str) -> Removal {
     }
 }
 
-fn remove_file(dir: &Dir, path: &str, name: &str, inode: u64) -> Removal {
-    let mut options = OpenOptions::new();
-    options.read(true).follow(FollowSymlinks::No);
-    let file = match dir.open_with(name, &options) {
-        Ok(file) => file.into_std(),
-        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-            return Removal::new(
-                path,
-                RemovalStatus::Failed,
-                0,
-                Some("permission denied: cannot check whether the file is in use".to_string()),
-            );
-        }
-        Err(error) => return os_failure(path, &error),
-    };
-    let opened = match file.metadata() {
+/// Removes an opened entry: a directory goes the directory way; a regular file is locked
+/// (non-blocking) and unlinked while the lock is held; anything else is left to the caller.
+fn remove_open_file(
+    area: &Area,
+    dir: &Dir,
+    path: &str,
+    name: &str,
+    file: std::fs::File,
+) -> Removal {
+    use std::os::unix::fs::MetadataExt as _;
+    let metadata = match file.metadata() {
         Ok(metadata) => metadata,
         Err(error) => return os_failure(path, &error),
     };
-    if std::os::unix::fs::MetadataExt::ino(&opened) != inode {
+    if metadata.dev() != area.device {
         return Removal::new(
             path,
             RemovalStatus::Refused,
             0,
-            Some("the file was replaced while being removed".to_string()),
+            Some("a mount point of another filesystem".to_string()),
         );
+    }
+    if metadata.is_dir() {
+        drop(file);
+        return remove_directory(dir, path, name);
+    }
+    if !metadata.is_file() {
+        drop(file);
+        return match dir.remove_file_or_symlink(name) {
+            Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
+            Err(error) => os_failure(path, &error),
+        };
     }
     match file.try_lock() {
         Ok(()) => {}
@@ -677,7 +784,7 @@ fn remove_file(dir: &Dir, path: &str, name: &str, inode: u64) -> Removal {
     let result = dir.remove_file(name);
     drop(file);
     match result {
-        Ok(()) => Removal::new(path, RemovalStatus::Removed, opened.len(), None),
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, metadata.len(), None),
         Err(error) => os_failure(path, &error),
     }
 }

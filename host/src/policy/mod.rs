@@ -6,6 +6,7 @@
 //! and a memory cap, so one call cannot leave state behind for the next.
 
 mod bindings;
+pub mod cache;
 mod state;
 
 use std::fmt;
@@ -82,6 +83,7 @@ pub struct Policy {
     size: usize,
     exports: Vec<String>,
     imports: Vec<String>,
+    from_cache: bool,
     secrets: Arc<dyn SecretSource>,
     limits: Limits,
 }
@@ -149,8 +151,12 @@ impl Policy {
         };
         check_header(bytes).map_err(reject)?;
         let engine = engine()?.clone();
-        let component = Component::new(&engine, bytes)
-            .map_err(|error| reject(format!("not a valid component: {error:#}")))?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let (component, from_cache) = match cache::CompileCache::from_env() {
+            Some(cache) => cache.load_or_compile(&engine, bytes, &sha256),
+            None => Component::new(&engine, bytes).map(|component| (component, false)),
+        }
+        .map_err(|error| reject(format!("not a valid component: {error:#}")))?;
         let component_type = component.component_type();
         let exports: Vec<String> = component_type
             .exports(&engine)
@@ -191,8 +197,7 @@ impl Policy {
         })?;
         let pre = CommonPre::new(instance_pre)
             .map_err(|error| reject(format!("exports do not match {WIT_PACKAGE}: {error:#}")))?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        tracing::debug!(policy = %origin, %sha256, size = bytes.len(), "policy loaded");
+        tracing::debug!(policy = %origin, %sha256, size = bytes.len(), from_cache, "policy loaded");
         Ok(Self {
             engine,
             pre,
@@ -201,6 +206,7 @@ impl Policy {
             size: bytes.len(),
             exports,
             imports,
+            from_cache,
             secrets: Arc::new(SecretManager::from_env()),
             limits: Limits::default(),
         })
@@ -236,6 +242,11 @@ impl Policy {
     /// The interfaces the component exports.
     pub fn exports(&self) -> &[String] {
         &self.exports
+    }
+
+    /// Whether the compiled code came from the compile cache.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
     }
 
     /// The interfaces the component imports.
