@@ -66,6 +66,9 @@ def cleanup_rounds(work):
             shutil.rmtree(path, ignore_errors=True)
         made = build_tree(os.path.join(data, "temp"))
         build_tree(peer)
+        # Old files of a real temp area are long on disk: flush both trees before timing.
+        os.sync()
+        time.sleep(1)
         env = dict(os.environ, BACHATA_DATA_DIR=data, BACHATA_AREAS="temp",
                    MAX_TEMP_AGE_HOURS=str(AGE_HOURS), RUST_LOG="error")
         # Alternate the order so neither side always runs on a warmer cache.

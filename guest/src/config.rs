@@ -517,6 +517,14 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     )?;
     let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
     let max_det = r.at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
+    let threads = r.typed(
+        "YOLOV8_THREADS",
+        0u32,
+        "a whole number of threads up to 1024 (0 lets ONNX Runtime decide)",
+        |value| value.parse::<u32>().ok().filter(|n| *n <= 1024),
+    )?;
+    let models_dir = r.optional("BACHATA_MODELS_DIR")?;
+    let runtime_library = r.optional("BACHATA_ORT_LIB")?;
 
     let resources = resolve_resources(r)?;
     let daemon = DaemonSettings {
@@ -556,6 +564,9 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
             device,
             iou_threshold,
             max_det,
+            threads,
+            models_dir,
+            runtime_library,
         },
         resources,
         daemon,

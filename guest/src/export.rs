@@ -1,7 +1,7 @@
 //! The component's exports: thin glue from the generated bindings to the plain logic.
 
-use crate::bindings::bachata::common::{host_fs, host_secrets};
-use crate::bindings::exports::bachata::common::{cleanup, config, errors};
+use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
+use crate::bindings::exports::bachata::common::{cleanup, config, errors, pose};
 use crate::cleanup::Filesystem;
 use crate::types::{
     AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, ErrorKind,
@@ -34,6 +34,24 @@ impl Filesystem for HostFs {
 
     fn remove(&self, area: &str, paths: &[String]) -> Vec<Removal> {
         host_fs::remove(area, paths)
+    }
+}
+
+/// Inference through the host's `host-pose` import.
+struct HostPose;
+
+impl crate::pose::Inference for HostPose {
+    fn infer(&self, frames: &[u32]) -> Result<Vec<crate::types::Tensor>, String> {
+        host_pose::infer(frames)
+    }
+}
+
+impl pose::Guest for Policy {
+    fn detect(
+        frames: Vec<crate::types::PoseFrame>,
+        cfg: crate::types::YoloConfig,
+    ) -> Result<Vec<Vec<crate::types::Person>>, AppError> {
+        crate::pose::detect(&HostPose, &frames, &cfg)
     }
 }
 

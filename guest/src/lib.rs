@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 mod dotenv;
+pub mod pose;
 
 mod bindings {
     wit_bindgen::generate!({
@@ -36,6 +37,7 @@ pub mod types {
     pub use crate::bindings::bachata::common::host_metrics::{
         AreaUsage, Disk, Memory, SystemResources,
     };
+    pub use crate::bindings::bachata::common::host_pose::Tensor;
     pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
     pub use crate::bindings::exports::bachata::common::cleanup::{
         Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
@@ -46,6 +48,9 @@ pub mod types {
         ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
+    pub use crate::bindings::exports::bachata::common::pose::{
+        Bbox, Frame as PoseFrame, Keypoint, Person,
+    };
 }
 
 #[cfg(target_family = "wasm")]

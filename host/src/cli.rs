@@ -63,6 +63,17 @@ pub enum Command {
     /// Per-user temp directories.
     #[command(subcommand)]
     Tmp(TmpCommand),
+    /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
+    Pose {
+        /// Image files (PNG or JPEG) or directories of frames (read in name order).
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Write a copy of each image with boxes and skeletons drawn into this directory.
+        #[arg(long, value_name = "OUT_DIR")]
+        annotate: Option<PathBuf>,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
 }
 
 /// `tmp` subcommands.
@@ -197,6 +208,20 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             progress.finish();
             output::cleanup(&report?, cli.json);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Pose {
+            inputs,
+            annotate,
+            env,
+        } => {
+            let config = config::load(&policy, env.env_file.as_deref())?;
+            crate::pose_command::run(
+                Arc::new(policy),
+                &config.yolo,
+                inputs,
+                annotate.as_deref(),
+                cli.json,
+            )
         }
         Command::Tmp(TmpCommand::UserDir { id, env }) => {
             let manager = manager(policy, env)?;

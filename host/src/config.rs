@@ -144,6 +144,34 @@ pub struct YoloConfig {
     pub iou_threshold: f64,
     /// Most people per frame.
     pub max_det: u32,
+    /// Inference threads (0: ONNX Runtime decides).
+    pub threads: u32,
+    /// Where relative model paths are looked up first.
+    pub models_dir: Option<PathBuf>,
+    /// The ONNX Runtime library when `ORT_DYLIB_PATH` is unset.
+    pub runtime_library: Option<PathBuf>,
+}
+
+impl YoloConfig {
+    pub(crate) fn to_wit(&self) -> wit::YoloConfig {
+        wit::YoloConfig {
+            model: self.model.clone(),
+            confidence: self.confidence,
+            device: match self.device {
+                Device::Cpu => wit::Device::Cpu,
+                Device::Cuda => wit::Device::Cuda,
+                Device::Auto => wit::Device::Auto,
+            },
+            iou_threshold: self.iou_threshold,
+            max_det: self.max_det,
+            threads: self.threads,
+            models_dir: self.models_dir.as_ref().map(|p| p.display().to_string()),
+            runtime_library: self
+                .runtime_library
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        }
+    }
 }
 
 /// Resource management settings.
@@ -294,6 +322,9 @@ impl From<wit::ResolvedConfig> for Config {
                 },
                 iou_threshold: yolo.iou_threshold,
                 max_det: yolo.max_det,
+                threads: yolo.threads,
+                models_dir: yolo.models_dir.map(PathBuf::from),
+                runtime_library: yolo.runtime_library.map(PathBuf::from),
             },
             resources: ResourceSettings {
                 data_dir: PathBuf::from(config.resources.data_dir),

@@ -24,6 +24,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod policy;
+pub mod pose;
 pub mod resources;
 pub mod temp;
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod output;
+mod pose_command;
 
 use std::process::ExitCode;
 

@@ -34,7 +34,7 @@ fn config_show_lists_every_setting_with_its_source() {
     assert_eq!(json["yolo"]["max_det"], 5);
     assert_eq!(json["yolo"]["confidence"], 0.3);
     let settings = json["settings"].as_array().expect("settings");
-    assert_eq!(settings.len(), 29);
+    assert_eq!(settings.len(), 32);
     assert!(
         settings
             .iter()

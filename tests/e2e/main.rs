@@ -6,6 +6,7 @@ mod cli;
 mod compile_cache;
 mod component;
 mod daemon;
+mod pose;
 mod redaction;
 mod resources;
 mod safety;

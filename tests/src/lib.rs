@@ -65,6 +65,19 @@ impl Run {
     }
 }
 
+/// A file under the shared test assets (`../shared` beside the repository).
+pub fn shared(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: the tests need ../shared beside the repository",
+        path.display()
+    );
+    path
+}
+
 /// A test sandbox: an empty working directory and an environment holding only what the test
 /// sets (plus `PATH`), so the developer's own variables and `.env` never leak in.
 pub struct Sandbox {
@@ -113,6 +126,10 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        // ONNX Runtime's location passes through, so pose tests find it as a user would.
+        if let Some(library) = std::env::var_os("ORT_DYLIB_PATH") {
+            command.env("ORT_DYLIB_PATH", library);
+        }
         for (name, value) in &self.env {
             command.env(name, value);
         }

@@ -2,4 +2,5 @@
 
 pub mod fs;
 pub mod metrics;
+pub mod pose;
 pub mod secrets;

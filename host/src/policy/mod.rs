@@ -33,9 +33,10 @@ pub(crate) mod wit {
     pub use super::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
     pub use super::bindings::exports::bachata::common::cleanup;
     pub use super::bindings::exports::bachata::common::config::{
-        ConfigError, Device, Environment, ResolvedConfig, Source,
+        ConfigError, Device, Environment, ResolvedConfig, Source, YoloConfig,
     };
     pub use super::bindings::exports::bachata::common::errors::CatalogEntry;
+    pub use super::bindings::exports::bachata::common::pose;
 }
 
 /// The default policy, built from `guest/` and embedded at compile time.
@@ -106,13 +107,33 @@ fn engine() -> Result<&'static Engine, Error> {
             let mut config = wasmtime::Config::new();
             config.wasm_component_model(true);
             config.concurrency_support(false);
-            Engine::new(&config).map_err(|error| format!("{error:#}"))
+            config.epoch_interruption(true);
+            let engine = Engine::new(&config).map_err(|error| format!("{error:#}"))?;
+            start_epoch_ticker(engine.weak());
+            Ok(engine)
         })
         .as_ref()
         .map_err(|reason| Error::PolicyLoad {
             origin: "engine".to_string(),
             reason: reason.clone(),
         })
+}
+
+/// Advances the engine's epoch every [`state::EPOCH_TICK`] for as long as the engine lives,
+/// so call deadlines can interrupt a policy that runs too long.
+fn start_epoch_ticker(engine: wasmtime::EngineWeak) {
+    let spawned = std::thread::Builder::new()
+        .name("policy-epoch".to_string())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(state::EPOCH_TICK);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the policy deadline ticker; calls have no deadline");
+    }
 }
 
 impl Policy {
@@ -260,7 +281,7 @@ impl Policy {
         function: &'static str,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        self.call_with(function, None, None, body)
+        self.call_with(function, None, None, None, body)
     }
 
     /// Runs `body` against a fresh instance in a fresh store lending `areas` and `metrics`.
@@ -269,25 +290,65 @@ impl Policy {
         function: &'static str,
         areas: Option<Arc<Areas>>,
         metrics: Option<Arc<Metrics>>,
+        pose: Option<Arc<crate::pose::PoseBatch>>,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         let capabilities = Capabilities {
             secrets: Arc::clone(&self.secrets),
             areas,
             metrics,
+            pose,
         };
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.epoch_deadline_trap();
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|instance| body(&instance, &mut store));
-        result.map_err(|error| Error::PolicyCall {
+        // The store (and the instance in it) is dropped here, trapped or not: the next call
+        // starts from a fresh instance.
+        result.map_err(|error| {
+            self.call_failure(function, &error, store.data().limits.memory_refused)
+        })
+    }
+
+    /// Turns a failed call into a typed error: deadline and memory cap are resource errors.
+    fn call_failure(
+        &self,
+        function: &'static str,
+        error: &wasmtime::Error,
+        memory_refused: bool,
+    ) -> Error {
+        let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+        let policy = format!("policy {} (sha256 {})", self.origin, &self.sha256[..12]);
+        if trap == Some(wasmtime::Trap::Interrupt) {
+            return Error::App(AppError::Resource {
+                message: format!(
+                    "{policy} exceeded its {} ms deadline in `{function}` and was stopped",
+                    self.limits.timeout_ms
+                ),
+                resource_type: Some("cpu".to_string()),
+                details: vec![("function".to_string(), function.to_string())],
+            });
+        }
+        if memory_refused {
+            return Error::App(AppError::Resource {
+                message: format!(
+                    "{policy} exceeded its memory limit of {} bytes in `{function}` and was stopped",
+                    self.limits.max_memory_bytes
+                ),
+                resource_type: Some("memory".to_string()),
+                details: vec![("function".to_string(), function.to_string())],
+            });
+        }
+        Error::PolicyCall {
             origin: self.origin.to_string(),
             sha256: self.sha256[..12].to_string(),
             function,
             reason: format!("{error:#}"),
-        })
+        }
     }
 
     /// The end-user message for an error code and type.
@@ -368,6 +429,7 @@ impl Policy {
             "cleanup.run",
             Some(Arc::clone(areas)),
             None,
+            None,
             |instance, store| {
                 instance
                     .bachata_common_cleanup()
@@ -377,6 +439,44 @@ impl Policy {
         outcome
             .map(CleanupReport::from)
             .map_err(|error| Error::App(error.into()))
+    }
+
+    /// Detects people in a batch of prepared frames (the policy calls back for inference).
+    pub(crate) fn detect_pose(
+        &self,
+        batch: &Arc<crate::pose::PoseBatch>,
+        config: &crate::config::YoloConfig,
+    ) -> Result<Vec<Vec<crate::pose::Person>>, Error> {
+        let frames: Vec<wit::pose::Frame> = batch
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(id, frame)| wit::pose::Frame {
+                id: id as u32,
+                width: frame.width,
+                height: frame.height,
+                scale: frame.scale,
+                pad_x: frame.pad_x,
+                pad_y: frame.pad_y,
+            })
+            .collect();
+        let cfg = config.to_wit();
+        let outcome = self.call_with(
+            "pose.detect",
+            None,
+            None,
+            Some(Arc::clone(batch)),
+            |instance, store| {
+                instance
+                    .bachata_common_pose()
+                    .call_detect(store, &frames, &cfg)
+            },
+        )?;
+        let people = outcome.map_err(|error| Error::App(error.into()))?;
+        Ok(people
+            .into_iter()
+            .map(|frame| frame.into_iter().map(crate::pose::Person::from).collect())
+            .collect())
     }
 
     /// Judges a resource snapshot against the thresholds.

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::bachata::common::{host_fs, host_metrics, host_secrets, types};
+use super::bindings::bachata::common::{host_fs, host_metrics, host_pose, host_secrets, types};
 use crate::capabilities::fs::{self, Areas};
 use crate::capabilities::metrics::{self, Metrics};
 use crate::capabilities::secrets::SecretSource;
@@ -25,6 +25,62 @@ pub struct Limits {
     pub max_tables: usize,
     /// Most elements a table may hold (default 100,000).
     pub max_table_elements: usize,
+    /// Longest a single call may run, in milliseconds (default 5,000); measured in
+    /// [`EPOCH_TICK`] steps of the engine's epoch.
+    pub timeout_ms: u64,
+}
+
+/// How often the engine's epoch advances; call deadlines are counted in these ticks.
+pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl Limits {
+    /// The call deadline in epoch ticks (at least one).
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        (self.timeout_ms / EPOCH_TICK.as_millis() as u64).max(1)
+    }
+}
+
+/// The store's limiter: wasmtime's `StoreLimits`, remembering whether it refused memory, so a
+/// trap that follows can be reported as the memory cap it is.
+pub(crate) struct CallLimiter {
+    inner: StoreLimits,
+    pub(crate) memory_refused: bool,
+}
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            self.memory_refused = true;
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
 }
 
 impl Default for Limits {
@@ -34,6 +90,7 @@ impl Default for Limits {
             max_instances: 32,
             max_tables: 32,
             max_table_elements: 100_000,
+            timeout_ms: 5_000,
         }
     }
 }
@@ -46,13 +103,15 @@ pub(crate) struct Capabilities {
     pub(crate) areas: Option<Arc<Areas>>,
     /// The metrics source; without it `host-metrics` answers an all-zero snapshot.
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// Frames and the model for `host-pose`; without them inference is refused.
+    pub(crate) pose: Option<Arc<crate::pose::PoseBatch>>,
 }
 
 /// What a store holds for one call.
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: CallLimiter,
     capabilities: Capabilities,
 }
 
@@ -71,6 +130,10 @@ impl HostState {
             .tables(limits.max_tables)
             .table_elements(limits.max_table_elements)
             .build();
+        let limits = CallLimiter {
+            inner: limits,
+            memory_refused: false,
+        };
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -215,5 +278,22 @@ impl host_metrics::Host for HostState {
             Some(metrics) => to_wit_snapshot(&metrics.snapshot()),
             None => to_wit_snapshot(&metrics::SystemResources::empty()),
         }
+    }
+}
+
+impl host_pose::Host for HostState {
+    fn infer(&mut self, frames: Vec<u32>) -> Result<Vec<host_pose::Tensor>, String> {
+        let Some(batch) = &self.capabilities.pose else {
+            return Err("pose inference is not available in this call".to_string());
+        };
+        batch.infer(&frames).map(|tensors| {
+            tensors
+                .into_iter()
+                .map(|tensor| host_pose::Tensor {
+                    shape: tensor.shape,
+                    data: tensor.data,
+                })
+                .collect()
+        })
     }
 }
