@@ -75,7 +75,8 @@ fn library_detect_gives_the_same_person() {
         "YOLOV8_MODEL".to_string(),
         shared("models/yolo11n-pose.onnx").display().to_string(),
     )];
-    let config = config::resolve(&policy, &env, None).expect("config");
+    let mut config = config::resolve(&policy, &env, None).expect("config");
+    config.yolo.runtime_library = bachata_common_tests::ort_library();
     let detector = PoseDetector::new(policy, &config.yolo).expect("model loads");
     let image = image::open(shared("fixtures/astronaut.png")).expect("image");
     let people = detector.detect(&image).expect("detects");

@@ -65,6 +65,31 @@ impl Run {
     }
 }
 
+/// The ONNX Runtime library for the pose tests: `ORT_DYLIB_PATH`, else the one in the
+/// repository's `.venv` (where the README's test command installs `onnxruntime`).
+pub fn ort_library() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(lib)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|python| python.path().join("site-packages/onnxruntime/capi"))
+        .filter_map(|capi| std::fs::read_dir(capi).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
 /// A file under the shared test assets (`../shared` beside the repository).
 pub fn shared(relative: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -126,8 +151,8 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        // ONNX Runtime's location passes through, so pose tests find it as a user would.
-        if let Some(library) = std::env::var_os("ORT_DYLIB_PATH") {
+        // Where ONNX Runtime is, as a user would have set it up.
+        if let Some(library) = ort_library() {
             command.env("ORT_DYLIB_PATH", library);
         }
         for (name, value) in &self.env {
