@@ -125,7 +125,8 @@ pub fn run(
     for path in &images {
         let started = Instant::now();
         let image = decode(path)?;
-        decode_ms += started.elapsed().as_secs_f64() * 1000.0;
+        let frame_decode_ms = started.elapsed().as_secs_f64() * 1000.0;
+        decode_ms += frame_decode_ms;
         let (mut people, times) = detector.detect_batch(std::slice::from_ref(&image))?;
         let people = people.pop().unwrap_or_default();
         totals.preprocess_ms += times.preprocess_ms;
@@ -156,7 +157,12 @@ pub fn run(
                 "height": image.height(),
                 "people": people,
                 "annotated": annotated,
-                "timing_ms": times,
+                "timing_ms": {
+                    "decode_ms": frame_decode_ms,
+                    "preprocess_ms": times.preprocess_ms,
+                    "inference_ms": times.inference_ms,
+                    "postprocess_ms": times.postprocess_ms,
+                },
             }));
         } else {
             let line = format!(

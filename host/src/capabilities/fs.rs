@@ -644,6 +644,16 @@ fn open_parent<'a>(
         .ok_or_else(|| (RemovalStatus::Failed, "no parent directory".to_string()))
 }
 
+/// The refusal for an entry on another filesystem (a mount point inside an area).
+fn other_filesystem(path: &str) -> Removal {
+    Removal::new(
+        path,
+        RemovalStatus::Refused,
+        0,
+        Some("a mount point of another filesystem".to_string()),
+    )
+}
+
 fn os_failure(path: &str, error: &io::Error) -> Removal {
     if error.kind() == io::ErrorKind::NotFound {
         return Removal::new(path, RemovalStatus::Vanished, 0, None);
@@ -686,12 +696,7 @@ fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
         Err(error) => return os_failure(path, &error),
     };
     if metadata.dev() != area.device {
-        return Removal::new(
-            path,
-            RemovalStatus::Refused,
-            0,
-            Some("a mount point of another filesystem".to_string()),
-        );
+        return other_filesystem(path);
     }
     if metadata.file_type().is_dir() {
         return remove_directory(dir, path, name);
@@ -755,12 +760,7 @@ fn remove_open_file(
         Err(error) => return os_failure(path, &error),
     };
     if metadata.dev() != area.device {
-        return Removal::new(
-            path,
-            RemovalStatus::Refused,
-            0,
-            Some("a mount point of another filesystem".to_string()),
-        );
+        return other_filesystem(path);
     }
     if metadata.is_dir() {
         drop(file);
