@@ -572,3 +572,65 @@ mod tests {
         assert_eq!(policy.sha256().len(), 64);
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn memory_cap_is_a_resource_error_and_the_next_call_starts_fresh() {
+        let tight = Limits {
+            max_memory_bytes: 64 << 10,
+            ..Limits::default()
+        };
+        let policy = Policy::embedded().expect("policy").with_limits(tight);
+        match policy.catalog() {
+            Err(Error::App(AppError::Resource {
+                resource_type,
+                message,
+                ..
+            })) => {
+                assert_eq!(resource_type.as_deref(), Some("memory"));
+                assert!(message.contains("memory limit of 65536 bytes"), "{message}");
+                assert!(message.contains("embedded"), "{message}");
+            }
+            other => panic!("expected a memory resource error, got {other:?}"),
+        }
+        let policy = policy.with_limits(Limits::default());
+        assert_eq!(policy.catalog().expect("fresh instance").len(), 37);
+    }
+
+    #[test]
+    fn an_interrupted_call_is_a_cpu_resource_error() {
+        let policy = Policy::embedded().expect("policy");
+        let trap = wasmtime::Error::from(wasmtime::Trap::Interrupt);
+        match policy.call_failure("cleanup.run", &trap, false) {
+            Error::App(AppError::Resource {
+                resource_type,
+                message,
+                ..
+            }) => {
+                assert_eq!(resource_type.as_deref(), Some("cpu"));
+                assert!(message.contains("5000 ms deadline"), "{message}");
+                assert!(message.contains("cleanup.run"), "{message}");
+            }
+            other => panic!("expected a cpu resource error, got {other:?}"),
+        }
+        let other = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached);
+        assert!(matches!(
+            policy.call_failure("errors.catalog", &other, false),
+            Error::PolicyCall { .. }
+        ));
+    }
+
+    #[test]
+    fn deadline_ticks() {
+        let limits = Limits::default();
+        assert_eq!(limits.deadline_ticks(), 100);
+        let tiny = Limits {
+            timeout_ms: 1,
+            ..Limits::default()
+        };
+        assert_eq!(tiny.deadline_ticks(), 1);
+    }
+}
