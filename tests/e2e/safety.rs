@@ -131,10 +131,14 @@ fn unprivileged(sandbox: &Sandbox, args: &[&str]) -> bachata_common_tests::Run {
     if !rustix::process::geteuid().is_root() {
         return sandbox.run(args);
     }
+    // A copy inside the sandbox, so the unprivileged user can run it wherever the build is.
+    let binary = sandbox.path().join("bachata-common");
+    std::fs::copy(bachata_common_tests::binary(), &binary).expect("copy the binary");
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let mut command = std::process::Command::new("setpriv");
     command
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(bachata_common_tests::binary())
+        .arg(&binary)
         .args(args)
         .current_dir(sandbox.path())
         .env_clear()
