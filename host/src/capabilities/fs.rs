@@ -163,7 +163,7 @@ impl Areas {
             &std::fs::canonicalize(data_dir).map_err(|source| io_error(data_dir, source))?;
         let mut areas = Vec::with_capacity(names.len());
         for name in names {
-            if !bachata_common_area_name(name) {
+            if !valid_area_name(name) {
                 return Err(Error::App(AppError::Validation {
                     message: format!("invalid area name {name:?}"),
                     field: Some("BACHATA_AREAS".to_string()),
@@ -294,7 +294,8 @@ impl Areas {
     }
 }
 
-fn bachata_common_area_name(name: &str) -> bool {
+/// Whether `name` can name an area: 1 to 64 of `a-z`, `0-9`, `_`, `-` (the policy's rule too).
+fn valid_area_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
