@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::config::ResourceSettings;
 use crate::policy::wit::cleanup as wit;
 
 /// Settings of the cleanup policy.
@@ -21,19 +20,6 @@ pub struct CleanupSettings {
     pub disk_warning_threshold: f64,
     /// Memory ratio that triggers an emergency cleanup.
     pub memory_critical_threshold: f64,
-}
-
-impl From<&ResourceSettings> for CleanupSettings {
-    fn from(settings: &ResourceSettings) -> Self {
-        Self {
-            max_temp_age_hours: settings.max_temp_age_hours,
-            max_cache_size_gb: settings.max_cache_size_gb,
-            cache_low_water_ratio: settings.cache_low_water_ratio,
-            memory_warning_threshold: settings.memory_warning_threshold,
-            disk_warning_threshold: settings.disk_warning_threshold,
-            memory_critical_threshold: settings.memory_critical_threshold,
-        }
-    }
 }
 
 impl CleanupSettings {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Serialize, Serializer};
 
+use crate::cleanup::CleanupSettings;
 use crate::error::{AppError, Error};
 use crate::policy::{Policy, wit};
 
@@ -181,18 +182,8 @@ pub struct ResourceSettings {
     pub data_dir: PathBuf,
     /// Managed area names.
     pub areas: Vec<String>,
-    /// Files older than this many hours are removed.
-    pub max_temp_age_hours: f64,
-    /// Cap of the `cache` area in GiB.
-    pub max_cache_size_gb: f64,
-    /// Trimming goes down to this fraction of the cap.
-    pub cache_low_water_ratio: f64,
-    /// Memory warning ratio.
-    pub memory_warning_threshold: f64,
-    /// Disk warning ratio.
-    pub disk_warning_threshold: f64,
-    /// Memory ratio that triggers an emergency cleanup.
-    pub memory_critical_threshold: f64,
+    /// The cleanup policy's settings (ages, cache cap, warning thresholds).
+    pub cleanup: CleanupSettings,
     /// Seconds between resource checks.
     pub monitor_interval_secs: u64,
     /// Hours between scheduled cleanups.
@@ -329,12 +320,14 @@ impl From<wit::ResolvedConfig> for Config {
             resources: ResourceSettings {
                 data_dir: PathBuf::from(config.resources.data_dir),
                 areas: config.resources.areas,
-                max_temp_age_hours: config.resources.max_temp_age_hours,
-                max_cache_size_gb: config.resources.max_cache_size_gb,
-                cache_low_water_ratio: config.resources.cache_low_water_ratio,
-                memory_warning_threshold: config.resources.memory_warning_threshold,
-                disk_warning_threshold: config.resources.disk_warning_threshold,
-                memory_critical_threshold: config.resources.memory_critical_threshold,
+                cleanup: CleanupSettings {
+                    max_temp_age_hours: config.resources.max_temp_age_hours,
+                    max_cache_size_gb: config.resources.max_cache_size_gb,
+                    cache_low_water_ratio: config.resources.cache_low_water_ratio,
+                    memory_warning_threshold: config.resources.memory_warning_threshold,
+                    disk_warning_threshold: config.resources.disk_warning_threshold,
+                    memory_critical_threshold: config.resources.memory_critical_threshold,
+                },
                 monitor_interval_secs: config.resources.monitor_interval_secs,
                 cleanup_interval_hours: config.resources.cleanup_interval_hours,
             },

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::capabilities::fs::{Areas, now_secs};
 use crate::capabilities::metrics::{Metrics, SystemResources};
-use crate::cleanup::{Assessment, CleanupReport, CleanupSettings};
+use crate::cleanup::{Assessment, CleanupReport};
 use crate::config::ResourceSettings;
 use crate::error::Error;
 use crate::policy::Policy;
@@ -77,10 +77,13 @@ impl ResourceManager {
     /// Cleans the areas: age-based (`force`: everything not in use), then the cache cap.
     /// A dry run removes nothing and lists what would go.
     pub fn cleanup(&self, force: bool, dry_run: bool) -> Result<CleanupReport, Error> {
-        let settings = CleanupSettings::from(&self.settings);
-        let report = self
-            .policy
-            .cleanup(&self.areas, &settings, now_secs(), force, dry_run)?;
+        let report = self.policy.cleanup(
+            &self.areas,
+            &self.settings.cleanup,
+            now_secs(),
+            force,
+            dry_run,
+        )?;
         tracing::info!(
             force,
             dry_run,
@@ -98,8 +101,7 @@ impl ResourceManager {
 
     /// Judges a snapshot against the thresholds.
     pub fn assess(&self, snapshot: &SystemResources) -> Result<Assessment, Error> {
-        self.policy
-            .assess(&CleanupSettings::from(&self.settings), snapshot)
+        self.policy.assess(&self.settings.cleanup, snapshot)
     }
 }
 

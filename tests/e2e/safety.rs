@@ -143,12 +143,7 @@ fn unprivileged(sandbox: &Sandbox, args: &[&str]) -> bachata_common_tests::Run {
         .current_dir(sandbox.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    let output = command.output().expect("setpriv (util-linux) runs");
-    bachata_common_tests::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    bachata_common_tests::Run::from_output(command.output().expect("setpriv (util-linux) runs"))
 }
 
 #[test]

@@ -37,7 +37,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(output: Output) -> Self {
+    /// The run of a finished process.
+    pub fn from_output(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -72,22 +73,14 @@ pub fn ort_library() -> Option<PathBuf> {
         return Some(PathBuf::from(path));
     }
     let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(lib)
+    std::fs::read_dir(lib)
         .ok()?
         .filter_map(Result::ok)
-        .map(|python| python.path().join("site-packages/onnxruntime/capi"))
-        .filter_map(|capi| std::fs::read_dir(capi).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+        .find_map(|python| {
+            bachata_common::capabilities::pose::library_in_package(
+                &python.path().join("site-packages/onnxruntime"),
+            )
         })
-        .collect();
-    found.sort();
-    found.pop()
 }
 
 /// A file under the shared test assets (`../shared` beside the repository).

@@ -104,6 +104,12 @@ fn python_onnxruntime() -> Option<PathBuf> {
         return None;
     }
     let package = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+    library_in_package(&package)
+}
+
+/// The ONNX Runtime library inside an `onnxruntime` Python package directory
+/// (`capi/libonnxruntime.so.*`, the most specific versioned name), if there is one.
+pub fn library_in_package(package: &Path) -> Option<PathBuf> {
     let mut libraries: Vec<PathBuf> = std::fs::read_dir(package.join("capi"))
         .ok()?
         .filter_map(Result::ok)
@@ -114,7 +120,6 @@ fn python_onnxruntime() -> Option<PathBuf> {
                 .is_some_and(|name| name.starts_with("libonnxruntime.so"))
         })
         .collect();
-    // The most specific (versioned) name last.
     libraries.sort();
     libraries.pop()
 }

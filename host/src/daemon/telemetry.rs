@@ -48,8 +48,7 @@ impl std::fmt::Debug for Telemetry {
 impl Telemetry {
     /// Registers every metric; `policy` is described by an info metric.
     pub fn new(policy: &Policy) -> Self {
-        let mut registry = Registry::with_prefix("bachata_common");
-        let telemetry = Self {
+        let mut telemetry = Self {
             memory_total: Gauge::default(),
             memory_available: Gauge::default(),
             memory_used: Gauge::default(),
@@ -67,8 +66,9 @@ impl Telemetry {
             removed_bytes: Counter::default(),
             warnings: Family::default(),
             policy_call_errors: Counter::default(),
-            registry: Registry::default(),
+            registry: Registry::with_prefix("bachata_common"),
         };
+        let registry = &mut telemetry.registry;
         let bytes = Unit::Bytes;
         registry.register_with_unit(
             "memory_total",
@@ -174,10 +174,7 @@ impl Telemetry {
                 ("sha256".to_string(), policy.sha256().to_string()),
             ]),
         );
-        Self {
-            registry,
-            ..telemetry
-        }
+        telemetry
     }
 
     /// Records a snapshot.
