@@ -5,7 +5,8 @@
 //!   modification time) are removed, then directories left empty that are themselves that old.
 //!   `force` treats everything as old.
 //! - Cache cap: when the `cache` area holds more than `max_cache_size_gb` GiB, its oldest files
-//!   go first until it is at or below `cache_low_water_ratio` of the cap.
+//!   (or, with [`run_with`], files in another [`Eviction`] order) go first until it is at or
+//!   below `cache_low_water_ratio` of the cap.
 //! - Files locked by a process are never planned for removal (and the host refuses them anyway).
 //!
 //! The host is reached through [`Filesystem`]: one scan per area and one removal batch per phase.
@@ -18,6 +19,9 @@ use crate::types::{
     ErrorKind, FsError, Level, PhaseReport, PlannedRemoval, Removal, RemovalStatus,
     ResourceWarning, ScanResult, SystemResources, ValidationContext,
 };
+
+/// Most paths sent to the host in one removal batch (the host's limit).
+pub const MAX_BATCH: usize = 65_536;
 
 /// The area whose size is capped.
 pub const CACHE_AREA: &str = "cache";
@@ -118,7 +122,10 @@ impl Tally<'_> {
                 .iter()
                 .map(|(entry, _)| entry.path.clone())
                 .collect();
-            self.fs.remove(area, &paths)
+            paths
+                .chunks(MAX_BATCH)
+                .flat_map(|batch| self.fs.remove(area, batch))
+                .collect()
         };
         for ((entry, why), outcome) in planned.iter().zip(outcomes) {
             if outcome.path != entry.path {
@@ -177,13 +184,35 @@ fn parent_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
-/// Cleans every area through `fs`. `now` is seconds since the epoch.
+/// The order in which the cache cap evicts files: the first file in this order goes first.
+pub type Eviction = fn(&Entry, &Entry) -> std::cmp::Ordering;
+
+/// The stock eviction order: oldest modification time first (then by path, for a stable order).
+pub fn oldest_first(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    a.mtime.cmp(&b.mtime).then_with(|| a.path.cmp(&b.path))
+}
+
+/// Cleans every area through `fs`, evicting the oldest cache files first. `now` is seconds
+/// since the epoch.
 pub fn run(
     fs: &dyn Filesystem,
     settings: &CleanupSettings,
     now: u64,
     force: bool,
     dry_run: bool,
+) -> Result<CleanupReport, AppError> {
+    run_with(fs, settings, now, force, dry_run, oldest_first)
+}
+
+/// Cleans every area through `fs` like [`run`], with the cache cap evicting files in the
+/// order `eviction` gives.
+pub fn run_with(
+    fs: &dyn Filesystem,
+    settings: &CleanupSettings,
+    now: u64,
+    force: bool,
+    dry_run: bool,
+    eviction: Eviction,
 ) -> Result<CleanupReport, AppError> {
     check(settings)?;
     let max_age_secs = settings.max_temp_age_hours * 3600.0;
@@ -262,7 +291,7 @@ pub fn run(
         }
         gone.extend(tally.remove(&area, planned_dirs, false));
 
-        // Cache cap: oldest first down to the low-water mark.
+        // Cache cap: in eviction order down to the low-water mark.
         if area == CACHE_AREA {
             let mut remaining: Vec<&Entry> = entries
                 .iter()
@@ -272,7 +301,7 @@ pub fn run(
             let cap = settings.max_cache_size_gb * GIB;
             if total as f64 > cap {
                 let target = cap * settings.cache_low_water_ratio;
-                remaining.sort_by(|a, b| a.mtime.cmp(&b.mtime).then_with(|| a.path.cmp(&b.path)));
+                remaining.sort_by(|a, b| eviction(a, b));
                 let mut planned = Vec::new();
                 for entry in remaining {
                     if total as f64 <= target {

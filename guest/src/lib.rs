@@ -9,7 +9,9 @@
 //!   passes in, with secrets read through the host's `host-secrets` capability.
 //!
 //! The logic is plain Rust over the WIT types, so it unit-tests natively; only the thin
-//! [`export`] glue is compiled for WebAssembly.
+//! `policy` glue (the host imports, the `Policy` trait and the `export_policy!` macro) is
+//! compiled for WebAssembly. Another policy can reuse all of it: depend
+//! on this crate with `default-features = false`, override what changes, and export it.
 //!
 //! ```
 //! use bachata_common_policy::catalog;
@@ -22,10 +24,14 @@ pub mod config;
 mod dotenv;
 pub mod pose;
 
-mod bindings {
+/// The generated WIT bindings, for `export_policy!` and policies built on this crate.
+#[doc(hidden)]
+pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         world: "common",
+        pub_export_macro: true,
+        export_macro_name: "export_common",
     });
 }
 
@@ -54,4 +60,4 @@ pub mod types {
 }
 
 #[cfg(target_family = "wasm")]
-mod export;
+pub mod policy;

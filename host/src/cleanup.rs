@@ -1,6 +1,8 @@
 //! Cleanup settings, reports and resource assessments as the host sees them (the policy
 //! decides; these are the plain Rust shapes of its answers).
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use crate::policy::wit::cleanup as wit;
@@ -94,12 +96,86 @@ pub struct CleanupReport {
 impl CleanupReport {
     /// Files removed by both phases.
     pub fn total_files_removed(&self) -> u64 {
-        self.temporary_files.files_removed + self.cache_cleanup.files_removed
+        self.temporary_files
+            .files_removed
+            .saturating_add(self.cache_cleanup.files_removed)
     }
 
     /// Bytes freed by both phases.
     pub fn total_bytes_freed(&self) -> u64 {
-        self.temporary_files.bytes_freed + self.cache_cleanup.bytes_freed
+        self.temporary_files
+            .bytes_freed
+            .saturating_add(self.cache_cleanup.bytes_freed)
+    }
+
+    /// Checks that the report is one a policy could honestly give: it says whether it was a
+    /// dry run as asked; no path is listed twice; the phase totals add up to the removals;
+    /// and, outside a dry run, every removal listed is one the host made (`removed`: area and
+    /// path to bytes freed), with the bytes the host freed.
+    pub fn check(
+        &self,
+        dry_run: bool,
+        removed: &HashMap<(String, String), u64>,
+    ) -> Result<(), String> {
+        if self.dry_run != dry_run {
+            return Err(format!(
+                "the report says dry_run={} for a call with dry_run={dry_run}",
+                self.dry_run
+            ));
+        }
+        let mut seen = HashSet::with_capacity(self.removals.len());
+        let mut listed_bytes: u64 = 0;
+        for removal in &self.removals {
+            if !seen.insert((removal.area.as_str(), removal.path.as_str())) {
+                return Err(format!(
+                    "`{}` in area `{}` is listed twice",
+                    removal.path, removal.area
+                ));
+            }
+            listed_bytes = listed_bytes
+                .checked_add(removal.bytes)
+                .ok_or_else(|| "the bytes of the removals add up to more than 2^64".to_string())?;
+            if dry_run {
+                continue;
+            }
+            match removed.get(&(removal.area.clone(), removal.path.clone())) {
+                None => {
+                    return Err(format!(
+                        "`{}` in area `{}` is listed as removed, but the host did not remove it",
+                        removal.path, removal.area
+                    ));
+                }
+                Some(&bytes) if bytes != removal.bytes => {
+                    return Err(format!(
+                        "`{}` in area `{}` is listed with {} bytes; the host freed {bytes}",
+                        removal.path, removal.area, removal.bytes
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let phases = [&self.temporary_files, &self.cache_cleanup];
+        let counted = phases.iter().try_fold(0u64, |sum, phase| {
+            sum.checked_add(phase.files_removed)?
+                .checked_add(phase.directories_removed)
+        });
+        if counted != Some(self.removals.len() as u64) {
+            return Err(format!(
+                "the phase totals count {} removal(s) but {} are listed",
+                counted.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+                self.removals.len()
+            ));
+        }
+        let freed = phases
+            .iter()
+            .try_fold(0u64, |sum, phase| sum.checked_add(phase.bytes_freed));
+        if freed != Some(listed_bytes) {
+            return Err(format!(
+                "the phase totals free {} bytes but the removals listed add up to {listed_bytes}",
+                freed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -177,6 +253,26 @@ pub struct Assessment {
     pub emergency_cleanup: bool,
 }
 
+impl Assessment {
+    /// Checks that every warning names a resource and carries ratios between 0 and 1.
+    pub fn check(&self) -> Result<(), String> {
+        for warning in &self.warnings {
+            if warning.resource.trim().is_empty() {
+                return Err("a warning names no resource".to_string());
+            }
+            for (what, ratio) in [("value", warning.value), ("threshold", warning.threshold)] {
+                if !(0.0..=1.0).contains(&ratio) {
+                    return Err(format!(
+                        "the {} warning has {what} {ratio}, not a ratio between 0 and 1",
+                        warning.resource
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl From<wit::Assessment> for Assessment {
     fn from(assessment: wit::Assessment) -> Self {
         Self {
@@ -195,6 +291,132 @@ impl From<wit::Assessment> for Assessment {
                 })
                 .collect(),
             emergency_cleanup: assessment.emergency_cleanup,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal(area: &str, path: &str, bytes: u64) -> PlannedRemoval {
+        PlannedRemoval {
+            area: area.to_string(),
+            path: path.to_string(),
+            bytes,
+            reason: "age".to_string(),
+        }
+    }
+
+    fn report(removals: Vec<PlannedRemoval>, dry_run: bool) -> CleanupReport {
+        let bytes = removals
+            .iter()
+            .fold(0u64, |sum, r| sum.saturating_add(r.bytes));
+        CleanupReport {
+            temporary_files: PhaseReport {
+                files_removed: removals.len() as u64,
+                bytes_freed: bytes,
+                directories_removed: 0,
+            },
+            cache_cleanup: PhaseReport::default(),
+            directories_processed: 1,
+            skipped_in_use: 0,
+            vanished: 0,
+            errors: Vec::new(),
+            dry_run,
+            removals,
+        }
+    }
+
+    fn done(pairs: &[(&str, &str, u64)]) -> HashMap<(String, String), u64> {
+        pairs
+            .iter()
+            .map(|(area, path, bytes)| ((area.to_string(), path.to_string()), *bytes))
+            .collect()
+    }
+
+    #[test]
+    fn an_honest_report_passes() {
+        let honest = report(
+            vec![removal("temp", "a", 3), removal("cache", "a", 4)],
+            false,
+        );
+        let removed = done(&[("temp", "a", 3), ("cache", "a", 4), ("temp", "extra", 1)]);
+        assert_eq!(honest.check(false, &removed), Ok(()));
+        let planned = report(vec![removal("temp", "a", 3)], true);
+        assert_eq!(planned.check(true, &HashMap::new()), Ok(()));
+    }
+
+    #[test]
+    fn impossible_reports_are_named() {
+        let removed = done(&[("temp", "a", 3)]);
+        let cases = [
+            (
+                report(vec![removal("temp", "a", 3)], true),
+                false,
+                "dry_run=true",
+            ),
+            (
+                report(
+                    vec![removal("temp", "a", 3), removal("temp", "a", 3)],
+                    false,
+                ),
+                false,
+                "listed twice",
+            ),
+            (
+                report(vec![removal("temp", "b", 3)], false),
+                false,
+                "did not remove",
+            ),
+            (
+                report(vec![removal("temp", "a", 9)], false),
+                false,
+                "the host freed 3",
+            ),
+            (
+                report(
+                    vec![removal("temp", "a", u64::MAX), removal("temp", "b", 1)],
+                    true,
+                ),
+                true,
+                "2^64",
+            ),
+        ];
+        for (bad, dry_run, needle) in cases {
+            let reason = bad.check(dry_run, &removed).expect_err(needle);
+            assert!(reason.contains(needle), "{reason}");
+        }
+        let mut miscounted = report(vec![removal("temp", "a", 3)], false);
+        miscounted.temporary_files.files_removed = 7;
+        let reason = miscounted.check(false, &removed).expect_err("count");
+        assert!(reason.contains("count 7 removal(s) but 1"), "{reason}");
+        let mut inflated = report(vec![removal("temp", "a", 3)], false);
+        inflated.cache_cleanup.bytes_freed = u64::MAX;
+        let reason = inflated.check(false, &removed).expect_err("bytes");
+        assert!(reason.contains("more than 2^64"), "{reason}");
+    }
+
+    #[test]
+    fn assessments_need_ratios() {
+        let warning = |value: f64| ResourceWarning {
+            resource: "memory".to_string(),
+            level: Level::Warning,
+            value,
+            threshold: 0.85,
+            message: String::new(),
+        };
+        let good = Assessment {
+            warnings: vec![warning(0.9)],
+            emergency_cleanup: false,
+        };
+        assert_eq!(good.check(), Ok(()));
+        for bad in [-0.5, 1.5, f64::NAN, f64::INFINITY] {
+            let assessment = Assessment {
+                warnings: vec![warning(bad)],
+                emergency_cleanup: false,
+            };
+            assert!(assessment.check().is_err(), "{bad}");
         }
     }
 }

@@ -130,8 +130,15 @@ pub enum ErrorsCommand {
 /// `policy` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Which component is loaded: origin, sha256, size, exports and imports.
+    /// Which component is loaded: origin, sha256, size, exports, imports and limits.
     Info,
+    /// Load a component and run its self-check (catalog, default configuration, assessment,
+    /// a dry-run cleanup of scratch areas) under the call limits, without running anything
+    /// else. Exit code 0 when it passes.
+    Check {
+        /// The component to check (default: the one `--policy` names, else the embedded one).
+        path: Option<PathBuf>,
+    },
 }
 
 /// Loads the policy named by `--policy`, else the embedded one.
@@ -144,6 +151,11 @@ fn load_policy(cli: &Cli) -> Result<Policy, Error> {
 
 /// Runs the command; `Err` is reported by `main` with the right exit code.
 pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    if let Command::Policy(PolicyCommand::Check { path: Some(path) }) = &cli.command {
+        let policy = Policy::from_file(path)?;
+        output::policy_checked(&policy, &policy.self_check()?, cli.json);
+        return Ok(ExitCode::SUCCESS);
+    }
     let policy = load_policy(cli)?;
     match &cli.command {
         Command::Config(ConfigCommand::Show(args)) => {
@@ -176,6 +188,10 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
         }
         Command::Policy(PolicyCommand::Info) => {
             output::policy_info(&policy, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(PolicyCommand::Check { .. }) => {
+            output::policy_checked(&policy, &policy.self_check()?, cli.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => {

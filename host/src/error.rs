@@ -345,6 +345,19 @@ pub enum Error {
         /// The trap or host failure.
         reason: String,
     },
+    /// A policy broke the host's rules (asked to remove paths outside its areas, removed
+    /// during a dry run, flooded the host) or answered something impossible.
+    #[error("policy {origin} (sha256 {sha256}) was stopped in `{function}`: it {reason}")]
+    PolicyViolation {
+        /// Where the policy came from.
+        origin: String,
+        /// The policy's sha256, short form.
+        sha256: String,
+        /// The export called.
+        function: &'static str,
+        /// What it did, for example `asked to remove `../x` in area `temp`, ...`.
+        reason: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -364,7 +377,7 @@ impl Error {
                 matches!(error, AppError::Validation { .. })
             }
             Self::PolicyLoad { .. } => true,
-            Self::PolicyCall { .. } => false,
+            Self::PolicyCall { .. } | Self::PolicyViolation { .. } => false,
             Self::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         }
     }
@@ -386,10 +399,12 @@ impl Error {
                 value: Some(path.display().to_string()),
                 details: Vec::new(),
             },
-            Self::PolicyCall { .. } | Self::Io { .. } => AppError::Generation {
-                message: self.to_string(),
-                details: Vec::new(),
-            },
+            Self::PolicyCall { .. } | Self::PolicyViolation { .. } | Self::Io { .. } => {
+                AppError::Generation {
+                    message: self.to_string(),
+                    details: Vec::new(),
+                }
+            }
         }
     }
 

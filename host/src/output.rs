@@ -123,6 +123,7 @@ pub fn policy_info(policy: &Policy, json: bool) {
             "wit_package": bachata_common::policy::WIT_PACKAGE,
             "exports": policy.exports(),
             "imports": policy.imports(),
+            "limits": policy.limits(),
         }));
         return;
     }
@@ -140,6 +141,36 @@ pub fn policy_info(policy: &Policy, json: bool) {
     println!("package:  {}", bachata_common::policy::WIT_PACKAGE);
     println!("exports:  {}", policy.exports().join(", "));
     println!("imports:  {}", policy.imports().join(", "));
+    let limits = policy.limits();
+    println!(
+        "limits:   {} ms per call, {} MiB memory, {} calls at once",
+        limits.timeout_ms,
+        limits.max_memory_bytes >> 20,
+        limits.max_concurrent_calls
+    );
+}
+
+/// A passed self-check.
+pub fn policy_checked(policy: &Policy, check: &bachata_common::policy::SelfCheck, json: bool) {
+    if json {
+        print_json(&json!({
+            "origin": policy.origin().to_string(),
+            "sha256": policy.sha256(),
+            "ok": true,
+            "self_check": check,
+        }));
+        return;
+    }
+    println!(
+        "ok: {} (sha256 {}) passed the self-check: {} catalog entries over {} error codes, \
+         {} default settings, a dry-run cleanup planning {} removal(s) in scratch areas",
+        policy.origin(),
+        &policy.sha256()[..12],
+        check.catalog_entries,
+        check.error_codes,
+        check.settings,
+        check.planned_removals
+    );
 }
 
 /// A spinner on stderr while a long step runs, only on a terminal and without `--json`.

@@ -403,7 +403,7 @@ impl TempManager {
                 }
                 RemovalStatus::InUse => report.skipped_in_use += 1,
                 RemovalStatus::Vanished => {}
-                RemovalStatus::Refused | RemovalStatus::Failed => {
+                RemovalStatus::Refused | RemovalStatus::OutOfBounds | RemovalStatus::Failed => {
                     tracing::warn!(path = %removal.path, reason = ?removal.reason, "could not remove");
                 }
             }

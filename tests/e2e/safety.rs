@@ -67,7 +67,7 @@ fn the_host_refuses_escapes_whatever_the_policy_asks() {
     .collect();
     let outcomes = areas.remove("temp", &asked);
     for outcome in &outcomes {
-        assert_eq!(outcome.status, RemovalStatus::Refused, "{outcome:?}");
+        assert_eq!(outcome.status, RemovalStatus::OutOfBounds, "{outcome:?}");
         assert!(outcome.reason.is_some());
     }
     assert!(dir.path().join("x").exists());
@@ -75,7 +75,7 @@ fn the_host_refuses_escapes_whatever_the_policy_asks() {
     assert!(dir.path().join("data/cache/in-cache").exists());
     // An unknown area is refused too.
     let unknown = areas.remove("etc", &["passwd".to_string()]);
-    assert_eq!(unknown[0].status, RemovalStatus::Refused);
+    assert_eq!(unknown[0].status, RemovalStatus::OutOfBounds);
 }
 
 #[test]

@@ -317,3 +317,70 @@ fn assessment_thresholds() {
     assert_eq!(hot.warnings[0].level, Level::Critical);
     assert!(hot.emergency_cleanup);
 }
+
+#[test]
+fn another_eviction_order_changes_which_cache_files_go() {
+    let gib = 1024u64 * 1024 * 1024;
+    let mut tiny = settings();
+    tiny.max_cache_size_gb = 1000.0 / gib as f64; // a 1000-byte cap, trimmed to 800
+    let largest_first: Eviction = |a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path));
+    let fs = FakeFs::with(&[(
+        "cache",
+        vec![
+            file("old-small", 100, 3),
+            file("new-big", 700, 1),
+            file("mid", 300, 2),
+        ],
+    )]);
+    let report = run_with(&fs, &tiny, NOW, false, false, largest_first).expect("runs");
+    assert_eq!(fs.paths("cache"), vec!["old-small", "mid"]);
+    assert_eq!(report.cache_cleanup.bytes_freed, 700);
+}
+
+/// A filesystem of one area that removes everything asked and records batch sizes.
+struct CountingFs {
+    entries: Vec<Entry>,
+    batches: RefCell<Vec<usize>>,
+}
+
+impl Filesystem for CountingFs {
+    fn areas(&self) -> Vec<String> {
+        vec!["temp".to_string()]
+    }
+
+    fn scan(&self, _area: &str) -> Result<ScanResult, FsError> {
+        Ok(ScanResult {
+            entries: self.entries.clone(),
+            problems: Vec::new(),
+        })
+    }
+
+    fn remove(&self, _area: &str, paths: &[String]) -> Vec<Removal> {
+        self.batches.borrow_mut().push(paths.len());
+        paths
+            .iter()
+            .map(|path| Removal {
+                path: path.clone(),
+                status: RemovalStatus::Removed,
+                bytes: 1,
+                reason: None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn large_removals_go_to_the_host_in_bounded_batches() {
+    let fs = CountingFs {
+        entries: (0..MAX_BATCH + 10)
+            .map(|n| file(&format!("f{n}"), 1, 48))
+            .collect(),
+        batches: RefCell::default(),
+    };
+    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    assert_eq!(
+        report.temporary_files.files_removed,
+        (MAX_BATCH + 10) as u64
+    );
+    assert_eq!(*fs.batches.borrow(), vec![MAX_BATCH, 10]);
+}

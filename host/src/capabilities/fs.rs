@@ -82,8 +82,12 @@ pub enum RemovalStatus {
     Vanished,
     /// Locked by a process; kept.
     InUse,
-    /// Refused by the host's rules.
+    /// Refused by the host's rules (for example a directory that is not empty).
     Refused,
+    /// Refused because the path does not name an entry inside the area: absolute, with `..`,
+    /// `.` or empty segments, through a symbolic link, or in an area that does not exist.
+    /// A policy that only removes what a scan listed never gets this answer.
+    OutOfBounds,
     /// The operating system refused.
     Failed,
 }
@@ -264,7 +268,7 @@ impl Areas {
                 .map(|path| {
                     Removal::new(
                         path,
-                        RemovalStatus::Refused,
+                        RemovalStatus::OutOfBounds,
                         0,
                         Some(format!("unknown area `{name}`")),
                     )
@@ -620,7 +624,7 @@ fn open_parent<'a>(
                 }
                 Err(error) => {
                     return Err((
-                        RemovalStatus::Refused,
+                        RemovalStatus::OutOfBounds,
                         format!("cannot open `{part}` without following links: {error}"),
                     ));
                 }
@@ -665,7 +669,7 @@ fn os_failure(path: &str, error: &io::Error) -> Removal {
 fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
     let (chain, name) = match split_relative(path) {
         Ok(split) => split,
-        Err(reason) => return Removal::new(path, RemovalStatus::Refused, 0, Some(reason)),
+        Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
     };
     let dir = match open_parent(area, parents, &chain) {
         Ok(dir) => dir,

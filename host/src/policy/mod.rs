@@ -7,6 +7,7 @@
 
 mod bindings;
 pub mod cache;
+mod check;
 mod state;
 
 use std::fmt;
@@ -24,9 +25,10 @@ use crate::cleanup::{Assessment, CleanupReport, CleanupSettings};
 use crate::config::{Config, ConfigFailure};
 use crate::error::{AppError, Error};
 use bindings::{Common, CommonPre};
-use state::{Capabilities, HostState};
+use state::{Audit, Capabilities, HostState};
 
-pub use state::Limits;
+pub use check::SelfCheck;
+pub use state::{Limits, MAX_REMOVAL_BATCH};
 
 /// The WIT types as generated for the host, for conversions.
 pub(crate) mod wit {
@@ -48,6 +50,19 @@ pub const WIT_PACKAGE: &str = "bachata:common@0.1.0";
 /// Interfaces every policy must export.
 pub const REQUIRED_EXPORTS: &[&str] =
     &["bachata:common/errors@0.1.0", "bachata:common/config@0.1.0"];
+
+/// What one call lends the policy beyond secrets.
+#[derive(Default)]
+struct Lend {
+    /// The managed areas, for `host-fs`.
+    areas: Option<Arc<Areas>>,
+    /// The metrics source, for `host-metrics`.
+    metrics: Option<Arc<Metrics>>,
+    /// Frames and model, for `host-pose`.
+    pose: Option<Arc<crate::pose::PoseBatch>>,
+    /// A dry run: removals are refused and are a violation.
+    dry_run: bool,
+}
 
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,15 +114,52 @@ impl fmt::Debug for Policy {
     }
 }
 
-/// The process-wide engine: compiled code is shareable between all policies.
+/// The limits of this process, from the environment (read once).
+pub fn process_limits() -> Result<&'static Limits, Error> {
+    static LIMITS: OnceLock<Result<Limits, String>> = OnceLock::new();
+    LIMITS
+        .get_or_init(|| Limits::from_vars(|name| std::env::var(name).ok()))
+        .as_ref()
+        .map_err(|reason| {
+            Error::App(AppError::Validation {
+                message: reason.clone(),
+                field: Some("policy limits".to_string()),
+                value: None,
+                details: Vec::new(),
+            })
+        })
+}
+
+/// Per component instance: most core instances, memories and tables the pool reserves room
+/// for. The stock component needs fewer; a component needing more is refused at load.
+const POOL_CORE_INSTANCES: u32 = 32;
+const POOL_MEMORIES: u32 = 4;
+const POOL_TABLES: u32 = 8;
+
+/// The process-wide engine: compiled code is shareable between all policies. Instances come
+/// from a pre-allocated pool sized by [`process_limits`]: each memory slot holds at most the
+/// memory cap, and at most `max_concurrent_calls` calls run at once.
 fn engine() -> Result<&'static Engine, Error> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    let limits = process_limits()?;
     ENGINE
         .get_or_init(|| {
+            let calls = limits.max_concurrent_calls;
+            let mut pool = wasmtime::PoolingAllocationConfig::new();
+            pool.total_component_instances(calls)
+                .max_core_instances_per_component(POOL_CORE_INSTANCES)
+                .total_core_instances(calls * POOL_CORE_INSTANCES)
+                .max_memories_per_component(POOL_MEMORIES)
+                .total_memories(calls * POOL_MEMORIES)
+                .max_tables_per_component(POOL_TABLES)
+                .total_tables(calls * POOL_TABLES)
+                .max_memory_size(limits.max_memory_bytes)
+                .table_elements(limits.max_table_elements);
             let mut config = wasmtime::Config::new();
             config.wasm_component_model(true);
             config.concurrency_support(false);
             config.epoch_interruption(true);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
             let engine = Engine::new(&config).map_err(|error| format!("{error:#}"))?;
             start_epoch_ticker(engine.weak());
             Ok(engine)
@@ -229,7 +281,7 @@ impl Policy {
             imports,
             from_cache,
             secrets: Arc::new(SecretManager::from_env()),
-            limits: Limits::default(),
+            limits: process_limits()?.clone(),
         })
     }
 
@@ -239,10 +291,19 @@ impl Policy {
         self
     }
 
-    /// Uses `limits` for every call.
-    pub fn with_limits(mut self, limits: Limits) -> Self {
+    /// Uses `limits` for every call. The memory cap cannot exceed the engine's pool slots
+    /// (`BACHATA_POLICY_MAX_MEMORY_MB`, 64 MiB by default): a larger one is lowered to it.
+    pub fn with_limits(mut self, mut limits: Limits) -> Self {
+        if let Ok(process) = process_limits() {
+            limits.max_memory_bytes = limits.max_memory_bytes.min(process.max_memory_bytes);
+        }
         self.limits = limits;
         self
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Where the policy came from.
@@ -281,23 +342,25 @@ impl Policy {
         function: &'static str,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        self.call_with(function, None, None, None, body)
+        self.call_with(function, Lend::default(), body)
+            .map(|(result, _)| result)
     }
 
-    /// Runs `body` against a fresh instance in a fresh store lending `areas` and `metrics`.
+    /// Runs `body` against a fresh instance in a fresh store lending `lend`, and returns
+    /// what the host saw the policy do. A call that broke the host's rules fails, whatever
+    /// it returned.
     fn call_with<R>(
         &self,
         function: &'static str,
-        areas: Option<Arc<Areas>>,
-        metrics: Option<Arc<Metrics>>,
-        pose: Option<Arc<crate::pose::PoseBatch>>,
+        lend: Lend,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, Error> {
+    ) -> Result<(R, Audit), Error> {
         let capabilities = Capabilities {
             secrets: Arc::clone(&self.secrets),
-            areas,
-            metrics,
-            pose,
+            areas: lend.areas,
+            metrics: lend.metrics,
+            pose: lend.pose,
+            dry_run: lend.dry_run,
         };
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
@@ -307,19 +370,41 @@ impl Policy {
             .pre
             .instantiate(&mut store)
             .and_then(|instance| body(&instance, &mut store));
-        // The store (and the instance in it) is dropped here, trapped or not: the next call
+        // The store (and the instance in it) is dropped below, trapped or not: the next call
         // starts from a fresh instance.
-        result.map_err(|error| {
-            self.call_failure(function, &error, store.data().limits.memory_refused)
-        })
+        let state = store.into_data();
+        if let Some(violations) = state.audit.summary() {
+            return Err(self.violation(function, violations));
+        }
+        match result {
+            Ok(value) => Ok((value, state.audit)),
+            Err(error) => Err(self.call_failure(
+                function,
+                &error,
+                state.limits.memory_refused,
+                state.stderr_tail(),
+            )),
+        }
     }
 
-    /// Turns a failed call into a typed error: deadline and memory cap are resource errors.
+    /// The error for a call that broke the host's rules or answered nonsense.
+    fn violation(&self, function: &'static str, reason: String) -> Error {
+        Error::PolicyViolation {
+            origin: self.origin.to_string(),
+            sha256: self.sha256[..12].to_string(),
+            function,
+            reason,
+        }
+    }
+
+    /// Turns a failed call into a typed error: deadline and memory cap are resource errors;
+    /// anything else carries the trap and the end of what the policy wrote to stderr.
     fn call_failure(
         &self,
         function: &'static str,
         error: &wasmtime::Error,
         memory_refused: bool,
+        stderr: Option<String>,
     ) -> Error {
         let trap = error.downcast_ref::<wasmtime::Trap>().copied();
         let policy = format!("policy {} (sha256 {})", self.origin, &self.sha256[..12]);
@@ -343,11 +428,15 @@ impl Policy {
                 details: vec![("function".to_string(), function.to_string())],
             });
         }
+        let mut reason = format!("{error:#}");
+        if let Some(stderr) = stderr {
+            reason.push_str(&format!("; the policy wrote: {stderr}"));
+        }
         Error::PolicyCall {
             origin: self.origin.to_string(),
             sha256: self.sha256[..12].to_string(),
             function,
-            reason: format!("{error:#}"),
+            reason,
         }
     }
 
@@ -425,20 +514,23 @@ impl Policy {
         dry_run: bool,
     ) -> Result<CleanupReport, Error> {
         let wit_settings = settings.to_wit();
-        let outcome = self.call_with(
-            "cleanup.run",
-            Some(Arc::clone(areas)),
-            None,
-            None,
-            |instance, store| {
-                instance
-                    .bachata_common_cleanup()
-                    .call_run(store, wit_settings, now, force, dry_run)
-            },
-        )?;
-        outcome
+        let lend = Lend {
+            areas: Some(Arc::clone(areas)),
+            dry_run,
+            ..Lend::default()
+        };
+        let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {
+            instance
+                .bachata_common_cleanup()
+                .call_run(store, wit_settings, now, force, dry_run)
+        })?;
+        let report = outcome
             .map(CleanupReport::from)
-            .map_err(|error| Error::App(error.into()))
+            .map_err(|error| Error::App(error.into()))?;
+        report.check(dry_run, &audit.removed).map_err(|reason| {
+            self.violation("cleanup.run", format!("an impossible report: {reason}"))
+        })?;
+        Ok(report)
     }
 
     /// Detects people in a batch of prepared frames (the policy calls back for inference).
@@ -461,17 +553,15 @@ impl Policy {
             })
             .collect();
         let cfg = config.to_wit();
-        let outcome = self.call_with(
-            "pose.detect",
-            None,
-            None,
-            Some(Arc::clone(batch)),
-            |instance, store| {
-                instance
-                    .bachata_common_pose()
-                    .call_detect(store, &frames, &cfg)
-            },
-        )?;
+        let lend = Lend {
+            pose: Some(Arc::clone(batch)),
+            ..Lend::default()
+        };
+        let (outcome, _) = self.call_with("pose.detect", lend, |instance, store| {
+            instance
+                .bachata_common_pose()
+                .call_detect(store, &frames, &cfg)
+        })?;
         let people = outcome.map_err(|error| Error::App(error.into()))?;
         Ok(people
             .into_iter()
@@ -492,7 +582,14 @@ impl Policy {
                 .bachata_common_cleanup()
                 .call_assess(store, wit_settings, &wit_snapshot)
         })?;
-        Ok(Assessment::from(assessment))
+        let assessment = Assessment::from(assessment);
+        assessment.check().map_err(|reason| {
+            self.violation(
+                "cleanup.assess",
+                format!("an impossible assessment: {reason}"),
+            )
+        })?;
+        Ok(assessment)
     }
 }
 
@@ -596,7 +693,7 @@ mod limit_tests {
             }
             other => panic!("expected a memory resource error, got {other:?}"),
         }
-        let policy = policy.with_limits(Limits::default());
+        let policy = policy.with_limits(process_limits().expect("limits").clone());
         assert_eq!(policy.catalog().expect("fresh instance").len(), 37);
     }
 
@@ -604,7 +701,7 @@ mod limit_tests {
     fn an_interrupted_call_is_a_cpu_resource_error() {
         let policy = Policy::embedded().expect("policy");
         let trap = wasmtime::Error::from(wasmtime::Trap::Interrupt);
-        match policy.call_failure("cleanup.run", &trap, false) {
+        match policy.call_failure("cleanup.run", &trap, false, None) {
             Error::App(AppError::Resource {
                 resource_type,
                 message,
@@ -618,9 +715,49 @@ mod limit_tests {
         }
         let other = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached);
         assert!(matches!(
-            policy.call_failure("errors.catalog", &other, false),
+            policy.call_failure("errors.catalog", &other, false, None),
             Error::PolicyCall { .. }
         ));
+    }
+
+    #[test]
+    fn limits_from_the_environment() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        assert_eq!(Limits::from_vars(vars(&[])), Ok(Limits::default()));
+        let set = Limits::from_vars(vars(&[
+            ("BACHATA_POLICY_TIMEOUT_MS", "250"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "16"),
+            ("BACHATA_POLICY_MAX_CONCURRENT_CALLS", "4"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            (
+                set.timeout_ms,
+                set.max_memory_bytes,
+                set.max_concurrent_calls
+            ),
+            (250, 16 << 20, 4)
+        );
+        for (name, value) in [
+            ("BACHATA_POLICY_TIMEOUT_MS", "0"),
+            ("BACHATA_POLICY_TIMEOUT_MS", "5s"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "-1"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "9999"),
+            ("BACHATA_POLICY_MAX_CONCURRENT_CALLS", ""),
+        ] {
+            let reason =
+                Limits::from_vars(|asked: &str| (asked == name).then(|| value.to_string()))
+                    .expect_err(value);
+            assert!(reason.starts_with(name), "{reason}");
+            assert!(reason.contains("whole number"), "{reason}");
+        }
     }
 
     #[test]

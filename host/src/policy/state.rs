@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::bachata::common::{host_fs, host_metrics, host_pose, host_secrets, types};
@@ -28,12 +29,63 @@ pub struct Limits {
     /// Longest a single call may run, in milliseconds (default 5,000); measured in
     /// [`EPOCH_TICK`] steps of the engine's epoch.
     pub timeout_ms: u64,
+    /// Most calls running at once in the process (default 32): the size of the engine's
+    /// pre-allocated instance pool. Read once, when the engine starts; a call beyond it
+    /// fails with a clear error rather than allocating more.
+    pub max_concurrent_calls: u32,
 }
 
 /// How often the engine's epoch advances; call deadlines are counted in these ticks.
 pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// Environment variable: call deadline in milliseconds.
+pub const TIMEOUT_VAR: &str = "BACHATA_POLICY_TIMEOUT_MS";
+/// Environment variable: memory cap of one call in MiB.
+pub const MEMORY_VAR: &str = "BACHATA_POLICY_MAX_MEMORY_MB";
+/// Environment variable: most policy calls running at once (the instance pool's size).
+pub const CONCURRENCY_VAR: &str = "BACHATA_POLICY_MAX_CONCURRENT_CALLS";
+
+/// Reads an integer setting in `range` from `value`, naming the variable when it is wrong.
+fn parse_setting(
+    name: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, String> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| {
+            format!(
+                "{name}={value:?} is invalid: expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
 impl Limits {
+    /// The defaults, changed by `BACHATA_POLICY_TIMEOUT_MS` (1 to 600000),
+    /// `BACHATA_POLICY_MAX_MEMORY_MB` (1 to 4096) and `BACHATA_POLICY_MAX_CONCURRENT_CALLS`
+    /// (1 to 1024) when `var` (usually the process environment) sets them.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut limits = Self::default();
+        if let Some(value) = var(TIMEOUT_VAR) {
+            limits.timeout_ms = parse_setting(TIMEOUT_VAR, &value, 1..=600_000)?;
+        }
+        if let Some(value) = var(MEMORY_VAR) {
+            let mib = parse_setting(MEMORY_VAR, &value, 1..=4096)?;
+            limits.max_memory_bytes = usize::try_from(mib << 20).map_err(|_| {
+                format!("{MEMORY_VAR}={value:?} is more than this machine can address")
+            })?;
+        }
+        if let Some(value) = var(CONCURRENCY_VAR) {
+            limits.max_concurrent_calls = parse_setting(CONCURRENCY_VAR, &value, 1..=1024)? as u32;
+        }
+        Ok(limits)
+    }
+
     /// The call deadline in epoch ticks (at least one).
     pub(crate) fn deadline_ticks(&self) -> u64 {
         (self.timeout_ms / EPOCH_TICK.as_millis() as u64).max(1)
@@ -91,7 +143,51 @@ impl Default for Limits {
             max_tables: 32,
             max_table_elements: 100_000,
             timeout_ms: 5_000,
+            max_concurrent_calls: 32,
         }
+    }
+}
+
+/// Most paths one `host-fs.remove` call may name; the stock policy sends smaller batches.
+pub const MAX_REMOVAL_BATCH: usize = 65_536;
+
+/// How much of a policy's stderr a call keeps (for the error when the call fails).
+const STDERR_CAPACITY: usize = 64 << 10;
+
+/// What the host saw a policy do during one call, for the checks after it.
+#[derive(Debug, Default)]
+pub(crate) struct Audit {
+    /// Rules the policy broke: removals outside the areas, removals during a dry run,
+    /// oversized batches. Each entry is one sentence.
+    pub(crate) violations: Vec<String>,
+    /// Violations beyond the ones kept in `violations`.
+    pub(crate) more_violations: usize,
+    /// Every path the host actually removed, by area, with the bytes freed.
+    pub(crate) removed: std::collections::HashMap<(String, String), u64>,
+}
+
+/// Most violations an audit keeps word for word.
+const KEPT_VIOLATIONS: usize = 8;
+
+impl Audit {
+    fn violation(&mut self, sentence: String) {
+        if self.violations.len() < KEPT_VIOLATIONS {
+            self.violations.push(sentence);
+        } else {
+            self.more_violations += 1;
+        }
+    }
+
+    /// The violations as one sentence, if any.
+    pub(crate) fn summary(&self) -> Option<String> {
+        if self.violations.is_empty() {
+            return None;
+        }
+        let mut text = self.violations.join("; ");
+        if self.more_violations > 0 {
+            text.push_str(&format!("; and {} more", self.more_violations));
+        }
+        Some(text)
     }
 }
 
@@ -105,6 +201,8 @@ pub(crate) struct Capabilities {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// Frames and the model for `host-pose`; without them inference is refused.
     pub(crate) pose: Option<Arc<crate::pose::PoseBatch>>,
+    /// A dry run: `host-fs.remove` is refused (and is a violation).
+    pub(crate) dry_run: bool,
 }
 
 /// What a store holds for one call.
@@ -113,13 +211,18 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) limits: CallLimiter,
     capabilities: Capabilities,
+    pub(crate) audit: Audit,
+    stderr: MemoryOutputPipe,
 }
 
 impl HostState {
     pub(crate) fn new(limits: &Limits, capabilities: Capabilities) -> Self {
-        // No preopens, no environment, no arguments, no network, stdin closed and
-        // stdout/stderr discarded: the policy sees only what the host passes explicitly.
+        // No preopens, no environment, no arguments, no network, stdin closed, stdout
+        // discarded, stderr kept (bounded) for the error of a failed call: the policy sees
+        // only what the host passes explicitly.
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -139,7 +242,25 @@ impl HostState {
             table: ResourceTable::new(),
             limits,
             capabilities,
+            audit: Audit::default(),
+            stderr,
         }
+    }
+
+    /// The last lines the policy wrote to stderr (at most about 1 KiB), if any.
+    pub(crate) fn stderr_tail(&self) -> Option<String> {
+        const TAIL: usize = 1024;
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let start = text.len().saturating_sub(TAIL);
+        let start = (start..text.len())
+            .find(|&index| text.is_char_boundary(index))
+            .unwrap_or(text.len());
+        Some(text[start..].replace('\n', " | "))
     }
 }
 
@@ -174,7 +295,9 @@ fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
         fs::RemovalStatus::Removed => host_fs::RemovalStatus::Removed,
         fs::RemovalStatus::Vanished => host_fs::RemovalStatus::Vanished,
         fs::RemovalStatus::InUse => host_fs::RemovalStatus::InUse,
-        fs::RemovalStatus::Refused => host_fs::RemovalStatus::Refused,
+        fs::RemovalStatus::Refused | fs::RemovalStatus::OutOfBounds => {
+            host_fs::RemovalStatus::Refused
+        }
         fs::RemovalStatus::Failed => host_fs::RemovalStatus::Failed,
     }
 }
@@ -221,12 +344,54 @@ impl host_fs::Host for HostState {
         })
     }
 
-    fn remove(&mut self, area: String, paths: Vec<String>) -> Vec<host_fs::Removal> {
+    fn remove(
+        &mut self,
+        area: String,
+        paths: Vec<String>,
+    ) -> wasmtime::Result<Vec<host_fs::Removal>> {
+        if paths.len() > MAX_REMOVAL_BATCH {
+            self.audit.violation(format!(
+                "asked to remove {} paths in one call (at most {MAX_REMOVAL_BATCH})",
+                paths.len()
+            ));
+            wasmtime::bail!(
+                "host-fs.remove called with {} paths; the limit is {MAX_REMOVAL_BATCH} per call",
+                paths.len()
+            );
+        }
+        if self.capabilities.dry_run {
+            self.audit.violation(format!(
+                "asked to remove {} path(s) in area `{area}` during a dry run",
+                paths.len()
+            ));
+            let refusal = |path: String| host_fs::Removal {
+                path,
+                status: host_fs::RemovalStatus::Refused,
+                bytes: 0,
+                reason: Some("a dry run removes nothing".to_string()),
+            };
+            return Ok(paths.into_iter().map(refusal).collect());
+        }
         let outcomes = match &self.capabilities.areas {
             Some(areas) => areas.remove(&area, &paths),
             None => Areas::none().remove(&area, &paths),
         };
-        outcomes
+        for removal in &outcomes {
+            match removal.status {
+                fs::RemovalStatus::OutOfBounds => self.audit.violation(format!(
+                    "asked to remove `{}` in area `{area}`, which is outside the area ({})",
+                    removal.path,
+                    removal.reason.as_deref().unwrap_or("refused")
+                )),
+                fs::RemovalStatus::Removed => {
+                    self.audit
+                        .removed
+                        .insert((area.clone(), removal.path.clone()), removal.bytes);
+                }
+                _ => {}
+            }
+        }
+        Ok(outcomes
             .into_iter()
             .map(|removal| host_fs::Removal {
                 path: removal.path,
@@ -234,7 +399,7 @@ impl host_fs::Host for HostState {
                 bytes: removal.bytes,
                 reason: removal.reason,
             })
-            .collect()
+            .collect())
     }
 }
 

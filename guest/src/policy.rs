@@ -1,0 +1,226 @@
+//! The component's exports, and the kit for writing another policy.
+//!
+//! [`Policy`] has one method per exported function, each defaulting to the stock decision;
+//! [`export_policy!`](crate::export_policy) exports a type implementing it as the component.
+//! The stock component is `export_policy!(Stock)`; a policy that only changes cache eviction
+//! overrides [`Policy::cleanup_run`] and keeps everything else:
+//!
+//! ```ignore
+//! use bachata_common_policy::cleanup;
+//! use bachata_common_policy::policy::{HostFs, Policy};
+//! use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, Entry};
+//!
+//! struct LargestFirst;
+//!
+//! impl Policy for LargestFirst {
+//!     fn cleanup_run(s: CleanupSettings, now: u64, force: bool, dry_run: bool)
+//!         -> Result<CleanupReport, AppError> {
+//!         cleanup::run_with(&HostFs, &s, now, force, dry_run, |a: &Entry, b: &Entry| b.size.cmp(&a.size))
+//!     }
+//! }
+//!
+//! bachata_common_policy::export_policy!(LargestFirst);
+//! ```
+//!
+//! Build such a crate as a `cdylib` for `wasm32-wasip2`, depending on this crate with
+//! `default-features = false` (the `export` feature exports the stock policy).
+
+use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
+use crate::cleanup::Filesystem;
+use crate::types::{
+    AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, ErrorKind,
+    FsError, Person, PoseFrame, Removal, ResolvedConfig, ScanResult, SystemResources, Tensor,
+    YoloConfig,
+};
+use crate::{catalog, config::SecretStore};
+
+/// Secrets read through the host's `host-secrets` import.
+pub struct HostSecrets;
+
+impl SecretStore for HostSecrets {
+    fn access(&self, project: &str, name: &str) -> Result<Option<String>, String> {
+        host_secrets::access(project, name)
+    }
+}
+
+/// Files reached through the host's `host-fs` import.
+pub struct HostFs;
+
+impl Filesystem for HostFs {
+    fn areas(&self) -> Vec<String> {
+        host_fs::areas()
+    }
+
+    fn scan(&self, area: &str) -> Result<ScanResult, FsError> {
+        host_fs::scan(area)
+    }
+
+    fn remove(&self, area: &str, paths: &[String]) -> Vec<Removal> {
+        host_fs::remove(area, paths)
+    }
+}
+
+/// Inference through the host's `host-pose` import.
+pub struct HostPose;
+
+impl crate::pose::Inference for HostPose {
+    fn infer(&self, frames: &[u32]) -> Result<Vec<Tensor>, String> {
+        host_pose::infer(frames)
+    }
+}
+
+/// A policy: every exported function of the `common` world, each defaulting to the stock
+/// decision. Override what the policy changes; export it with
+/// [`export_policy!`](crate::export_policy).
+#[allow(
+    clippy::result_large_err,
+    reason = "the error types are fixed by the WIT contract"
+)]
+pub trait Policy {
+    /// `errors.make-error`.
+    fn make_error(kind: ErrorKind, message: String, details: Vec<(String, String)>) -> AppError {
+        catalog::make_error(kind, message, details)
+    }
+
+    /// `errors.code-of`.
+    fn code_of(kind: ErrorKind) -> String {
+        catalog::code_of(&kind).to_string()
+    }
+
+    /// `errors.user-friendly-message`.
+    fn user_friendly_message(error_code: String, error_type: String) -> String {
+        catalog::user_friendly_message(&error_code, &error_type)
+    }
+
+    /// `errors.catalog`.
+    fn catalog() -> Vec<CatalogEntry> {
+        catalog::catalog()
+    }
+
+    /// `errors.http-status`.
+    fn http_status(error_code: String) -> u16 {
+        catalog::http_status(&error_code)
+    }
+
+    /// `errors.problem-json`.
+    fn problem_json(
+        error: AppError,
+        error_type: Option<String>,
+        instance: Option<String>,
+    ) -> String {
+        catalog::problem_json(&error, error_type.as_deref(), instance.as_deref())
+    }
+
+    /// `config.load`.
+    fn config_load(
+        env: Vec<(String, String)>,
+        dotenv: Option<String>,
+    ) -> Result<ResolvedConfig, ConfigError> {
+        crate::config::load(&env, dotenv.as_deref(), &HostSecrets)
+    }
+
+    /// `cleanup.run`.
+    fn cleanup_run(
+        settings: CleanupSettings,
+        now: u64,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<CleanupReport, AppError> {
+        crate::cleanup::run(&HostFs, &settings, now, force, dry_run)
+    }
+
+    /// `cleanup.assess`.
+    fn cleanup_assess(settings: CleanupSettings, snapshot: SystemResources) -> Assessment {
+        crate::cleanup::assess(&settings, &snapshot)
+    }
+
+    /// `pose.detect`.
+    fn pose_detect(frames: Vec<PoseFrame>, cfg: YoloConfig) -> Result<Vec<Vec<Person>>, AppError> {
+        crate::pose::detect(&HostPose, &frames, &cfg)
+    }
+}
+
+/// The stock policy: every decision as documented in `wit/`.
+pub struct Stock;
+
+impl Policy for Stock {}
+
+/// Exports `$policy`, a type (named by a plain identifier, in scope) implementing [`Policy`], as the component's `common` world.
+/// Invoke it once, in the crate that builds the component.
+#[macro_export]
+macro_rules! export_policy {
+    ($policy:ident) => {
+        const _: () = {
+            use $crate::bindings::exports::bachata::common::{cleanup, config, errors, pose};
+            use $crate::types::*;
+
+            impl errors::Guest for $policy {
+                fn make_error(
+                    kind: ErrorKind,
+                    message: String,
+                    details: Vec<(String, String)>,
+                ) -> AppError {
+                    <$policy as $crate::policy::Policy>::make_error(kind, message, details)
+                }
+                fn code_of(kind: ErrorKind) -> String {
+                    <$policy as $crate::policy::Policy>::code_of(kind)
+                }
+                fn user_friendly_message(error_code: String, error_type: String) -> String {
+                    <$policy as $crate::policy::Policy>::user_friendly_message(
+                        error_code, error_type,
+                    )
+                }
+                fn catalog() -> Vec<CatalogEntry> {
+                    <$policy as $crate::policy::Policy>::catalog()
+                }
+                fn http_status(error_code: String) -> u16 {
+                    <$policy as $crate::policy::Policy>::http_status(error_code)
+                }
+                fn problem_json(
+                    error: AppError,
+                    error_type: Option<String>,
+                    instance: Option<String>,
+                ) -> String {
+                    <$policy as $crate::policy::Policy>::problem_json(error, error_type, instance)
+                }
+            }
+
+            impl config::Guest for $policy {
+                fn load(
+                    env: Vec<(String, String)>,
+                    dotenv: Option<String>,
+                ) -> Result<ResolvedConfig, ConfigError> {
+                    <$policy as $crate::policy::Policy>::config_load(env, dotenv)
+                }
+            }
+
+            impl cleanup::Guest for $policy {
+                fn run(
+                    settings: CleanupSettings,
+                    now: u64,
+                    force: bool,
+                    dry_run: bool,
+                ) -> Result<CleanupReport, AppError> {
+                    <$policy as $crate::policy::Policy>::cleanup_run(settings, now, force, dry_run)
+                }
+                fn assess(settings: CleanupSettings, snapshot: SystemResources) -> Assessment {
+                    <$policy as $crate::policy::Policy>::cleanup_assess(settings, snapshot)
+                }
+            }
+
+            impl pose::Guest for $policy {
+                fn detect(
+                    frames: Vec<PoseFrame>,
+                    cfg: YoloConfig,
+                ) -> Result<Vec<Vec<Person>>, AppError> {
+                    <$policy as $crate::policy::Policy>::pose_detect(frames, cfg)
+                }
+    }
+
+            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+        };
+    };
+}
+
+#[cfg(feature = "export")]
+export_policy!(Stock);
