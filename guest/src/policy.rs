@@ -215,9 +215,9 @@ macro_rules! export_policy {
                 ) -> Result<Vec<Vec<Person>>, AppError> {
                     <$policy as $crate::policy::Policy>::pose_detect(frames, cfg)
                 }
-    }
+            }
 
-            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+    $crate::bindings::export_common!($policy with_types_in $crate::bindings);
         };
     };
 }

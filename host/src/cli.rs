@@ -139,6 +139,12 @@ pub enum PolicyCommand {
         /// The component to check (default: the one `--policy` names, else the embedded one).
         path: Option<PathBuf>,
     },
+    /// Write the loaded component (by default the embedded one) to a file, for other hosts
+    /// (Python, Node) or as the starting point of a hot-reloaded policy file.
+    Save {
+        /// Where to write the `.wasm` file.
+        out: PathBuf,
+    },
 }
 
 /// Loads the policy named by `--policy`, else the embedded one.
@@ -194,9 +200,26 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             output::policy_checked(&policy, &policy.self_check()?, cli.json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Save { out }) => {
+            let bytes = match &cli.policy {
+                Some(path) => std::fs::read(path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?,
+                None => bachata_common::policy::EMBEDDED_POLICY.to_vec(),
+            };
+            std::fs::write(out, &bytes).map_err(|source| Error::Io {
+                path: out.clone(),
+                source,
+            })?;
+            output::path(out, cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => {
             let config = config::load(&policy, args.env_file.as_deref())?;
             bachata_common::daemon::check_listen(&config.daemon)?;
+            // A policy that would be refused on reload is refused at start too.
+            policy.self_check()?;
             let manager = Arc::new(ResourceManager::new(Arc::new(policy), &config.resources)?);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -205,7 +228,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
                     path: "tokio runtime".into(),
                     source,
                 })?;
-            runtime.block_on(bachata_common::daemon::run(manager, &config.daemon))?;
+            runtime.block_on(bachata_common::daemon::run(
+                manager,
+                &config.daemon,
+                cli.policy.as_deref(),
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Resources(args) => {

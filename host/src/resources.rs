@@ -12,7 +12,7 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::{Value, json};
 
@@ -24,10 +24,11 @@ use crate::error::Error;
 use crate::policy::Policy;
 use crate::temp::TempManager;
 
-/// Manages the areas under one data directory with one policy.
+/// Manages the areas under one data directory with one policy (which can be swapped while
+/// the manager runs; each call uses the policy current when it starts).
 #[derive(Debug)]
 pub struct ResourceManager {
-    policy: Arc<Policy>,
+    policy: RwLock<Arc<Policy>>,
     areas: Arc<Areas>,
     metrics: Arc<Metrics>,
     settings: ResourceSettings,
@@ -41,7 +42,7 @@ impl ResourceManager {
         let metrics = Arc::new(Metrics::new(Arc::clone(&areas)));
         let temp = TempManager::new(Arc::clone(&areas))?;
         Ok(Self {
-            policy,
+            policy: RwLock::new(policy),
             areas,
             metrics,
             settings: settings.clone(),
@@ -50,8 +51,14 @@ impl ResourceManager {
     }
 
     /// The policy in use.
-    pub fn policy(&self) -> &Arc<Policy> {
-        &self.policy
+    pub fn policy(&self) -> Arc<Policy> {
+        Arc::clone(&self.policy.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the policy (calls already running finish with the old one); returns the old.
+    pub fn swap_policy(&self, policy: Arc<Policy>) -> Arc<Policy> {
+        let mut slot = self.policy.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *slot, policy)
     }
 
     /// The resource settings.
@@ -77,7 +84,7 @@ impl ResourceManager {
     /// Cleans the areas: age-based (`force`: everything not in use), then the cache cap.
     /// A dry run removes nothing and lists what would go.
     pub fn cleanup(&self, force: bool, dry_run: bool) -> Result<CleanupReport, Error> {
-        let report = self.policy.cleanup(
+        let report = self.policy().cleanup(
             &self.areas,
             &self.settings.cleanup,
             now_secs(),
@@ -101,7 +108,7 @@ impl ResourceManager {
 
     /// Judges a snapshot against the thresholds.
     pub fn assess(&self, snapshot: &SystemResources) -> Result<Assessment, Error> {
-        self.policy.assess(&self.settings.cleanup, snapshot)
+        self.policy().assess(&self.settings.cleanup, snapshot)
     }
 }
 

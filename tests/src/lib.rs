@@ -268,3 +268,64 @@ pub fn tree_digest(root: &Path) -> std::collections::BTreeMap<String, String> {
     }
     digest
 }
+
+/// The component of a test policy: one of the misbehaving examples of `tests/policies`
+/// (`spin`, `memory_bomb`, `trap`, `escape`, `flood`, `nonsense`) or `size-first` (the policy
+/// of `examples/size-first`). They are built once per test run, for `wasm32-wasip2`, into
+/// their own target directory (so the stock component's build is never disturbed).
+pub fn test_policy(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let out = BUILT
+        .get_or_init(build_test_policies)
+        .as_ref()
+        .unwrap_or_else(|error| {
+            panic!("cannot build the test policies: {error}");
+        });
+    let path = match name {
+        "size-first" => out.join("size_first_policy.wasm"),
+        fixture => out.join("examples").join(format!("{fixture}.wasm")),
+    };
+    assert!(
+        path.is_file(),
+        "no test policy {name} at {}",
+        path.display()
+    );
+    path
+}
+
+fn build_test_policies() -> Result<PathBuf, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?
+        .to_path_buf();
+    let target_dir = root.join("target/test-policies");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "wasm-release",
+            "-p",
+            "bachata-test-policies",
+            "--examples",
+            "-p",
+            "size-first-policy",
+            "--lib",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(target_dir.join("wasm32-wasip2/wasm-release"))
+}

@@ -3,6 +3,7 @@
 
 mod background;
 mod http;
+pub mod reload;
 pub mod telemetry;
 
 use std::net::SocketAddr;
@@ -51,7 +52,12 @@ pub fn check_listen(settings: &DaemonSettings) -> Result<(), Error> {
 
 /// Runs the daemon until SIGINT or SIGTERM, then shuts down in order: stop monitoring, cancel
 /// the schedule, a final age-based cleanup, release live temp files, stop serving.
-pub async fn run(manager: Arc<ResourceManager>, settings: &DaemonSettings) -> Result<(), Error> {
+/// With `policy_file`, the policy is reloaded whenever that file changes (see [`reload`]).
+pub async fn run(
+    manager: Arc<ResourceManager>,
+    settings: &DaemonSettings,
+    policy_file: Option<&std::path::Path>,
+) -> Result<(), Error> {
     check_listen(settings)?;
     let listener = TcpListener::bind(settings.listen).await.map_err(|error| {
         Error::App(AppError::ServiceUnavailable {
@@ -65,13 +71,16 @@ pub async fn run(manager: Arc<ResourceManager>, settings: &DaemonSettings) -> Re
         source: error,
     })?;
     let shared = Arc::new(Shared {
-        telemetry: Telemetry::new(manager.policy()),
+        telemetry: Telemetry::new(&manager.policy()),
         manager,
         api_token: settings
             .api_token
             .as_ref()
             .map(|token| token.expose().to_string()),
     });
+    let _watcher = policy_file
+        .map(|path| reload::watch(Arc::clone(&shared), path))
+        .transpose()?;
     let background = Background::new(Arc::clone(&shared));
     background.start_monitoring(MonitorPolicy::from_settings(shared.manager.settings()));
     background.start_schedule(Duration::from_secs_f64(

@@ -7,7 +7,6 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::capabilities::metrics::SystemResources;
@@ -37,6 +36,9 @@ pub struct Telemetry {
     removed_bytes: Counter,
     warnings: Family<Labels, Counter>,
     policy_call_errors: Counter,
+    policy_info: Family<Labels, Gauge>,
+    policy_active: std::sync::Mutex<Labels>,
+    policy_reloads: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -66,6 +68,9 @@ impl Telemetry {
             removed_bytes: Counter::default(),
             warnings: Family::default(),
             policy_call_errors: Counter::default(),
+            policy_info: Family::default(),
+            policy_active: std::sync::Mutex::new(Vec::new()),
+            policy_reloads: Family::default(),
             registry: Registry::with_prefix("bachata_common"),
         };
         let registry = &mut telemetry.registry;
@@ -167,14 +172,42 @@ impl Telemetry {
             telemetry.policy_call_errors.clone(),
         );
         registry.register(
-            "policy",
-            "The loaded policy component",
-            Info::new(vec![
-                ("origin".to_string(), policy.origin().to_string()),
-                ("sha256".to_string(), policy.sha256().to_string()),
-            ]),
+            "policy_info",
+            "The active policy component (value 1; origin and sha256 as labels)",
+            telemetry.policy_info.clone(),
         );
+        registry.register(
+            "policy_reloads",
+            "Policy reloads by result (success, failure)",
+            telemetry.policy_reloads.clone(),
+        );
+        telemetry.policy_active(policy);
         telemetry
+    }
+
+    /// Records `policy` as the active policy (replacing the previous one's info labels).
+    pub fn policy_active(&self, policy: &Policy) {
+        let labels = vec![
+            ("origin".to_string(), policy.origin().to_string()),
+            ("sha256".to_string(), policy.sha256().to_string()),
+        ];
+        let mut active = self
+            .policy_active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !active.is_empty() {
+            self.policy_info.remove(&active);
+        }
+        self.policy_info.get_or_create(&labels).set(1);
+        *active = labels;
+    }
+
+    /// Records a reload attempt.
+    pub fn policy_reloaded(&self, success: bool) {
+        let result = if success { "success" } else { "failure" };
+        self.policy_reloads
+            .get_or_create(&vec![("result".to_string(), result.to_string())])
+            .inc();
     }
 
     /// Records a snapshot.

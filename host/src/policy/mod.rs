@@ -428,7 +428,12 @@ impl Policy {
                 details: vec![("function".to_string(), function.to_string())],
             });
         }
-        let mut reason = format!("{error:#}");
+        // One line: the trap (or the error chain); the wasm backtrace goes to the debug log.
+        tracing::debug!(policy = %self.origin, function, error = ?error, "policy call failed");
+        let mut reason = match trap {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}").replace('\n', " "),
+        };
         if let Some(stderr) = stderr {
             reason.push_str(&format!("; the policy wrote: {stderr}"));
         }
@@ -528,7 +533,10 @@ impl Policy {
             .map(CleanupReport::from)
             .map_err(|error| Error::App(error.into()))?;
         report.check(dry_run, &audit.removed).map_err(|reason| {
-            self.violation("cleanup.run", format!("an impossible report: {reason}"))
+            self.violation(
+                "cleanup.run",
+                format!("returned an impossible report: {reason}"),
+            )
         })?;
         Ok(report)
     }
@@ -586,7 +594,7 @@ impl Policy {
         assessment.check().map_err(|reason| {
             self.violation(
                 "cleanup.assess",
-                format!("an impossible assessment: {reason}"),
+                format!("returned an impossible assessment: {reason}"),
             )
         })?;
         Ok(assessment)

@@ -1,0 +1,134 @@
+//! Hot reload of the policy file: when the file named by `--policy` / `BACHATA_POLICY`
+//! changes, the daemon compiles and instantiates the new component, runs its self-check
+//! under the call limits, and only then swaps it in. A component that fails any step is
+//! logged with the reason and counted; the policy that was working keeps serving.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+
+use super::Shared;
+use crate::error::Error;
+use crate::policy::Policy;
+
+/// How long the file must be quiet before it is reloaded (writers often write in pieces).
+pub const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The new component passed and is now active.
+    Swapped {
+        /// sha256 of the policy replaced.
+        from: String,
+        /// sha256 of the policy now active.
+        to: String,
+    },
+    /// The file holds the active component already (or is gone): nothing to do.
+    Unchanged,
+}
+
+/// Loads `path`, self-checks it and swaps it in when it differs from the active policy.
+/// On failure the active policy is kept; the error says why.
+pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        // Replaced by rename: the new file will raise its own event.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Reloaded::Unchanged);
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let active = shared.manager.policy();
+    let candidate = Policy::from_bytes(
+        &bytes,
+        crate::policy::PolicyOrigin::File(path.to_path_buf()),
+    )?;
+    if candidate.sha256() == active.sha256() {
+        return Ok(Reloaded::Unchanged);
+    }
+    let candidate = candidate.with_limits(active.limits().clone());
+    candidate.self_check()?;
+    let candidate = Arc::new(candidate);
+    shared.manager.swap_policy(Arc::clone(&candidate));
+    shared.telemetry.policy_active(&candidate);
+    Ok(Reloaded::Swapped {
+        from: active.sha256().to_string(),
+        to: candidate.sha256().to_string(),
+    })
+}
+
+/// Reloads and records the outcome in logs and metrics.
+fn reload_and_record(shared: &Shared, path: &Path) {
+    match reload(shared, path) {
+        Ok(Reloaded::Swapped { from, to }) => {
+            shared.telemetry.policy_reloaded(true);
+            tracing::info!(path = %path.display(), %from, %to, "policy reloaded");
+        }
+        Ok(Reloaded::Unchanged) => {
+            tracing::debug!(path = %path.display(), "policy file event without a new component");
+        }
+        Err(error) => {
+            shared.telemetry.policy_reloaded(false);
+            tracing::error!(
+                path = %path.display(),
+                %error,
+                keeping = %shared.manager.policy().sha256(),
+                "policy reload rejected; the previous policy keeps serving"
+            );
+        }
+    }
+}
+
+/// Watches the policy file until dropped.
+pub struct Watcher {
+    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher").finish_non_exhaustive()
+    }
+}
+
+/// Starts watching `path` (through its directory, so replacing the file by a rename is seen
+/// too). Reloads run on the watcher's thread, one at a time.
+pub fn watch(shared: Arc<Shared>, path: &Path) -> Result<Watcher, Error> {
+    let path = std::path::absolute(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let directory = path
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let watched = path.clone();
+    let handler = move |result: DebounceEventResult| match result {
+        Ok(events) => {
+            if events.iter().any(|event| event.path == watched) {
+                reload_and_record(&shared, &watched);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "policy file watcher error"),
+    };
+    let watch_error = |error: notify_debouncer_mini::notify::Error| Error::Io {
+        path: directory.clone(),
+        source: std::io::Error::other(format!("cannot watch for policy changes: {error}")),
+    };
+    let mut debouncer = new_debouncer(DEBOUNCE, handler).map_err(watch_error)?;
+    debouncer
+        .watcher()
+        .watch(&directory, RecursiveMode::NonRecursive)
+        .map_err(watch_error)?;
+    tracing::info!(path = %path.display(), "watching the policy file for changes");
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}

@@ -1,0 +1,145 @@
+//! Swapping the policy of a running daemon: a component that fails its self-check is
+//! rejected while the last good policy keeps serving; a good one changes behaviour at once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bachata_common_tests::{Daemon, Sandbox, age, test_policy};
+
+/// Replaces `target` with a copy of `source` in one rename, as a deployment would.
+fn deploy(source: &Path, target: &Path) {
+    let staging = target.with_extension("staging");
+    std::fs::copy(source, &staging).expect("copy");
+    std::fs::rename(&staging, target).expect("rename");
+}
+
+fn metrics(client: &reqwest::blocking::Client, daemon: &Daemon) -> String {
+    client
+        .get(daemon.url("/metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text")
+}
+
+/// Waits (up to a minute, for slow machines) until `/metrics` contains `needle`.
+fn wait_for_metric(client: &reqwest::blocking::Client, daemon: &Daemon, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = metrics(client, daemon);
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{needle:?} never appeared in /metrics:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The cache files a dry-run cleanup would evict.
+fn planned_evictions(client: &reqwest::blocking::Client, daemon: &Daemon) -> Vec<String> {
+    let report: serde_json::Value = client
+        .post(daemon.url("/v1/cleanup"))
+        .body(r#"{"dry_run": true}"#)
+        .send()
+        .expect("cleanup")
+        .json()
+        .expect("json");
+    let mut paths: Vec<String> = report["removals"]
+        .as_array()
+        .expect("removals")
+        .iter()
+        .filter(|removal| removal["reason"] == "cache-cap")
+        .map(|removal| removal["path"].as_str().unwrap_or_default().to_string())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
+    let mut sandbox = Sandbox::new();
+    let policy_file = sandbox.path().join("policy.wasm");
+    let saved = sandbox.run(&["policy", "save", policy_file.to_str().expect("utf-8")]);
+    assert_eq!(saved.code, 0, "{saved:?}");
+    sandbox
+        .env("BACHATA_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("BACHATA_POLICY", policy_file.to_str().expect("utf-8"))
+        .env("BACHATA_POLICY_TIMEOUT_MS", "500")
+        // A cache cap of about 1 KiB, trimmed to 80%.
+        .env("MAX_CACHE_SIZE_GB", "0.000001");
+    let cache = sandbox.path().join("data/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    for (name, size, hours) in [
+        ("old-small.bin", 100, 3),
+        ("mid.bin", 300, 2),
+        ("big.bin", 700, 1),
+    ] {
+        let path = cache.join(name);
+        std::fs::write(&path, vec![b'x'; size]).expect("write");
+        age(&path, hours);
+    }
+    let daemon = sandbox.daemon();
+    let client = reqwest::blocking::Client::new();
+    let stock_sha = {
+        let text = metrics(&client, &daemon);
+        let start = text.find("sha256=\"").expect("policy info") + 8;
+        text[start..start + 64].to_string()
+    };
+    // The stock policy evicts the oldest files first.
+    assert_eq!(
+        planned_evictions(&client, &daemon),
+        ["mid.bin", "old-small.bin"]
+    );
+
+    // Hostile policies are rejected one after the other; the stock policy keeps serving.
+    for (count, fixture) in ["spin", "escape", "nonsense"].iter().enumerate() {
+        deploy(&test_policy(fixture), &policy_file);
+        let text = wait_for_metric(
+            &client,
+            &daemon,
+            &format!(
+                "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
+                count + 1
+            ),
+        );
+        assert!(
+            text.contains(&stock_sha),
+            "{fixture}: the stock policy stays active"
+        );
+        assert_eq!(
+            planned_evictions(&client, &daemon),
+            ["mid.bin", "old-small.bin"],
+            "{fixture}"
+        );
+    }
+    // So is a file that is not a component at all.
+    std::fs::write(sandbox.path().join("junk"), b"not wasm").expect("write");
+    deploy(&sandbox.path().join("junk"), &policy_file);
+    wait_for_metric(
+        &client,
+        &daemon,
+        "bachata_common_policy_reloads_total{result=\"failure\"} 4",
+    );
+
+    // The size-first example policy is taken at once and evicts the largest file instead.
+    deploy(&test_policy("size-first"), &policy_file);
+    let text = wait_for_metric(
+        &client,
+        &daemon,
+        "bachata_common_policy_reloads_total{result=\"success\"} 1",
+    );
+    assert!(
+        !text.contains(&stock_sha),
+        "the old policy's info is gone:\n{text}"
+    );
+    assert_eq!(planned_evictions(&client, &daemon), ["big.bin"]);
+
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("policy reload rejected"), "{stderr}");
+    assert!(stderr.contains("policy reloaded"), "{stderr}");
+}

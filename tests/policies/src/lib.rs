@@ -1,0 +1,34 @@
+//! Policies written to misbehave, one component per example, for the host's sandbox tests.
+//! Each keeps the stock decisions except the one it abuses:
+//!
+//! - `spin`: `cleanup.run` never returns;
+//! - `memory_bomb`: `cleanup.run` allocates until refused;
+//! - `trap`: `cleanup.run` panics;
+//! - `escape`: `cleanup.run` asks the host to remove paths outside its areas (`../`, absolute,
+//!   through a link, into another area) and a file another process holds locked;
+//! - `flood`: `cleanup.run` sends one removal batch larger than the host accepts;
+//! - `nonsense`: `cleanup.run` and `cleanup.assess` answer impossible reports (duplicate
+//!   paths, removals that never happened, totals beyond 2^64, negative and NaN ratios).
+//!
+//! Build: `cargo build -p bachata-test-policies --examples --target wasm32-wasip2`.
+
+use bachata_common_policy::types::{CleanupReport, PhaseReport};
+
+/// A report of a run that did nothing.
+pub fn empty_report(dry_run: bool) -> CleanupReport {
+    let phase = || PhaseReport {
+        files_removed: 0,
+        bytes_freed: 0,
+        directories_removed: 0,
+    };
+    CleanupReport {
+        temporary_files: phase(),
+        cache_cleanup: phase(),
+        directories_processed: 0,
+        skipped_in_use: 0,
+        vanished: 0,
+        errors: Vec::new(),
+        dry_run,
+        removals: Vec::new(),
+    }
+}
