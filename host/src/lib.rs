@@ -30,7 +30,7 @@ pub mod temp;
 
 pub use config::Config;
 pub use error::{AppError, Error};
-pub use policy::{CatalogEntry, Limits, Policy, PolicyOrigin};
+pub use policy::{BuiltError, CatalogEntry, Limits, Policy, PolicyOrigin};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../../README.md")]

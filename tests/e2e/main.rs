@@ -14,3 +14,4 @@ mod safety;
 mod secrets;
 mod swap;
 mod temp;
+mod vectors;

@@ -91,6 +91,9 @@ impl fmt::Display for PolicyOrigin {
 /// assert!(message.contains("30 seconds"));
 /// # Ok::<(), bachata_common::Error>(())
 /// ```
+///
+/// Cloning is cheap: clones share the compiled component.
+#[derive(Clone)]
 pub struct Policy {
     engine: Engine,
     pre: CommonPre<HostState>,
@@ -421,7 +424,8 @@ impl Policy {
         if memory_refused {
             return Error::App(AppError::Resource {
                 message: format!(
-                    "{policy} exceeded its memory limit of {} bytes in `{function}` and was stopped",
+                    "{policy} exceeded its memory limit of {} bytes in `{function}` and was \
+                     stopped (BACHATA_POLICY_MAX_MEMORY_MB raises it)",
                     self.limits.max_memory_bytes
                 ),
                 resource_type: Some("memory".to_string()),
@@ -445,6 +449,12 @@ impl Policy {
         }
     }
 
+    /// Instantiates the component in a fresh store and drops it: what every call pays before
+    /// its function runs.
+    pub fn instantiate(&self) -> Result<(), Error> {
+        self.call("instantiate", |_, _| Ok(()))
+    }
+
     /// The end-user message for an error code and type.
     pub fn user_friendly_message(
         &self,
@@ -455,6 +465,26 @@ impl Policy {
             instance
                 .bachata_common_errors()
                 .call_user_friendly_message(store, error_code, error_type)
+        })
+    }
+
+    /// Builds an error through the policy's `errors.make-error`, from `error`'s kind (with its
+    /// context), message and details.
+    pub fn make_error(&self, error: &AppError) -> Result<BuiltError, Error> {
+        let kind = wit::AppError::from(error).kind;
+        let built = self.call("errors.make-error", |instance, store| {
+            instance.bachata_common_errors().call_make_error(
+                store,
+                &kind,
+                error.message(),
+                error.details(),
+            )
+        })?;
+        Ok(BuiltError {
+            error_code: built.error_code.clone(),
+            message: built.message.clone(),
+            details: built.details.clone(),
+            error: AppError::from(built),
         })
     }
 
@@ -599,6 +629,19 @@ impl Policy {
         })?;
         Ok(assessment)
     }
+}
+
+/// An error as the policy's catalog built it (`errors.make-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltError {
+    /// The stable machine code the policy gave.
+    pub error_code: String,
+    /// The message.
+    pub message: String,
+    /// The details in the policy's order (the kind's context first).
+    pub details: crate::error::Details,
+    /// The same error as the host's type.
+    pub error: AppError,
 }
 
 /// One entry of the error catalog.

@@ -1,0 +1,179 @@
+//! Policy component costs: instantiation, a trivial call, and the cleanup policy over a large
+//! scanned tree in wasm against the same Rust code compiled natively.
+//!
+//! Run through `bench/policy.sh` (it sets the memory cap the large tree needs). `ENTRIES`
+//! sets the tree size (default 1,000,000 files) and `ROUNDS` the repetitions.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bachata_common::Policy;
+use bachata_common::capabilities::fs::{self, Areas, now_secs};
+use bachata_common::cleanup::CleanupSettings;
+use bachata_common_policy::cleanup::Filesystem;
+use bachata_common_policy::types as wit;
+
+/// The native cleanup policy's view of the host areas: the same scan, converted to the WIT
+/// types as the host does for the component, and a dry run (nothing is removed).
+struct NativeFs(Arc<Areas>);
+
+impl Filesystem for NativeFs {
+    fn areas(&self) -> Vec<String> {
+        self.0.names()
+    }
+
+    fn scan(&self, area: &str) -> Result<wit::ScanResult, wit::FsError> {
+        let scan = self
+            .0
+            .scan(area)
+            .map_err(|_| wit::FsError::UnknownArea(area.to_string()))?;
+        Ok(wit::ScanResult {
+            entries: scan
+                .entries
+                .into_iter()
+                .map(|entry| wit::Entry {
+                    path: entry.path,
+                    kind: match entry.kind {
+                        fs::EntryKind::File => wit::EntryKind::File,
+                        fs::EntryKind::Directory => wit::EntryKind::Directory,
+                        fs::EntryKind::Symlink => wit::EntryKind::Symlink,
+                        fs::EntryKind::Other => wit::EntryKind::Other,
+                    },
+                    size: entry.size,
+                    mtime: entry.mtime,
+                    atime: entry.atime,
+                    ctime: entry.ctime,
+                    device: entry.device,
+                    locked: entry.locked,
+                })
+                .collect(),
+            problems: Vec::new(),
+        })
+    }
+
+    fn remove(&self, _area: &str, _paths: &[String]) -> Vec<wit::Removal> {
+        unreachable!("the benchmark runs dry")
+    }
+}
+
+fn settings() -> CleanupSettings {
+    CleanupSettings {
+        max_temp_age_hours: 24.0,
+        max_cache_size_gb: 5.0,
+        cache_low_water_ratio: 0.8,
+        memory_warning_threshold: 0.85,
+        disk_warning_threshold: 0.9,
+        memory_critical_threshold: 0.9,
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<R>(rounds: usize, mut body: impl FnMut() -> R) -> Duration {
+    median(
+        (0..rounds)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(body());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// `entries` empty files in `temp`, 1,000 per directory (built once, kept for later runs).
+fn tree(root: &Path, entries: usize) -> std::io::Result<()> {
+    let marker = root.join(format!(".complete-{entries}"));
+    if marker.exists() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(root);
+    for n in 0..entries {
+        let dir = root.join(format!("temp/d{:04}", n / 1000));
+        if n % 1000 == 0 {
+            std::fs::create_dir_all(&dir)?;
+        }
+        std::fs::File::create(dir.join(format!("frame-{n:07}.jpg")))?;
+    }
+    std::fs::create_dir_all(root.join("cache"))?;
+    std::fs::write(marker, b"")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let entries = env("ENTRIES", 1_000_000);
+    let rounds = env("ROUNDS", 5);
+    let policy = Policy::embedded()?;
+
+    let trivial_rounds = 2_000;
+    let instantiate = time(trivial_rounds, || policy.instantiate());
+    let trivial = time(trivial_rounds, || policy.http_status("VALIDATION_ERROR"));
+    let native_trivial = time(trivial_rounds, || {
+        bachata_common_policy::catalog::http_status(std::hint::black_box("VALIDATION_ERROR"))
+    });
+    println!("| step | median |");
+    println!("|---|---|");
+    println!("| fresh store + instantiation | {instantiate:?} |");
+    println!("| trivial export (`errors.http-status`), fresh instance included | {trivial:?} |");
+    println!("| the same function, native | {native_trivial:?} |");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-policy-tree");
+    eprintln!(
+        "building a tree of {entries} files under {}",
+        root.display()
+    );
+    tree(&root, entries)?;
+    let names = vec!["temp".to_string(), "cache".to_string()];
+    let areas = Arc::new(Areas::open(&root, &names)?);
+    let settings = settings();
+    let now = now_secs();
+
+    let scan = time(rounds, || {
+        names
+            .iter()
+            .map(|name| areas.scan(name).map(|scan| scan.entries.len()))
+            .collect::<Vec<_>>()
+    });
+    let wasm = time(rounds, || {
+        let report = policy
+            .cleanup(&areas, &settings, now, true, true)
+            .expect("wasm cleanup");
+        assert_eq!(report.removals.len(), entries + entries.div_ceil(1000));
+    });
+    let native_fs = NativeFs(Arc::clone(&areas));
+    let native_settings = wit::CleanupSettings {
+        max_temp_age_hours: settings.max_temp_age_hours,
+        max_cache_size_gb: settings.max_cache_size_gb,
+        cache_low_water_ratio: settings.cache_low_water_ratio,
+        memory_warning_threshold: settings.memory_warning_threshold,
+        disk_warning_threshold: settings.disk_warning_threshold,
+        memory_critical_threshold: settings.memory_critical_threshold,
+    };
+    let native = time(rounds, || {
+        let report =
+            bachata_common_policy::cleanup::run(&native_fs, &native_settings, now, true, true)
+                .expect("native cleanup");
+        assert_eq!(report.removals.len(), entries + entries.div_ceil(1000));
+    });
+    let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    let policy_only =
+        (wasm.saturating_sub(scan)).as_secs_f64() / (native.saturating_sub(scan)).as_secs_f64();
+    println!();
+    println!("| forced dry-run cleanup of {entries} files | median of {rounds} |");
+    println!("|---|---|");
+    println!("| host scan alone (both sides pay it) | {scan:?} |");
+    println!("| wasm component (scan, copy in, policy, report copied out) | {wasm:?} |");
+    println!("| same Rust policy code, native | {native:?} |");
+    println!("| ratio wasm / native, whole call | {ratio:.2}× |");
+    println!("| ratio wasm / native, without the shared scan | {policy_only:.2}× |");
+    Ok(())
+}
