@@ -401,18 +401,21 @@ pub fn load(
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    let dotenv = match dotenv_text.map(dotenv::parse).transpose() {
-        Ok(vars) => vars.unwrap_or_default(),
+    // A malformed `.env` is one problem among the others: resolution goes on without it.
+    let (dotenv, dotenv_problem) = match dotenv_text.map(dotenv::parse).transpose() {
+        Ok(vars) => (vars.unwrap_or_default(), None),
         Err(error) => {
             let message = format!(".env {error}");
-            return Err(validation_error(vec![Problem {
+            let problem = Problem {
                 variable: ".env".to_string(),
                 value: error.line.map(|line| format!("line {line}")),
                 expected: "KEY=VALUE lines with balanced quotes".to_string(),
                 message,
-            }]));
+            };
+            (HashMap::new(), Some(problem))
         }
     };
+    let environment_from_process = env.contains_key("ENVIRONMENT");
     let mut resolver = Resolver {
         env,
         dotenv,
@@ -427,6 +430,13 @@ pub fn load(
         error,
         problems: Vec::new(),
     })?;
+    // The `.env` file is read in `local`, and for ENVIRONMENT itself when the process
+    // environment does not set it: only then is a malformed one a problem.
+    if let Some(problem) = dotenv_problem
+        && (resolved.environment == Environment::Local || !environment_from_process)
+    {
+        resolver.problems.insert(0, problem);
+    }
     if resolver.problems.is_empty() {
         Ok(resolved)
     } else {
@@ -603,13 +613,27 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
     let memory_warning_threshold = r.ratio("MEMORY_WARNING_THRESHOLD", 0.85)?;
     let disk_warning_threshold = r.ratio("DISK_WARNING_THRESHOLD", 0.90)?;
     let memory_critical_threshold = r.ratio("MEMORY_CRITICAL_THRESHOLD", 0.90)?;
-    if memory_critical_threshold < memory_warning_threshold {
-        let raw = r.raw("MEMORY_CRITICAL_THRESHOLD")?;
-        r.problem(
-            "MEMORY_CRITICAL_THRESHOLD",
-            raw.as_ref(),
-            &format!("a ratio not below MEMORY_WARNING_THRESHOLD ({memory_warning_threshold})"),
-        );
+    // Compared only when both thresholds are valid (a rejected one stands in as its default).
+    let rejected = |r: &Resolver<'_>, name: &str| r.problems.iter().any(|p| p.variable == name);
+    if memory_critical_threshold < memory_warning_threshold
+        && !rejected(r, "MEMORY_WARNING_THRESHOLD")
+        && !rejected(r, "MEMORY_CRITICAL_THRESHOLD")
+    {
+        let expected =
+            format!("a ratio not below MEMORY_WARNING_THRESHOLD ({memory_warning_threshold})");
+        match r.raw("MEMORY_CRITICAL_THRESHOLD")? {
+            Some(raw) => r.problem("MEMORY_CRITICAL_THRESHOLD", Some(&raw), &expected),
+            None => r.problems.push(Problem {
+                variable: "MEMORY_CRITICAL_THRESHOLD".to_string(),
+                value: None,
+                message: format!(
+                    "MEMORY_CRITICAL_THRESHOLD is unset and its default \
+                     {memory_critical_threshold} is below MEMORY_WARNING_THRESHOLD \
+                     ({memory_warning_threshold}): set it to {expected}"
+                ),
+                expected,
+            }),
+        }
     }
     let monitor_interval_secs = r.typed(
         "MONITOR_INTERVAL_SECS",

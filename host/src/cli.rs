@@ -139,6 +139,8 @@ pub enum PolicyCommand {
         /// The component to check (default: the one `--policy` names, else the embedded one).
         path: Option<PathBuf>,
     },
+    /// Print the WIT of the loaded component, decoded from the component itself.
+    Wit,
     /// Write the loaded component (by default the embedded one) to a file, for other hosts
     /// (Python, Node) or as the starting point of a hot-reloaded policy file.
     Save {
@@ -200,14 +202,20 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             output::policy_checked(&policy, &policy.self_check()?, cli.json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::Wit) => {
+            let bytes = policy_bytes(cli)?;
+            let text =
+                bachata_common::policy::wit_text::component_wit(&bytes).map_err(|reason| {
+                    Error::PolicyLoad {
+                        origin: policy.origin().to_string(),
+                        reason,
+                    }
+                })?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policy(PolicyCommand::Save { out }) => {
-            let bytes = match &cli.policy {
-                Some(path) => std::fs::read(path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?,
-                None => bachata_common::policy::EMBEDDED_POLICY.to_vec(),
-            };
+            let bytes = policy_bytes(cli)?;
             std::fs::write(out, &bytes).map_err(|source| Error::Io {
                 path: out.clone(),
                 source,
@@ -278,6 +286,17 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             output::user_cleanup(id, &report, cli.json);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The bytes of the component `--policy` names, else of the embedded one.
+fn policy_bytes(cli: &Cli) -> Result<Vec<u8>, Error> {
+    match &cli.policy {
+        Some(path) => std::fs::read(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        }),
+        None => Ok(bachata_common::policy::EMBEDDED_POLICY.to_vec()),
     }
 }
 

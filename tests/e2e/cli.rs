@@ -177,3 +177,24 @@ fn policy_flag_loads_another_component_file() {
     ]);
     assert!(message.stdout.contains("30 seconds"));
 }
+
+#[test]
+fn policy_wit_prints_what_the_component_imports_and_exports() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["policy", "wit"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for line in [
+        "package bachata:common@0.1.0;",
+        "export bachata:common/errors@0.1.0;",
+        "export bachata:common/cleanup@0.1.0;",
+        "import bachata:common/host-fs@0.1.0;",
+        "remove: func(area: string, paths: list<string>) -> list<removal>;",
+        "load: func(env: list<tuple<string, string>>, dotenv: option<string>) -> result<resolved-config, config-error>;",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "{line} missing from:\n{}",
+            run.stdout
+        );
+    }
+}

@@ -281,6 +281,48 @@ fn dotenv_syntax_error_names_the_line() {
 }
 
 #[test]
+fn a_malformed_dotenv_is_one_problem_among_the_others() {
+    let error = load(
+        &pairs(&[("ELASTICSEARCH_PORT", "abc")]),
+        Some("not valid\n"),
+        &NoSecrets,
+    )
+    .expect_err("invalid");
+    let variables: Vec<&str> = error.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(variables, [".env", "ELASTICSEARCH_PORT"]);
+}
+
+#[test]
+fn a_malformed_dotenv_is_not_read_in_the_cloud() {
+    let store = full_store();
+    let env = pairs(&[("ENVIRONMENT", "cloud"), ("GCP_PROJECT_ID", "my-project")]);
+    let config = load(&env, Some("not a valid line\n"), &store).expect("valid");
+    assert_eq!(config.environment, Environment::Cloud);
+}
+
+#[test]
+fn thresholds_are_compared_only_when_both_are_valid() {
+    let found = problems(&[
+        ("MEMORY_WARNING_THRESHOLD", "0.95"),
+        ("MEMORY_CRITICAL_THRESHOLD", "2"),
+    ]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].variable, "MEMORY_CRITICAL_THRESHOLD");
+    let found = problems(&[("MEMORY_WARNING_THRESHOLD", "0.95")]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message.contains("is unset and its default 0.9"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        !found[0].message.contains("required"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
 fn environment_may_come_from_dotenv() {
     let error = load(&[], Some("ENVIRONMENT=cloud\n"), &NoSecrets).expect_err("no project");
     assert_eq!(error.problems[0].variable, "GCP_PROJECT_ID");

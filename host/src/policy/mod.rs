@@ -9,6 +9,7 @@ mod bindings;
 pub mod cache;
 mod check;
 mod state;
+pub mod wit_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

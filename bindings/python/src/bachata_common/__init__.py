@@ -1,0 +1,62 @@
+"""bachata_common: the shared-services policy of the bachata backend, from Python.
+
+The decisions (configuration, the error catalog, cleanup and pose post-processing) live in a
+WebAssembly component, ``bachata_common_policy.wasm``, shipped inside this package and run with
+wasmtime; ``BACHATA_POLICY`` names another component file to use instead. This package is the
+drop-in replacement of the original Django app's ``common`` module:
+
+>>> from bachata_common import ValidationError, get_user_friendly_message
+>>> ValidationError("bad difficulty", field="difficulty", value="expert").details
+{'field': 'difficulty', 'value': 'expert'}
+>>> get_user_friendly_message("NOPE_ERROR")
+'An error occurred: NOPE_ERROR'
+
+:mod:`bachata_common.policy` exposes every export of the component with plain values.
+"""
+
+from ._component import CapabilityUnavailable, PolicyNotFound
+from .config import (
+    DaemonSettings,
+    ElasticsearchConfig,
+    EnvironmentConfig,
+    ResourceSettings,
+    Setting,
+    YOLOv8Config,
+)
+from .exceptions import (
+    ERROR_MESSAGES,
+    ChoreographyGenerationError,
+    MoveAnalysisError,
+    MusicAnalysisError,
+    Problem,
+    ResourceError,
+    ServiceUnavailableError,
+    ValidationError,
+    VideoGenerationError,
+    YouTubeDownloadError,
+    get_user_friendly_message,
+)
+from .policy import load_config
+
+__all__ = [
+    "CapabilityUnavailable",
+    "PolicyNotFound",
+    "DaemonSettings",
+    "ElasticsearchConfig",
+    "EnvironmentConfig",
+    "ResourceSettings",
+    "Setting",
+    "YOLOv8Config",
+    "ERROR_MESSAGES",
+    "ChoreographyGenerationError",
+    "MoveAnalysisError",
+    "MusicAnalysisError",
+    "Problem",
+    "ResourceError",
+    "ServiceUnavailableError",
+    "ValidationError",
+    "VideoGenerationError",
+    "YouTubeDownloadError",
+    "get_user_friendly_message",
+    "load_config",
+]

@@ -1,0 +1,202 @@
+"""The policy component: compiled once per process, instantiated in a fresh store per call.
+
+The component (``bachata:common/common``, see ``wit/world.wit``) imports four host capabilities
+and exports the decisions. This host lends:
+
+- ``host-secrets``: the secret store of the current call (see :mod:`bachata_common.secrets`);
+- ``host-fs``, ``host-metrics``, ``host-pose``: nothing. Functions whose WIT result has an error
+  case answer with it (``"<capability> is not available in this host"``); the others trap with
+  :class:`CapabilityUnavailable`, which the caller of the export sees raised as such.
+
+WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
+stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from importlib import resources
+from typing import Any, Callable, Optional
+
+import wasmtime
+from wasmtime import component as wc
+
+from . import _values
+from .secrets import SecretStore, default_secret_store
+
+__all__ = [
+    "COMPONENT_FILE",
+    "POLICY_ENV",
+    "CapabilityUnavailable",
+    "PolicyNotFound",
+    "call",
+    "current_secrets",
+]
+
+PACKAGE = "bachata:common"
+VERSION = "0.1.0"
+COMPONENT_FILE = "bachata_common_policy.wasm"
+POLICY_ENV = "BACHATA_POLICY"
+
+#: The secret store ``host-secrets`` answers from during the current call (``None``: the default).
+current_secrets: contextvars.ContextVar[Optional[SecretStore]] = contextvars.ContextVar(
+    "bachata_common_secrets", default=None
+)
+
+
+class PolicyNotFound(FileNotFoundError):
+    """The policy component file could not be found."""
+
+
+class CapabilityUnavailable(RuntimeError):
+    """The policy called a host capability that this host does not lend (the call traps)."""
+
+
+def interface_name(name: str) -> str:
+    """The full name of an interface of the package, for example ``bachata:common/config@0.1.0``."""
+    return f"{PACKAGE}/{name}@{VERSION}"
+
+
+def _unavailable_message(capability: str) -> str:
+    return f"{capability} is not available in this host"
+
+
+def _access_secret(project: str, name: str) -> dict:
+    """``host-secrets.access``: asks the current call's secret store, never echoing a value."""
+    store = current_secrets.get() or default_secret_store()
+    try:
+        value = store(project, name)
+    except Exception as error:  # any failure of the store is the policy's `err(reason)`
+        return {"tag": "err", "val": str(error) or type(error).__name__}
+    if value is not None and not isinstance(value, str):
+        return {"tag": "err", "val": f"the secret store returned a {type(value).__name__}, not text"}
+    return {"tag": "ok", "val": value}
+
+
+def _trap(capability: str) -> Callable[..., Any]:
+    """An implementation for a function without an error result: it traps."""
+
+    def unavailable(*_args: Any) -> Any:
+        raise CapabilityUnavailable(_unavailable_message(capability))
+
+    return unavailable
+
+
+#: What this host answers, per imported interface and function; any other function traps.
+HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
+    "host-secrets": {"access": _access_secret},
+    "host-fs": {
+        "scan": lambda _area: {
+            "tag": "err",
+            "val": {"tag": "io", "val": _unavailable_message("host-fs")},
+        },
+    },
+    "host-metrics": {},
+    "host-pose": {
+        "infer": lambda _frames: {"tag": "err", "val": _unavailable_message("host-pose")},
+    },
+}
+
+
+def _read_component() -> bytes:
+    """The component's bytes: ``$BACHATA_POLICY`` when set, else the file shipped in the package."""
+    override = os.environ.get(POLICY_ENV)
+    if override:
+        try:
+            with open(override, "rb") as file:
+                return file.read()
+        except FileNotFoundError:
+            raise PolicyNotFound(f"{POLICY_ENV}={override}: no such file") from None
+    shipped = resources.files(__package__).joinpath(COMPONENT_FILE)
+    if not shipped.is_file():
+        raise PolicyNotFound(
+            f"the policy component {COMPONENT_FILE} is not in the installed package; reinstall it "
+            f"with BACHATA_POLICY_WASM=/path/to/{COMPONENT_FILE} pip install ./bindings/python, "
+            f"or set {POLICY_ENV} to the component's path"
+        )
+    return shipped.read_bytes()
+
+
+def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps a plain-valued implementation as a wasmtime host function of type ``func_ty``."""
+    params = [ty for _, ty in func_ty.params]
+    result = func_ty.result
+
+    def host_function(_store: Any, *args: Any) -> Any:
+        plain = implementation(*(_values.lift(ty, arg) for ty, arg in zip(params, args)))
+        return None if result is None else _values.lower(result, plain)
+
+    return host_function
+
+
+class _Policy:
+    """The compiled component, its linker with every import defined, and its export types."""
+
+    def __init__(self, wasm: bytes) -> None:
+        self.engine = wasmtime.Engine()
+        self.component = wc.Component(self.engine, wasm)
+        self.linker = wc.Linker(self.engine)
+        self.linker.add_wasip2()
+        self._define_host_functions()
+        self._exports: dict[tuple[str, str], tuple[wc.ExportIndex, wc.FuncType]] = {}
+        self._exports_lock = threading.Lock()
+
+    def _define_host_functions(self) -> None:
+        imports = self.component.type.imports(self.engine)
+        with self.linker.root() as root:
+            for capability, functions in HOST_FUNCTIONS.items():
+                imported = imports.get(interface_name(capability))
+                if imported is None:
+                    continue
+                with root.add_instance(interface_name(capability)) as instance:
+                    for name, item in imported.ty.exports(self.engine).items():
+                        if isinstance(item.ty, wc.FuncType):
+                            implementation = functions.get(name) or _trap(capability)
+                            instance.add_func(name, _adapt(item.ty, implementation))
+
+    def _export(self, interface: str, function: str) -> tuple[wc.ExportIndex, wc.FuncType]:
+        key = (interface, function)
+        with self._exports_lock:
+            if key not in self._exports:
+                iface_index = self.component.get_export_index(interface_name(interface))
+                func_index = self.component.get_export_index(function, iface_index) if iface_index else None
+                if func_index is None:
+                    raise AttributeError(f"the policy exports no {interface}.{function}")
+                iface_ty = self.component.type.exports(self.engine)[interface_name(interface)].ty
+                func_ty = iface_ty.exports(self.engine)[function].ty
+                self._exports[key] = (func_index, func_ty)
+            return self._exports[key]
+
+    def call(self, interface: str, function: str, *args: Any) -> Any:
+        """Calls an export with plain arguments in a fresh, deny-all store; returns a plain value."""
+        func_index, func_ty = self._export(interface, function)
+        params = func_ty.params
+        if len(args) != len(params):
+            raise TypeError(f"{interface}.{function} takes {len(params)} arguments, not {len(args)}")
+        store = wasmtime.Store(self.engine)
+        store.set_wasi(wasmtime.WasiConfig())
+        instance = self.linker.instantiate(store, self.component)
+        func = instance.get_func(store, func_index)
+        result = func(store, *(_values.lower(ty, arg) for (_, ty), arg in zip(params, args)))
+        return None if func_ty.result is None else _values.lift(func_ty.result, result)
+
+
+_policy: Optional[_Policy] = None
+_policy_lock = threading.Lock()
+
+
+def _loaded() -> _Policy:
+    """The process-wide policy, compiled on first use."""
+    global _policy
+    if _policy is None:
+        with _policy_lock:
+            if _policy is None:
+                _policy = _Policy(_read_component())
+    return _policy
+
+
+def call(interface: str, function: str, *args: Any) -> Any:
+    """Calls ``interface.function`` of the policy (for example ``call("errors", "catalog")``)."""
+    return _loaded().call(interface, function, *args)

@@ -1,0 +1,210 @@
+"""Configuration resolved by the policy, drop-in for the original ``EnvironmentConfig``.
+
+The policy's ``config.load`` does the parsing and validation; this module only gathers the inputs
+(the process environment and the text of a ``.env`` file) and shapes the result as the original
+dataclasses. Unlike the original it never changes ``os.environ``, and it reports every problem at
+once in a :class:`~bachata_common.exceptions.ValidationError`.
+
+>>> config = EnvironmentConfig(env_file=None, environ={"ELASTICSEARCH_PORT": "9201"})
+>>> config.environment, config.elasticsearch.port, config.yolov8.confidence_threshold
+('local', 9201, 0.3)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, NamedTuple, Optional, Union
+
+from . import policy
+from .exceptions import ChoreographyGenerationError, Problem, ValidationError
+from .secrets import SecretStore
+
+__all__ = [
+    "ElasticsearchConfig",
+    "YOLOv8Config",
+    "ResourceSettings",
+    "DaemonSettings",
+    "Setting",
+    "EnvironmentConfig",
+]
+
+
+@dataclass
+class ElasticsearchConfig:
+    """Elasticsearch connection settings (``ELASTICSEARCH_*``); secrets are left out of ``repr``.
+
+    Field names and defaults are the original ones; ``index`` is the WIT name of ``index_name``.
+    """
+
+    host: str
+    port: int
+    index_name: str
+    username: Optional[str] = None
+    password: Optional[str] = field(default=None, repr=False)
+    use_ssl: bool = False
+    verify_certs: bool = True
+    max_connections: int = 10
+    timeout: int = 30
+    retry_on_timeout: bool = True
+    api_key: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def index(self) -> str:
+        """``ELASTICSEARCH_INDEX`` (the original name is ``index_name``)."""
+        return self.index_name
+
+
+@dataclass
+class YOLOv8Config:
+    """YOLO pose settings (``YOLOV8_*``), with the original field names and defaults."""
+
+    model_name: str = "yolov8n-pose.pt"
+    confidence_threshold: float = 0.3
+    device: str = "cpu"
+    iou_threshold: float = 0.5
+    max_det: int = 10
+    threads: int = 0
+    models_dir: Optional[str] = None
+    runtime_library: Optional[str] = None
+
+    @property
+    def max_detections(self) -> int:
+        """``YOLOV8_MAX_DET`` (the original name is ``max_det``)."""
+        return self.max_det
+
+
+@dataclass
+class ResourceSettings:
+    """Resource management settings (``BACHATA_DATA_DIR``, cleanup and monitoring)."""
+
+    data_dir: str
+    areas: tuple[str, ...]
+    max_temp_age_hours: float
+    max_cache_size_gb: float
+    cache_low_water_ratio: float
+    memory_warning_threshold: float
+    disk_warning_threshold: float
+    memory_critical_threshold: float
+    monitor_interval_secs: int
+    cleanup_interval_hours: float
+
+
+@dataclass
+class DaemonSettings:
+    """Settings of the daemon's HTTP endpoint; the token is left out of ``repr``."""
+
+    listen: str
+    api_token: Optional[str] = field(default=None, repr=False)
+
+
+class Setting(NamedTuple):
+    """One resolved setting: its value as text (``***`` for secrets) and where it came from."""
+
+    name: str
+    value: str
+    source: str
+    secret: bool
+
+
+def _read_dotenv(env_file: Union[str, os.PathLike, None]) -> Optional[str]:
+    """The text of the ``.env`` file, or ``None`` when there is none."""
+    if env_file is None:
+        return None
+    try:
+        return Path(env_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def _raise_config_error(config_error: dict) -> None:
+    """Raises the exception for a WIT ``config-error``: usually a ``ValidationError``."""
+    exception = ChoreographyGenerationError.from_app_error(config_error["error"])
+    if isinstance(exception, ValidationError):
+        exception.problems = [Problem(**problem) for problem in config_error["problems"]]
+    raise exception
+
+
+class EnvironmentConfig:
+    """The service's configuration for the current environment (``local`` or ``cloud``).
+
+    Reads ``os.environ`` (or ``environ``) and the ``.env`` file ``env_file`` (relative to the
+    working directory, ignored when missing; the environment wins over it, and in cloud mode only
+    its ``ENVIRONMENT`` is used), and resolves them with the policy. In cloud mode, values missing
+    from the environment come from ``secrets`` (default: Google Cloud Secret Manager when
+    installed).
+
+    Raises :class:`~bachata_common.exceptions.ValidationError` listing every problem, or
+    :class:`~bachata_common.exceptions.ServiceUnavailableError` when a secret could not be read.
+    """
+
+    def __init__(
+        self,
+        env_file: Union[str, os.PathLike, None] = ".env",
+        *,
+        environ: Optional[Mapping[str, str]] = None,
+        secrets: Optional[SecretStore] = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        result = policy.load_config(env, _read_dotenv(env_file), secrets)
+        if result["tag"] == "err":
+            _raise_config_error(result["val"])
+        resolved = result["val"]
+        es, yolo, resources, daemon = (
+            resolved["elasticsearch"],
+            resolved["yolo"],
+            resolved["resources"],
+            resolved["daemon"],
+        )
+        #: ``"local"`` or ``"cloud"``.
+        self.environment: str = resolved["environment"]
+        #: ``GCP_PROJECT_ID``; always set in the cloud.
+        self.gcp_project_id: Optional[str] = resolved["gcp-project-id"]
+        self.elasticsearch = ElasticsearchConfig(
+            host=es["host"],
+            port=es["port"],
+            index_name=es["index"],
+            username=es["username"],
+            password=es["password"],
+            use_ssl=es["use-ssl"],
+            verify_certs=es["verify-certs"],
+            max_connections=es["max-connections"],
+            timeout=es["timeout-secs"],
+            retry_on_timeout=es["retry-on-timeout"],
+            api_key=es["api-key"],
+        )
+        self.yolov8 = YOLOv8Config(
+            model_name=yolo["model"],
+            confidence_threshold=yolo["confidence"],
+            device=yolo["device"],
+            iou_threshold=yolo["iou-threshold"],
+            max_det=yolo["max-det"],
+            threads=yolo["threads"],
+            models_dir=yolo["models-dir"],
+            runtime_library=yolo["runtime-library"],
+        )
+        self.resources = ResourceSettings(
+            **{name.replace("-", "_"): value for name, value in resources.items() if name != "areas"},
+            areas=tuple(resources["areas"]),
+        )
+        self.daemon = DaemonSettings(listen=daemon["listen"], api_token=daemon["api-token"])
+        #: Every setting with its source, in a stable order, secrets shown as ``***``.
+        self.settings: list[Setting] = [Setting(**item) for item in resolved["settings"]]
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the service runs locally (``ENVIRONMENT=local``, the default)."""
+        return self.environment == "local"
+
+    @property
+    def is_cloud(self) -> bool:
+        """Whether the service runs in Google Cloud (``ENVIRONMENT=cloud``)."""
+        return self.environment == "cloud"
+
+    def __repr__(self) -> str:
+        return (
+            f"EnvironmentConfig(environment={self.environment!r}, "
+            f"gcp_project_id={self.gcp_project_id!r}, elasticsearch={self.elasticsearch!r}, "
+            f"yolov8={self.yolov8!r}, resources={self.resources!r}, daemon={self.daemon!r})"
+        )

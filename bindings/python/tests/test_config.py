@@ -1,0 +1,210 @@
+"""Behaviour of EnvironmentConfig, after the original app's configuration tests."""
+
+import pytest
+
+from bachata_common import (
+    ElasticsearchConfig,
+    EnvironmentConfig,
+    ServiceUnavailableError,
+    ValidationError,
+    YOLOv8Config,
+)
+
+
+def config(**environ):
+    """The configuration of exactly these variables, without a ``.env`` file."""
+    return EnvironmentConfig(env_file=None, environ=environ)
+
+
+def rejected(**environ) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        config(**environ)
+    return caught.value
+
+
+def cloud_store(**overrides):
+    """A secret store holding every secret the cloud configuration reads."""
+    secrets = {
+        "elasticsearch-host": "es.cloud.example.com",
+        "elasticsearch-port": "9243",
+        "elasticsearch-username": "elastic",
+        "elasticsearch-password": "secret123",
+        "yolov8-model-name": "yolov8n-pose.pt",
+        **overrides,
+    }
+    return lambda project, name: secrets.get(name) if project == "test-project" else None
+
+
+def test_defaults():
+    cfg = config()
+    assert cfg.environment == "local" and cfg.is_local and not cfg.is_cloud
+    assert cfg.gcp_project_id is None
+    es = cfg.elasticsearch
+    assert (es.host, es.port, es.index_name, es.index) == (
+        "localhost",
+        9200,
+        "bachata_move_embeddings",
+        "bachata_move_embeddings",
+    )
+    assert (es.username, es.password, es.api_key) == (None, None, None)
+    assert es.use_ssl is False and es.verify_certs is True and es.retry_on_timeout is True
+    assert (es.max_connections, es.timeout) == (10, 30)
+    yolo = cfg.yolov8
+    assert (yolo.model_name, yolo.confidence_threshold, yolo.device) == ("yolov8n-pose.pt", 0.3, "cpu")
+    assert (yolo.iou_threshold, yolo.max_det, yolo.max_detections, yolo.threads) == (0.5, 10, 10, 0)
+    assert cfg.resources.areas == ("temp", "cache", "output")
+    assert cfg.resources.max_cache_size_gb == 5.0
+    assert cfg.daemon.listen == "127.0.0.1:9464" and cfg.daemon.api_token is None
+    assert all(setting.source == "default" for setting in cfg.settings)
+
+
+def test_dataclass_defaults_are_the_policys():
+    """The dataclasses' own defaults (the original signatures) match what the policy resolves."""
+    cfg = config()
+    assert YOLOv8Config() == cfg.yolov8
+    es = cfg.elasticsearch
+    assert ElasticsearchConfig(host=es.host, port=es.port, index_name=es.index_name) == es
+
+
+def test_load_local_config_from_environment():
+    cfg = config(
+        ENVIRONMENT="local",
+        ELASTICSEARCH_HOST="localhost",
+        ELASTICSEARCH_PORT="9200",
+        ELASTICSEARCH_INDEX="test_index",
+        ELASTICSEARCH_USERNAME="test_user",
+        ELASTICSEARCH_PASSWORD="test_pass",
+        ELASTICSEARCH_USE_SSL="false",
+        YOLOV8_MODEL="yolov8n-pose.pt",
+        YOLOV8_CONFIDENCE="0.5",
+        YOLOV8_DEVICE="cuda",
+    )
+    assert cfg.environment == "local"
+    es = cfg.elasticsearch
+    assert (es.host, es.port, es.index_name) == ("localhost", 9200, "test_index")
+    assert (es.username, es.password, es.use_ssl) == ("test_user", "test_pass", False)
+    assert (cfg.yolov8.model_name, cfg.yolov8.confidence_threshold, cfg.yolov8.device) == (
+        "yolov8n-pose.pt",
+        0.5,
+        "cuda",
+    )
+
+
+def test_reads_os_environ_and_the_env_file(no_dotenv, monkeypatch):
+    (no_dotenv / ".env").write_text("ELASTICSEARCH_HOST=from-dotenv\nYOLOV8_MAX_DET=4\n", encoding="utf-8")
+    monkeypatch.setenv("ELASTICSEARCH_HOST", "from-env")
+    cfg = EnvironmentConfig()
+    assert cfg.elasticsearch.host == "from-env"
+    assert cfg.yolov8.max_det == 4
+    sources = {setting.name: setting.source for setting in cfg.settings}
+    assert (sources["ELASTICSEARCH_HOST"], sources["YOLOV8_MAX_DET"]) == ("environment", "dotenv")
+
+
+def test_a_missing_env_file_is_no_env_file(no_dotenv):
+    cfg = EnvironmentConfig(env_file=no_dotenv / "missing.env", environ={})
+    assert cfg.elasticsearch.host == "localhost"
+
+
+def test_ssl_parsing():
+    assert config(ELASTICSEARCH_USE_SSL="true").elasticsearch.use_ssl is True
+    cfg = config(ELASTICSEARCH_USE_SSL="true", ELASTICSEARCH_VERIFY_CERTS="false")
+    assert cfg.elasticsearch.use_ssl is True and cfg.elasticsearch.verify_certs is False
+
+
+def test_api_key_forces_tls_on_port_443():
+    es = config(ELASTICSEARCH_API_KEY="key-123", ELASTICSEARCH_USE_SSL="false").elasticsearch
+    assert (es.api_key, es.port, es.use_ssl, es.verify_certs) == ("key-123", 443, True, True)
+
+
+def test_invalid_environment():
+    error = rejected(ENVIRONMENT="invalid")
+    assert isinstance(error, ValueError)
+    assert error.error_code == "VALIDATION_ERROR"
+    assert (error.field, error.value) == ("ENVIRONMENT", "invalid")
+    assert "ENVIRONMENT" in str(error) and "`local` or `cloud`" in str(error)
+    assert [problem.variable for problem in error.problems] == ["ENVIRONMENT"]
+
+
+def test_empty_host():
+    error = rejected(ELASTICSEARCH_HOST="", ELASTICSEARCH_PORT="9200")
+    assert error.field == "ELASTICSEARCH_HOST"
+    assert "ELASTICSEARCH_HOST" in error.details
+
+
+def test_negative_port():
+    error = rejected(ELASTICSEARCH_PORT="-1")
+    assert (error.field, error.value) == ("ELASTICSEARCH_PORT", "-1")
+    assert "1 to 65535" in error.problems[0].expected
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1"])
+def test_confidence_out_of_range(value):
+    error = rejected(YOLOV8_CONFIDENCE=value)
+    assert (error.field, error.value) == ("YOLOV8_CONFIDENCE", value)
+    assert "between 0 and 1" in str(error)
+
+
+def test_missing_yolov8_model_uses_the_default():
+    assert config(ELASTICSEARCH_HOST="localhost").yolov8.model_name == "yolov8n-pose.pt"
+
+
+def test_every_problem_is_reported_at_once():
+    error = rejected(ELASTICSEARCH_PORT="abc", YOLOV8_CONFIDENCE="7", YOLOV8_DEVICE="gpu")
+    variables = ["ELASTICSEARCH_PORT", "YOLOV8_CONFIDENCE", "YOLOV8_DEVICE"]
+    assert [problem.variable for problem in error.problems] == variables
+    assert list(error.details) == variables
+    assert "3 problems" in error.message and all(name in error.message for name in variables)
+    assert error.field == "ELASTICSEARCH_PORT"
+
+
+def test_missing_gcp_project_id_in_cloud():
+    error = rejected(ENVIRONMENT="cloud")
+    assert error.field == "GCP_PROJECT_ID" and error.value is None
+    assert "GCP_PROJECT_ID is required" in str(error)
+
+
+def test_cloud_reads_missing_values_from_the_secret_store():
+    cfg = EnvironmentConfig(
+        env_file=None,
+        environ={"ENVIRONMENT": "cloud", "GCP_PROJECT_ID": "test-project"},
+        secrets=cloud_store(),
+    )
+    assert cfg.is_cloud and cfg.gcp_project_id == "test-project"
+    es = cfg.elasticsearch
+    assert (es.host, es.port, es.username, es.password) == ("es.cloud.example.com", 9243, "elastic", "secret123")
+    assert cfg.yolov8.model_name == "yolov8n-pose.pt"
+    password = next(setting for setting in cfg.settings if setting.name == "ELASTICSEARCH_PASSWORD")
+    assert (password.value, password.source, password.secret) == ("***", "secret-manager", True)
+
+
+def test_a_failing_secret_store_is_service_unavailable_without_the_value():
+    def store(_project, name):
+        if name == "elasticsearch-port":
+            raise ConnectionError("connection refused")
+        return "s3cr3t-value"
+
+    with pytest.raises(ServiceUnavailableError) as caught:
+        EnvironmentConfig(env_file=None, environ={"ENVIRONMENT": "cloud", "GCP_PROJECT_ID": "p"}, secrets=store)
+    error = caught.value
+    assert error.service_name == "secret_manager" and error.http_status == 503
+    assert "elasticsearch-port" in error.message and "connection refused" in error.message
+    assert "s3cr3t-value" not in error.message
+
+
+def test_cloud_without_the_secret_manager_library_fails_clearly():
+    try:
+        import google.cloud.secretmanager  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("google-cloud-secret-manager is installed")
+    with pytest.raises(ServiceUnavailableError, match="google-cloud-secret-manager is not installed"):
+        config(ENVIRONMENT="cloud", GCP_PROJECT_ID="p")
+
+
+def test_secrets_stay_out_of_repr():
+    cfg = config(ELASTICSEARCH_PASSWORD="hunter2", ELASTICSEARCH_API_KEY="key-123", BACHATA_API_TOKEN="tok-456")
+    text = repr(cfg) + repr(cfg.settings)
+    assert cfg.elasticsearch.password == "hunter2" and cfg.daemon.api_token == "tok-456"
+    for secret in ("hunter2", "key-123", "tok-456"):
+        assert secret not in text

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test suite: the Rust workspace (unit, end-to-end, doc tests), then the Python and
+# Node bindings against the very component the native host embeds. Installs what they need
+# (the wasm32-wasip2 target; ONNX Runtime, pytest and the binding in virtualenvs inside the
+# clone; the pinned jco with npm), caching nothing outside the clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_CACHE_DIR="$PWD/target/pip-cache" npm_config_cache="$PWD/target/npm-cache"
+
+echo "--- toolchain"
+rustup target add wasm32-wasip2
+
+echo "--- ONNX Runtime (for the pose tests), in .venv"
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check onnxruntime==1.31.1
+
+echo "--- Rust"
+cargo test --workspace
+
+echo "--- the component every host loads: the one the native host embeds"
+cargo run --quiet -p bachata-common -- policy save target/policy.wasm
+export BACHATA_POLICY_WASM="$PWD/target/policy.wasm"
+
+echo "--- Python binding"
+bash bindings/python/run-tests.sh -q
+
+echo "--- Node binding"
+bash bindings/node/run-tests.sh
