@@ -57,17 +57,6 @@ impl Filesystem for NativeFs {
     }
 }
 
-fn settings() -> CleanupSettings {
-    CleanupSettings {
-        max_temp_age_hours: 24.0,
-        max_cache_size_gb: 5.0,
-        cache_low_water_ratio: 0.8,
-        memory_warning_threshold: 0.85,
-        disk_warning_threshold: 0.9,
-        memory_critical_threshold: 0.9,
-    }
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -134,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tree(&root, entries)?;
     let names = vec!["temp".to_string(), "cache".to_string()];
     let areas = Arc::new(Areas::open(&root, &names)?);
-    let settings = settings();
+    let settings = CleanupSettings::default();
     let now = now_secs();
 
     let scan = time(rounds, || {

@@ -24,6 +24,20 @@ pub struct CleanupSettings {
     pub memory_critical_threshold: f64,
 }
 
+impl Default for CleanupSettings {
+    /// The documented defaults (those of an empty configuration).
+    fn default() -> Self {
+        Self {
+            max_temp_age_hours: 24.0,
+            max_cache_size_gb: 5.0,
+            cache_low_water_ratio: 0.8,
+            memory_warning_threshold: 0.85,
+            disk_warning_threshold: 0.90,
+            memory_critical_threshold: 0.90,
+        }
+    }
+}
+
 impl CleanupSettings {
     pub(crate) fn to_wit(self) -> wit::CleanupSettings {
         wit::CleanupSettings {

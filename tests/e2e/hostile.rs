@@ -128,14 +128,7 @@ fn impossible_reports_and_assessments_are_rejected() {
         ],
     );
     let policy = Policy::from_file(&test_policy("nonsense")).expect("loads");
-    let settings = CleanupSettings {
-        max_temp_age_hours: 24.0,
-        max_cache_size_gb: 5.0,
-        cache_low_water_ratio: 0.8,
-        memory_warning_threshold: 0.85,
-        disk_warning_threshold: 0.9,
-        memory_critical_threshold: 0.9,
-    };
+    let settings = CleanupSettings::default();
     match policy.assess(&settings, &SystemResources::empty()) {
         Err(Error::PolicyViolation { reason, .. }) => {
             assert!(reason.contains("an impossible assessment"), "{reason}");

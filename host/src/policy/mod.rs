@@ -720,6 +720,13 @@ mod tests {
         );
         assert_eq!(policy.sha256().len(), 64);
     }
+
+    #[test]
+    fn default_cleanup_settings_are_the_policys_defaults() {
+        let policy = Policy::embedded().expect("embedded policy loads");
+        let config = policy.load_config(&[], None).expect("call").expect("valid");
+        assert_eq!(config.resources.cleanup, CleanupSettings::default());
+    }
 }
 
 #[cfg(test)]
