@@ -96,7 +96,8 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
     );
 
     // Hostile policies are rejected one after the other; the stock policy keeps serving.
-    for (count, fixture) in ["spin", "escape", "nonsense"].iter().enumerate() {
+    let hostile = ["spin", "memory_bomb", "trap", "escape", "flood", "nonsense"];
+    for (count, fixture) in hostile.iter().enumerate() {
         deploy(&test_policy(fixture), &policy_file);
         let text = wait_for_metric(
             &client,
@@ -122,7 +123,10 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
     wait_for_metric(
         &client,
         &daemon,
-        "bachata_common_policy_reloads_total{result=\"failure\"} 4",
+        &format!(
+            "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
+            hostile.len() + 1
+        ),
     );
 
     // The size-first example policy is taken at once and evicts the largest file instead.
