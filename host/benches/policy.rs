@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let wasm = time(rounds, || {
         let report = policy
-            .cleanup(&areas, &settings, now, true, true)
+            .cleanup(&areas, None, &settings, now, true, true)
             .expect("wasm cleanup");
         assert_eq!(report.removals.len(), entries + entries.div_ceil(1000));
     });

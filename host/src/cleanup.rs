@@ -51,6 +51,9 @@ impl CleanupSettings {
     }
 }
 
+/// What the host removed during one call: area, then path, to the bytes freed.
+pub type Removed = HashMap<String, HashMap<String, u64>>;
+
 /// Totals of one cleanup phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PhaseReport {
@@ -126,11 +129,7 @@ impl CleanupReport {
     /// dry run as asked; no path is listed twice; the phase totals add up to the removals;
     /// and, outside a dry run, every removal listed is one the host made (`removed`: area and
     /// path to bytes freed), with the bytes the host freed.
-    pub fn check(
-        &self,
-        dry_run: bool,
-        removed: &HashMap<(String, String), u64>,
-    ) -> Result<(), String> {
+    pub fn check(&self, dry_run: bool, removed: &Removed) -> Result<(), String> {
         if self.dry_run != dry_run {
             return Err(format!(
                 "the report says dry_run={} for a call with dry_run={dry_run}",
@@ -152,7 +151,10 @@ impl CleanupReport {
             if dry_run {
                 continue;
             }
-            match removed.get(&(removal.area.clone(), removal.path.clone())) {
+            let freed = removed
+                .get(&removal.area)
+                .and_then(|paths| paths.get(&removal.path));
+            match freed {
                 None => {
                     return Err(format!(
                         "`{}` in area `{}` is listed as removed, but the host did not remove it",
@@ -342,11 +344,15 @@ mod tests {
         }
     }
 
-    fn done(pairs: &[(&str, &str, u64)]) -> HashMap<(String, String), u64> {
-        pairs
-            .iter()
-            .map(|(area, path, bytes)| ((area.to_string(), path.to_string()), *bytes))
-            .collect()
+    fn done(pairs: &[(&str, &str, u64)]) -> Removed {
+        let mut removed = Removed::new();
+        for (area, path, bytes) in pairs {
+            removed
+                .entry(area.to_string())
+                .or_default()
+                .insert(path.to_string(), *bytes);
+        }
+        removed
     }
 
     #[test]
@@ -358,7 +364,7 @@ mod tests {
         let removed = done(&[("temp", "a", 3), ("cache", "a", 4), ("temp", "extra", 1)]);
         assert_eq!(honest.check(false, &removed), Ok(()));
         let planned = report(vec![removal("temp", "a", 3)], true);
-        assert_eq!(planned.check(true, &HashMap::new()), Ok(()));
+        assert_eq!(planned.check(true, &Removed::new()), Ok(()));
     }
 
     #[test]

@@ -86,11 +86,15 @@ impl ResourceManager {
     pub fn cleanup(&self, force: bool, dry_run: bool) -> Result<CleanupReport, Error> {
         let report = self.policy().cleanup(
             &self.areas,
+            Some(&self.metrics),
             &self.settings.cleanup,
             now_secs(),
             force,
             dry_run,
         )?;
+        if !dry_run {
+            self.metrics.invalidate_area_usage();
+        }
         tracing::info!(
             force,
             dry_run,

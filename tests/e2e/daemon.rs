@@ -31,13 +31,7 @@ fn serves_metrics_health_resources_and_cleanup_then_stops_cleanly() {
     assert!(resources["memory"]["percent_used"].is_number());
     assert_eq!(resources["temp_directories"]["temp"]["file_count"], 1);
 
-    let dry: serde_json::Value = client
-        .post(daemon.url("/v1/cleanup"))
-        .body(r#"{"dry_run": true}"#)
-        .send()
-        .expect("cleanup")
-        .json()
-        .expect("json");
+    let dry = daemon.cleanup(r#"{"dry_run": true}"#);
     assert_eq!(dry["total_files_removed"], 1);
     assert!(old.exists(), "dry run removed nothing");
 
@@ -54,13 +48,7 @@ fn serves_metrics_health_resources_and_cleanup_then_stops_cleanly() {
         "application/problem+json"
     );
 
-    let done: serde_json::Value = client
-        .post(daemon.url("/v1/cleanup"))
-        .body(r#"{"force": false, "dry_run": false}"#)
-        .send()
-        .expect("cleanup")
-        .json()
-        .expect("json");
+    let done = daemon.cleanup(r#"{"force": false, "dry_run": false}"#);
     for key in [
         "temporary_files",
         "cache_cleanup",

@@ -174,3 +174,23 @@ fn the_self_check_rejects_every_hostile_policy() {
         good.stdout
     );
 }
+
+#[test]
+fn a_cleanup_is_lent_real_system_metrics() {
+    let sandbox = Sandbox::new();
+    let policy = test_policy("metrics_probe");
+    let run = sandbox.run(&["--policy", policy.to_str().expect("utf-8"), "cleanup"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("areas temp,cache,output"), "{line}");
+    let total = |label: &str| -> u64 {
+        let start = line.find(label).expect(label) + label.len();
+        line[start..]
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a number")
+    };
+    assert!(total("memory total ") > 0, "{line}");
+    assert!(total("disk total ") > 0, "{line}");
+}

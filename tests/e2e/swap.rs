@@ -39,14 +39,8 @@ fn wait_for_metric(client: &reqwest::blocking::Client, daemon: &Daemon, needle: 
 }
 
 /// The cache files a dry-run cleanup would evict.
-fn planned_evictions(client: &reqwest::blocking::Client, daemon: &Daemon) -> Vec<String> {
-    let report: serde_json::Value = client
-        .post(daemon.url("/v1/cleanup"))
-        .body(r#"{"dry_run": true}"#)
-        .send()
-        .expect("cleanup")
-        .json()
-        .expect("json");
+fn planned_evictions(daemon: &Daemon) -> Vec<String> {
+    let report = daemon.cleanup(r#"{"dry_run": true}"#);
     let mut paths: Vec<String> = report["removals"]
         .as_array()
         .expect("removals")
@@ -90,10 +84,7 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
         text[start..start + 64].to_string()
     };
     // The stock policy evicts the oldest files first.
-    assert_eq!(
-        planned_evictions(&client, &daemon),
-        ["mid.bin", "old-small.bin"]
-    );
+    assert_eq!(planned_evictions(&daemon), ["mid.bin", "old-small.bin"]);
 
     // Hostile policies are rejected one after the other; the stock policy keeps serving.
     let hostile = ["spin", "memory_bomb", "trap", "escape", "flood", "nonsense"];
@@ -112,7 +103,7 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
             "{fixture}: the stock policy stays active"
         );
         assert_eq!(
-            planned_evictions(&client, &daemon),
+            planned_evictions(&daemon),
             ["mid.bin", "old-small.bin"],
             "{fixture}"
         );
@@ -140,7 +131,7 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
         !text.contains(&stock_sha),
         "the old policy's info is gone:\n{text}"
     );
-    assert_eq!(planned_evictions(&client, &daemon), ["big.bin"]);
+    assert_eq!(planned_evictions(&daemon), ["big.bin"]);
 
     let (code, stderr) = daemon.terminate();
     assert_eq!(code, 0, "{stderr}");

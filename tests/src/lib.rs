@@ -201,6 +201,17 @@ impl Daemon {
         format!("{}{path}", self.base)
     }
 
+    /// `POST /v1/cleanup` with `body` (JSON text); the report it answers.
+    pub fn cleanup(&self, body: &str) -> serde_json::Value {
+        reqwest::blocking::Client::new()
+            .post(self.url("/v1/cleanup"))
+            .body(body.to_string())
+            .send()
+            .expect("cleanup")
+            .json()
+            .expect("json")
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and stderr.
     pub fn terminate(mut self) -> (i32, String) {
         let mut child = self.child.take().expect("running");
@@ -270,9 +281,10 @@ pub fn tree_digest(root: &Path) -> std::collections::BTreeMap<String, String> {
 }
 
 /// The component of a test policy: one of the misbehaving examples of `tests/policies`
-/// (`spin`, `memory_bomb`, `trap`, `escape`, `flood`, `nonsense`) or `size-first` (the policy
-/// of `examples/size-first`). They are built once per test run, for `wasm32-wasip2`, into
-/// their own target directory (so the stock component's build is never disturbed).
+/// (`spin`, `memory_bomb`, `trap`, `escape`, `flood`, `nonsense`, `metrics_probe`) or
+/// `size-first` (the policy of `examples/size-first`). They are built once per test run, for
+/// `wasm32-wasip2`, into their own target directory (so the stock component's build is never
+/// disturbed).
 pub fn test_policy(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     let out = BUILT

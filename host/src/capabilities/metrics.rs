@@ -193,11 +193,16 @@ pub fn disk_usage(path: &Path) -> std::io::Result<Disk> {
     })
 }
 
-/// Takes snapshots; keeps the CPU sampler between calls.
+/// How long a measured usage of the areas is reused. Measuring walks every area, the most
+/// expensive part of a snapshot: scrapes and monitoring rounds in between share one walk.
+pub const AREA_USAGE_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// Takes snapshots; keeps the CPU sampler and the last area usage between calls.
 pub struct Metrics {
     areas: Arc<Areas>,
     cgroup_root: PathBuf,
     system: Mutex<(sysinfo::System, Instant)>,
+    area_usage: Mutex<Option<(Instant, Vec<AreaUsage>)>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -217,7 +222,34 @@ impl Metrics {
             areas,
             cgroup_root: PathBuf::from("/sys/fs/cgroup"),
             system: Mutex::new((system, Instant::now())),
+            area_usage: Mutex::new(None),
         }
+    }
+
+    /// The areas' usage, measured at most [`AREA_USAGE_MAX_AGE`] ago. Concurrent callers wait
+    /// for one walk rather than each walking the areas.
+    fn area_usage(&self) -> Vec<AreaUsage> {
+        let mut cached = self
+            .area_usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((measured, usage)) = &*cached
+            && measured.elapsed() < AREA_USAGE_MAX_AGE
+        {
+            return usage.clone();
+        }
+        let usage = self.areas.usage();
+        *cached = Some((Instant::now(), usage.clone()));
+        usage
+    }
+
+    /// Forgets the measured area usage, so the next snapshot measures again (after a cleanup
+    /// changed the areas).
+    pub fn invalidate_area_usage(&self) {
+        *self
+            .area_usage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// A snapshot. The first one waits for sysinfo's minimum CPU sampling interval.
@@ -259,7 +291,7 @@ impl Metrics {
             disk,
             cpu_ratio,
             load_average: (load.one, load.five, load.fifteen),
-            areas: self.areas.usage(),
+            areas: self.area_usage(),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use sha2::{Digest, Sha256};
 
 use super::Shared;
 use crate::error::Error;
@@ -48,13 +49,14 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
         }
     };
     let active = shared.manager.policy();
+    // An event without new content (a touch, a copy of the same file) compiles nothing.
+    if hex::encode(Sha256::digest(&bytes)) == active.sha256() {
+        return Ok(Reloaded::Unchanged);
+    }
     let candidate = Policy::from_bytes(
         &bytes,
         crate::policy::PolicyOrigin::File(path.to_path_buf()),
     )?;
-    if candidate.sha256() == active.sha256() {
-        return Ok(Reloaded::Unchanged);
-    }
     let candidate = candidate.with_limits(active.limits().clone());
     candidate.self_check()?;
     let candidate = Arc::new(candidate);

@@ -37,7 +37,6 @@ pub struct Telemetry {
     warnings: Family<Labels, Counter>,
     policy_call_errors: Counter,
     policy_info: Family<Labels, Gauge>,
-    policy_active: std::sync::Mutex<Labels>,
     policy_reloads: Family<Labels, Counter>,
 }
 
@@ -69,7 +68,6 @@ impl Telemetry {
             warnings: Family::default(),
             policy_call_errors: Counter::default(),
             policy_info: Family::default(),
-            policy_active: std::sync::Mutex::new(Vec::new()),
             policy_reloads: Family::default(),
             registry: Registry::with_prefix("bachata_common"),
         };
@@ -191,15 +189,8 @@ impl Telemetry {
             ("origin".to_string(), policy.origin().to_string()),
             ("sha256".to_string(), policy.sha256().to_string()),
         ];
-        let mut active = self
-            .policy_active
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !active.is_empty() {
-            self.policy_info.remove(&active);
-        }
+        self.policy_info.clear();
         self.policy_info.get_or_create(&labels).set(1);
-        *active = labels;
     }
 
     /// Records a reload attempt.

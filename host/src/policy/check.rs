@@ -111,7 +111,7 @@ impl Policy {
             let path = scratch.path().join(area).join(SCRATCH_FILE);
             std::fs::write(&path, b"self-check").map_err(|source| Error::Io { path, source })?;
         }
-        let report = self.cleanup(&areas, settings, now_secs(), true, true)?;
+        let report = self.cleanup(&areas, None, settings, now_secs(), true, true)?;
         if let Some(stray) = report.removals.iter().find(|removal| {
             !SCRATCH_AREAS.contains(&removal.area.as_str()) || removal.path != SCRATCH_FILE
         }) {

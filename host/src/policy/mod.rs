@@ -52,19 +52,6 @@ pub const WIT_PACKAGE: &str = "bachata:common@0.1.0";
 pub const REQUIRED_EXPORTS: &[&str] =
     &["bachata:common/errors@0.1.0", "bachata:common/config@0.1.0"];
 
-/// What one call lends the policy beyond secrets.
-#[derive(Default)]
-struct Lend {
-    /// The managed areas, for `host-fs`.
-    areas: Option<Arc<Areas>>,
-    /// The metrics source, for `host-metrics`.
-    metrics: Option<Arc<Metrics>>,
-    /// Frames and model, for `host-pose`.
-    pose: Option<Arc<crate::pose::PoseBatch>>,
-    /// A dry run: removals are refused and are a violation.
-    dry_run: bool,
-}
-
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyOrigin {
@@ -346,26 +333,30 @@ impl Policy {
         function: &'static str,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        self.call_with(function, Lend::default(), body)
+        self.call_with(function, self.lend_secrets(), body)
             .map(|(result, _)| result)
     }
 
-    /// Runs `body` against a fresh instance in a fresh store lending `lend`, and returns
-    /// what the host saw the policy do. A call that broke the host's rules fails, whatever
-    /// it returned.
+    /// What every call is lent: the policy's secret source and nothing else.
+    fn lend_secrets(&self) -> Capabilities {
+        Capabilities {
+            secrets: Arc::clone(&self.secrets),
+            areas: None,
+            metrics: None,
+            pose: None,
+            dry_run: false,
+        }
+    }
+
+    /// Runs `body` against a fresh instance in a fresh store lending `capabilities`, and
+    /// returns what the host saw the policy do. A call that broke the host's rules fails,
+    /// whatever it returned.
     fn call_with<R>(
         &self,
         function: &'static str,
-        lend: Lend,
+        capabilities: Capabilities,
         body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Audit), Error> {
-        let capabilities = Capabilities {
-            secrets: Arc::clone(&self.secrets),
-            areas: lend.areas,
-            metrics: lend.metrics,
-            pose: lend.pose,
-            dry_run: lend.dry_run,
-        };
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.limits.deadline_ticks());
@@ -540,20 +531,24 @@ impl Policy {
 }
 
 impl Policy {
-    /// Runs the cleanup policy over `areas`.
+    /// Runs the cleanup policy over `areas`, lending `metrics` for `host-metrics` (without
+    /// them the policy sees an all-zero snapshot).
+    #[allow(clippy::too_many_arguments, reason = "one per input of `cleanup.run`")]
     pub fn cleanup(
         &self,
         areas: &Arc<Areas>,
+        metrics: Option<&Arc<Metrics>>,
         settings: &CleanupSettings,
         now: u64,
         force: bool,
         dry_run: bool,
     ) -> Result<CleanupReport, Error> {
         let wit_settings = settings.to_wit();
-        let lend = Lend {
+        let lend = Capabilities {
             areas: Some(Arc::clone(areas)),
+            metrics: metrics.cloned(),
             dry_run,
-            ..Lend::default()
+            ..self.lend_secrets()
         };
         let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {
             instance
@@ -592,9 +587,9 @@ impl Policy {
             })
             .collect();
         let cfg = config.to_wit();
-        let lend = Lend {
+        let lend = Capabilities {
             pose: Some(Arc::clone(batch)),
-            ..Lend::default()
+            ..self.lend_secrets()
         };
         let (outcome, _) = self.call_with("pose.detect", lend, |instance, store| {
             instance

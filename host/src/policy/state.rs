@@ -163,7 +163,7 @@ pub(crate) struct Audit {
     /// Violations beyond the ones kept in `violations`.
     pub(crate) more_violations: usize,
     /// Every path the host actually removed, by area, with the bytes freed.
-    pub(crate) removed: std::collections::HashMap<(String, String), u64>,
+    pub(crate) removed: crate::cleanup::Removed,
 }
 
 /// Most violations an audit keeps word for word.
@@ -386,7 +386,9 @@ impl host_fs::Host for HostState {
                 fs::RemovalStatus::Removed => {
                     self.audit
                         .removed
-                        .insert((area.clone(), removal.path.clone()), removal.bytes);
+                        .entry(area.clone())
+                        .or_default()
+                        .insert(removal.path.clone(), removal.bytes);
                 }
                 _ => {}
             }

@@ -10,6 +10,9 @@
 //! - `nonsense`: `cleanup.run` and `cleanup.assess` answer impossible reports (duplicate
 //!   paths, removals that never happened, totals beyond 2^64, negative and NaN ratios).
 //!
+//! And one that behaves but shows what it is lent: `metrics_probe` fails `cleanup.run` with
+//! the `host-metrics` snapshot it was given.
+//!
 //! Build: `cargo build -p bachata-test-policies --examples --target wasm32-wasip2`.
 
 use bachata_common_policy::types::{CleanupReport, PhaseReport};
