@@ -236,11 +236,15 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
                     path: "tokio runtime".into(),
                     source,
                 })?;
-            runtime.block_on(bachata_common::daemon::run(
+            let outcome = runtime.block_on(bachata_common::daemon::run(
                 manager,
                 &config.daemon,
                 cli.policy.as_deref(),
-            ))?;
+            ));
+            // Blocking work still running (a removal stuck in the kernel) does not hold the
+            // exit: the shutdown steps were bounded, and so is this.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            outcome?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Resources(args) => {
@@ -292,10 +296,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
 /// The bytes of the component `--policy` names, else of the embedded one.
 fn policy_bytes(cli: &Cli) -> Result<Vec<u8>, Error> {
     match &cli.policy {
-        Some(path) => std::fs::read(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        }),
+        Some(path) => bachata_common::policy::file::read(path),
         None => Ok(bachata_common::policy::EMBEDDED_POLICY.to_vec()),
     }
 }

@@ -231,6 +231,45 @@ pub struct Config {
     pub settings: Vec<Setting>,
 }
 
+/// Where each variable's value sits in a serialized [`Config`] (for masking).
+const FIELDS: &[(&str, &str)] = &[
+    ("GCP_PROJECT_ID", "/gcp_project_id"),
+    ("ELASTICSEARCH_HOST", "/elasticsearch/host"),
+    ("ELASTICSEARCH_PORT", "/elasticsearch/port"),
+    ("ELASTICSEARCH_INDEX", "/elasticsearch/index"),
+    ("ELASTICSEARCH_USERNAME", "/elasticsearch/username"),
+    ("ELASTICSEARCH_MAX_CONNECTIONS", "/elasticsearch/max_connections"),
+    ("ELASTICSEARCH_TIMEOUT", "/elasticsearch/timeout_secs"),
+    ("YOLOV8_MODEL", "/yolo/model"),
+    ("BACHATA_MODELS_DIR", "/yolo/models_dir"),
+    ("BACHATA_ORT_LIB", "/yolo/runtime_library"),
+    ("BACHATA_DATA_DIR", "/resources/data_dir"),
+    ("BACHATA_LISTEN", "/daemon/listen"),
+];
+
+impl Config {
+    /// The configuration as JSON with every value that is secret or came from Secret
+    /// Manager shown as `***`, in the typed sections as in `settings`: what `config show
+    /// --json` prints.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let mut document = serde_json::to_value(self).unwrap_or_default();
+        for setting in &self.settings {
+            if !(setting.secret || setting.source == Source::SecretManager) {
+                continue;
+            }
+            let Some((_, pointer)) = FIELDS.iter().find(|(name, _)| *name == setting.name) else {
+                continue;
+            };
+            if let Some(value) = document.pointer_mut(pointer)
+                && !value.is_null()
+            {
+                *value = serde_json::Value::String("***".to_string());
+            }
+        }
+        document
+    }
+}
+
 /// One invalid setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {

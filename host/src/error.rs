@@ -358,6 +358,26 @@ pub enum Error {
         /// What it did, for example `asked to remove `../x` in area `temp`, ...`.
         reason: String,
     },
+    /// A call was cancelled (the daemon is shutting down) before it finished; what the host
+    /// removed until then is counted.
+    #[error(
+        "`{function}` was cancelled before it finished; {files_removed} file(s) \
+         ({bytes_freed} bytes) had been removed"
+    )]
+    Cancelled {
+        /// The export called.
+        function: &'static str,
+        /// Files (and links) removed before the call stopped.
+        files_removed: u64,
+        /// Bytes freed before the call stopped.
+        bytes_freed: u64,
+    },
+    /// Another cleanup of the same data directory is running (in this process or another).
+    #[error("another cleanup of {} is running; try again when it has finished", data_dir.display())]
+    Busy {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -377,7 +397,10 @@ impl Error {
                 matches!(error, AppError::Validation { .. })
             }
             Self::PolicyLoad { .. } => true,
-            Self::PolicyCall { .. } | Self::PolicyViolation { .. } => false,
+            Self::PolicyCall { .. }
+            | Self::PolicyViolation { .. }
+            | Self::Cancelled { .. }
+            | Self::Busy { .. } => false,
             Self::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         }
     }
@@ -397,6 +420,16 @@ impl Error {
                 message: self.to_string(),
                 field: Some("path".to_string()),
                 value: Some(path.display().to_string()),
+                details: Vec::new(),
+            },
+            Self::Cancelled { .. } => AppError::ServiceUnavailable {
+                message: self.to_string(),
+                service_name: Some("cleanup".to_string()),
+                details: Vec::new(),
+            },
+            Self::Busy { .. } => AppError::Resource {
+                message: self.to_string(),
+                resource_type: Some("cleanup".to_string()),
                 details: Vec::new(),
             },
             Self::PolicyCall { .. } | Self::PolicyViolation { .. } | Self::Io { .. } => {

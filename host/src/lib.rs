@@ -27,6 +27,7 @@ pub mod policy;
 pub mod pose;
 pub mod resources;
 pub mod temp;
+pub mod text;
 
 pub use config::Config;
 pub use error::{AppError, Error};

@@ -12,6 +12,7 @@ use bachata_common::cleanup::CleanupReport;
 use bachata_common::config::{Config, Problem};
 use bachata_common::resources::{cleanup_json, resources_json};
 use bachata_common::temp::UserCleanup;
+use bachata_common::text::printable;
 use bachata_common::{AppError, CatalogEntry, Error, Policy};
 
 fn print_json(value: &serde_json::Value) {
@@ -25,7 +26,7 @@ fn print_json(value: &serde_json::Value) {
 /// `config show`.
 pub fn config_show(config: &Config, json: bool) {
     if json {
-        print_json(&json!(config));
+        print_json(&config.redacted_json());
         return;
     }
     println!(
@@ -44,6 +45,7 @@ pub fn config_show(config: &Config, json: bool) {
         } else {
             setting.value.as_str()
         };
+        let value = printable(value);
         println!("{:width$}  {:32}  {}", setting.name, value, setting.source);
     }
 }
@@ -79,7 +81,11 @@ pub fn config_problems(error: &AppError, problems: &[Problem], json: bool) {
     };
     println!("configuration is invalid ({} {noun}):", problems.len());
     for problem in problems {
-        println!("  {}: {}", problem.variable, problem.message);
+        println!(
+            "  {}: {}",
+            problem.variable,
+            printable(&problem.message)
+        );
     }
 }
 
@@ -265,7 +271,10 @@ pub fn cleanup(report: &CleanupReport, json: bool) {
         for removal in &report.removals {
             println!(
                 "{verb} {}/{} ({} B, {})",
-                removal.area, removal.path, removal.bytes, removal.reason
+                removal.area,
+                printable(&removal.path),
+                removal.bytes,
+                removal.reason
             );
         }
     }
@@ -284,7 +293,9 @@ pub fn cleanup(report: &CleanupReport, json: bool) {
     for problem in &report.errors {
         println!(
             "problem: {}/{}: {}",
-            problem.area, problem.path, problem.reason
+            problem.area,
+            printable(&problem.path),
+            printable(&problem.reason)
         );
     }
 }
@@ -294,7 +305,7 @@ pub fn path(path: &Path, json: bool) {
     if json {
         print_json(&json!({"path": path}));
     } else {
-        println!("{}", path.display());
+        println!("{}", printable(&path.display().to_string()));
     }
 }
 
@@ -320,10 +331,10 @@ pub fn user_cleanup(user_id: &str, report: &UserCleanup, json: bool) {
 /// Prints a failure as one line on stderr (plus a problem document with `--json`) and
 /// chooses the exit code: 2 for invalid input or configuration, 1 otherwise.
 pub fn report_error(error: &Error, json: bool) -> ExitCode {
-    eprintln!("error: {error}");
+    eprintln!("error: {}", printable(&error.to_string()));
     if let Error::Config { problems, .. } = error {
         for problem in problems {
-            eprintln!("  {}: {}", problem.variable, problem.message);
+            eprintln!("  {}: {}", problem.variable, printable(&problem.message));
         }
     }
     if json {

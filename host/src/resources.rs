@@ -12,7 +12,9 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -33,6 +35,33 @@ pub struct ResourceManager {
     metrics: Arc<Metrics>,
     settings: ResourceSettings,
     temp: TempManager,
+    /// The cancel switch of the cleanup running in this process, if any.
+    running: Mutex<Option<Arc<AtomicBool>>>,
+    /// Set by [`begin_shutdown`](Self::begin_shutdown): new cleanups are refused.
+    closing: AtomicBool,
+}
+
+/// An exclusive `flock` on the data directory, held while a cleanup runs: one cleanup at a
+/// time per data directory, across threads and processes.
+struct CleanupLock {
+    _file: std::fs::File,
+}
+
+impl CleanupLock {
+    fn try_take(data_dir: &std::path::Path) -> Result<Option<Self>, Error> {
+        let file = std::fs::File::open(data_dir).map_err(|source| Error::Io {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(source)) => Err(Error::Io {
+                path: data_dir.to_path_buf(),
+                source,
+            }),
+        }
+    }
 }
 
 impl ResourceManager {
@@ -47,6 +76,8 @@ impl ResourceManager {
             metrics,
             settings: settings.clone(),
             temp,
+            running: Mutex::new(None),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -83,18 +114,71 @@ impl ResourceManager {
 
     /// Cleans the areas: age-based (`force`: everything not in use), then the cache cap.
     /// A dry run removes nothing and lists what would go.
+    ///
+    /// One cleanup runs at a time per data directory (an `flock` on it, so also across
+    /// processes): while another runs this fails at once with [`Error::Busy`]. A cleanup
+    /// cancelled by [`begin_shutdown`](Self::begin_shutdown) fails with
+    /// [`Error::Cancelled`], counting what it had removed.
     pub fn cleanup(&self, force: bool, dry_run: bool) -> Result<CleanupReport, Error> {
-        let report = self.policy().cleanup(
+        if self.closing.load(Ordering::Relaxed) {
+            return Err(self.refused_while_closing());
+        }
+        let lock = CleanupLock::try_take(self.areas.root())?.ok_or_else(|| Error::Busy {
+            data_dir: self.areas.root().to_path_buf(),
+        })?;
+        self.cleanup_locked(force, dry_run, lock)
+    }
+
+    /// The final cleanup of a shutdown: waits up to `wait` for a running cleanup to end,
+    /// then cleans by age like [`cleanup`](Self::cleanup), even while closing. It can be
+    /// cancelled with [`cancel_running`](Self::cancel_running).
+    pub fn final_cleanup(&self, wait: Duration) -> Result<CleanupReport, Error> {
+        let started = Instant::now();
+        let lock = loop {
+            if let Some(lock) = CleanupLock::try_take(self.areas.root())? {
+                break lock;
+            }
+            if started.elapsed() >= wait {
+                return Err(Error::Busy {
+                    data_dir: self.areas.root().to_path_buf(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.cleanup_locked(false, false, lock)
+    }
+
+    fn refused_while_closing(&self) -> Error {
+        Error::Cancelled {
+            function: "cleanup.run",
+            files_removed: 0,
+            bytes_freed: 0,
+        }
+    }
+
+    fn cleanup_locked(
+        &self,
+        force: bool,
+        dry_run: bool,
+        lock: CleanupLock,
+    ) -> Result<CleanupReport, Error> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&cancel));
+        let outcome = self.policy().cleanup_cancellable(
             &self.areas,
             Some(&self.metrics),
             &self.settings.cleanup,
             now_secs(),
             force,
             dry_run,
-        )?;
+            Some(cancel),
+        );
+        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        drop(lock);
         if !dry_run {
             self.metrics.invalidate_area_usage();
         }
+        let report = outcome?;
         tracing::info!(
             force,
             dry_run,
@@ -105,9 +189,33 @@ impl ResourceManager {
             "cleanup finished"
         );
         for problem in &report.errors {
-            tracing::warn!(area = %problem.area, path = %problem.path, reason = %problem.reason, "cleanup problem");
+            tracing::warn!(
+                area = %problem.area,
+                path = %crate::text::printable(&problem.path),
+                reason = %crate::text::printable(&problem.reason),
+                "cleanup problem"
+            );
         }
         Ok(report)
+    }
+
+    /// Cancels the cleanup running in this process, if any (it stops at its next scan,
+    /// removal or deadline check); true when there was one.
+    pub fn cancel_running(&self) -> bool {
+        match &*self.running.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(cancel) => {
+                cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Refuses new cleanups (but the [`final_cleanup`](Self::final_cleanup)) and cancels
+    /// the running one; true when one was running.
+    pub fn begin_shutdown(&self) -> bool {
+        self.closing.store(true, Ordering::Relaxed);
+        self.cancel_running()
     }
 
     /// Judges a snapshot against the thresholds.

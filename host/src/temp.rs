@@ -229,24 +229,64 @@ impl TempManager {
     }
 
     /// The directory of user `user_id` (`temp/user_<id>`, mode 0700), created when missing.
+    ///
+    /// It is created and checked through the `temp` area's handle, never through a link. An
+    /// existing one must be a directory owned by this process's user: one owned by someone
+    /// else (or a link, or a file) is refused; one whose mode lets others in is tightened to
+    /// 0700 (logged).
     pub fn user_temp_dir(&self, user_id: &str) -> Result<PathBuf, Error> {
+        use cap_std::fs::DirBuilderExt as _;
         check_user_id(user_id)?;
-        let path = self.root.join(format!("user_{user_id}"));
-        let mut builder = std::fs::DirBuilder::new();
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        match builder.create(&path) {
+        let name = format!("user_{user_id}");
+        let path = self.root.join(&name);
+        let area = self.areas.dir(TEMP_AREA).ok_or_else(|| {
+            invalid(
+                "BACHATA_AREAS",
+                &self.areas.names().join(","),
+                "the `temp` area must be managed".to_string(),
+            )
+        })?;
+        let mut builder = cap_std::fs::DirBuilder::new();
+        builder.mode(0o700);
+        match area.create_dir_with(&name, &builder) {
             Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                let metadata = std::fs::symlink_metadata(&path).map_err(io(&path))?;
-                if !metadata.is_dir() {
-                    return Err(invalid(
-                        "user_id",
-                        user_id,
-                        format!("{} exists and is not a directory", path.display()),
-                    ));
-                }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(io(&path)(error)),
+        }
+        let refuse = |why: &str| {
+            Err(Error::App(AppError::Validation {
+                message: format!(
+                    "the temp directory of user {user_id:?} ({}) {why}; it is not used",
+                    crate::text::printable(&path.display().to_string())
+                ),
+                field: Some("user_id".to_string()),
+                value: Some(user_id.to_string()),
+                details: Vec::new(),
+            }))
+        };
+        let dir = match cap_fs_ext::DirExt::open_dir_nofollow(area, &name) {
+            Ok(dir) => dir,
+            Err(error)
+                if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
+                    .iter()
+                    .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
+            {
+                return refuse("is a symbolic link or not a directory");
             }
             Err(error) => return Err(io(&path)(error)),
+        };
+        let found = crate::capabilities::fs::stat::stat_fd(&dir).map_err(io(&path))?;
+        if found.uid != rustix::process::geteuid().as_raw() {
+            return refuse(&format!("belongs to another user (uid {})", found.uid));
+        }
+        if found.mode & 0o077 != 0 {
+            rustix::fs::fchmod(&dir, rustix::fs::Mode::from_raw_mode(0o700))
+                .map_err(|error| io(&path)(error.into()))?;
+            tracing::warn!(
+                user_id,
+                mode = format!("{:o}", found.mode),
+                "a user temp directory was open to others; its mode is now 0700"
+            );
         }
         Ok(path)
     }
@@ -403,8 +443,15 @@ impl TempManager {
                 }
                 RemovalStatus::InUse => report.skipped_in_use += 1,
                 RemovalStatus::Vanished => {}
-                RemovalStatus::Refused | RemovalStatus::OutOfBounds | RemovalStatus::Failed => {
-                    tracing::warn!(path = %removal.path, reason = ?removal.reason, "could not remove");
+                RemovalStatus::Refused
+                | RemovalStatus::OutOfBounds
+                | RemovalStatus::Failed
+                | RemovalStatus::Cancelled => {
+                    tracing::warn!(
+                        path = %crate::text::printable(&removal.path),
+                        reason = %crate::text::printable(removal.reason.as_deref().unwrap_or("")),
+                        "could not remove"
+                    );
                 }
             }
         }

@@ -201,7 +201,8 @@ pub const AREA_USAGE_MAX_AGE: Duration = Duration::from_secs(60);
 pub struct Metrics {
     areas: Arc<Areas>,
     cgroup_root: PathBuf,
-    system: Mutex<(sysinfo::System, Instant)>,
+    /// The sampler, when it last sampled the CPU, and whether it has a ratio yet.
+    system: Mutex<(sysinfo::System, Instant, bool)>,
     area_usage: Mutex<Option<(Instant, Vec<AreaUsage>)>>,
 }
 
@@ -221,7 +222,7 @@ impl Metrics {
         Self {
             areas,
             cgroup_root: PathBuf::from("/sys/fs/cgroup"),
-            system: Mutex::new((system, Instant::now())),
+            system: Mutex::new((system, Instant::now(), false)),
             area_usage: Mutex::new(None),
         }
     }
@@ -259,15 +260,21 @@ impl Metrics {
                 Ok(guard) => guard,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            let (system, last_cpu) = &mut *guard;
+            let (system, last_cpu, measured) = &mut *guard;
             let since = last_cpu.elapsed();
-            if since < sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
-                std::thread::sleep(
-                    sysinfo::MINIMUM_CPU_UPDATE_INTERVAL - since + Duration::from_millis(5),
-                );
+            // A CPU ratio needs two samples at least sysinfo's minimum interval apart. Only
+            // the first snapshot waits for that; later ones within the interval reuse the
+            // last ratio, so concurrent scrapes do not queue behind each other's sleep.
+            if since >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL || !*measured {
+                if since < sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
+                    std::thread::sleep(
+                        sysinfo::MINIMUM_CPU_UPDATE_INTERVAL - since + Duration::from_millis(5),
+                    );
+                }
+                system.refresh_cpu_usage();
+                *last_cpu = Instant::now();
+                *measured = true;
             }
-            system.refresh_cpu_usage();
-            *last_cpu = Instant::now();
             system.refresh_memory();
             let proc_self_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
             let cgroup = read_cgroup_memory(&self.cgroup_root, &proc_self_cgroup);

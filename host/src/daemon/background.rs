@@ -30,7 +30,7 @@ impl MonitorPolicy {
     /// From `MONITOR_INTERVAL_SECS`, with the standard backoff limits.
     pub fn from_settings(settings: &ResourceSettings) -> Self {
         Self {
-            interval: Duration::from_secs(settings.monitor_interval_secs),
+            interval: Duration::from_secs(settings.monitor_interval_secs.clamp(1, 365 * 24 * 3600)),
             max_backoff: MAX_BACKOFF,
             max_failures: MAX_CONSECUTIVE_FAILURES,
         }
@@ -178,8 +178,13 @@ fn check_once(shared: &Shared) -> Result<(), crate::Error> {
     }
     if assessment.emergency_cleanup {
         tracing::warn!("memory is critical: running an emergency cleanup");
-        let report = shared.manager.cleanup(true, false)?;
-        shared.telemetry.cleanup_done("emergency", &report);
+        match shared.manager.cleanup(true, false) {
+            Ok(report) => shared.telemetry.cleanup_done("emergency", &report),
+            Err(error @ (crate::Error::Busy { .. } | crate::Error::Cancelled { .. })) => {
+                tracing::warn!(%error, "emergency cleanup skipped");
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(())
 }
@@ -233,6 +238,9 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
         let task_shared = Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || task_shared.manager.cleanup(false, false)).await {
             Ok(Ok(report)) => shared.telemetry.cleanup_done("schedule", &report),
+            Ok(Err(error @ (crate::Error::Busy { .. } | crate::Error::Cancelled { .. }))) => {
+                tracing::info!(%error, "scheduled cleanup skipped");
+            }
             Ok(Err(error)) => {
                 shared.telemetry.policy_error();
                 tracing::error!(%error, "scheduled cleanup failed");

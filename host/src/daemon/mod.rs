@@ -19,8 +19,12 @@ use crate::resources::ResourceManager;
 pub use background::{Background, MonitorPolicy};
 use telemetry::Telemetry;
 
-/// How long each shutdown step may take before it is abandoned.
-pub const SHUTDOWN_STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long each shutdown step may take before it is abandoned: stopping monitoring and
+/// the schedule, the final cleanup, and draining HTTP connections each get at most this.
+pub const SHUTDOWN_STEP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The longest a shutdown takes from the signal to the exit, whatever runs at the time.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
 
 /// Everything the daemon's tasks share.
 #[derive(Debug)]
@@ -33,21 +37,34 @@ pub struct Shared {
     pub api_token: Option<String>,
 }
 
-/// Checks that the daemon may listen where configured: off loopback a token is required.
+/// The shortest and longest time between scheduled cleanups.
+pub const CLEANUP_INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(365 * 24 * 3600));
+
+/// `hours` as the time between scheduled cleanups, kept within [`CLEANUP_INTERVAL_RANGE`]
+/// whatever a policy let through (the stock policy refuses values outside it).
+pub fn cleanup_interval(hours: f64) -> Duration {
+    let (shortest, longest) = CLEANUP_INTERVAL_RANGE;
+    match Duration::try_from_secs_f64(hours * 3600.0) {
+        Ok(interval) => interval.clamp(shortest, longest),
+        Err(_) if hours > 0.0 => longest,
+        Err(_) => shortest,
+    }
+}
+
+/// Checks that the daemon may listen where configured: off loopback a token of at least
+/// 16 characters is required.
 pub fn check_listen(settings: &DaemonSettings) -> Result<(), Error> {
-    if !settings.listen.ip().is_loopback() && settings.api_token.is_none() {
-        return Err(Error::App(AppError::Validation {
-            message: format!(
-                "refusing to serve on {} (not loopback) without BACHATA_API_TOKEN: set a token so \
-                 that POST /v1/cleanup cannot be called by anyone on the network",
-                settings.listen
-            ),
+    let token = settings.api_token.as_ref().map(|token| token.expose());
+    match http::listen_problem(settings.listen, token) {
+        None => Ok(()),
+        Some(message) => Err(Error::App(AppError::Validation {
+            message,
             field: Some("BACHATA_LISTEN".to_string()),
             value: Some(settings.listen.to_string()),
             details: Vec::new(),
-        }));
+        })),
     }
-    Ok(())
 }
 
 /// Runs the daemon until SIGINT or SIGTERM, then shuts down in order: stop monitoring, cancel
@@ -83,8 +100,8 @@ pub async fn run(
         .transpose()?;
     let background = Background::new(Arc::clone(&shared));
     background.start_monitoring(MonitorPolicy::from_settings(shared.manager.settings()));
-    background.start_schedule(Duration::from_secs_f64(
-        shared.manager.settings().cleanup_interval_hours * 3600.0,
+    background.start_schedule(cleanup_interval(
+        shared.manager.settings().cleanup_interval_hours,
     ));
     tracing::info!(
         %address,
@@ -105,24 +122,45 @@ pub async fn run(
     tracing::info!("shutting down");
     shutdown(&shared, &background).await;
     let _ = stop_http.send(());
+    let abort = server.abort_handle();
     match tokio::time::timeout(SHUTDOWN_STEP_TIMEOUT, server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => tracing::warn!(%error, "HTTP server stopped with an error"),
         Ok(Err(error)) => tracing::warn!(%error, "HTTP server task failed"),
-        Err(_) => tracing::warn!("HTTP server did not stop in time"),
+        Err(_) => {
+            abort.abort();
+            tracing::warn!("HTTP connections did not close in time; dropped");
+        }
     }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The ordered shutdown steps, each bounded by [`SHUTDOWN_STEP_TIMEOUT`].
+/// The ordered shutdown steps, each bounded by [`SHUTDOWN_STEP_TIMEOUT`]: a running cleanup
+/// is cancelled at once (it answers with what it removed), monitoring and the schedule stop,
+/// a final age-based cleanup runs (cancelled when it takes too long), live temp files are
+/// released.
 async fn shutdown(shared: &Arc<Shared>, background: &Background) {
+    if shared.manager.begin_shutdown() {
+        tracing::info!("cancelling the running cleanup");
+    }
     background.stop_monitoring().await;
     background.cancel_schedule().await;
     let manager = Arc::clone(&shared.manager);
-    let final_cleanup = tokio::task::spawn_blocking(move || manager.cleanup(false, false));
-    match tokio::time::timeout(SHUTDOWN_STEP_TIMEOUT, final_cleanup).await {
-        Ok(Ok(Ok(report))) => {
+    let mut final_cleanup =
+        tokio::task::spawn_blocking(move || manager.final_cleanup(SHUTDOWN_STEP_TIMEOUT / 2));
+    let outcome = match tokio::time::timeout(SHUTDOWN_STEP_TIMEOUT, &mut final_cleanup).await {
+        Ok(outcome) => Some(outcome),
+        Err(_) => {
+            tracing::warn!("final cleanup did not finish in time; cancelling it");
+            shared.manager.cancel_running();
+            tokio::time::timeout(Duration::from_secs(2), final_cleanup)
+                .await
+                .ok()
+        }
+    };
+    match outcome {
+        Some(Ok(Ok(report))) => {
             shared.telemetry.cleanup_done("shutdown", &report);
             tracing::info!(
                 files_removed = report.total_files_removed(),
@@ -130,12 +168,15 @@ async fn shutdown(shared: &Arc<Shared>, background: &Background) {
                 "final cleanup done"
             );
         }
-        Ok(Ok(Err(error))) => {
+        Some(Ok(Err(error @ (Error::Cancelled { .. } | Error::Busy { .. })))) => {
+            tracing::warn!(%error, "final cleanup stopped");
+        }
+        Some(Ok(Err(error))) => {
             shared.telemetry.policy_error();
             tracing::error!(%error, "final cleanup failed");
         }
-        Ok(Err(error)) => tracing::error!(%error, "final cleanup task failed"),
-        Err(_) => tracing::warn!("final cleanup did not finish in time"),
+        Some(Err(error)) => tracing::error!(%error, "final cleanup task failed"),
+        None => tracing::warn!("final cleanup did not stop after cancellation; leaving it"),
     }
     let released = shared.manager.temp().cleanup_all_active();
     tracing::info!(released, "released live temp files");

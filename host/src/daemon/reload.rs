@@ -4,7 +4,7 @@
 //! logged with the reason and counted; the policy that was working keeps serving.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify_debouncer_mini::notify::RecursiveMode;
@@ -32,21 +32,45 @@ pub enum Reloaded {
     Unchanged,
 }
 
+/// What identifies one version of the policy file without reading it: device, inode, size,
+/// modification and status-change times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    device: u64,
+    inode: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Fingerprint {
+    /// The fingerprint of what `path` names now (following the operator's links); `None`
+    /// when it cannot be looked at.
+    pub fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let metadata = std::fs::metadata(path).ok()?;
+        let nanos = |secs: i64, nsec: i64| i128::from(secs) * 1_000_000_000 + i128::from(nsec);
+        Some(Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            size: metadata.len(),
+            mtime_ns: nanos(metadata.mtime(), metadata.mtime_nsec()),
+            ctime_ns: nanos(metadata.ctime(), metadata.ctime_nsec()),
+        })
+    }
+}
+
 /// Loads `path`, self-checks it and swaps it in when it differs from the active policy.
-/// On failure the active policy is kept; the error says why.
+/// On failure the active policy is kept; the error says why. The file is read only when it
+/// is a regular file within the size limit (see [`crate::policy::file`]).
 pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::policy::file::read(path) {
         Ok(bytes) => bytes,
         // Replaced by rename: the new file will raise its own event.
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Reloaded::Unchanged);
         }
-        Err(source) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(error) => return Err(error),
     };
     let active = shared.manager.policy();
     // An event without new content (a touch, a copy of the same file) compiles nothing.
@@ -68,8 +92,19 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
     })
 }
 
-/// Reloads and records the outcome in logs and metrics.
-fn reload_and_record(shared: &Shared, path: &Path) {
+/// Reloads and records the outcome in logs and metrics. A file version already tried (same
+/// fingerprint) is not tried again: a rejected file is retried only when it changes, and is
+/// counted and logged once.
+fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Option<Fingerprint>>) {
+    let fingerprint = Fingerprint::of(path);
+    {
+        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if fingerprint.is_some() && *last == fingerprint {
+            tracing::debug!(path = %path.display(), "policy file unchanged since the last attempt");
+            return;
+        }
+        *last = fingerprint;
+    }
     match reload(shared, path) {
         Ok(Reloaded::Swapped { from, to }) => {
             shared.telemetry.policy_reloaded(true);
@@ -112,10 +147,12 @@ pub fn watch(shared: Arc<Shared>, path: &Path) -> Result<Watcher, Error> {
         .parent()
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let watched = path.clone();
+    // The active policy came from this file: its current version needs no attempt.
+    let last = Mutex::new(Fingerprint::of(&path));
     let handler = move |result: DebounceEventResult| match result {
         Ok(events) => {
             if events.iter().any(|event| event.path == watched) {
-                reload_and_record(&shared, &watched);
+                reload_and_record(&shared, &watched, &last);
             }
         }
         Err(error) => tracing::warn!(%error, "policy file watcher error"),

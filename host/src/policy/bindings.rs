@@ -6,5 +6,7 @@ wasmtime::component::bindgen!({
     imports: {
         // The host stops a policy that floods it with an oversized removal batch.
         "bachata:common/host-fs.remove": trappable,
+        // A scan or removal batch of a cancelled call stops the call.
+        "bachata:common/host-fs.scan": trappable,
     },
 });

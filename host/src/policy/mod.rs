@@ -7,17 +7,20 @@
 
 mod bindings;
 pub mod cache;
+pub mod file;
 mod check;
 mod state;
 pub mod wit_text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::capabilities::fs::Areas;
 use crate::capabilities::metrics::{Metrics, SystemResources};
@@ -198,11 +201,9 @@ impl Policy {
     }
 
     /// Loads a policy component from a file.
+    /// The file must be a regular file of at most `BACHATA_POLICY_MAX_FILE_MB` (64 MiB).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = file::read(path)?;
         Self::from_bytes(&bytes, PolicyOrigin::File(path.to_path_buf()))
     }
 
@@ -345,6 +346,7 @@ impl Policy {
             metrics: None,
             pose: None,
             dry_run: false,
+            cancel: None,
         }
     }
 
@@ -359,8 +361,25 @@ impl Policy {
     ) -> Result<(R, Audit), Error> {
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(self.limits.deadline_ticks());
-        store.epoch_deadline_trap();
+        // The deadline is checked every few ticks: the policy is charged only for its own
+        // time (time inside host capabilities, such as removal I/O, is not), and a cancelled
+        // call stops at the next check even in a loop that never calls the host.
+        let timeout = Duration::from_millis(self.limits.timeout_ms);
+        let started = Instant::now();
+        store.set_epoch_deadline(self.limits.deadline_ticks().min(state::CHECK_TICKS));
+        store.epoch_deadline_callback(move |mut context| {
+            let state = context.data();
+            if state.cancelled() {
+                return Err(state::Cancelled.into());
+            }
+            let own = started.elapsed().saturating_sub(state.host_time);
+            if own >= timeout {
+                context.data_mut().deadline_exceeded = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            let left = state::ticks_for(timeout - own);
+            Ok(UpdateDeadline::Continue(left.min(state::CHECK_TICKS)))
+        });
         let result = self
             .pre
             .instantiate(&mut store)
@@ -373,10 +392,16 @@ impl Policy {
         }
         match result {
             Ok(value) => Ok((value, state.audit)),
+            Err(_) if state.cancelled() => Err(Error::Cancelled {
+                function,
+                files_removed: state.audit.removed_files(),
+                bytes_freed: state.audit.removed_bytes(),
+            }),
             Err(error) => Err(self.call_failure(
                 function,
                 &error,
                 state.limits.memory_refused,
+                state.deadline_exceeded,
                 state.stderr_tail(),
             )),
         }
@@ -399,11 +424,12 @@ impl Policy {
         function: &'static str,
         error: &wasmtime::Error,
         memory_refused: bool,
+        deadline_exceeded: bool,
         stderr: Option<String>,
     ) -> Error {
         let trap = error.downcast_ref::<wasmtime::Trap>().copied();
         let policy = format!("policy {} (sha256 {})", self.origin, &self.sha256[..12]);
-        if trap == Some(wasmtime::Trap::Interrupt) {
+        if deadline_exceeded || trap == Some(wasmtime::Trap::Interrupt) {
             return Error::App(AppError::Resource {
                 message: format!(
                     "{policy} exceeded its {} ms deadline in `{function}` and was stopped",
@@ -543,11 +569,29 @@ impl Policy {
         force: bool,
         dry_run: bool,
     ) -> Result<CleanupReport, Error> {
+        self.cleanup_cancellable(areas, metrics, settings, now, force, dry_run, None)
+    }
+
+    /// [`cleanup`](Self::cleanup) that stops when `cancel` is set: at the next scan, removal
+    /// batch (between two paths) or deadline check. A stopped call is [`Error::Cancelled`],
+    /// with what was removed until then.
+    #[allow(clippy::too_many_arguments, reason = "one per input of `cleanup.run`")]
+    pub fn cleanup_cancellable(
+        &self,
+        areas: &Arc<Areas>,
+        metrics: Option<&Arc<Metrics>>,
+        settings: &CleanupSettings,
+        now: u64,
+        force: bool,
+        dry_run: bool,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<CleanupReport, Error> {
         let wit_settings = settings.to_wit();
         let lend = Capabilities {
             areas: Some(Arc::clone(areas)),
             metrics: metrics.cloned(),
             dry_run,
+            cancel,
             ..self.lend_secrets()
         };
         let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {

@@ -1,13 +1,15 @@
 //! The per-call store state: a deny-all WASI context, limits and the host capabilities.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::bachata::common::{host_fs, host_metrics, host_pose, host_secrets, types};
-use crate::capabilities::fs::{self, Areas};
+use crate::capabilities::fs::{self, Areas, CallContext, ScanFailure};
 use crate::capabilities::metrics::{self, Metrics};
 use crate::capabilities::secrets::SecretSource;
 
@@ -37,6 +39,16 @@ pub struct Limits {
 
 /// How often the engine's epoch advances; call deadlines are counted in these ticks.
 pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How often, in epoch ticks, a running call's deadline and cancel switch are checked.
+pub(crate) const CHECK_TICKS: u64 = 4;
+
+/// `duration` in epoch ticks, at least one.
+pub(crate) fn ticks_for(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis() / EPOCH_TICK.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
 
 /// Environment variable: call deadline in milliseconds.
 pub const TIMEOUT_VAR: &str = "BACHATA_POLICY_TIMEOUT_MS";
@@ -88,7 +100,7 @@ impl Limits {
 
     /// The call deadline in epoch ticks (at least one).
     pub(crate) fn deadline_ticks(&self) -> u64 {
-        (self.timeout_ms / EPOCH_TICK.as_millis() as u64).max(1)
+        ticks_for(std::time::Duration::from_millis(self.timeout_ms))
     }
 }
 
@@ -178,6 +190,19 @@ impl Audit {
         }
     }
 
+    /// How many files (and links) the host removed during the call.
+    pub(crate) fn removed_files(&self) -> u64 {
+        self.removed.values().map(|paths| paths.len() as u64).sum()
+    }
+
+    /// How many bytes the host freed during the call.
+    pub(crate) fn removed_bytes(&self) -> u64 {
+        self.removed
+            .values()
+            .flat_map(|paths| paths.values())
+            .fold(0u64, |sum, bytes| sum.saturating_add(*bytes))
+    }
+
     /// The violations as one sentence, if any.
     pub(crate) fn summary(&self) -> Option<String> {
         if self.violations.is_empty() {
@@ -203,7 +228,15 @@ pub(crate) struct Capabilities {
     pub(crate) pose: Option<Arc<crate::pose::PoseBatch>>,
     /// A dry run: `host-fs.remove` is refused (and is a violation).
     pub(crate) dry_run: bool,
+    /// When set, the call is stopped at the next host call or deadline check: scans and
+    /// removal batches end early, what was removed stays recorded in the audit.
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
 }
+
+/// The error a host capability raises to stop a cancelled call.
+#[derive(Debug, thiserror::Error)]
+#[error("the call was cancelled")]
+pub(crate) struct Cancelled;
 
 /// What a store holds for one call.
 pub(crate) struct HostState {
@@ -213,6 +246,12 @@ pub(crate) struct HostState {
     capabilities: Capabilities,
     pub(crate) audit: Audit,
     stderr: MemoryOutputPipe,
+    /// Scan and removal context (start time, cancel switch).
+    context: CallContext,
+    /// Time spent inside host capabilities during this call (not charged to the deadline).
+    pub(crate) host_time: Duration,
+    /// Set when the call's own time passed its deadline.
+    pub(crate) deadline_exceeded: bool,
 }
 
 impl HostState {
@@ -237,6 +276,7 @@ impl HostState {
             inner: limits,
             memory_refused: false,
         };
+        let context = CallContext::starting_now(capabilities.cancel.clone());
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -244,7 +284,18 @@ impl HostState {
             capabilities,
             audit: Audit::default(),
             stderr,
+            context,
+            host_time: Duration::ZERO,
+            deadline_exceeded: false,
         }
+    }
+
+    /// Whether the call was asked to stop.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.capabilities
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// The last lines the policy wrote to stderr (at most about 1 KiB), if any.
@@ -295,9 +346,9 @@ fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
         fs::RemovalStatus::Removed => host_fs::RemovalStatus::Removed,
         fs::RemovalStatus::Vanished => host_fs::RemovalStatus::Vanished,
         fs::RemovalStatus::InUse => host_fs::RemovalStatus::InUse,
-        fs::RemovalStatus::Refused | fs::RemovalStatus::OutOfBounds => {
-            host_fs::RemovalStatus::Refused
-        }
+        fs::RemovalStatus::Refused
+        | fs::RemovalStatus::OutOfBounds
+        | fs::RemovalStatus::Cancelled => host_fs::RemovalStatus::Refused,
         fs::RemovalStatus::Failed => host_fs::RemovalStatus::Failed,
     }
 }
@@ -311,14 +362,47 @@ impl host_fs::Host for HostState {
             .unwrap_or_default()
     }
 
-    fn scan(&mut self, area: String) -> Result<host_fs::ScanResult, host_fs::FsError> {
+    fn scan(
+        &mut self,
+        area: String,
+    ) -> wasmtime::Result<Result<host_fs::ScanResult, host_fs::FsError>> {
+        let started = Instant::now();
+        let outcome = self.scan_area(area);
+        self.host_time += started.elapsed();
+        outcome
+    }
+
+    fn remove(
+        &mut self,
+        area: String,
+        paths: Vec<String>,
+    ) -> wasmtime::Result<Vec<host_fs::Removal>> {
+        let started = Instant::now();
+        let outcome = self.remove_paths(area, paths);
+        self.host_time += started.elapsed();
+        outcome
+    }
+}
+
+impl HostState {
+    fn scan_area(
+        &mut self,
+        area: String,
+    ) -> wasmtime::Result<Result<host_fs::ScanResult, host_fs::FsError>> {
+        if self.cancelled() {
+            return Err(Cancelled.into());
+        }
         let Some(areas) = &self.capabilities.areas else {
-            return Err(host_fs::FsError::UnknownArea(area));
+            return Ok(Err(host_fs::FsError::UnknownArea(area)));
         };
-        let scan = areas
-            .scan(&area)
-            .map_err(|_| host_fs::FsError::UnknownArea(area.clone()))?;
-        Ok(host_fs::ScanResult {
+        let scan = match areas.scan_with(&area, &self.context) {
+            Ok(scan) => scan,
+            Err(ScanFailure::UnknownArea(name)) => {
+                return Ok(Err(host_fs::FsError::UnknownArea(name)));
+            }
+            Err(ScanFailure::Cancelled) => return Err(Cancelled.into()),
+        };
+        Ok(Ok(host_fs::ScanResult {
             entries: scan
                 .entries
                 .into_iter()
@@ -341,14 +425,17 @@ impl host_fs::Host for HostState {
                     reason: problem.reason,
                 })
                 .collect(),
-        })
+        }))
     }
 
-    fn remove(
+    fn remove_paths(
         &mut self,
         area: String,
         paths: Vec<String>,
     ) -> wasmtime::Result<Vec<host_fs::Removal>> {
+        if self.cancelled() {
+            return Err(Cancelled.into());
+        }
         if paths.len() > MAX_REMOVAL_BATCH {
             self.audit.violation(format!(
                 "asked to remove {} paths in one call (at most {MAX_REMOVAL_BATCH})",
@@ -373,7 +460,7 @@ impl host_fs::Host for HostState {
             return Ok(paths.into_iter().map(refusal).collect());
         }
         let outcomes = match &self.capabilities.areas {
-            Some(areas) => areas.remove(&area, &paths),
+            Some(areas) => areas.remove_with(&area, &paths, &self.context),
             None => Areas::none().remove(&area, &paths),
         };
         for removal in &outcomes {
@@ -392,6 +479,12 @@ impl host_fs::Host for HostState {
                 }
                 _ => {}
             }
+        }
+        if outcomes
+            .iter()
+            .any(|removal| removal.status == fs::RemovalStatus::Cancelled)
+        {
+            return Err(Cancelled.into());
         }
         Ok(outcomes
             .into_iter()

@@ -2,35 +2,36 @@
 //! cleaned through cap-std directory handles.
 //!
 //! Whatever the policy asks, this module refuses absolute paths, `..` and `.`, never follows a
-//! symbolic link (every directory is opened with `O_NOFOLLOW` relative to its parent handle, so
-//! nothing is re-resolved from a path), never crosses into another filesystem (`st_dev` must be
-//! the area's), and never unlinks a file someone holds a lock on: the file is opened without
+//! symbolic link (an area root is opened with `O_NOFOLLOW` relative to the data directory's
+//! handle, and every directory below it relative to its parent's handle, so nothing is
+//! re-resolved from a path), never crosses into another mount (mount ids, so a bind mount of
+//! the same filesystem is seen), never touches anything inside a directory someone holds an
+//! `flock` on, and never unlinks a file someone holds a lock on: the file is opened without
 //! following links, checked to be the file that was looked at, locked with a non-blocking
 //! `flock`, and unlinked while the lock is held (the systemd-tmpfiles convention).
+//!
+//! Names that are not UTF-8 (or contain a backslash) reach the policy in the reversible
+//! form of [`names`], so every entry can be cleaned.
 
+pub mod names;
+pub mod stat;
+
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
-use cap_std::fs::{Dir, MetadataExt, OpenOptions};
+use cap_std::fs::{Dir, OpenOptions};
 
 use crate::error::{AppError, Error};
-
-/// What an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    /// A regular file.
-    File,
-    /// A directory.
-    Directory,
-    /// A symbolic link.
-    Symlink,
-    /// Anything else.
-    Other,
-}
+pub use stat::EntryKind;
+use stat::{Mount, Stat, stat_at, stat_fd};
 
 /// One entry found by a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,8 @@ pub enum RemovalStatus {
     OutOfBounds,
     /// The operating system refused.
     Failed,
+    /// Not attempted: the cleanup was cancelled (the daemon is shutting down).
+    Cancelled,
 }
 
 /// The outcome for one path.
@@ -129,12 +132,53 @@ pub struct AreaUsage {
     pub file_count: u64,
 }
 
-/// One managed area: a directory handle and the device it lives on.
+/// What a caller lends a scan or a removal batch beyond the paths: a switch that stops it,
+/// and the moment the work began (a symbolic link on a path that appeared after it is a race
+/// with someone else, not a request to follow a link).
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// When set, the work stops at the next entry.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// When the caller's work began, nanoseconds since the epoch.
+    pub since_nanos: Option<i128>,
+}
+
+impl CallContext {
+    /// A context that records now as the start.
+    pub fn starting_now(cancel: Option<Arc<AtomicBool>>) -> Self {
+        let since_nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .map(|elapsed| elapsed.as_nanos() as i128);
+        Self {
+            cancel,
+            since_nanos,
+        }
+    }
+
+    /// Whether the work was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+}
+
+/// Why a scan gave no result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanFailure {
+    /// No area of that name.
+    UnknownArea(String),
+    /// The scan was cancelled.
+    Cancelled,
+}
+
+/// One managed area: a directory handle and the mount it lives on.
 struct Area {
     name: String,
     path: PathBuf,
     dir: Dir,
-    device: u64,
+    mount: Mount,
 }
 
 /// The managed areas under a data directory.
@@ -159,12 +203,103 @@ fn io_error(path: &Path, source: io::Error) -> Error {
     }
 }
 
+fn data_dir_error(path: &Path, message: String) -> Error {
+    Error::App(AppError::Validation {
+        message,
+        field: Some("BACHATA_DATA_DIR".to_string()),
+        value: Some(path.display().to_string()),
+        details: Vec::new(),
+    })
+}
+
+/// Makes sure the data directory exists and is a directory (it may be reached through
+/// symbolic links the operator set up), with a clear error for a file or a dangling link.
+fn prepare_data_dir(data_dir: &Path) -> Result<(), Error> {
+    match std::fs::metadata(data_dir) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(_) => {
+            return Err(data_dir_error(
+                data_dir,
+                format!(
+                    "the data directory {} exists and is not a directory",
+                    crate::text::printable(&data_dir.display().to_string())
+                ),
+            ));
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io_error(data_dir, error)),
+    }
+    if std::fs::symlink_metadata(data_dir).is_ok_and(|metadata| metadata.is_symlink()) {
+        return Err(data_dir_error(
+            data_dir,
+            format!(
+                "the data directory {} is a symbolic link to something that does not exist",
+                crate::text::printable(&data_dir.display().to_string())
+            ),
+        ));
+    }
+    std::fs::create_dir_all(data_dir).map_err(|source| io_error(data_dir, source))
+}
+
+/// Opens area `name` of `data`: created when missing, refused when it is a symbolic link or
+/// not a directory.
+fn open_area(data: &Dir, data_dir: &Path, name: &str) -> Result<Area, Error> {
+    let path = data_dir.join(name);
+    let shown = crate::text::printable(&path.display().to_string()).into_owned();
+    let refuse = |what: &str| {
+        Err(data_dir_error(
+            data_dir,
+            format!(
+                "the area root {shown} {what}; an area root must be a real directory inside \
+                 the data directory (replace it by a directory, or point BACHATA_DATA_DIR \
+                 elsewhere)"
+            ),
+        ))
+    };
+    match stat_at(data, OsStr::new(name)) {
+        Ok(found) if found.kind == EntryKind::Symlink => {
+            return refuse("is a symbolic link, which is never followed");
+        }
+        Ok(found) if found.kind != EntryKind::Directory => return refuse("is not a directory"),
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            match data.create_dir(name) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(error) => return Err(io_error(&path, error)),
+            }
+        }
+        Err(error) => return Err(io_error(&path, error)),
+    }
+    let dir = match data.open_dir_nofollow(name) {
+        Ok(dir) => dir,
+        Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return refuse("is a symbolic link, which is never followed");
+        }
+        Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+            return refuse("is not a directory");
+        }
+        Err(error) => return Err(io_error(&path, error)),
+    };
+    let mount = stat_fd(&dir).map_err(|error| io_error(&path, error))?.mount;
+    Ok(Area {
+        name: name.to_string(),
+        path,
+        dir,
+        mount,
+    })
+}
+
 impl Areas {
-    /// Opens (creating when missing) `data_dir/<name>` for every name.
+    /// Opens (creating when missing) `data_dir/<name>` for every name. An area root that is
+    /// a symbolic link or not a directory is refused with an error saying so.
     pub fn open(data_dir: &Path, names: &[String]) -> Result<Self, Error> {
-        std::fs::create_dir_all(data_dir).map_err(|source| io_error(data_dir, source))?;
+        stat::raise_open_file_limit();
+        prepare_data_dir(data_dir)?;
         let data_dir =
             &std::fs::canonicalize(data_dir).map_err(|source| io_error(data_dir, source))?;
+        let data = Dir::open_ambient_dir(data_dir, cap_std::ambient_authority())
+            .map_err(|source| io_error(data_dir, source))?;
         let mut areas = Vec::with_capacity(names.len());
         for name in names {
             if !valid_area_name(name) {
@@ -175,20 +310,7 @@ impl Areas {
                     details: Vec::new(),
                 }));
             }
-            let path = data_dir.join(name);
-            std::fs::create_dir_all(&path).map_err(|source| io_error(&path, source))?;
-            let dir = Dir::open_ambient_dir(&path, cap_std::ambient_authority())
-                .map_err(|source| io_error(&path, source))?;
-            let device = dir
-                .dir_metadata()
-                .map_err(|source| io_error(&path, source))?
-                .dev();
-            areas.push(Area {
-                name: name.clone(),
-                path,
-                dir,
-                device,
-            });
+            areas.push(open_area(&data, data_dir, name)?);
         }
         Ok(Self {
             root: data_dir.to_path_buf(),
@@ -230,10 +352,20 @@ impl Areas {
 
     /// Scans area `name` recursively. `Err` only when the area is unknown.
     pub fn scan(&self, name: &str) -> Result<Scan, String> {
+        self.scan_with(name, &CallContext::default())
+            .map_err(|_| format!("unknown area `{name}`"))
+    }
+
+    /// Scans area `name` recursively, stopping when `context` is cancelled.
+    pub fn scan_with(&self, name: &str, context: &CallContext) -> Result<Scan, ScanFailure> {
         let area = self
             .area(name)
-            .ok_or_else(|| format!("unknown area `{name}`"))?;
-        Ok(scan_area(area, &locked_files()))
+            .ok_or_else(|| ScanFailure::UnknownArea(name.to_string()))?;
+        let scan = scan_area(area, &locked_files(), context);
+        if context.cancelled() {
+            return Err(ScanFailure::Cancelled);
+        }
+        Ok(scan)
     }
 
     /// Scans the directory `relative` (a plain relative path) of area `name` recursively;
@@ -246,22 +378,39 @@ impl Areas {
         chain.push(last);
         let mut dir = area.dir.try_clone().map_err(|error| error.to_string())?;
         for part in chain {
-            dir = match dir.open_dir_nofollow(part) {
+            let part = names::decode(part)?;
+            dir = match dir.open_dir_nofollow(&*part) {
                 Ok(next) => next,
                 Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(error) => return Err(format!("cannot open `{relative}`: {error}")),
             };
         }
+        let mount = stat_fd(&dir).map_err(|error| error.to_string())?.mount;
+        if !area.mount.holds(&mount) {
+            return Err(format!("`{relative}` is on another mount"));
+        }
         let mut scan = Scan::default();
         let mut stack = Vec::new();
         let locks = locked_files();
-        read_directory(area, &Rc::new(dir), relative, &locks, &mut scan, &mut stack);
-        drain(area, &locks, &mut scan, stack);
+        let context = CallContext::default();
+        let walk = Walk {
+            area,
+            locks: &locks,
+            context: &context,
+        };
+        walk.read_directory(&Rc::new(dir), relative, &mut scan, &mut stack);
+        walk.drain(&mut scan, stack);
         Ok(Some(scan))
     }
 
     /// Removes `paths` from area `name` in order.
     pub fn remove(&self, name: &str, paths: &[String]) -> Vec<Removal> {
+        self.remove_with(name, paths, &CallContext::default())
+    }
+
+    /// Removes `paths` from area `name` in order; once `context` is cancelled, the paths not
+    /// yet attempted are answered [`RemovalStatus::Cancelled`].
+    pub fn remove_with(&self, name: &str, paths: &[String], context: &CallContext) -> Vec<Removal> {
         let Some(area) = self.area(name) else {
             return paths
                 .iter()
@@ -275,17 +424,18 @@ impl Areas {
                 })
                 .collect();
         };
-        remove_batch(area, paths)
+        remove_batch(area, paths, context)
     }
 
     /// Size and file count of every area.
     pub fn usage(&self) -> Vec<AreaUsage> {
         let locks = HashSet::new();
+        let context = CallContext::default();
         self.areas
             .iter()
             .map(|area| {
-                let exists = area.path.is_dir();
-                let scan = scan_area(area, &locks);
+                let exists = stat_fd(&area.dir).is_ok();
+                let scan = scan_area(area, &locks, &context);
                 let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
                 AreaUsage {
                     name: area.name.clone(),
@@ -310,7 +460,8 @@ fn seconds(time: i64) -> u64 {
     u64::try_from(time).unwrap_or(0)
 }
 
-/// `(major, minor, inode)` of every file some process holds a lock on, from `/proc/locks`.
+/// `(major, minor, inode)` of every file or directory some process holds a lock on, from
+/// `/proc/locks`.
 pub fn locked_files() -> HashSet<(u64, u64, u64)> {
     std::fs::read_to_string("/proc/locks")
         .map(|text| parse_proc_locks(&text))
@@ -353,11 +504,21 @@ fn join(prefix: &str, name: &str) -> String {
 /// A directory waiting to be opened: its parent handle, its name and its relative path.
 struct Pending {
     parent: Rc<Dir>,
-    name: String,
+    name: std::ffi::OsString,
     path: String,
 }
 
-fn scan_area(area: &Area, locks: &HashSet<(u64, u64, u64)>) -> Scan {
+/// How often (in entries) a scan looks at its cancel switch.
+const CANCEL_CHECK_EVERY: usize = 1024;
+
+/// One recursive walk of an area.
+struct Walk<'a> {
+    area: &'a Area,
+    locks: &'a HashSet<(u64, u64, u64)>,
+    context: &'a CallContext,
+}
+
+fn scan_area(area: &Area, locks: &HashSet<(u64, u64, u64)>, context: &CallContext) -> Scan {
     let mut scan = Scan::default();
     let root = match area.dir.try_clone() {
         Ok(dir) => Rc::new(dir),
@@ -369,118 +530,119 @@ fn scan_area(area: &Area, locks: &HashSet<(u64, u64, u64)>) -> Scan {
             return scan;
         }
     };
+    let walk = Walk {
+        area,
+        locks,
+        context,
+    };
     // Children are pushed as found; each directory is opened only when its turn comes, so
     // open handles stay bounded by the depth of the tree.
     let mut stack: Vec<Pending> = Vec::new();
-    read_directory(area, &root, "", locks, &mut scan, &mut stack);
-    drain(area, locks, &mut scan, stack);
+    walk.read_directory(&root, "", &mut scan, &mut stack);
+    walk.drain(&mut scan, stack);
     scan
 }
 
-/// Reads every pending directory, depth first.
-fn drain(area: &Area, locks: &HashSet<(u64, u64, u64)>, scan: &mut Scan, mut stack: Vec<Pending>) {
-    while let Some(pending) = stack.pop() {
-        match pending.parent.open_dir_nofollow(&pending.name) {
-            Ok(dir) => {
-                let dir = Rc::new(dir);
-                read_directory(area, &dir, &pending.path, locks, scan, &mut stack);
+impl Walk<'_> {
+    /// Reads every pending directory, depth first.
+    fn drain(&self, scan: &mut Scan, mut stack: Vec<Pending>) {
+        while let Some(pending) = stack.pop() {
+            if self.context.cancelled() {
+                return;
             }
-            Err(error) => scan.problems.push(ScanProblem {
-                path: pending.path,
-                reason: error.to_string(),
-            }),
+            match pending.parent.open_dir_nofollow(&pending.name) {
+                Ok(dir) => {
+                    let dir = Rc::new(dir);
+                    self.read_directory(&dir, &pending.path, scan, &mut stack);
+                }
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => scan.problems.push(ScanProblem {
+                    path: pending.path,
+                    reason: error.to_string(),
+                }),
+            }
         }
     }
-}
 
-/// Lists one directory into `scan`, pushing its subdirectories (on the area's filesystem)
-/// onto `stack`.
-fn read_directory(
-    area: &Area,
-    dir: &Rc<Dir>,
-    prefix: &str,
-    locks: &HashSet<(u64, u64, u64)>,
-    scan: &mut Scan,
-    stack: &mut Vec<Pending>,
-) {
-    let entries = match dir.entries() {
-        Ok(entries) => entries,
-        Err(error) => {
-            scan.problems.push(ScanProblem {
-                path: prefix.to_string(),
-                reason: error.to_string(),
-            });
-            return;
-        }
-    };
-    for item in entries {
-        let item = match item {
-            Ok(item) => item,
+    /// Lists one directory into `scan`, pushing its subdirectories (on the area's mount)
+    /// onto `stack`.
+    fn read_directory(
+        &self,
+        dir: &Rc<Dir>,
+        prefix: &str,
+        scan: &mut Scan,
+        stack: &mut Vec<Pending>,
+    ) {
+        let entries = match dir.entries() {
+            Ok(entries) => entries,
             Err(error) => {
                 scan.problems.push(ScanProblem {
                     path: prefix.to_string(),
                     reason: error.to_string(),
                 });
-                continue;
+                return;
             }
         };
-        let name = item.file_name();
-        let Some(name) = name.to_str() else {
-            scan.problems.push(ScanProblem {
-                path: join(prefix, &name.to_string_lossy()),
-                reason: "the name is not UTF-8; left alone".to_string(),
+        for (index, item) in entries.enumerate() {
+            if index % CANCEL_CHECK_EVERY == CANCEL_CHECK_EVERY - 1 && self.context.cancelled() {
+                return;
+            }
+            let item = match item {
+                Ok(item) => item,
+                Err(error) => {
+                    scan.problems.push(ScanProblem {
+                        path: prefix.to_string(),
+                        reason: error.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let name = item.file_name();
+            let path = join(prefix, &names::encode(&name));
+            let found = match stat_at(&**dir, &name) {
+                Ok(found) => found,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => {
+                    scan.problems.push(ScanProblem {
+                        path,
+                        reason: error.to_string(),
+                    });
+                    continue;
+                }
+            };
+            if !self.area.mount.holds(&found.mount) {
+                tracing::debug!(
+                    area = %self.area.name,
+                    path = %crate::text::printable(&path),
+                    "not descending into another mount"
+                );
+                continue;
+            }
+            let kind = found.kind;
+            let device = found.mount.device;
+            scan.entries.push(Entry {
+                kind,
+                size: if kind == EntryKind::Directory {
+                    0
+                } else {
+                    found.size
+                },
+                mtime: seconds(found.mtime),
+                atime: seconds(found.atime),
+                ctime: seconds(found.ctime),
+                device,
+                inode: found.inode,
+                locked: matches!(kind, EntryKind::File | EntryKind::Directory)
+                    && self.locks.contains(&lock_key(device, found.inode)),
+                path: path.clone(),
             });
-            continue;
-        };
-        let path = join(prefix, name);
-        let metadata = match item.metadata() {
-            Ok(metadata) => metadata,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => {
-                scan.problems.push(ScanProblem {
+            if kind == EntryKind::Directory {
+                stack.push(Pending {
+                    parent: Rc::clone(dir),
+                    name,
                     path,
-                    reason: error.to_string(),
                 });
-                continue;
             }
-        };
-        let file_type = metadata.file_type();
-        let kind = if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else if file_type.is_dir() {
-            EntryKind::Directory
-        } else if file_type.is_file() {
-            EntryKind::File
-        } else {
-            EntryKind::Other
-        };
-        let device = metadata.dev();
-        if device != area.device {
-            tracing::debug!(area = %area.name, %path, "not descending into another filesystem");
-            continue;
-        }
-        let inode = metadata.ino();
-        scan.entries.push(Entry {
-            kind,
-            size: if kind == EntryKind::Directory {
-                0
-            } else {
-                metadata.len()
-            },
-            mtime: seconds(metadata.mtime()),
-            atime: seconds(metadata.atime()),
-            ctime: seconds(metadata.ctime()),
-            device,
-            inode,
-            locked: kind == EntryKind::File && locks.contains(&lock_key(device, inode)),
-            path: path.clone(),
-        });
-        if kind == EntryKind::Directory {
-            stack.push(Pending {
-                parent: Rc::clone(dir),
-                name: name.to_string(),
-                path,
-            });
         }
     }
 }
@@ -517,21 +679,40 @@ const PARALLEL_MIN_BATCH: usize = 512;
 /// Most threads a removal batch uses.
 const MAX_REMOVAL_THREADS: usize = 4;
 
+/// Removes paths in order with one parent cache, stopping when cancelled.
+fn remove_in_order<'p>(
+    area: &Area,
+    paths: impl Iterator<Item = &'p String>,
+    context: &CallContext,
+) -> Vec<Removal> {
+    let mut parents = ParentCache::default();
+    paths
+        .map(|path| {
+            if context.cancelled() {
+                Removal::new(
+                    path,
+                    RemovalStatus::Cancelled,
+                    0,
+                    Some("the cleanup was cancelled".to_string()),
+                )
+            } else {
+                remove_one(area, &mut parents, path, context)
+            }
+        })
+        .collect()
+}
+
 /// Removes a batch in order, spreading it over a few threads when it is large.
 ///
 /// Paths are grouped by their first component: two paths with different first components
 /// cannot be ancestor and descendant, so groups are independent, while the order within a
 /// group (children before parents, as the policy sends them) is kept.
-fn remove_batch(area: &Area, paths: &[String]) -> Vec<Removal> {
+fn remove_batch(area: &Area, paths: &[String], context: &CallContext) -> Vec<Removal> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(MAX_REMOVAL_THREADS);
     if paths.len() < PARALLEL_MIN_BATCH || threads < 2 {
-        let mut parents = ParentCache::default();
-        return paths
-            .iter()
-            .map(|path| remove_one(area, &mut parents, path))
-            .collect();
+        return remove_in_order(area, paths.iter(), context);
     }
     let mut groups: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (index, path) in paths.iter().enumerate() {
@@ -556,11 +737,8 @@ fn remove_batch(area: &Area, paths: &[String]) -> Vec<Removal> {
                 // Back in batch order, so each group keeps its order and parents are reused.
                 indices.sort_unstable();
                 scope.spawn(move || {
-                    let mut parents = ParentCache::default();
-                    indices
-                        .into_iter()
-                        .map(|index| (index, remove_one(area, &mut parents, &paths[index])))
-                        .collect::<Vec<_>>()
+                    let done = remove_in_order(area, indices.iter().map(|&i| &paths[i]), context);
+                    indices.into_iter().zip(done).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -591,71 +769,131 @@ fn remove_batch(area: &Area, paths: &[String]) -> Vec<Removal> {
         .collect()
 }
 
-/// The last parent directory opened, reused while consecutive paths share it.
+/// The chain of directories opened for the last path, reused for the next one as far as the
+/// two share parents: removing a deep tree children first opens each directory once.
 #[derive(Default)]
 struct ParentCache {
-    key: Vec<String>,
-    dir: Option<Dir>,
+    chain: Vec<(String, Dir)>,
 }
 
-/// Opens the parent chain of a path without following links or leaving the area's device.
-fn open_parent<'a>(
-    area: &Area,
-    cache: &'a mut ParentCache,
-    parents: &[&str],
-) -> Result<&'a Dir, (RemovalStatus, String)> {
-    let cached = cache.dir.is_some()
-        && cache.key.len() == parents.len()
-        && cache.key.iter().zip(parents).all(|(a, b)| a == b);
-    if !cached {
-        cache.dir = None;
-        let mut dir = area
-            .dir
-            .try_clone()
-            .map_err(|error| (RemovalStatus::Failed, error.to_string()))?;
-        for part in parents {
-            dir = match dir.open_dir_nofollow(part) {
-                Ok(next) => next,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                    return Err((
-                        RemovalStatus::Vanished,
-                        "parent directory is gone".to_string(),
-                    ));
-                }
-                Err(error) => {
-                    return Err((
-                        RemovalStatus::OutOfBounds,
-                        format!("cannot open `{part}` without following links: {error}"),
-                    ));
-                }
-            };
-            let device = dir
-                .dir_metadata()
-                .map_err(|error| (RemovalStatus::Failed, error.to_string()))?
-                .dev();
-            if device != area.device {
-                return Err((
+/// Whether someone holds an `flock` on the directory `dir` (tested without keeping a lock).
+fn directory_locked(dir: &Dir) -> bool {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(dir, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            let _ = flock(dir, FlockOperation::Unlock);
+            false
+        }
+        Err(error) => error == rustix::io::Errno::WOULDBLOCK,
+    }
+}
+
+/// Why a component of a path could not be opened as a directory: the entry changed since
+/// the work began (a race with another process: skipped and reported), or the policy named
+/// a path through a link that was there all along (out of bounds).
+fn not_a_directory(
+    base: &Dir,
+    part: &str,
+    name: &OsStr,
+    context: &CallContext,
+) -> (RemovalStatus, String) {
+    match stat_at(base, name) {
+        Ok(found) if found.kind == EntryKind::Symlink => {
+            let changed = context
+                .since_nanos
+                .is_some_and(|since| found.ctime_nanos() >= since);
+            if changed {
+                (
                     RemovalStatus::Refused,
-                    "crosses into another filesystem".to_string(),
-                ));
+                    format!(
+                        "`{part}` became a symbolic link during the cleanup; it is never \
+                         followed, so this path was skipped"
+                    ),
+                )
+            } else {
+                (
+                    RemovalStatus::OutOfBounds,
+                    format!("`{part}` is a symbolic link, which is never followed"),
+                )
             }
         }
-        cache.key = parents.iter().map(|part| part.to_string()).collect();
-        cache.dir = Some(dir);
+        Ok(_) => (
+            RemovalStatus::Refused,
+            format!("`{part}` is not a directory (it changed since the scan)"),
+        ),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => (
+            RemovalStatus::Vanished,
+            "parent directory is gone".to_string(),
+        ),
+        Err(error) => (RemovalStatus::Failed, error.to_string()),
     }
-    cache
-        .dir
-        .as_ref()
-        .ok_or_else(|| (RemovalStatus::Failed, "no parent directory".to_string()))
 }
 
-/// The refusal for an entry on another filesystem (a mount point inside an area).
-fn other_filesystem(path: &str) -> Removal {
+/// Opens the parent chain of a path without following links, leaving the area's mount or
+/// entering a directory someone holds a lock on.
+fn open_parent<'a>(
+    area: &'a Area,
+    cache: &'a mut ParentCache,
+    parents: &[&str],
+    context: &CallContext,
+) -> Result<&'a Dir, (RemovalStatus, String)> {
+    let common = cache
+        .chain
+        .iter()
+        .zip(parents)
+        .take_while(|((cached, _), wanted)| cached == *wanted)
+        .count();
+    cache.chain.truncate(common);
+    for part in &parents[common..] {
+        let name = names::decode(part).map_err(|reason| (RemovalStatus::OutOfBounds, reason))?;
+        let base = cache.chain.last().map_or(&area.dir, |(_, dir)| dir);
+        let next = match base.open_dir_nofollow(&*name) {
+            Ok(next) => next,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err((
+                    RemovalStatus::Vanished,
+                    "parent directory is gone".to_string(),
+                ));
+            }
+            Err(error)
+                if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
+                    .iter()
+                    .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
+            {
+                return Err(not_a_directory(base, part, &name, context));
+            }
+            Err(error) => {
+                return Err((
+                    RemovalStatus::Failed,
+                    format!("cannot open `{part}`: {error}"),
+                ));
+            }
+        };
+        let found = stat_fd(&next).map_err(|error| (RemovalStatus::Failed, error.to_string()))?;
+        if !area.mount.holds(&found.mount) {
+            return Err((
+                RemovalStatus::Refused,
+                format!("`{part}` is a mount point of another filesystem or a bind mount"),
+            ));
+        }
+        if directory_locked(&next) {
+            return Err((
+                RemovalStatus::InUse,
+                format!("directory `{part}` is locked by a process"),
+            ));
+        }
+        cache.chain.push(((*part).to_string(), next));
+    }
+    Ok(cache.chain.last().map_or(&area.dir, |(_, dir)| dir))
+}
+
+/// The refusal for an entry on another mount (a mount point inside an area).
+fn other_mount(path: &str) -> Removal {
     Removal::new(
         path,
         RemovalStatus::Refused,
         0,
-        Some("a mount point of another filesystem".to_string()),
+        Some("a mount point of another filesystem or a bind mount".to_string()),
     )
 }
 
@@ -666,12 +904,16 @@ fn os_failure(path: &str, error: &io::Error) -> Removal {
     Removal::new(path, RemovalStatus::Failed, 0, Some(error.to_string()))
 }
 
-fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
+fn remove_one(area: &Area, parents: &mut ParentCache, path: &str, context: &CallContext) -> Removal {
     let (chain, name) = match split_relative(path) {
         Ok(split) => split,
         Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
     };
-    let dir = match open_parent(area, parents, &chain) {
+    let name: Cow<'_, OsStr> = match names::decode(name) {
+        Ok(name) => name,
+        Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
+    };
+    let dir = match open_parent(area, parents, &chain, context) {
         Ok(dir) => dir,
         Err((status, reason)) => {
             let reason = (status != RemovalStatus::Vanished).then_some(reason);
@@ -680,8 +922,8 @@ fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
     };
     // Regular files, the common case, are opened straight away (without following a link);
     // anything else is looked at first.
-    match open_file(dir, name) {
-        Ok(file) => return remove_open_file(area, dir, path, name, file),
+    match open_file(dir, &name) {
+        Ok(file) => return remove_open_file(area, dir, path, &name, file),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Removal::new(path, RemovalStatus::Vanished, 0, None);
         }
@@ -696,41 +938,40 @@ fn remove_one(area: &Area, parents: &mut ParentCache, path: &str) -> Removal {
         // A link (ELOOP), a FIFO or socket (ENXIO, EOPNOTSUPP...): look before acting.
         Err(_) => {}
     }
-    let metadata = match dir.symlink_metadata(name) {
-        Ok(metadata) => metadata,
+    let found: Stat = match stat_at(dir, &name) {
+        Ok(found) => found,
         Err(error) => return os_failure(path, &error),
     };
-    if metadata.dev() != area.device {
-        return other_filesystem(path);
+    if !area.mount.holds(&found.mount) {
+        return other_mount(path);
     }
-    if metadata.file_type().is_dir() {
-        return remove_directory(dir, path, name);
+    if found.kind == EntryKind::Directory {
+        return remove_directory(dir, path, &name);
     }
-    // The link itself (or a socket/FIFO entry) goes; nothing it points at is touched.
-    match dir.remove_file_or_symlink(name) {
-        Ok(()) => Removal::new(path, RemovalStatus::Removed, metadata.len(), None),
+    // The link itself (or a socket/FIFO/device entry) goes; nothing it points at is touched.
+    match dir.remove_file_or_symlink(&*name) {
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
         Err(error) => os_failure(path, &error),
     }
 }
 
 /// Opens `name` for reading without following a link and without blocking on a FIFO.
-fn open_file(dir: &Dir, name: &str) -> io::Result<std::fs::File> {
+fn open_file(dir: &Dir, name: &OsStr) -> io::Result<std::fs::File> {
     use cap_std::fs::OpenOptionsExt as _;
     let mut options = OpenOptions::new();
     options
         .read(true)
         .follow(FollowSymlinks::No)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32);
     dir.open_with(name, &options)
         .map(cap_std::fs::File::into_std)
 }
 
-fn remove_directory(dir: &Dir, path: &str, name: &str) -> Removal {
+fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
     // A directory held under `flock` (a live temp directory) is in use.
     match dir.open_dir_nofollow(name) {
         Ok(handle) => {
-            let file = handle.into_std_file();
-            if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
+            if directory_locked(&handle) {
                 return Removal::new(path, RemovalStatus::InUse, 0, None);
             }
         }
@@ -751,27 +992,26 @@ fn remove_directory(dir: &Dir, path: &str, name: &str) -> Removal {
 }
 
 /// Removes an opened entry: a directory goes the directory way; a regular file is locked
-/// (non-blocking) and unlinked while the lock is held; anything else is left to the caller.
+/// (non-blocking) and unlinked while the lock is held; anything else is unlinked itself.
 fn remove_open_file(
     area: &Area,
     dir: &Dir,
     path: &str,
-    name: &str,
+    name: &OsStr,
     file: std::fs::File,
 ) -> Removal {
-    use std::os::unix::fs::MetadataExt as _;
-    let metadata = match file.metadata() {
-        Ok(metadata) => metadata,
+    let found = match stat_fd(&file) {
+        Ok(found) => found,
         Err(error) => return os_failure(path, &error),
     };
-    if metadata.dev() != area.device {
-        return other_filesystem(path);
+    if !area.mount.holds(&found.mount) {
+        return other_mount(path);
     }
-    if metadata.is_dir() {
+    if found.kind == EntryKind::Directory {
         drop(file);
         return remove_directory(dir, path, name);
     }
-    if !metadata.is_file() {
+    if found.kind != EntryKind::File {
         drop(file);
         return match dir.remove_file_or_symlink(name) {
             Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
@@ -789,7 +1029,7 @@ fn remove_open_file(
     let result = dir.remove_file(name);
     drop(file);
     match result {
-        Ok(()) => Removal::new(path, RemovalStatus::Removed, metadata.len(), None),
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
         Err(error) => os_failure(path, &error),
     }
 }
