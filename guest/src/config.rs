@@ -239,30 +239,40 @@ impl Resolver<'_> {
         })
     }
 
-    /// A finite number at least `min` (or above it when `inclusive` is false).
+    /// A finite number from `min` to `max` (above `min` when `min_inclusive` is false).
     fn number(
         &mut self,
         name: &str,
         default: f64,
-        min: f64,
-        inclusive: bool,
+        (min, min_inclusive): (f64, bool),
+        max: f64,
+        expected: &str,
     ) -> Result<f64, AppError> {
-        let expected = if inclusive {
-            format!("a number of at least {min}")
-        } else {
-            format!("a number above {min}")
-        };
-        self.typed(name, default, &expected, |value| {
+        self.typed(name, default, expected, |value| {
             value.parse::<f64>().ok().filter(|number| {
-                number.is_finite() && (*number > min || (inclusive && *number == min))
+                number.is_finite()
+                    && (*number > min || (min_inclusive && *number == min))
+                    && *number <= max
             })
         })
     }
 
-    fn at_least_one(&mut self, name: &str, default: u32, unit: &str) -> Result<u32, AppError> {
-        let expected = format!("a whole number of {unit} of at least 1");
-        self.typed(name, default, &expected, |value| {
-            value.parse::<u32>().ok().filter(|number| *number >= 1)
+    /// A whole number within `range`.
+    fn whole<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        expected: &str,
+    ) -> Result<T, AppError>
+    where
+        T: std::str::FromStr + PartialOrd + ToString,
+    {
+        self.typed(name, default, expected, |value| {
+            value
+                .parse::<T>()
+                .ok()
+                .filter(|number| range.contains(number))
         })
     }
 
@@ -513,8 +523,18 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         use_ssl = true;
         verify_certs = true;
     }
-    let max_connections = r.at_least_one("ELASTICSEARCH_MAX_CONNECTIONS", 10, "connections")?;
-    let timeout_secs = r.at_least_one("ELASTICSEARCH_TIMEOUT", 30, "seconds")?;
+    let max_connections = r.whole(
+        "ELASTICSEARCH_MAX_CONNECTIONS",
+        10u32,
+        1..=10_000,
+        "a whole number of connections from 1 to 10000",
+    )?;
+    let timeout_secs = r.whole(
+        "ELASTICSEARCH_TIMEOUT",
+        30u32,
+        1..=86_400,
+        "a whole number of seconds from 1 to 86400 (1 day)",
+    )?;
     let retry_on_timeout = r.boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true)?;
 
     let model = r.text("YOLOV8_MODEL", DEFAULT_YOLO_MODEL)?;
@@ -526,12 +546,17 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         parse_device,
     )?;
     let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
-    let max_det = r.at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
-    let threads = r.typed(
+    let max_det = r.whole(
+        "YOLOV8_MAX_DET",
+        10u32,
+        1..=10_000,
+        "a whole number of detections from 1 to 10000",
+    )?;
+    let threads = r.whole(
         "YOLOV8_THREADS",
         0u32,
+        0..=1024,
         "a whole number of threads up to 1024 (0 lets ONNX Runtime decide)",
-        |value| value.parse::<u32>().ok().filter(|n| *n <= 1024),
     )?;
     let models_dir = r.optional("BACHATA_MODELS_DIR")?;
     let runtime_library = r.optional("BACHATA_ORT_LIB")?;
@@ -607,8 +632,20 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
             (distinct && names.iter().all(|name| valid_area_name(name))).then(|| names.join(","))
         },
     )?;
-    let max_temp_age_hours = r.number("MAX_TEMP_AGE_HOURS", 24.0, 0.0, true)?;
-    let max_cache_size_gb = r.number("MAX_CACHE_SIZE_GB", 5.0, 0.0, false)?;
+    let max_temp_age_hours = r.number(
+        "MAX_TEMP_AGE_HOURS",
+        24.0,
+        (0.0, true),
+        876_000.0,
+        "a number of hours from 0 to 876000 (100 years)",
+    )?;
+    let max_cache_size_gb = r.number(
+        "MAX_CACHE_SIZE_GB",
+        5.0,
+        (0.0, false),
+        1_048_576.0,
+        "a number of GiB above 0 and at most 1048576 (1 PiB)",
+    )?;
     let cache_low_water_ratio = r.ratio("CACHE_LOW_WATER_RATIO", 0.8)?;
     let memory_warning_threshold = r.ratio("MEMORY_WARNING_THRESHOLD", 0.85)?;
     let disk_warning_threshold = r.ratio("DISK_WARNING_THRESHOLD", 0.90)?;
@@ -635,13 +672,19 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
             }),
         }
     }
-    let monitor_interval_secs = r.typed(
+    let monitor_interval_secs = r.whole(
         "MONITOR_INTERVAL_SECS",
         300u64,
-        "a whole number of seconds of at least 1",
-        |value| value.parse::<u64>().ok().filter(|secs| *secs >= 1),
+        1..=31_536_000,
+        "a whole number of seconds from 1 to 31536000 (1 year)",
     )?;
-    let cleanup_interval_hours = r.number("CLEANUP_INTERVAL_HOURS", 6.0, 0.0, false)?;
+    let cleanup_interval_hours = r.number(
+        "CLEANUP_INTERVAL_HOURS",
+        6.0,
+        (1.0 / 3600.0, true),
+        8760.0,
+        "a number of hours from 0.000278 (1 second) to 8760 (1 year)",
+    )?;
     Ok(ResourceSettings {
         data_dir,
         areas: areas.split(',').map(str::to_string).collect(),
