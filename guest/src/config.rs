@@ -68,6 +68,8 @@ const SECRET_VARIABLES: &[&str] = &[
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// Default managed areas.
 pub const DEFAULT_AREAS: &str = "temp,cache,output";
+/// The area for temporary files, which `BACHATA_AREAS` must always include.
+pub const TEMP_AREA: &str = "temp";
 /// Default daemon address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
@@ -622,14 +624,15 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
     let areas = r.typed(
         "BACHATA_AREAS",
         DEFAULT_AREAS.to_string(),
-        "comma-separated distinct names of a-z, 0-9, `_` and `-`",
+        "comma-separated distinct names of a-z, 0-9, `_` and `-`, including `temp`",
         |value| {
             let names: Vec<&str> = value.split(',').map(str::trim).collect();
             let distinct = names
                 .iter()
                 .enumerate()
                 .all(|(i, name)| !names[..i].contains(name));
-            (distinct && names.iter().all(|name| valid_area_name(name))).then(|| names.join(","))
+            let valid = names.iter().all(|name| valid_area_name(name));
+            (distinct && valid && names.contains(&TEMP_AREA)).then(|| names.join(","))
         },
     )?;
     let max_temp_age_hours = r.number(

@@ -651,3 +651,22 @@ fn numeric_settings_accept_both_ends_of_their_range() {
     assert_eq!(high.elasticsearch.max_connections, 10_000);
     assert_eq!((high.yolo.max_det, high.yolo.threads), (10_000, 1024));
 }
+
+#[test]
+fn areas_must_include_temp() {
+    for value in ["cache", "cache,output", "tmp,cache", "temporary"] {
+        let found = problems(&[("BACHATA_AREAS", value)]);
+        assert_eq!(found.len(), 1, "{value}: {found:?}");
+        assert_eq!(found[0].variable, "BACHATA_AREAS");
+        assert_eq!(found[0].value.as_deref(), Some(value));
+        assert!(
+            found[0].expected.contains("including `temp`"),
+            "{}",
+            found[0].expected
+        );
+    }
+    for value in ["temp", "cache, temp", "output,temp,cache"] {
+        let config = local(&[("BACHATA_AREAS", value)]).expect("temp is managed");
+        assert!(config.resources.areas.iter().any(|area| area == "temp"));
+    }
+}
