@@ -1,9 +1,9 @@
 //! The cleanup policy: which files to remove from the managed areas, and which resource
 //! warnings to raise.
 //!
-//! - Age: in every area, files and links strictly older than `max_temp_age_hours` (by
-//!   modification time) are removed, then directories left empty that are themselves that old.
-//!   `force` treats everything as old.
+//! - Age: in every area, files, links and other entries (FIFOs, sockets, devices) strictly
+//!   older than `max_temp_age_hours` (by modification time) are removed, then directories left
+//!   empty that are themselves that old. `force` treats everything as old.
 //! - Cache cap: when the `cache` area holds more than `max_cache_size_gb` GiB, its oldest files
 //!   (or, with [`run_with`], files in another [`Eviction`] order) go first until it is at or
 //!   below `cache_low_water_ratio` of the cap. Only regular files count and go.
@@ -289,10 +289,10 @@ pub fn run_with(
         let locked = LockedDirectories::new(entries);
         let mut held: HashSet<&str> = HashSet::new();
 
-        // Age: files and links first.
+        // Age: everything but directories first (files, links, FIFOs, sockets, devices).
         let mut planned = Vec::new();
         for entry in entries {
-            if !matches!(entry.kind, EntryKind::File | EntryKind::Symlink) || !is_old(entry.mtime) {
+            if entry.kind == EntryKind::Directory || !is_old(entry.mtime) {
                 continue;
             }
             if let Some(directory) = locked.holding(&entry.path) {

@@ -501,3 +501,41 @@ fn many_locked_directories_in_a_deep_tree() {
     assert_eq!(report.skipped_in_use, 5_000);
     assert_eq!(report.temporary_files.files_removed, 5_000);
 }
+
+#[test]
+fn other_entries_are_removed_by_age_like_files_but_never_by_the_cache_cap() {
+    let fs = FakeFs::with(&[(
+        "temp",
+        vec![
+            dir("run", 48),
+            entry("run/old.sock", EntryKind::Other, 0, 48),
+            entry("new.fifo", EntryKind::Other, 0, 1),
+            locked(entry("busy.fifo", EntryKind::Other, 0, 48)),
+        ],
+    )]);
+    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    assert_eq!(report.temporary_files.files_removed, 1);
+    assert_eq!(report.temporary_files.directories_removed, 1);
+    assert_eq!(report.skipped_in_use, 1);
+    assert_eq!(fs.paths("temp"), ["new.fifo", "busy.fifo"]);
+    let reasons: Vec<(&str, &str)> = report
+        .removals
+        .iter()
+        .map(|removal| (removal.path.as_str(), removal.reason.as_str()))
+        .collect();
+    assert_eq!(reasons, [("run/old.sock", "age"), ("run", "age")]);
+
+    let gib = 1024u64 * 1024 * 1024;
+    let mut tiny = settings();
+    tiny.max_cache_size_gb = 1000.0 / gib as f64; // a 1000-byte cap, trimmed to 800
+    let fs = FakeFs::with(&[(
+        CACHE_AREA,
+        vec![
+            entry("device", EntryKind::Other, 5000, 10),
+            file("a.bin", 600, 2),
+        ],
+    )]);
+    let report = run(&fs, &tiny, NOW, false, false).expect("runs");
+    assert_eq!(report.cache_cleanup.files_removed, 0, "600 bytes of files");
+    assert_eq!(fs.paths(CACHE_AREA), ["device", "a.bin"]);
+}
