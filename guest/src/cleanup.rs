@@ -1,13 +1,17 @@
 //! The cleanup policy: which files to remove from the managed areas, and which resource
 //! warnings to raise.
 //!
-//! - Age: in every area, files and links strictly older than `max_temp_age_hours` (by
-//!   modification time) are removed, then directories left empty that are themselves that old.
-//!   `force` treats everything as old.
+//! - Age: in every area, files, links and other entries (FIFOs, sockets, devices) strictly
+//!   older than `max_temp_age_hours` (by modification time) are removed, then directories left
+//!   empty that are themselves that old. `force` treats everything as old.
 //! - Cache cap: when the `cache` area holds more than `max_cache_size_gb` GiB, its oldest files
 //!   (or, with [`run_with`], files in another [`Eviction`] order) go first until it is at or
-//!   below `cache_low_water_ratio` of the cap.
-//! - Files locked by a process are never planned for removal (and the host refuses them anyway).
+//!   below `cache_low_water_ratio` of the cap. Only regular files count and go.
+//! - Locks: a file locked by a process is never planned for removal (and the host refuses it
+//!   anyway); each one skipped counts in `skipped_in_use`. A locked directory is never planned
+//!   for removal, nor is anything below it, by age or by the cache cap; it counts once in
+//!   `skipped_in_use` when it keeps back anything that would otherwise go (itself included),
+//!   and what lies below it is not counted again.
 //!
 //! The host is reached through [`Filesystem`]: one scan per area and one removal batch per phase.
 
@@ -184,6 +188,38 @@ fn parent_of(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
+/// The directories of one scan that a process holds a lock on.
+struct LockedDirectories<'a>(HashSet<&'a str>);
+
+impl<'a> LockedDirectories<'a> {
+    fn new(entries: &'a [Entry]) -> Self {
+        Self(
+            entries
+                .iter()
+                .filter(|entry| entry.locked && entry.kind == EntryKind::Directory)
+                .map(|entry| entry.path.as_str())
+                .collect(),
+        )
+    }
+
+    /// The outermost locked directory that is `path` or holds it, if any: one lookup per
+    /// ancestor, so `dir10/x` is never taken to be below `dir1`.
+    fn holding(&self, path: &'a str) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut holder = self.0.contains(path).then_some(path);
+        let mut rest = path;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            if self.0.contains(parent) {
+                holder = Some(parent);
+            }
+            rest = parent;
+        }
+        holder
+    }
+}
+
 /// The order in which the cache cap evicts files: the first file in this order goes first.
 pub type Eviction = fn(&Entry, &Entry) -> std::cmp::Ordering;
 
@@ -248,16 +284,23 @@ pub fn run_with(
             tally.problem(&area, &problem.path, problem.reason.clone());
         }
         let entries = &scan.entries;
+        // A locked directory keeps everything below it; it is counted once in
+        // `skipped_in_use` when it keeps back anything (itself included) that would go.
+        let locked = LockedDirectories::new(entries);
+        let mut held: HashSet<&str> = HashSet::new();
 
-        // Age: files and links first.
+        // Age: everything but directories first (files, links, FIFOs, sockets, devices).
         let mut planned = Vec::new();
         for entry in entries {
-            if matches!(entry.kind, EntryKind::File | EntryKind::Symlink) && is_old(entry.mtime) {
-                if entry.locked {
-                    tally.report.skipped_in_use += 1;
-                } else {
-                    planned.push((entry, "age"));
-                }
+            if entry.kind == EntryKind::Directory || !is_old(entry.mtime) {
+                continue;
+            }
+            if let Some(directory) = locked.holding(&entry.path) {
+                held.insert(directory);
+            } else if entry.locked {
+                tally.report.skipped_in_use += 1;
+            } else {
+                planned.push((entry, "age"));
             }
         }
         let mut gone = tally.remove(&area, planned, false);
@@ -278,6 +321,12 @@ pub fn run_with(
         let mut empty: HashSet<&str> = HashSet::new();
         let mut planned_dirs = Vec::new();
         for directory in directories {
+            if let Some(holder) = locked.holding(&directory.path) {
+                if is_old(directory.mtime) {
+                    held.insert(holder);
+                }
+                continue;
+            }
             let all_gone = children.get(directory.path.as_str()).is_none_or(|kids| {
                 kids.iter().all(|kid| {
                     gone.contains(&kid.path)
@@ -307,6 +356,10 @@ pub fn run_with(
                     if total as f64 <= target {
                         break;
                     }
+                    if let Some(directory) = locked.holding(&entry.path) {
+                        held.insert(directory);
+                        continue;
+                    }
                     if entry.locked {
                         tally.report.skipped_in_use += 1;
                         continue;
@@ -317,6 +370,7 @@ pub fn run_with(
                 tally.remove(&area, planned, true);
             }
         }
+        tally.report.skipped_in_use += held.len() as u64;
     }
     Ok(tally.report)
 }

@@ -8,11 +8,17 @@
 //!   that has a secret (`elasticsearch-host`, `elasticsearch-port`, `elasticsearch-username`,
 //!   `elasticsearch-password`, `yolov8-model-name`) is read from Secret Manager through the host.
 //! - A bad value is never replaced by a default: every problem is reported, all at once.
+//! - A secret is never shown (problems and settings show `***`): the value of a secret variable
+//!   (`ELASTICSEARCH_PASSWORD`, `ELASTICSEARCH_API_KEY`, `BACHATA_API_TOKEN`), any value read
+//!   from Secret Manager, any value from the environment or `.env` that holds one of those
+//!   values (for example through `.env`'s `${NAME}` expansion), and any `.env` value whose
+//!   definition refers to a secret variable by `$NAME` or `${NAME}`. Defaults are shown as
+//!   they are.
 
 use std::collections::HashMap;
 
 use crate::catalog;
-use crate::dotenv;
+use crate::dotenv::{self, Dotenv};
 use crate::types::{
     AppError, ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, ErrorKind,
     Problem, ResolvedConfig, ResourceSettings, Setting, Source, ValidationContext, YoloConfig,
@@ -68,6 +74,8 @@ const SECRET_VARIABLES: &[&str] = &[
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// Default managed areas.
 pub const DEFAULT_AREAS: &str = "temp,cache,output";
+/// The area for temporary files, which `BACHATA_AREAS` must always include.
+pub const TEMP_AREA: &str = "temp";
 /// Default daemon address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
@@ -83,51 +91,85 @@ struct Raw {
 /// Collects values, settings and problems while resolving.
 struct Resolver<'a> {
     env: HashMap<&'a str, &'a str>,
-    dotenv: HashMap<String, String>,
+    dotenv: Dotenv,
     environment: Environment,
-    project: Option<String>,
     secrets: &'a dyn SecretStore,
+    /// Values read from Secret Manager, by variable (in the cloud).
+    fetched: HashMap<&'static str, String>,
+    /// The non-empty values of the secret variables and of everything read from Secret
+    /// Manager (also trimmed): a value holding one of them is shown as [`REDACTED`].
+    secret_values: Vec<String>,
     settings: Vec<Setting>,
     problems: Vec<Problem>,
 }
 
 impl Resolver<'_> {
-    /// The raw value of `name`: environment, then `.env` (local) or Secret Manager (cloud).
-    fn raw(&self, name: &str) -> Result<Option<Raw>, AppError> {
-        let secret = SECRET_VARIABLES.contains(&name);
-        if let Some(value) = self.env.get(name) {
-            return Ok(Some(Raw {
-                value: (*value).to_string(),
-                source: Source::Environment,
-                secret,
-            }));
+    /// Remembers `value` as a secret that no shown value may reveal.
+    fn add_secret_value(&mut self, value: &str) {
+        for value in [value, value.trim()] {
+            if !value.is_empty() && !self.secret_values.iter().any(|known| known == value) {
+                self.secret_values.push(value.to_string());
+            }
         }
-        match (self.environment, &self.project) {
-            (Environment::Local, _) => Ok(self.dotenv.get(name).map(|value| Raw {
-                value: value.clone(),
-                source: Source::Dotenv,
-                secret,
-            })),
-            (Environment::Cloud, Some(project)) => {
-                let Some((_, secret_name)) = SECRET_NAMES.iter().find(|(var, _)| *var == name)
-                else {
-                    return Ok(None);
-                };
-                match self.secrets.access(project, secret_name) {
-                    Ok(Some(value)) => Ok(Some(Raw {
-                        value,
-                        source: Source::SecretManager,
-                        secret: true,
-                    })),
-                    Ok(None) => Err(secret_error(
+    }
+
+    /// Whether `value` holds the value of a secret.
+    fn reveals_secret(&self, value: &str) -> bool {
+        self.secret_values
+            .iter()
+            .any(|secret| value.contains(secret.as_str()))
+    }
+
+    /// Reads every secret the cloud needs (the variables missing from the environment), in
+    /// resolution order; the first that cannot be read is the error.
+    fn fetch_secrets(&mut self, project: &str) -> Result<(), AppError> {
+        for (variable, secret_name) in SECRET_NAMES {
+            if self.env.contains_key(variable) {
+                continue;
+            }
+            match self.secrets.access(project, secret_name) {
+                Ok(Some(value)) => {
+                    self.add_secret_value(&value);
+                    self.fetched.insert(variable, value);
+                }
+                Ok(None) => {
+                    return Err(secret_error(
                         project,
                         secret_name,
                         "the secret or its latest version does not exist",
-                    )),
-                    Err(reason) => Err(secret_error(project, secret_name, &reason)),
+                    ));
                 }
+                Err(reason) => return Err(secret_error(project, secret_name, &reason)),
             }
-            (Environment::Cloud, None) => Ok(None),
+        }
+        Ok(())
+    }
+
+    /// The raw value of `name`: environment, then `.env` (local) or Secret Manager (cloud).
+    /// It is secret when `name` is a secret variable, when it comes from Secret Manager, when
+    /// it holds a secret's value, or when its `.env` definition refers to a secret variable.
+    fn raw(&self, name: &str) -> Option<Raw> {
+        let secret_variable = SECRET_VARIABLES.contains(&name);
+        if let Some(value) = self.env.get(name) {
+            return Some(Raw {
+                value: (*value).to_string(),
+                source: Source::Environment,
+                secret: secret_variable || self.reveals_secret(value),
+            });
+        }
+        match self.environment {
+            Environment::Local => self.dotenv.vars.get(name).map(|value| Raw {
+                value: value.clone(),
+                source: Source::Dotenv,
+                secret: secret_variable
+                    || self.dotenv.tainted.contains(name)
+                    || self.reveals_secret(value),
+            }),
+            Environment::Cloud => self.fetched.get(name).map(|value| Raw {
+                value: value.clone(),
+                source: Source::SecretManager,
+                secret: true,
+            }),
         }
     }
 
@@ -166,43 +208,43 @@ impl Resolver<'_> {
         default: T,
         expected: &str,
         parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<T, AppError> {
-        match self.raw(name)? {
+    ) -> T {
+        match self.raw(name) {
             None => {
                 self.record(name, default.to_string(), Source::Default, false);
-                Ok(default)
+                default
             }
             Some(raw) => match parse(raw.value.trim()) {
                 Some(value) => {
                     self.record(name, value.to_string(), raw.source, raw.secret);
-                    Ok(value)
+                    value
                 }
                 None => {
                     self.problem(name, Some(&raw), expected);
                     self.record(name, raw.value.clone(), raw.source, raw.secret);
-                    Ok(default)
+                    default
                 }
             },
         }
     }
 
     /// A required non-empty string with a default.
-    fn text(&mut self, name: &str, default: &str) -> Result<String, AppError> {
+    fn text(&mut self, name: &str, default: &str) -> String {
         self.typed(name, default.to_string(), "a non-empty value", |value| {
             (!value.is_empty()).then(|| value.to_string())
         })
     }
 
     /// An optional string: unset or empty means none.
-    fn optional(&mut self, name: &str) -> Result<Option<String>, AppError> {
-        match self.raw(name)? {
+    fn optional(&mut self, name: &str) -> Option<String> {
+        match self.raw(name) {
             Some(raw) if !raw.value.is_empty() => {
                 self.record(name, raw.value.clone(), raw.source, raw.secret);
-                Ok(Some(raw.value))
+                Some(raw.value)
             }
             Some(raw) => {
                 self.record(name, String::new(), raw.source, raw.secret);
-                Ok(None)
+                None
             }
             None => {
                 self.record(
@@ -211,16 +253,16 @@ impl Resolver<'_> {
                     Source::Default,
                     SECRET_VARIABLES.contains(&name),
                 );
-                Ok(None)
+                None
             }
         }
     }
 
-    fn boolean(&mut self, name: &str, default: bool) -> Result<bool, AppError> {
+    fn boolean(&mut self, name: &str, default: bool) -> bool {
         self.typed(name, default, BOOL_EXPECTED, parse_bool)
     }
 
-    fn fraction(&mut self, name: &str, default: f64) -> Result<f64, AppError> {
+    fn fraction(&mut self, name: &str, default: f64) -> f64 {
         self.typed(name, default, "a number between 0 and 1", |value| {
             value
                 .parse::<f64>()
@@ -230,7 +272,7 @@ impl Resolver<'_> {
     }
 
     /// A ratio in (0, 1].
-    fn ratio(&mut self, name: &str, default: f64) -> Result<f64, AppError> {
+    fn ratio(&mut self, name: &str, default: f64) -> f64 {
         self.typed(name, default, "a number above 0 and at most 1", |value| {
             value
                 .parse::<f64>()
@@ -239,30 +281,40 @@ impl Resolver<'_> {
         })
     }
 
-    /// A finite number at least `min` (or above it when `inclusive` is false).
+    /// A finite number from `min` to `max` (above `min` when `min_inclusive` is false).
     fn number(
         &mut self,
         name: &str,
         default: f64,
-        min: f64,
-        inclusive: bool,
-    ) -> Result<f64, AppError> {
-        let expected = if inclusive {
-            format!("a number of at least {min}")
-        } else {
-            format!("a number above {min}")
-        };
-        self.typed(name, default, &expected, |value| {
+        (min, min_inclusive): (f64, bool),
+        max: f64,
+        expected: &str,
+    ) -> f64 {
+        self.typed(name, default, expected, |value| {
             value.parse::<f64>().ok().filter(|number| {
-                number.is_finite() && (*number > min || (inclusive && *number == min))
+                number.is_finite()
+                    && (*number > min || (min_inclusive && *number == min))
+                    && *number <= max
             })
         })
     }
 
-    fn at_least_one(&mut self, name: &str, default: u32, unit: &str) -> Result<u32, AppError> {
-        let expected = format!("a whole number of {unit} of at least 1");
-        self.typed(name, default, &expected, |value| {
-            value.parse::<u32>().ok().filter(|number| *number >= 1)
+    /// A whole number within `range`.
+    fn whole<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+        expected: &str,
+    ) -> T
+    where
+        T: std::str::FromStr + PartialOrd + ToString,
+    {
+        self.typed(name, default, expected, |value| {
+            value
+                .parse::<T>()
+                .ok()
+                .filter(|number| range.contains(number))
         })
     }
 
@@ -402,8 +454,9 @@ pub fn load(
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     // A malformed `.env` is one problem among the others: resolution goes on without it.
-    let (dotenv, dotenv_problem) = match dotenv_text.map(dotenv::parse).transpose() {
-        Ok(vars) => (vars.unwrap_or_default(), None),
+    let parsed = dotenv_text.map(|text| dotenv::parse(text, SECRET_VARIABLES));
+    let (dotenv, dotenv_problem) = match parsed.transpose() {
+        Ok(parsed) => (parsed.unwrap_or_default(), None),
         Err(error) => {
             let message = format!(".env {error}");
             let problem = Problem {
@@ -412,7 +465,7 @@ pub fn load(
                 expected: "KEY=VALUE lines with balanced quotes".to_string(),
                 message,
             };
-            (HashMap::new(), Some(problem))
+            (Dotenv::default(), Some(problem))
         }
     };
     let environment_from_process = env.contains_key("ENVIRONMENT");
@@ -420,11 +473,22 @@ pub fn load(
         env,
         dotenv,
         environment: Environment::Local,
-        project: None,
         secrets,
+        fetched: HashMap::new(),
+        secret_values: Vec::new(),
         settings: Vec::new(),
         problems: Vec::new(),
     };
+    // Every secret value known up front: the secret variables of the environment and every
+    // value `.env` gives them (Secret Manager's are added as they are read).
+    let known: Vec<String> = SECRET_VARIABLES
+        .iter()
+        .filter_map(|name| resolver.env.get(name).map(|value| (*value).to_string()))
+        .chain(resolver.dotenv.sensitive_values.iter().cloned())
+        .collect();
+    for value in &known {
+        resolver.add_secret_value(value);
+    }
     // A secret-store failure stops resolution at once; validation problems are gathered.
     let resolved = resolve(&mut resolver).map_err(|error| ConfigError {
         error,
@@ -456,7 +520,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
             "cloud" => Some(Environment::Cloud),
             _ => None,
         },
-    )?;
+    );
     let mut gcp_project_id = None;
     if environment == Environment::Cloud {
         gcp_project_id = r
@@ -467,7 +531,8 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         match &gcp_project_id {
             Some(project) => {
                 let project = project.clone();
-                r.record("GCP_PROJECT_ID", project, Source::Environment, false);
+                let secret = r.reveals_secret(&project);
+                r.record("GCP_PROJECT_ID", project, Source::Environment, secret);
             }
             None => {
                 r.problem(
@@ -479,11 +544,13 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
             }
         }
         r.environment = Environment::Cloud;
-        r.project = gcp_project_id.clone();
+        if let Some(project) = &gcp_project_id {
+            r.fetch_secrets(project)?;
+        }
     }
 
-    let host = r.text("ELASTICSEARCH_HOST", DEFAULT_ES_HOST)?;
-    let api_key = r.optional("ELASTICSEARCH_API_KEY")?;
+    let host = r.text("ELASTICSEARCH_HOST", DEFAULT_ES_HOST);
+    let api_key = r.optional("ELASTICSEARCH_API_KEY");
     let default_port = if api_key.is_some() {
         DEFAULT_ES_TLS_PORT
     } else {
@@ -494,15 +561,15 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         default_port,
         "a port number from 1 to 65535",
         parse_port,
-    )?;
+    );
     if api_key.is_some() && r.source_of("ELASTICSEARCH_PORT") == Some(Source::Default) {
         r.derive("ELASTICSEARCH_PORT", port.to_string());
     }
-    let index = r.text("ELASTICSEARCH_INDEX", DEFAULT_ES_INDEX)?;
-    let username = r.optional("ELASTICSEARCH_USERNAME")?;
-    let password = r.optional("ELASTICSEARCH_PASSWORD")?;
-    let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", false)?;
-    let mut verify_certs = r.boolean("ELASTICSEARCH_VERIFY_CERTS", true)?;
+    let index = r.text("ELASTICSEARCH_INDEX", DEFAULT_ES_INDEX);
+    let username = r.optional("ELASTICSEARCH_USERNAME");
+    let password = r.optional("ELASTICSEARCH_PASSWORD");
+    let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", false);
+    let mut verify_certs = r.boolean("ELASTICSEARCH_VERIFY_CERTS", true);
     if api_key.is_some() {
         if !use_ssl {
             r.derive("ELASTICSEARCH_USE_SSL", "true".to_string());
@@ -513,30 +580,45 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         use_ssl = true;
         verify_certs = true;
     }
-    let max_connections = r.at_least_one("ELASTICSEARCH_MAX_CONNECTIONS", 10, "connections")?;
-    let timeout_secs = r.at_least_one("ELASTICSEARCH_TIMEOUT", 30, "seconds")?;
-    let retry_on_timeout = r.boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true)?;
+    let max_connections = r.whole(
+        "ELASTICSEARCH_MAX_CONNECTIONS",
+        10u32,
+        1..=10_000,
+        "a whole number of connections from 1 to 10000",
+    );
+    let timeout_secs = r.whole(
+        "ELASTICSEARCH_TIMEOUT",
+        30u32,
+        1..=86_400,
+        "a whole number of seconds from 1 to 86400 (1 day)",
+    );
+    let retry_on_timeout = r.boolean("ELASTICSEARCH_RETRY_ON_TIMEOUT", true);
 
-    let model = r.text("YOLOV8_MODEL", DEFAULT_YOLO_MODEL)?;
-    let confidence = r.fraction("YOLOV8_CONFIDENCE", 0.3)?;
+    let model = r.text("YOLOV8_MODEL", DEFAULT_YOLO_MODEL);
+    let confidence = r.fraction("YOLOV8_CONFIDENCE", 0.3);
     let device = r.typed(
         "YOLOV8_DEVICE",
         Device::Cpu,
         "`cpu`, `cuda` or `auto`",
         parse_device,
-    )?;
-    let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5)?;
-    let max_det = r.at_least_one("YOLOV8_MAX_DET", 10, "detections")?;
-    let threads = r.typed(
+    );
+    let iou_threshold = r.fraction("YOLOV8_IOU_THRESHOLD", 0.5);
+    let max_det = r.whole(
+        "YOLOV8_MAX_DET",
+        10u32,
+        1..=10_000,
+        "a whole number of detections from 1 to 10000",
+    );
+    let threads = r.whole(
         "YOLOV8_THREADS",
         0u32,
+        0..=1024,
         "a whole number of threads up to 1024 (0 lets ONNX Runtime decide)",
-        |value| value.parse::<u32>().ok().filter(|n| *n <= 1024),
-    )?;
-    let models_dir = r.optional("BACHATA_MODELS_DIR")?;
-    let runtime_library = r.optional("BACHATA_ORT_LIB")?;
+    );
+    let models_dir = r.optional("BACHATA_MODELS_DIR");
+    let runtime_library = r.optional("BACHATA_ORT_LIB");
 
-    let resources = resolve_resources(r)?;
+    let resources = resolve_resources(r);
     let daemon = DaemonSettings {
         listen: r.typed(
             "BACHATA_LISTEN",
@@ -548,8 +630,8 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
                     .ok()
                     .map(|addr| addr.to_string())
             },
-        )?,
-        api_token: r.optional("BACHATA_API_TOKEN")?,
+        ),
+        api_token: r.optional("BACHATA_API_TOKEN"),
     };
 
     Ok(ResolvedConfig {
@@ -592,27 +674,40 @@ pub fn valid_area_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError> {
-    let data_dir = r.text("BACHATA_DATA_DIR", DEFAULT_DATA_DIR)?;
+fn resolve_resources(r: &mut Resolver<'_>) -> ResourceSettings {
+    let data_dir = r.text("BACHATA_DATA_DIR", DEFAULT_DATA_DIR);
     let areas = r.typed(
         "BACHATA_AREAS",
         DEFAULT_AREAS.to_string(),
-        "comma-separated distinct names of a-z, 0-9, `_` and `-`",
+        "comma-separated distinct names of a-z, 0-9, `_` and `-`, including `temp`",
         |value| {
             let names: Vec<&str> = value.split(',').map(str::trim).collect();
             let distinct = names
                 .iter()
                 .enumerate()
                 .all(|(i, name)| !names[..i].contains(name));
-            (distinct && names.iter().all(|name| valid_area_name(name))).then(|| names.join(","))
+            let valid = names.iter().all(|name| valid_area_name(name));
+            (distinct && valid && names.contains(&TEMP_AREA)).then(|| names.join(","))
         },
-    )?;
-    let max_temp_age_hours = r.number("MAX_TEMP_AGE_HOURS", 24.0, 0.0, true)?;
-    let max_cache_size_gb = r.number("MAX_CACHE_SIZE_GB", 5.0, 0.0, false)?;
-    let cache_low_water_ratio = r.ratio("CACHE_LOW_WATER_RATIO", 0.8)?;
-    let memory_warning_threshold = r.ratio("MEMORY_WARNING_THRESHOLD", 0.85)?;
-    let disk_warning_threshold = r.ratio("DISK_WARNING_THRESHOLD", 0.90)?;
-    let memory_critical_threshold = r.ratio("MEMORY_CRITICAL_THRESHOLD", 0.90)?;
+    );
+    let max_temp_age_hours = r.number(
+        "MAX_TEMP_AGE_HOURS",
+        24.0,
+        (0.0, true),
+        876_000.0,
+        "a number of hours from 0 to 876000 (100 years)",
+    );
+    let max_cache_size_gb = r.number(
+        "MAX_CACHE_SIZE_GB",
+        5.0,
+        (0.0, false),
+        1_048_576.0,
+        "a number of GiB above 0 and at most 1048576 (1 PiB)",
+    );
+    let cache_low_water_ratio = r.ratio("CACHE_LOW_WATER_RATIO", 0.8);
+    let memory_warning_threshold = r.ratio("MEMORY_WARNING_THRESHOLD", 0.85);
+    let disk_warning_threshold = r.ratio("DISK_WARNING_THRESHOLD", 0.90);
+    let memory_critical_threshold = r.ratio("MEMORY_CRITICAL_THRESHOLD", 0.90);
     // Compared only when both thresholds are valid (a rejected one stands in as its default).
     let rejected = |r: &Resolver<'_>, name: &str| r.problems.iter().any(|p| p.variable == name);
     if memory_critical_threshold < memory_warning_threshold
@@ -621,7 +716,7 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
     {
         let expected =
             format!("a ratio not below MEMORY_WARNING_THRESHOLD ({memory_warning_threshold})");
-        match r.raw("MEMORY_CRITICAL_THRESHOLD")? {
+        match r.raw("MEMORY_CRITICAL_THRESHOLD") {
             Some(raw) => r.problem("MEMORY_CRITICAL_THRESHOLD", Some(&raw), &expected),
             None => r.problems.push(Problem {
                 variable: "MEMORY_CRITICAL_THRESHOLD".to_string(),
@@ -635,14 +730,20 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
             }),
         }
     }
-    let monitor_interval_secs = r.typed(
+    let monitor_interval_secs = r.whole(
         "MONITOR_INTERVAL_SECS",
         300u64,
-        "a whole number of seconds of at least 1",
-        |value| value.parse::<u64>().ok().filter(|secs| *secs >= 1),
-    )?;
-    let cleanup_interval_hours = r.number("CLEANUP_INTERVAL_HOURS", 6.0, 0.0, false)?;
-    Ok(ResourceSettings {
+        1..=31_536_000,
+        "a whole number of seconds from 1 to 31536000 (1 year)",
+    );
+    let cleanup_interval_hours = r.number(
+        "CLEANUP_INTERVAL_HOURS",
+        6.0,
+        (1.0 / 3600.0, true),
+        8760.0,
+        "a number of hours from 0.000278 (1 second) to 8760 (1 year)",
+    );
+    ResourceSettings {
         data_dir,
         areas: areas.split(',').map(str::to_string).collect(),
         max_temp_age_hours,
@@ -653,7 +754,7 @@ fn resolve_resources(r: &mut Resolver<'_>) -> Result<ResourceSettings, AppError>
         memory_critical_threshold,
         monitor_interval_secs,
         cleanup_interval_hours,
-    })
+    }
 }
 
 #[cfg(test)]

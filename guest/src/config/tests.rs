@@ -209,15 +209,15 @@ fn each_bad_value_is_a_problem_naming_variable_value_and_rule() {
         ("ELASTICSEARCH_USE_SSL", "ture", "true or false"),
         ("ELASTICSEARCH_VERIFY_CERTS", "maybe", "true or false"),
         ("ELASTICSEARCH_RETRY_ON_TIMEOUT", "", "true or false"),
-        ("ELASTICSEARCH_MAX_CONNECTIONS", "0", "at least 1"),
-        ("ELASTICSEARCH_TIMEOUT", "thirty", "at least 1"),
+        ("ELASTICSEARCH_MAX_CONNECTIONS", "0", "from 1 to 10000"),
+        ("ELASTICSEARCH_TIMEOUT", "thirty", "from 1 to 86400"),
         ("YOLOV8_MODEL", "", "non-empty"),
         ("YOLOV8_CONFIDENCE", "1.5", "between 0 and 1"),
         ("YOLOV8_CONFIDENCE", "-0.1", "between 0 and 1"),
         ("YOLOV8_CONFIDENCE", "NaN", "between 0 and 1"),
         ("YOLOV8_DEVICE", "tpu", "`cpu`, `cuda` or `auto`"),
         ("YOLOV8_IOU_THRESHOLD", "2", "between 0 and 1"),
-        ("YOLOV8_MAX_DET", "0", "at least 1"),
+        ("YOLOV8_MAX_DET", "0", "from 1 to 10000"),
     ];
     for (variable, value, rule) in cases {
         let found = problems(&[(variable, value)]);
@@ -448,4 +448,340 @@ fn resource_settings_are_validated() {
     assert!(found[0].expected.contains("MEMORY_WARNING_THRESHOLD"));
     let token = local(&[("BACHATA_API_TOKEN", "tok-123")]).expect("valid");
     assert_eq!(setting(&token, "BACHATA_API_TOKEN").value, REDACTED);
+}
+
+/// A value of each numeric setting outside its range, and the range its `expected` states.
+const OUT_OF_RANGE: &[(&str, &str, &str)] = &[
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "1e300",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "1e-9",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "0.0002",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "8760.001",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "0",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "inf",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "-inf",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    (
+        "CLEANUP_INTERVAL_HOURS",
+        "NaN",
+        "from 0.000278 (1 second) to 8760 (1 year)",
+    ),
+    ("MONITOR_INTERVAL_SECS", "0", "from 1 to 31536000 (1 year)"),
+    (
+        "MONITOR_INTERVAL_SECS",
+        "31536001",
+        "from 1 to 31536000 (1 year)",
+    ),
+    (
+        "MONITOR_INTERVAL_SECS",
+        "1e300",
+        "from 1 to 31536000 (1 year)",
+    ),
+    (
+        "MONITOR_INTERVAL_SECS",
+        "1.5",
+        "from 1 to 31536000 (1 year)",
+    ),
+    (
+        "MONITOR_INTERVAL_SECS",
+        "NaN",
+        "from 1 to 31536000 (1 year)",
+    ),
+    (
+        "MONITOR_INTERVAL_SECS",
+        "18446744073709551616",
+        "from 1 to 31536000 (1 year)",
+    ),
+    (
+        "MAX_TEMP_AGE_HOURS",
+        "-1e-9",
+        "from 0 to 876000 (100 years)",
+    ),
+    (
+        "MAX_TEMP_AGE_HOURS",
+        "876000.5",
+        "from 0 to 876000 (100 years)",
+    ),
+    (
+        "MAX_TEMP_AGE_HOURS",
+        "1e300",
+        "from 0 to 876000 (100 years)",
+    ),
+    ("MAX_TEMP_AGE_HOURS", "inf", "from 0 to 876000 (100 years)"),
+    ("MAX_TEMP_AGE_HOURS", "NaN", "from 0 to 876000 (100 years)"),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "0",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "-1e-9",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "1048576.5",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "1e300",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "inf",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    (
+        "MAX_CACHE_SIZE_GB",
+        "NaN",
+        "above 0 and at most 1048576 (1 PiB)",
+    ),
+    ("ELASTICSEARCH_TIMEOUT", "0", "from 1 to 86400 (1 day)"),
+    ("ELASTICSEARCH_TIMEOUT", "86401", "from 1 to 86400 (1 day)"),
+    ("ELASTICSEARCH_TIMEOUT", "1e300", "from 1 to 86400 (1 day)"),
+    ("ELASTICSEARCH_TIMEOUT", "NaN", "from 1 to 86400 (1 day)"),
+    ("ELASTICSEARCH_MAX_CONNECTIONS", "0", "from 1 to 10000"),
+    ("ELASTICSEARCH_MAX_CONNECTIONS", "10001", "from 1 to 10000"),
+    (
+        "ELASTICSEARCH_MAX_CONNECTIONS",
+        "4294967296",
+        "from 1 to 10000",
+    ),
+    ("ELASTICSEARCH_MAX_CONNECTIONS", "inf", "from 1 to 10000"),
+    ("YOLOV8_MAX_DET", "0", "from 1 to 10000"),
+    ("YOLOV8_MAX_DET", "10001", "from 1 to 10000"),
+    ("YOLOV8_MAX_DET", "1e300", "from 1 to 10000"),
+    ("YOLOV8_MAX_DET", "NaN", "from 1 to 10000"),
+    ("YOLOV8_THREADS", "1025", "up to 1024"),
+    ("YOLOV8_THREADS", "-1", "up to 1024"),
+    ("YOLOV8_THREADS", "inf", "up to 1024"),
+];
+
+#[test]
+fn numeric_settings_out_of_range_are_problems_stating_the_range() {
+    for (variable, value, range) in OUT_OF_RANGE {
+        let found = problems(&[(variable, value)]);
+        assert_eq!(found.len(), 1, "{variable}={value}: {found:?}");
+        let problem = &found[0];
+        assert_eq!(problem.variable, *variable);
+        assert_eq!(problem.value.as_deref(), Some(*value));
+        assert!(
+            problem.expected.contains(range),
+            "{variable}={value}: {}",
+            problem.expected
+        );
+        assert!(
+            problem.message.contains(&format!("{value:?}")) && problem.message.contains(range),
+            "{}",
+            problem.message
+        );
+    }
+}
+
+#[test]
+fn numeric_settings_accept_both_ends_of_their_range() {
+    let one_second = (1.0f64 / 3600.0).to_string();
+    let low = local(&[
+        ("CLEANUP_INTERVAL_HOURS", one_second.as_str()),
+        ("MONITOR_INTERVAL_SECS", "1"),
+        ("MAX_TEMP_AGE_HOURS", "0"),
+        ("MAX_CACHE_SIZE_GB", "1e-9"),
+        ("ELASTICSEARCH_TIMEOUT", "1"),
+        ("ELASTICSEARCH_MAX_CONNECTIONS", "1"),
+        ("YOLOV8_MAX_DET", "1"),
+        ("YOLOV8_THREADS", "0"),
+    ])
+    .expect("the lower bounds are valid");
+    let resources = &low.resources;
+    assert_eq!(resources.cleanup_interval_hours, 1.0 / 3600.0);
+    assert_eq!(resources.monitor_interval_secs, 1);
+    assert_eq!(resources.max_temp_age_hours, 0.0);
+    assert_eq!(resources.max_cache_size_gb, 1e-9);
+    assert_eq!(low.elasticsearch.timeout_secs, 1);
+    assert_eq!(low.elasticsearch.max_connections, 1);
+    assert_eq!((low.yolo.max_det, low.yolo.threads), (1, 0));
+    assert!(local(&[("CLEANUP_INTERVAL_HOURS", "0.000278")]).is_ok());
+
+    let high = local(&[
+        ("CLEANUP_INTERVAL_HOURS", "8760"),
+        ("MONITOR_INTERVAL_SECS", "31536000"),
+        ("MAX_TEMP_AGE_HOURS", "876000"),
+        ("MAX_CACHE_SIZE_GB", "1048576"),
+        ("ELASTICSEARCH_TIMEOUT", "86400"),
+        ("ELASTICSEARCH_MAX_CONNECTIONS", "10000"),
+        ("YOLOV8_MAX_DET", "10000"),
+        ("YOLOV8_THREADS", "1024"),
+    ])
+    .expect("the upper bounds are valid");
+    let resources = &high.resources;
+    assert_eq!(resources.cleanup_interval_hours, 8760.0);
+    assert_eq!(resources.monitor_interval_secs, 31_536_000);
+    assert_eq!(resources.max_temp_age_hours, 876_000.0);
+    assert_eq!(resources.max_cache_size_gb, 1_048_576.0);
+    assert_eq!(high.elasticsearch.timeout_secs, 86_400);
+    assert_eq!(high.elasticsearch.max_connections, 10_000);
+    assert_eq!((high.yolo.max_det, high.yolo.threads), (10_000, 1024));
+}
+
+#[test]
+fn areas_must_include_temp() {
+    for value in ["cache", "cache,output", "tmp,cache", "temporary"] {
+        let found = problems(&[("BACHATA_AREAS", value)]);
+        assert_eq!(found.len(), 1, "{value}: {found:?}");
+        assert_eq!(found[0].variable, "BACHATA_AREAS");
+        assert_eq!(found[0].value.as_deref(), Some(value));
+        assert!(
+            found[0].expected.contains("including `temp`"),
+            "{}",
+            found[0].expected
+        );
+    }
+    for value in ["temp", "cache, temp", "output,temp,cache"] {
+        let config = local(&[("BACHATA_AREAS", value)]).expect("temp is managed");
+        assert!(config.resources.areas.iter().any(|area| area == "temp"));
+    }
+}
+
+/// Everything a failed load shows: its problems, message and details.
+fn shown(error: &ConfigError) -> String {
+    format!("{:?} {:?}", error.problems, error.error)
+}
+
+#[test]
+fn a_value_expanded_from_a_dotenv_secret_is_hidden() {
+    let error = load(
+        &[],
+        Some(
+            "ELASTICSEARCH_PASSWORD=hunter2secret\nELASTICSEARCH_PORT=${ELASTICSEARCH_PASSWORD}\n",
+        ),
+        &NoSecrets,
+    )
+    .expect_err("the port is not a number");
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].variable, "ELASTICSEARCH_PORT");
+    assert_eq!(error.problems[0].value.as_deref(), Some(REDACTED));
+    assert!(
+        !shown(&error).contains("hunter2secret"),
+        "{}",
+        shown(&error)
+    );
+}
+
+#[test]
+fn a_value_holding_an_environment_secret_is_hidden() {
+    let error = local(&[
+        ("ELASTICSEARCH_PASSWORD", "hunter2secret"),
+        ("ELASTICSEARCH_PORT", "hunter2secret"),
+    ])
+    .expect_err("the port is not a number");
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].value.as_deref(), Some(REDACTED));
+    assert!(
+        !shown(&error).contains("hunter2secret"),
+        "{}",
+        shown(&error)
+    );
+
+    // A value that holds a secret anywhere is hidden in the settings too.
+    let config = local(&[
+        ("ELASTICSEARCH_API_KEY", " key-123 "),
+        ("ELASTICSEARCH_USERNAME", "user-key-123"),
+        ("YOLOV8_MODEL", "models/key-123.onnx"),
+    ])
+    .expect("valid");
+    for name in ["ELASTICSEARCH_USERNAME", "YOLOV8_MODEL"] {
+        let setting = setting(&config, name);
+        assert!(setting.secret, "{name}");
+        assert_eq!(setting.value, REDACTED, "{name}");
+    }
+    assert!(!format!("{:?}", config.settings).contains("key-123"));
+}
+
+#[test]
+fn a_dotenv_value_referring_to_a_secret_is_hidden_even_when_it_expands_to_nothing() {
+    // `$NAME`, `${NAME}`, through another variable, and with a later definition of the secret.
+    for text in [
+        "ELASTICSEARCH_PORT=x${ELASTICSEARCH_API_KEY}\n",
+        "ELASTICSEARCH_PORT=x$ELASTICSEARCH_API_KEY\n",
+        "PLAIN=${BACHATA_API_TOKEN}\nELASTICSEARCH_PORT=x${PLAIN}\n",
+    ] {
+        let error = load(&[], Some(text), &NoSecrets).expect_err("the port is not a number");
+        assert_eq!(error.problems[0].variable, "ELASTICSEARCH_PORT", "{text}");
+        assert_eq!(error.problems[0].value.as_deref(), Some(REDACTED), "{text}");
+    }
+    let config = load(
+        &pairs(&[("ELASTICSEARCH_INDEX", "second")]),
+        Some("ELASTICSEARCH_PASSWORD=first\nELASTICSEARCH_PASSWORD=second\n"),
+        &NoSecrets,
+    )
+    .expect("valid");
+    assert_eq!(config.elasticsearch.password.as_deref(), Some("first"));
+    assert_eq!(setting(&config, "ELASTICSEARCH_INDEX").value, REDACTED);
+}
+
+#[test]
+fn values_without_a_secret_stay_visible() {
+    let config = load(
+        &pairs(&[("ELASTICSEARCH_PASSWORD", "9")]),
+        Some("ELASTICSEARCH_HOST=es-${BACHATA_UNSET_VARIABLE}\nELASTICSEARCH_INDEX=moves\n"),
+        &NoSecrets,
+    )
+    .expect("valid");
+    // A default is never a secret, even when a secret is part of it.
+    assert_eq!(setting(&config, "ELASTICSEARCH_PORT").value, "9200");
+    assert_eq!(setting(&config, "ELASTICSEARCH_INDEX").value, "moves");
+    assert_eq!(setting(&config, "ELASTICSEARCH_HOST").value, "es-");
+}
+
+#[test]
+fn a_value_holding_a_secret_manager_value_is_hidden() {
+    let store = full_store();
+    let env = pairs(&[
+        ("ENVIRONMENT", "cloud"),
+        ("GCP_PROJECT_ID", "my-project"),
+        ("ELASTICSEARCH_INDEX", "moves-s3cr3t-pw"),
+        ("ELASTICSEARCH_TIMEOUT", "s3cr3t-pw"),
+    ]);
+    let error = load(&env, None, &store).expect_err("the timeout is not a number");
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].variable, "ELASTICSEARCH_TIMEOUT");
+    assert_eq!(error.problems[0].value.as_deref(), Some(REDACTED));
+    assert!(!shown(&error).contains("s3cr3t"), "{}", shown(&error));
+    let env = pairs(&[
+        ("ENVIRONMENT", "cloud"),
+        ("GCP_PROJECT_ID", "my-project"),
+        ("ELASTICSEARCH_INDEX", "moves-s3cr3t-pw"),
+    ]);
+    let config = load(&env, None, &store).expect("valid");
+    assert_eq!(setting(&config, "ELASTICSEARCH_INDEX").value, REDACTED);
+    assert!(!format!("{:?}", config.settings).contains("s3cr3t"));
 }
