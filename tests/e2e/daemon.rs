@@ -37,6 +37,7 @@ fn serves_metrics_health_resources_and_cleanup_then_stops_cleanly() {
 
     let response = client
         .post(daemon.url("/v1/cleanup"))
+        .header("content-type", "application/json")
         .body(r#"{"force": tru"#)
         .send()
         .expect("bad body");

@@ -6,6 +6,7 @@ mod cli;
 mod compile_cache;
 mod component;
 mod daemon;
+mod hardening;
 mod hostile;
 mod pose;
 mod redaction;

@@ -205,6 +205,7 @@ impl Daemon {
     pub fn cleanup(&self, body: &str) -> serde_json::Value {
         reqwest::blocking::Client::new()
             .post(self.url("/v1/cleanup"))
+            .header("content-type", "application/json")
             .body(body.to_string())
             .send()
             .expect("cleanup")

@@ -799,7 +799,7 @@ mod limit_tests {
     fn an_interrupted_call_is_a_cpu_resource_error() {
         let policy = Policy::embedded().expect("policy");
         let trap = wasmtime::Error::from(wasmtime::Trap::Interrupt);
-        match policy.call_failure("cleanup.run", &trap, false, None) {
+        match policy.call_failure("cleanup.run", &trap, false, false, None) {
             Error::App(AppError::Resource {
                 resource_type,
                 message,
@@ -813,7 +813,7 @@ mod limit_tests {
         }
         let other = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached);
         assert!(matches!(
-            policy.call_failure("errors.catalog", &other, false, None),
+            policy.call_failure("errors.catalog", &other, false, false, None),
             Error::PolicyCall { .. }
         ));
     }

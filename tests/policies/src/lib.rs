@@ -6,6 +6,7 @@
 //! - `trap`: `cleanup.run` panics;
 //! - `escape`: `cleanup.run` asks the host to remove paths outside its areas (`../`, absolute,
 //!   through a link, into another area) and a file another process holds locked;
+//! - `slow`: a real `cleanup.run` computes until stopped (dry runs are the stock policy's);
 //! - `flood`: `cleanup.run` sends one removal batch larger than the host accepts;
 //! - `nonsense`: `cleanup.run` and `cleanup.assess` answer impossible reports (duplicate
 //!   paths, removals that never happened, totals beyond 2^64, negative and NaN ratios).
