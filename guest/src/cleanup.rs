@@ -147,12 +147,14 @@ impl Tally<'_> {
                     } else {
                         &mut self.report.temporary_files
                     };
+                    // What the host freed counts whatever the entry turned out to be (a
+                    // directory swapped for a link since the scan frees the link's bytes).
                     if entry.kind == EntryKind::Directory {
                         phase.directories_removed += 1;
                     } else {
                         phase.files_removed += 1;
-                        phase.bytes_freed += outcome.bytes;
                     }
+                    phase.bytes_freed += outcome.bytes;
                     self.report.removals.push(PlannedRemoval {
                         area: area.to_string(),
                         path: entry.path.clone(),

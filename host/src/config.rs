@@ -238,7 +238,10 @@ const FIELDS: &[(&str, &str)] = &[
     ("ELASTICSEARCH_PORT", "/elasticsearch/port"),
     ("ELASTICSEARCH_INDEX", "/elasticsearch/index"),
     ("ELASTICSEARCH_USERNAME", "/elasticsearch/username"),
-    ("ELASTICSEARCH_MAX_CONNECTIONS", "/elasticsearch/max_connections"),
+    (
+        "ELASTICSEARCH_MAX_CONNECTIONS",
+        "/elasticsearch/max_connections",
+    ),
     ("ELASTICSEARCH_TIMEOUT", "/elasticsearch/timeout_secs"),
     ("YOLOV8_MODEL", "/yolo/model"),
     ("BACHATA_MODELS_DIR", "/yolo/models_dir"),

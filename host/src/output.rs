@@ -81,11 +81,7 @@ pub fn config_problems(error: &AppError, problems: &[Problem], json: bool) {
     };
     println!("configuration is invalid ({} {noun}):", problems.len());
     for problem in problems {
-        println!(
-            "  {}: {}",
-            problem.variable,
-            printable(&problem.message)
-        );
+        println!("  {}: {}", problem.variable, printable(&problem.message));
     }
 }
 

@@ -264,17 +264,18 @@ impl TempManager {
                 details: Vec::new(),
             }))
         };
-        let dir = match cap_fs_ext::DirExt::open_dir_nofollow(area, &name) {
-            Ok(dir) => dir,
-            Err(error)
-                if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
-                    .iter()
-                    .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
-            {
-                return refuse("is a symbolic link or not a directory");
-            }
-            Err(error) => return Err(io(&path)(error)),
-        };
+        let dir =
+            match crate::capabilities::fs::open_dir_nofollow(area, std::ffi::OsStr::new(&name)) {
+                Ok(dir) => dir,
+                Err(error)
+                    if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
+                        .iter()
+                        .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
+                {
+                    return refuse("is a symbolic link or not a directory");
+                }
+                Err(error) => return Err(io(&path)(error)),
+            };
         let found = crate::capabilities::fs::stat::stat_fd(&dir).map_err(io(&path))?;
         if found.uid != rustix::process::geteuid().as_raw() {
             return refuse(&format!("belongs to another user (uid {})", found.uid));

@@ -8,7 +8,8 @@ use std::borrow::Cow;
 /// Whether `c` must not reach a terminal as is: control characters (C0, DEL, C1) and the
 /// bidirectional formatting characters.
 fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with every control or bidirectional formatting character escaped; borrowed when
@@ -34,7 +35,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed() {
-        assert!(matches!(printable("a/b c.mp4"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            printable("a/b c.mp4"),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(printable("café"), "café");
     }
 

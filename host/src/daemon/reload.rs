@@ -98,7 +98,9 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
 fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Option<Fingerprint>>) {
     let fingerprint = Fingerprint::of(path);
     {
-        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if fingerprint.is_some() && *last == fingerprint {
             tracing::debug!(path = %path.display(), "policy file unchanged since the last attempt");
             return;

@@ -26,7 +26,9 @@ pub fn max_file_bytes() -> Result<u64, Error> {
             .filter(|mib| (1..=1024).contains(mib))
             .map(|mib| mib << 20)
             .ok_or_else(|| {
-                format!("{MAX_FILE_VAR}={value:?} is invalid: expected a whole number from 1 to 1024")
+                format!(
+                    "{MAX_FILE_VAR}={value:?} is invalid: expected a whole number from 1 to 1024"
+                )
             }),
     })
     .clone()
@@ -113,14 +115,20 @@ mod tests {
     fn devices_fifos_and_directories_are_refused_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("fifo");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600))
-            .expect("mkfifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .expect("mkfifo");
         for (path, what) in [
             (Path::new("/dev/zero"), "a device"),
             (fifo.as_path(), "a FIFO"),
             (dir.path(), "a directory"),
         ] {
-            let error = read_bounded(path, 1 << 20).expect_err("refused").to_string();
+            let error = read_bounded(path, 1 << 20)
+                .expect_err("refused")
+                .to_string();
             assert!(error.contains(what), "{error}");
         }
     }

@@ -7,8 +7,8 @@
 
 mod bindings;
 pub mod cache;
-pub mod file;
 mod check;
+pub mod file;
 mod state;
 pub mod wit_text;
 

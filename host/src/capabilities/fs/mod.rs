@@ -262,16 +262,14 @@ fn open_area(data: &Dir, data_dir: &Path, name: &str) -> Result<Area, Error> {
         }
         Ok(found) if found.kind != EntryKind::Directory => return refuse("is not a directory"),
         Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            match data.create_dir(name) {
-                Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(error) => return Err(io_error(&path, error)),
-            }
-        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => match data.create_dir(name) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(io_error(&path, error)),
+        },
         Err(error) => return Err(io_error(&path, error)),
     }
-    let dir = match data.open_dir_nofollow(name) {
+    let dir = match open_dir_nofollow(data, OsStr::new(name)) {
         Ok(dir) => dir,
         Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             return refuse("is a symbolic link, which is never followed");
@@ -379,7 +377,7 @@ impl Areas {
         let mut dir = area.dir.try_clone().map_err(|error| error.to_string())?;
         for part in chain {
             let part = names::decode(part)?;
-            dir = match dir.open_dir_nofollow(&*part) {
+            dir = match open_dir_nofollow(&dir, &part) {
                 Ok(next) => next,
                 Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(error) => return Err(format!("cannot open `{relative}`: {error}")),
@@ -550,7 +548,7 @@ impl Walk<'_> {
             if self.context.cancelled() {
                 return;
             }
-            match pending.parent.open_dir_nofollow(&pending.name) {
+            match open_dir_nofollow(&pending.parent, &pending.name) {
                 Ok(dir) => {
                     let dir = Rc::new(dir);
                     self.read_directory(&dir, &pending.path, scan, &mut stack);
@@ -776,6 +774,19 @@ struct ParentCache {
     chain: Vec<(String, Dir)>,
 }
 
+/// Opens the directory `name` inside `base` for reading, without following a link: a real
+/// descriptor (not `O_PATH`), so it can be listed, locked and `fchmod`ed.
+pub fn open_dir_nofollow(base: &Dir, name: &OsStr) -> io::Result<Dir> {
+    use rustix::fs::{Mode, OFlags, openat};
+    let fd = openat(
+        base,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(Dir::from_std_file(std::fs::File::from(fd)))
+}
+
 /// Whether someone holds an `flock` on the directory `dir` (tested without keeping a lock).
 fn directory_locked(dir: &Dir) -> bool {
     use rustix::fs::{FlockOperation, flock};
@@ -847,7 +858,7 @@ fn open_parent<'a>(
     for part in &parents[common..] {
         let name = names::decode(part).map_err(|reason| (RemovalStatus::OutOfBounds, reason))?;
         let base = cache.chain.last().map_or(&area.dir, |(_, dir)| dir);
-        let next = match base.open_dir_nofollow(&*name) {
+        let next = match open_dir_nofollow(base, &name) {
             Ok(next) => next,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Err((
@@ -904,7 +915,12 @@ fn os_failure(path: &str, error: &io::Error) -> Removal {
     Removal::new(path, RemovalStatus::Failed, 0, Some(error.to_string()))
 }
 
-fn remove_one(area: &Area, parents: &mut ParentCache, path: &str, context: &CallContext) -> Removal {
+fn remove_one(
+    area: &Area,
+    parents: &mut ParentCache,
+    path: &str,
+    context: &CallContext,
+) -> Removal {
     let (chain, name) = match split_relative(path) {
         Ok(split) => split,
         Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
@@ -969,7 +985,7 @@ fn open_file(dir: &Dir, name: &OsStr) -> io::Result<std::fs::File> {
 
 fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
     // A directory held under `flock` (a live temp directory) is in use.
-    match dir.open_dir_nofollow(name) {
+    match open_dir_nofollow(dir, name) {
         Ok(handle) => {
             if directory_locked(&handle) {
                 return Removal::new(path, RemovalStatus::InUse, 0, None);

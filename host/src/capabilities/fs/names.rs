@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn plain_names_pass_unchanged() {
-        assert!(matches!(encode(OsStr::new("a.mp4")), Cow::Borrowed("a.mp4")));
+        assert!(matches!(
+            encode(OsStr::new("a.mp4")),
+            Cow::Borrowed("a.mp4")
+        ));
         assert_eq!(decode("a.mp4").expect("plain"), OsStr::new("a.mp4"));
         assert_eq!(encode(OsStr::new("line\nbreak")), "line\nbreak");
     }
