@@ -59,7 +59,7 @@ fn secrets_are_fetched_for_missing_values() {
     ] {
         assert_eq!(json[section][key], "***", "{section}.{key}");
     }
-    for value in ["es.internal", "elastic", "yolo11n-pose.onnx", "9243"] {
+    for value in ["es.internal", "\"elastic\"", "yolo11n-pose.onnx", "9243"] {
         assert!(!run.stdout.contains(value), "{value} shown: {}", run.stdout);
     }
     let settings = json["settings"].as_array().expect("settings");
