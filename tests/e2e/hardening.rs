@@ -211,32 +211,9 @@ fn an_oversized_policy_file_is_refused() {
     );
 }
 
-fn metrics(client: &reqwest::blocking::Client, daemon: &Daemon) -> String {
-    client
-        .get(daemon.url("/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text")
-}
-
-fn wait_for(client: &reqwest::blocking::Client, daemon: &Daemon, needle: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = metrics(client, daemon);
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{needle:?} never appeared in /metrics:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[test]
-fn a_watched_policy_replaced_by_a_device_or_fifo_never_wedges_reload() {
+/// A daemon watching its policy file (the embedded policy saved there); the sandbox, the
+/// file and the daemon.
+fn daemon_watching_its_policy() -> (Sandbox, std::path::PathBuf, Daemon) {
     let mut sandbox = Sandbox::new();
     let policy_file = sandbox.path().join("policy.wasm");
     let saved = sandbox.run(&["policy", "save", "policy.wasm"]);
@@ -246,16 +223,17 @@ fn a_watched_policy_replaced_by_a_device_or_fifo_never_wedges_reload() {
         .env("RUST_LOG", "info")
         .env("BACHATA_POLICY", policy_file.to_str().expect("utf-8"));
     let daemon = sandbox.daemon();
-    let client = reqwest::blocking::Client::new();
+    (sandbox, policy_file, daemon)
+}
+
+#[test]
+fn a_watched_policy_replaced_by_a_device_or_fifo_never_wedges_reload() {
+    let (sandbox, policy_file, daemon) = daemon_watching_its_policy();
 
     // A link to /dev/zero: refused at once, the daemon keeps serving.
     std::fs::remove_file(&policy_file).expect("rm");
     std::os::unix::fs::symlink("/dev/zero", &policy_file).expect("link");
-    wait_for(
-        &client,
-        &daemon,
-        "policy_reloads_total{result=\"failure\"} 1",
-    );
+    daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 1");
     // A FIFO with no writer: refused at once too.
     std::fs::remove_file(&policy_file).expect("rm");
     rustix::fs::mkfifoat(
@@ -264,57 +242,32 @@ fn a_watched_policy_replaced_by_a_device_or_fifo_never_wedges_reload() {
         rustix::fs::Mode::from_raw_mode(0o600),
     )
     .expect("mkfifo");
-    wait_for(
-        &client,
-        &daemon,
-        "policy_reloads_total{result=\"failure\"} 2",
-    );
+    daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 2");
     // A later valid component is taken.
     let staging = sandbox.path().join("staging.wasm");
     std::fs::copy(test_policy("size-first"), &staging).expect("copy");
     std::fs::remove_file(&policy_file).expect("rm");
     std::fs::rename(&staging, &policy_file).expect("rename");
-    wait_for(
-        &client,
-        &daemon,
-        "policy_reloads_total{result=\"success\"} 1",
-    );
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 1");
     let (code, stderr) = daemon.terminate();
     assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]
 fn a_junk_policy_write_is_rejected_once_until_it_changes() {
-    let mut sandbox = Sandbox::new();
-    let policy_file = sandbox.path().join("policy.wasm");
-    let saved = sandbox.run(&["policy", "save", "policy.wasm"]);
-    assert_eq!(saved.code, 0, "{saved:?}");
-    sandbox
-        .env("BACHATA_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .env("BACHATA_POLICY", policy_file.to_str().expect("utf-8"));
-    let daemon = sandbox.daemon();
-    let client = reqwest::blocking::Client::new();
+    let (_sandbox, policy_file, daemon) = daemon_watching_its_policy();
     std::fs::write(&policy_file, b"junk").expect("write junk");
-    wait_for(
-        &client,
-        &daemon,
-        "policy_reloads_total{result=\"failure\"} 1",
-    );
+    daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 1");
     // Seconds later it has not been retried.
     std::thread::sleep(Duration::from_secs(3));
-    let text = metrics(&client, &daemon);
+    let text = daemon.metrics();
     assert!(
         text.contains("policy_reloads_total{result=\"failure\"} 1"),
         "{text}"
     );
     // A new write is tried again.
     std::fs::write(&policy_file, b"other junk").expect("write junk");
-    wait_for(
-        &client,
-        &daemon,
-        "policy_reloads_total{result=\"failure\"} 2",
-    );
+    daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 2");
     let (code, stderr) = daemon.terminate();
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
@@ -670,7 +623,7 @@ fn post_cleanup(daemon: &Daemon, body: &str) -> reqwest::blocking::Response {
 
 #[test]
 fn sigterm_during_a_long_cleanup_answers_and_exits_within_the_bound() {
-    let (_sandbox, daemon) = daemon_with(Some("slow"), &[]);
+    let (sandbox, daemon) = daemon_with(Some("slow"), &[]);
     let url = daemon.url("/v1/cleanup");
     let request = std::thread::spawn(move || {
         reqwest::blocking::Client::builder()
@@ -690,6 +643,9 @@ fn sigterm_during_a_long_cleanup_answers_and_exits_within_the_bound() {
     // Meanwhile a second cleanup of the same data directory is refused, not interleaved.
     let second = post_cleanup(&daemon, "{}");
     assert_eq!(second.status(), 409);
+    let cli = sandbox.run(&["cleanup"]);
+    assert_eq!(cli.code, 1, "{cli:?}");
+    assert!(cli.error_line().contains("another cleanup"), "{cli:?}");
     let started = Instant::now();
     let (code, stderr) = daemon.terminate();
     let took = started.elapsed();

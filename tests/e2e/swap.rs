@@ -2,7 +2,6 @@
 //! rejected while the last good policy keeps serving; a good one changes behaviour at once.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use bachata_common_tests::{Daemon, Sandbox, age, test_policy};
 
@@ -11,31 +10,6 @@ fn deploy(source: &Path, target: &Path) {
     let staging = target.with_extension("staging");
     std::fs::copy(source, &staging).expect("copy");
     std::fs::rename(&staging, target).expect("rename");
-}
-
-fn metrics(client: &reqwest::blocking::Client, daemon: &Daemon) -> String {
-    client
-        .get(daemon.url("/metrics"))
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text")
-}
-
-/// Waits (up to a minute, for slow machines) until `/metrics` contains `needle`.
-fn wait_for_metric(client: &reqwest::blocking::Client, daemon: &Daemon, needle: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let text = metrics(client, daemon);
-        if text.contains(needle) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{needle:?} never appeared in /metrics:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The cache files a dry-run cleanup would evict.
@@ -77,9 +51,8 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
         age(&path, hours);
     }
     let daemon = sandbox.daemon();
-    let client = reqwest::blocking::Client::new();
     let stock_sha = {
-        let text = metrics(&client, &daemon);
+        let text = daemon.metrics();
         let start = text.find("sha256=\"").expect("policy info") + 8;
         text[start..start + 64].to_string()
     };
@@ -90,14 +63,10 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
     let hostile = ["spin", "memory_bomb", "trap", "escape", "flood", "nonsense"];
     for (count, fixture) in hostile.iter().enumerate() {
         deploy(&test_policy(fixture), &policy_file);
-        let text = wait_for_metric(
-            &client,
-            &daemon,
-            &format!(
-                "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
-                count + 1
-            ),
-        );
+        let text = daemon.wait_for_metric(&format!(
+            "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
+            count + 1
+        ));
         assert!(
             text.contains(&stock_sha),
             "{fixture}: the stock policy stays active"
@@ -111,22 +80,14 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
     // So is a file that is not a component at all.
     std::fs::write(sandbox.path().join("junk"), b"not wasm").expect("write");
     deploy(&sandbox.path().join("junk"), &policy_file);
-    wait_for_metric(
-        &client,
-        &daemon,
-        &format!(
-            "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
-            hostile.len() + 1
-        ),
-    );
+    daemon.wait_for_metric(&format!(
+        "bachata_common_policy_reloads_total{{result=\"failure\"}} {}",
+        hostile.len() + 1
+    ));
 
     // The size-first example policy is taken at once and evicts the largest file instead.
     deploy(&test_policy("size-first"), &policy_file);
-    let text = wait_for_metric(
-        &client,
-        &daemon,
-        "bachata_common_policy_reloads_total{result=\"success\"} 1",
-    );
+    let text = daemon.wait_for_metric("bachata_common_policy_reloads_total{result=\"success\"} 1");
     assert!(
         !text.contains(&stock_sha),
         "the old policy's info is gone:\n{text}"

@@ -213,6 +213,31 @@ impl Daemon {
             .expect("json")
     }
 
+    /// The `/metrics` text.
+    pub fn metrics(&self) -> String {
+        reqwest::blocking::get(self.url("/metrics"))
+            .expect("metrics")
+            .text()
+            .expect("text")
+    }
+
+    /// Waits (up to a minute, for slow machines) until `/metrics` contains `needle`; returns
+    /// the text that does.
+    pub fn wait_for_metric(&self, needle: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let text = self.metrics();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "{needle:?} never appeared in /metrics:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and stderr.
     pub fn terminate(mut self) -> (i32, String) {
         let mut child = self.child.take().expect("running");

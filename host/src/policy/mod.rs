@@ -795,6 +795,72 @@ mod limit_tests {
         assert_eq!(policy.catalog().expect("fresh instance").len(), 37);
     }
 
+    /// A secret store that takes `delay` to answer, like a slow network.
+    struct SlowSecrets {
+        delay: Duration,
+    }
+
+    impl SecretSource for SlowSecrets {
+        fn access(&self, _project: &str, name: &str) -> Result<Option<String>, String> {
+            std::thread::sleep(self.delay);
+            Ok(Some(match name {
+                "elasticsearch-port" => "9243".to_string(),
+                _ => format!("value-of-{name}"),
+            }))
+        }
+    }
+
+    fn cloud_env() -> Vec<(String, String)> {
+        [("ENVIRONMENT", "cloud"), ("GCP_PROJECT_ID", "p")]
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn time_inside_host_capabilities_is_not_charged_to_the_deadline() {
+        // Five secrets of 150 ms each: 750 ms in the host, far past a 200 ms deadline that
+        // the policy's own work stays well within.
+        let policy = Policy::embedded()
+            .expect("policy")
+            .with_secrets(Arc::new(SlowSecrets {
+                delay: Duration::from_millis(150),
+            }))
+            .with_limits(Limits {
+                timeout_ms: 200,
+                ..Limits::default()
+            });
+        let config = policy
+            .load_config(&cloud_env(), None)
+            .expect("the call is not interrupted")
+            .expect("valid configuration");
+        assert_eq!(config.elasticsearch.port, 9243);
+    }
+
+    #[test]
+    fn a_cancelled_cleanup_stops_with_what_it_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let areas =
+            Arc::new(Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas"));
+        std::fs::write(dir.path().join("data/temp/a"), b"abc").expect("write");
+        let cancel = Arc::new(AtomicBool::new(true));
+        let policy = Policy::embedded().expect("policy");
+        let outcome = policy.cleanup_cancellable(
+            &areas,
+            None,
+            &CleanupSettings::default(),
+            crate::capabilities::fs::now_secs(),
+            true,
+            false,
+            Some(cancel),
+        );
+        match outcome {
+            Err(Error::Cancelled { files_removed, .. }) => assert_eq!(files_removed, 0),
+            other => panic!("expected a cancellation, got {other:?}"),
+        }
+        assert!(dir.path().join("data/temp/a").exists());
+    }
+
     #[test]
     fn an_interrupted_call_is_a_cpu_resource_error() {
         let policy = Policy::embedded().expect("policy");

@@ -248,7 +248,8 @@ pub(crate) struct HostState {
     stderr: MemoryOutputPipe,
     /// Scan and removal context (start time, cancel switch).
     context: CallContext,
-    /// Time spent inside host capabilities during this call (not charged to the deadline).
+    /// Time spent inside host capabilities during this call (secrets, metrics, files,
+    /// inference): not charged to the policy's deadline.
     pub(crate) host_time: Duration,
     /// Set when the call's own time passed its deadline.
     pub(crate) deadline_exceeded: bool,
@@ -328,7 +329,10 @@ impl types::Host for HostState {}
 
 impl host_secrets::Host for HostState {
     fn access(&mut self, project: String, name: String) -> Result<Option<String>, String> {
-        self.capabilities.secrets.access(&project, &name)
+        let started = Instant::now();
+        let outcome = self.capabilities.secrets.access(&project, &name);
+        self.host_time += started.elapsed();
+        outcome
     }
 }
 
@@ -534,10 +538,13 @@ pub(crate) fn to_wit_snapshot(
 
 impl host_metrics::Host for HostState {
     fn snapshot(&mut self) -> host_metrics::SystemResources {
-        match &self.capabilities.metrics {
+        let started = Instant::now();
+        let snapshot = match &self.capabilities.metrics {
             Some(metrics) => to_wit_snapshot(&metrics.snapshot()),
             None => to_wit_snapshot(&metrics::SystemResources::empty()),
-        }
+        };
+        self.host_time += started.elapsed();
+        snapshot
     }
 }
 
@@ -546,7 +553,10 @@ impl host_pose::Host for HostState {
         let Some(batch) = &self.capabilities.pose else {
             return Err("pose inference is not available in this call".to_string());
         };
-        batch.infer(&frames).map(|tensors| {
+        let started = Instant::now();
+        let outcome = batch.infer(&frames);
+        self.host_time += started.elapsed();
+        outcome.map(|tensors| {
             tensors
                 .into_iter()
                 .map(|tensor| host_pose::Tensor {

@@ -432,7 +432,7 @@ impl Areas {
         self.areas
             .iter()
             .map(|area| {
-                let exists = stat_fd(&area.dir).is_ok();
+                let exists = std::fs::symlink_metadata(&area.path).is_ok_and(|m| m.is_dir());
                 let scan = scan_area(area, &locks, &context);
                 let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
                 AreaUsage {
