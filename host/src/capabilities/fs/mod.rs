@@ -1080,6 +1080,29 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_batch_removes_nothing_more() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let areas = Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas");
+        let paths: Vec<String> = (0..600).map(|index| format!("f{index}")).collect();
+        for path in &paths {
+            std::fs::write(dir.path().join("data/temp").join(path), b"x").expect("write");
+        }
+        let context = CallContext::starting_now(Some(Arc::new(AtomicBool::new(true))));
+        let outcomes = areas.remove_with("temp", &paths, &context);
+        assert!(
+            outcomes
+                .iter()
+                .all(|removal| removal.status == RemovalStatus::Cancelled)
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("data/temp"))
+                .expect("list")
+                .count(),
+            600
+        );
+    }
+
+    #[test]
     fn proc_locks_parsing() {
         let text = "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF\n\
                     1: -> FLOCK  ADVISORY  WRITE 4243 08:01:1234567 0 EOF\n\
