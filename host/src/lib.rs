@@ -2,8 +2,9 @@
 //!
 //! The shared-services layer of Bachata Buddy. Decisions (configuration rules, the error
 //! catalog) live in a sandboxed WebAssembly component, the *policy*, defined by the WIT
-//! package `bachata:common@0.1.0`; this crate is the native host that loads it, lends it
-//! capabilities (Google Cloud Secret Manager) and exposes typed Rust APIs.
+//! package `bachata:common`; this crate is the native host that loads it, lends it
+//! capabilities (files, metrics, ONNX Runtime, Google Cloud Secret Manager) and exposes typed
+//! Rust APIs.
 //!
 //! A default policy is embedded in the binary; [`Policy::from_file`] loads another one at
 //! run time, so a new policy needs no rebuild of the host.
@@ -18,16 +19,34 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
+// The layers, each importing only the ones above it in this list (ARCHITECTURE.md):
 pub mod capabilities;
-pub mod cleanup;
-pub mod config;
 pub mod daemon;
-pub mod error;
-pub mod policy;
-pub mod pose;
-pub mod resources;
-pub mod temp;
-pub mod text;
+pub mod runtime;
+pub mod services;
+pub mod types;
+
+// The public API under its documented paths.
+pub use types::{cleanup, error, text};
+
+/// The policy component: loading, limits, the compile cache and the typed calls.
+pub mod policy {
+    pub use crate::runtime::*;
+}
+
+/// Configuration: the typed settings and how they are resolved.
+pub mod config {
+    pub use crate::services::config::*;
+    pub use crate::types::config::*;
+}
+
+/// Pose detection: people with boxes and 17 COCO keypoints, and drawing them.
+pub mod pose {
+    pub use crate::services::pose::*;
+    pub use crate::types::pose::*;
+}
+
+pub use services::{resources, temp};
 
 pub use config::Config;
 pub use error::{AppError, Error};

@@ -5,8 +5,6 @@
 //! document on stdout).
 
 mod cli;
-mod output;
-mod pose_command;
 
 use std::process::ExitCode;
 
@@ -15,10 +13,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     init_tracing(args.verbose);
-    match cli::run(&args) {
-        Ok(code) => code,
-        Err(error) => output::report_error(&error, args.json),
-    }
+    cli::main(&args)
 }
 
 /// Structured logs on stderr; `RUST_LOG` overrides the filter (`-v`: this crate at debug).

@@ -7,16 +7,16 @@
 //! are read from the model.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use fast_image_resize as fir;
 use image::{DynamicImage, RgbImage};
 use ort::ep;
 use ort::session::Session;
 
-use crate::config::{Device, YoloConfig};
-use crate::error::AppError;
+use crate::types::config::{Device, YoloConfig};
+use crate::types::error::AppError;
 
 /// Grey used for the letterbox padding.
 pub const PAD_VALUE: u8 = 114;
@@ -442,6 +442,34 @@ pub fn letterbox(image: &DynamicImage, width: u32, height: u32) -> Result<Prepar
         pad_y: f64::from(pad_y),
         input,
     })
+}
+
+/// Frames handed to the policy for one `pose.detect` call, with the engine that runs them.
+pub(crate) struct PoseBatch {
+    pub(crate) engine: Arc<PoseEngine>,
+    pub(crate) frames: Vec<PreparedFrame>,
+    pub(crate) inference: Mutex<Duration>,
+}
+
+impl PoseBatch {
+    /// Runs the model on the frames with these ids.
+    pub(crate) fn infer(&self, ids: &[u32]) -> Result<Vec<Tensor>, String> {
+        let started = Instant::now();
+        let result = ids
+            .iter()
+            .map(|id| {
+                let frame = self
+                    .frames
+                    .get(*id as usize)
+                    .ok_or_else(|| format!("no frame with id {id}"))?;
+                self.engine.infer(frame)
+            })
+            .collect();
+        if let Ok(mut total) = self.inference.lock() {
+            *total += started.elapsed();
+        }
+        result
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Shared;
-use crate::config::ResourceSettings;
+use crate::types::config::ResourceSettings;
 
 /// Longest wait between monitoring attempts after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);

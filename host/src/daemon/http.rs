@@ -29,8 +29,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use super::Shared;
-use crate::error::{AppError, Error};
-use crate::resources::{cleanup_json, resources_json};
+use crate::services::resources::{cleanup_json, resources_json};
+use crate::types::error::{AppError, Error};
 
 /// Longest wait for a request's headers, and longest idle time of a kept-alive connection.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,12 +135,16 @@ fn problem(
     status: Option<StatusCode>,
     instance: &str,
 ) -> Response {
+    // Status and document both come from the active policy.
+    let policy = shared.manager.policy();
     let status = status.unwrap_or_else(|| {
-        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        policy
+            .http_status(error.error_code())
+            .ok()
+            .and_then(|status| StatusCode::from_u16(status).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     });
-    let body = shared
-        .manager
-        .policy()
+    let body = policy
         .problem_json(error, None, Some(instance))
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())

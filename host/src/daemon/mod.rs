@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::config::DaemonSettings;
-use crate::error::{AppError, Error};
-use crate::resources::ResourceManager;
+use crate::services::resources::ResourceManager;
+use crate::types::config::DaemonSettings;
+use crate::types::error::{AppError, Error};
 
 pub use background::{Background, MonitorPolicy};
 use telemetry::Telemetry;

@@ -12,8 +12,8 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use sha2::{Digest, Sha256};
 
 use super::Shared;
-use crate::error::Error;
-use crate::policy::Policy;
+use crate::runtime::Policy;
+use crate::types::error::Error;
 
 /// How long the file must be quiet before it is reloaded (writers often write in pieces).
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
@@ -62,9 +62,9 @@ impl Fingerprint {
 
 /// Loads `path`, self-checks it and swaps it in when it differs from the active policy.
 /// On failure the active policy is kept; the error says why. The file is read only when it
-/// is a regular file within the size limit (see [`crate::policy::file`]).
+/// is a regular file within the size limit (see [`crate::runtime::file`]).
 pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
-    let bytes = match crate::policy::file::read(path) {
+    let bytes = match crate::runtime::file::read(path) {
         Ok(bytes) => bytes,
         // Replaced by rename: the new file will raise its own event.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -79,7 +79,7 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
     }
     let candidate = Policy::from_bytes(
         &bytes,
-        crate::policy::PolicyOrigin::File(path.to_path_buf()),
+        crate::runtime::PolicyOrigin::File(path.to_path_buf()),
     )?;
     let candidate = candidate.with_limits(active.limits().clone());
     candidate.self_check()?;

@@ -10,8 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::capabilities::metrics::SystemResources;
-use crate::cleanup::{Assessment, CleanupReport, Level};
-use crate::policy::Policy;
+use crate::runtime::Policy;
+use crate::types::cleanup::{Assessment, CleanupReport, Level};
 
 type Labels = Vec<(String, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::capabilities::fs::{Areas, EntryKind, RemovalStatus};
-use crate::error::{AppError, Error};
+use crate::types::error::{AppError, Error};
 
 /// The area temp files live in.
 pub const TEMP_AREA: &str = "temp";
@@ -257,7 +257,7 @@ impl TempManager {
             Err(Error::App(AppError::Validation {
                 message: format!(
                     "the temp directory of user {user_id:?} ({}) {why}; it is not used",
-                    crate::text::printable(&path.display().to_string())
+                    crate::types::text::printable(&path.display().to_string())
                 ),
                 field: Some("user_id".to_string()),
                 value: Some(user_id.to_string()),
@@ -449,8 +449,8 @@ impl TempManager {
                 | RemovalStatus::Failed
                 | RemovalStatus::Cancelled => {
                     tracing::warn!(
-                        path = %crate::text::printable(&removal.path),
-                        reason = %crate::text::printable(removal.reason.as_deref().unwrap_or("")),
+                        path = %crate::types::text::printable(&removal.path),
+                        reason = %crate::types::text::printable(removal.reason.as_deref().unwrap_or("")),
                         "could not remove"
                     );
                 }

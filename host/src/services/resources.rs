@@ -20,11 +20,11 @@ use serde_json::{Value, json};
 
 use crate::capabilities::fs::{Areas, now_secs};
 use crate::capabilities::metrics::{Metrics, SystemResources};
-use crate::cleanup::{Assessment, CleanupReport};
-use crate::config::ResourceSettings;
-use crate::error::Error;
-use crate::policy::Policy;
-use crate::temp::TempManager;
+use crate::runtime::Policy;
+use crate::services::temp::TempManager;
+use crate::types::cleanup::{Assessment, CleanupReport};
+use crate::types::config::ResourceSettings;
+use crate::types::error::Error;
 
 /// Manages the areas under one data directory with one policy (which can be swapped while
 /// the manager runs; each call uses the policy current when it starts).
@@ -191,8 +191,8 @@ impl ResourceManager {
         for problem in &report.errors {
             tracing::warn!(
                 area = %problem.area,
-                path = %crate::text::printable(&problem.path),
-                reason = %crate::text::printable(&problem.reason),
+                path = %crate::types::text::printable(&problem.path),
+                reason = %crate::types::text::printable(&problem.reason),
                 "cleanup problem"
             );
         }

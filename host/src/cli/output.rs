@@ -324,9 +324,11 @@ pub fn user_cleanup(user_id: &str, report: &UserCleanup, json: bool) {
     }
 }
 
-/// Prints a failure as one line on stderr (plus a problem document with `--json`) and
-/// chooses the exit code: 2 for invalid input or configuration, 1 otherwise.
-pub fn report_error(error: &Error, json: bool) -> ExitCode {
+/// Prints a failure as one line on stderr (plus, with `--json`, a problem document rendered
+/// by the active policy `policy`; by the embedded one, which the document then says, when
+/// there is no active policy) and chooses the exit code: 2 for invalid input or
+/// configuration, 1 otherwise.
+pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitCode {
     eprintln!("error: {}", printable(&error.to_string()));
     if let Error::Config { problems, .. } = error {
         for problem in problems {
@@ -335,11 +337,22 @@ pub fn report_error(error: &Error, json: bool) -> ExitCode {
     }
     if json {
         let app = error.to_app_error();
-        match Policy::shared().and_then(|policy| policy.problem_json(&app, None, None)) {
-            Ok(document) => println!("{document}"),
+        let (renderer, fallback) = match policy {
+            Some(policy) => (Ok(policy), false),
+            None => (Policy::shared(), true),
+        };
+        match renderer.and_then(|policy| policy.problem_json(&app, None, None)) {
+            Ok(text) if !fallback => println!("{text}"),
+            Ok(text) => {
+                let mut document: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or_else(|_| json!({}));
+                document["rendered_by"] =
+                    json!("embedded policy (the requested policy could not be loaded)");
+                print_json(&document);
+            }
             Err(_) => print_json(&json!({
                 "title": "Command failed",
-                "status": app.http_status(),
+                "status": 500,
                 "detail": error.to_string(),
                 "error_code": app.error_code(),
             })),

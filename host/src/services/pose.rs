@@ -22,122 +22,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use image::{DynamicImage, Rgb, RgbImage};
-use serde::Serialize;
 
-use crate::capabilities::pose::{PoseEngine, PreparedFrame};
-use crate::config::YoloConfig;
-use crate::error::{AppError, Error};
-use crate::policy::Policy;
-
-/// An axis-aligned box in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Bbox {
-    /// Left.
-    pub x1: f64,
-    /// Top.
-    pub y1: f64,
-    /// Right.
-    pub x2: f64,
-    /// Bottom.
-    pub y2: f64,
-}
-
-/// One keypoint in image pixels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Keypoint {
-    /// COCO name.
-    pub name: String,
-    /// Horizontal position.
-    pub x: f64,
-    /// Vertical position.
-    pub y: f64,
-    /// Visibility confidence, 0 to 1.
-    pub confidence: f64,
-}
-
-/// One detected person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Person {
-    /// Detection score.
-    pub score: f64,
-    /// Box.
-    pub bbox: Bbox,
-    /// The 17 COCO keypoints in COCO order.
-    pub keypoints: Vec<Keypoint>,
-}
-
-impl Person {
-    /// The keypoint called `name`.
-    pub fn keypoint(&self, name: &str) -> Option<&Keypoint> {
-        self.keypoints.iter().find(|k| k.name == name)
-    }
-}
-
-impl From<crate::policy::wit::pose::Person> for Person {
-    fn from(person: crate::policy::wit::pose::Person) -> Self {
-        Self {
-            score: person.score,
-            bbox: Bbox {
-                x1: person.bbox.x1,
-                y1: person.bbox.y1,
-                x2: person.bbox.x2,
-                y2: person.bbox.y2,
-            },
-            keypoints: person
-                .keypoints
-                .into_iter()
-                .map(|k| Keypoint {
-                    name: k.name,
-                    x: k.x,
-                    y: k.y,
-                    confidence: k.confidence,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Time spent per stage for a batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct StageTimes {
-    /// Letterboxing.
-    pub preprocess_ms: f64,
-    /// Model inference.
-    pub inference_ms: f64,
-    /// Post-processing in the policy (including the copy across the boundary).
-    pub postprocess_ms: f64,
-}
-
-/// Frames handed to the policy for one `pose.detect` call, with the engine that runs them.
-pub(crate) struct PoseBatch {
-    pub(crate) engine: Arc<PoseEngine>,
-    pub(crate) frames: Vec<PreparedFrame>,
-    pub(crate) inference: Mutex<Duration>,
-}
-
-impl PoseBatch {
-    /// Runs the model on the frames with these ids.
-    pub(crate) fn infer(
-        &self,
-        ids: &[u32],
-    ) -> Result<Vec<crate::capabilities::pose::Tensor>, String> {
-        let started = Instant::now();
-        let result = ids
-            .iter()
-            .map(|id| {
-                let frame = self
-                    .frames
-                    .get(*id as usize)
-                    .ok_or_else(|| format!("no frame with id {id}"))?;
-                self.engine.infer(frame)
-            })
-            .collect();
-        if let Ok(mut total) = self.inference.lock() {
-            *total += started.elapsed();
-        }
-        result
-    }
-}
+use crate::capabilities::pose::{PoseBatch, PoseEngine};
+use crate::runtime::Policy;
+use crate::types::config::YoloConfig;
+use crate::types::error::{AppError, Error};
+use crate::types::pose::{Bbox, Keypoint, Person, StageTimes};
 
 /// Detects people with a loaded model and a policy.
 #[derive(Debug, Clone)]

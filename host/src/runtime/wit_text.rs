@@ -56,7 +56,8 @@ mod tests {
 
     #[test]
     fn the_embedded_component_carries_exactly_the_wit_of_the_wit_directory() {
-        let decoded = wit_parser::decoding::decode(crate::policy::EMBEDDED_POLICY).expect("decode");
+        let decoded =
+            wit_parser::decoding::decode(crate::runtime::EMBEDDED_POLICY).expect("decode");
         let mut component = decoded.resolve().clone();
         let world = &component.worlds[match &decoded {
             wit_parser::decoding::DecodedWasm::Component(_, world) => *world,

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use std::sync::Arc;
@@ -11,7 +10,8 @@ use std::sync::Arc;
 use bachata_common::resources::ResourceManager;
 use bachata_common::{Error, Policy, config};
 
-use crate::output;
+mod output;
+mod pose;
 
 /// Shared services of Bachata Buddy: configuration, error catalog and the policy component.
 #[derive(Debug, Parser)]
@@ -149,30 +149,40 @@ pub enum PolicyCommand {
     },
 }
 
-/// Loads the policy named by `--policy`, else the embedded one.
+/// Loads the active policy: the one `policy check PATH` checks, else the one `--policy`
+/// names, else the embedded one.
 fn load_policy(cli: &Cli) -> Result<Policy, Error> {
-    match &cli.policy {
-        Some(path) => Policy::from_file(path),
-        None => Policy::embedded(),
+    match (&cli.command, &cli.policy) {
+        (Command::Policy(PolicyCommand::Check { path: Some(path) }), _) => Policy::from_file(path),
+        (_, Some(path)) => Policy::from_file(path),
+        (_, None) => Policy::embedded(),
     }
 }
 
-/// Runs the command; `Err` is reported by `main` with the right exit code.
-pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
-    if let Command::Policy(PolicyCommand::Check { path: Some(path) }) = &cli.command {
-        let policy = Policy::from_file(path)?;
-        output::policy_checked(&policy, &policy.self_check()?, cli.json);
-        return Ok(ExitCode::SUCCESS);
+/// Runs the command and reports a failure (one line on stderr, with `--json` a problem
+/// document rendered by the active policy) with the right exit code.
+pub fn main(cli: &Cli) -> ExitCode {
+    let policy = match load_policy(cli) {
+        Ok(policy) => Arc::new(policy),
+        // Without an active policy, the embedded one renders the error (and says so).
+        Err(error) => return output::report_error(&error, cli.json, None),
+    };
+    match run(cli, &policy) {
+        Ok(code) => code,
+        Err(error) => output::report_error(&error, cli.json, Some(&policy)),
     }
-    let policy = load_policy(cli)?;
+}
+
+/// Runs the command with the active policy.
+fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Config(ConfigCommand::Show(args)) => {
-            let config = config::load(&policy, args.env_file.as_deref())?;
+            let config = config::load(policy, args.env_file.as_deref())?;
             output::config_show(&config, cli.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check(args)) => {
-            match config::load(&policy, args.env_file.as_deref()) {
+            match config::load(policy, args.env_file.as_deref()) {
                 Ok(config) => {
                     output::config_valid(&config, cli.json);
                     Ok(ExitCode::SUCCESS)
@@ -195,11 +205,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Info) => {
-            output::policy_info(&policy, cli.json);
+            output::policy_info(policy, cli.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Check { .. }) => {
-            output::policy_checked(&policy, &policy.self_check()?, cli.json);
+            output::policy_checked(policy, &policy.self_check()?, cli.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(PolicyCommand::Wit) => {
@@ -224,11 +234,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => {
-            let config = config::load(&policy, args.env_file.as_deref())?;
+            let config = config::load(policy, args.env_file.as_deref())?;
             bachata_common::daemon::check_listen(&config.daemon)?;
             // A policy that would be refused on reload is refused at start too.
             policy.self_check()?;
-            let manager = Arc::new(ResourceManager::new(Arc::new(policy), &config.resources)?);
+            let manager = Arc::new(ResourceManager::new(Arc::clone(policy), &config.resources)?);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -269,9 +279,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode, Error> {
             annotate,
             env,
         } => {
-            let config = config::load(&policy, env.env_file.as_deref())?;
-            crate::pose_command::run(
-                Arc::new(policy),
+            let config = config::load(policy, env.env_file.as_deref())?;
+            pose::run(
+                Arc::clone(policy),
                 &config.yolo,
                 inputs,
                 annotate.as_deref(),
@@ -302,7 +312,7 @@ fn policy_bytes(cli: &Cli) -> Result<Vec<u8>, Error> {
 }
 
 /// A resource manager over the configured data directory.
-fn manager(policy: Policy, args: &EnvFileArg) -> Result<ResourceManager, Error> {
-    let config = config::load(&policy, args.env_file.as_deref())?;
-    ResourceManager::new(Arc::new(policy), &config.resources)
+fn manager(policy: &Arc<Policy>, args: &EnvFileArg) -> Result<ResourceManager, Error> {
+    let config = config::load(policy, args.env_file.as_deref())?;
+    ResourceManager::new(Arc::clone(policy), &config.resources)
 }

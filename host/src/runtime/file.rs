@@ -7,7 +7,7 @@ use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::error::Error;
+use crate::types::error::Error;
 
 /// Environment variable: the largest policy file accepted, in MiB (1 to 1024, default 64).
 pub const MAX_FILE_VAR: &str = "BACHATA_POLICY_MAX_FILE_MB";
@@ -33,7 +33,7 @@ pub fn max_file_bytes() -> Result<u64, Error> {
     })
     .clone()
     .map_err(|reason| {
-        Error::App(crate::error::AppError::Validation {
+        Error::App(crate::types::error::AppError::Validation {
             message: reason,
             field: Some(MAX_FILE_VAR.to_string()),
             value: None,

@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::Policy;
 use crate::capabilities::fs::{Areas, now_secs};
 use crate::capabilities::metrics::SystemResources;
-use crate::cleanup::CleanupSettings;
-use crate::error::Error;
+use crate::types::cleanup::CleanupSettings;
+use crate::types::error::Error;
 
 /// The areas of the scratch directory and the file each holds.
 const SCRATCH_AREAS: [&str; 2] = ["temp", "cache"];

@@ -5,8 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::policy::wit::cleanup as wit;
-
 /// Settings of the cleanup policy.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CleanupSettings {
@@ -34,19 +32,6 @@ impl Default for CleanupSettings {
             memory_warning_threshold: 0.85,
             disk_warning_threshold: 0.90,
             memory_critical_threshold: 0.90,
-        }
-    }
-}
-
-impl CleanupSettings {
-    pub(crate) fn to_wit(self) -> wit::CleanupSettings {
-        wit::CleanupSettings {
-            max_temp_age_hours: self.max_temp_age_hours,
-            max_cache_size_gb: self.max_cache_size_gb,
-            cache_low_water_ratio: self.cache_low_water_ratio,
-            memory_warning_threshold: self.memory_warning_threshold,
-            disk_warning_threshold: self.disk_warning_threshold,
-            memory_critical_threshold: self.memory_critical_threshold,
         }
     }
 }
@@ -195,46 +180,6 @@ impl CleanupReport {
     }
 }
 
-fn phase(report: wit::PhaseReport) -> PhaseReport {
-    PhaseReport {
-        files_removed: report.files_removed,
-        bytes_freed: report.bytes_freed,
-        directories_removed: report.directories_removed,
-    }
-}
-
-impl From<wit::CleanupReport> for CleanupReport {
-    fn from(report: wit::CleanupReport) -> Self {
-        Self {
-            temporary_files: phase(report.temporary_files),
-            cache_cleanup: phase(report.cache_cleanup),
-            directories_processed: report.directories_processed,
-            skipped_in_use: report.skipped_in_use,
-            vanished: report.vanished,
-            errors: report
-                .errors
-                .into_iter()
-                .map(|problem| CleanupProblem {
-                    area: problem.area,
-                    path: problem.path,
-                    reason: problem.reason,
-                })
-                .collect(),
-            dry_run: report.dry_run,
-            removals: report
-                .removals
-                .into_iter()
-                .map(|removal| PlannedRemoval {
-                    area: removal.area,
-                    path: removal.path,
-                    bytes: removal.bytes,
-                    reason: removal.reason,
-                })
-                .collect(),
-        }
-    }
-}
-
 /// How serious a warning is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -286,28 +231,6 @@ impl Assessment {
             }
         }
         Ok(())
-    }
-}
-
-impl From<wit::Assessment> for Assessment {
-    fn from(assessment: wit::Assessment) -> Self {
-        Self {
-            warnings: assessment
-                .warnings
-                .into_iter()
-                .map(|warning| ResourceWarning {
-                    resource: warning.resource,
-                    level: match warning.level {
-                        wit::Level::Warning => Level::Warning,
-                        wit::Level::Critical => Level::Critical,
-                    },
-                    value: warning.value,
-                    threshold: warning.threshold,
-                    message: warning.message,
-                })
-                .collect(),
-            emergency_cleanup: assessment.emergency_cleanup,
-        }
     }
 }
 

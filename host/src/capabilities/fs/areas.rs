@@ -1,0 +1,298 @@
+//! The managed areas: each root opened once, relative to the data directory's handle and
+//! without following a link, with the mount it lives on; scans and removal batches are
+//! dispatched to the area they name.
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use cap_std::fs::Dir;
+
+use super::locks::locked_files;
+use super::remove::{remove_batch, split_relative};
+use super::scan::{Walk, scan_area};
+use super::stat::{self, EntryKind, Mount, stat_at, stat_fd};
+use super::{
+    AreaUsage, CallContext, Removal, RemovalStatus, Scan, ScanFailure, names, open_dir_nofollow,
+};
+use crate::types::error::{AppError, Error};
+use crate::types::text::printable;
+
+/// One managed area: a directory handle and the mount it lives on.
+pub(super) struct Area {
+    pub(super) name: String,
+    pub(super) path: PathBuf,
+    pub(super) dir: Dir,
+    pub(super) mount: Mount,
+}
+
+/// The managed areas under a data directory.
+pub struct Areas {
+    root: PathBuf,
+    areas: Vec<Area>,
+}
+
+impl std::fmt::Debug for Areas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Areas")
+            .field("root", &self.root)
+            .field("areas", &self.names())
+            .finish()
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn data_dir_error(path: &Path, message: String) -> Error {
+    Error::App(AppError::Validation {
+        message,
+        field: Some("BACHATA_DATA_DIR".to_string()),
+        value: Some(path.display().to_string()),
+        details: Vec::new(),
+    })
+}
+
+/// Makes sure the data directory exists and is a directory (it may be reached through
+/// symbolic links the operator set up), with a clear error for a file or a dangling link.
+fn prepare_data_dir(data_dir: &Path) -> Result<(), Error> {
+    match std::fs::metadata(data_dir) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(_) => {
+            return Err(data_dir_error(
+                data_dir,
+                format!(
+                    "the data directory {} exists and is not a directory",
+                    printable(&data_dir.display().to_string())
+                ),
+            ));
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io_error(data_dir, error)),
+    }
+    if std::fs::symlink_metadata(data_dir).is_ok_and(|metadata| metadata.is_symlink()) {
+        return Err(data_dir_error(
+            data_dir,
+            format!(
+                "the data directory {} is a symbolic link to something that does not exist",
+                printable(&data_dir.display().to_string())
+            ),
+        ));
+    }
+    std::fs::create_dir_all(data_dir).map_err(|source| io_error(data_dir, source))
+}
+
+/// Opens area `name` of `data`: created when missing, refused when it is a symbolic link or
+/// not a directory.
+fn open_area(data: &Dir, data_dir: &Path, name: &str) -> Result<Area, Error> {
+    let path = data_dir.join(name);
+    let shown = printable(&path.display().to_string()).into_owned();
+    let refuse = |what: &str| {
+        Err(data_dir_error(
+            data_dir,
+            format!(
+                "the area root {shown} {what}; an area root must be a real directory inside \
+                 the data directory (replace it by a directory, or point BACHATA_DATA_DIR \
+                 elsewhere)"
+            ),
+        ))
+    };
+    match stat_at(data, OsStr::new(name)) {
+        Ok(found) if found.kind == EntryKind::Symlink => {
+            return refuse("is a symbolic link, which is never followed");
+        }
+        Ok(found) if found.kind != EntryKind::Directory => return refuse("is not a directory"),
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => match data.create_dir(name) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(io_error(&path, error)),
+        },
+        Err(error) => return Err(io_error(&path, error)),
+    }
+    let dir = match open_dir_nofollow(data, OsStr::new(name)) {
+        Ok(dir) => dir,
+        Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return refuse("is a symbolic link, which is never followed");
+        }
+        Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+            return refuse("is not a directory");
+        }
+        Err(error) => return Err(io_error(&path, error)),
+    };
+    let mount = stat_fd(&dir).map_err(|error| io_error(&path, error))?.mount;
+    Ok(Area {
+        name: name.to_string(),
+        path,
+        dir,
+        mount,
+    })
+}
+
+impl Areas {
+    /// Opens (creating when missing) `data_dir/<name>` for every name. An area root that is
+    /// a symbolic link or not a directory is refused with an error saying so.
+    pub fn open(data_dir: &Path, names: &[String]) -> Result<Self, Error> {
+        stat::raise_open_file_limit();
+        prepare_data_dir(data_dir)?;
+        let data_dir =
+            &std::fs::canonicalize(data_dir).map_err(|source| io_error(data_dir, source))?;
+        let data = Dir::open_ambient_dir(data_dir, cap_std::ambient_authority())
+            .map_err(|source| io_error(data_dir, source))?;
+        let mut areas = Vec::with_capacity(names.len());
+        for name in names {
+            if !valid_area_name(name) {
+                return Err(Error::App(AppError::Validation {
+                    message: format!("invalid area name {name:?}"),
+                    field: Some("BACHATA_AREAS".to_string()),
+                    value: Some(name.clone()),
+                    details: Vec::new(),
+                }));
+            }
+            areas.push(open_area(&data, data_dir, name)?);
+        }
+        Ok(Self {
+            root: data_dir.to_path_buf(),
+            areas,
+        })
+    }
+
+    /// No areas at all: every request is refused as naming an unknown area.
+    pub fn none() -> Self {
+        Self {
+            root: PathBuf::new(),
+            areas: Vec::new(),
+        }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The area names.
+    pub fn names(&self) -> Vec<String> {
+        self.areas.iter().map(|area| area.name.clone()).collect()
+    }
+
+    /// The directory of area `name`.
+    pub fn path(&self, name: &str) -> Option<&Path> {
+        self.area(name).map(|area| area.path.as_path())
+    }
+
+    /// A handle on the directory of area `name`.
+    pub fn dir(&self, name: &str) -> Option<&Dir> {
+        self.area(name).map(|area| &area.dir)
+    }
+
+    fn area(&self, name: &str) -> Option<&Area> {
+        self.areas.iter().find(|area| area.name == name)
+    }
+
+    /// Scans area `name` recursively. `Err` only when the area is unknown.
+    pub fn scan(&self, name: &str) -> Result<Scan, String> {
+        self.scan_with(name, &CallContext::default())
+            .map_err(|_| format!("unknown area `{name}`"))
+    }
+
+    /// Scans area `name` recursively, stopping when `context` is cancelled.
+    pub fn scan_with(&self, name: &str, context: &CallContext) -> Result<Scan, ScanFailure> {
+        let area = self
+            .area(name)
+            .ok_or_else(|| ScanFailure::UnknownArea(name.to_string()))?;
+        let scan = scan_area(area, &locked_files(), context);
+        if context.cancelled() {
+            return Err(ScanFailure::Cancelled);
+        }
+        Ok(scan)
+    }
+
+    /// Scans the directory `relative` (a plain relative path) of area `name` recursively;
+    /// `Ok(None)` when it does not exist. Entry paths are relative to the area root.
+    pub fn scan_under(&self, name: &str, relative: &str) -> Result<Option<Scan>, String> {
+        let area = self
+            .area(name)
+            .ok_or_else(|| format!("unknown area `{name}`"))?;
+        let (mut chain, last) = split_relative(relative)?;
+        chain.push(last);
+        let mut dir = area.dir.try_clone().map_err(|error| error.to_string())?;
+        for part in chain {
+            let part = names::decode(part)?;
+            dir = match open_dir_nofollow(&dir, &part) {
+                Ok(next) => next,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(format!("cannot open `{relative}`: {error}")),
+            };
+        }
+        let mount = stat_fd(&dir).map_err(|error| error.to_string())?.mount;
+        if !area.mount.holds(&mount) {
+            return Err(format!("`{relative}` is on another mount"));
+        }
+        let locks = locked_files();
+        let context = CallContext::default();
+        let walk = Walk {
+            area,
+            locks: &locks,
+            context: &context,
+        };
+        Ok(Some(walk.walk(Rc::new(dir), relative)))
+    }
+
+    /// Removes `paths` from area `name` in order.
+    pub fn remove(&self, name: &str, paths: &[String]) -> Vec<Removal> {
+        self.remove_with(name, paths, &CallContext::default())
+    }
+
+    /// Removes `paths` from area `name` in order; once `context` is cancelled, the paths not
+    /// yet attempted are answered [`RemovalStatus::Cancelled`].
+    pub fn remove_with(&self, name: &str, paths: &[String], context: &CallContext) -> Vec<Removal> {
+        let Some(area) = self.area(name) else {
+            return paths
+                .iter()
+                .map(|path| {
+                    Removal::new(
+                        path,
+                        RemovalStatus::OutOfBounds,
+                        0,
+                        Some(format!("unknown area `{name}`")),
+                    )
+                })
+                .collect();
+        };
+        remove_batch(area, paths, context)
+    }
+
+    /// Size and file count of every area.
+    pub fn usage(&self) -> Vec<AreaUsage> {
+        let locks = HashSet::new();
+        let context = CallContext::default();
+        self.areas
+            .iter()
+            .map(|area| {
+                let exists = std::fs::symlink_metadata(&area.path).is_ok_and(|m| m.is_dir());
+                let scan = scan_area(area, &locks, &context);
+                let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
+                AreaUsage {
+                    name: area.name.clone(),
+                    exists,
+                    size: files.clone().map(|e| e.size).sum(),
+                    file_count: files.count() as u64,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether `name` can name an area: 1 to 64 of `a-z`, `0-9`, `_`, `-` (the policy's rule too).
+fn valid_area_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}

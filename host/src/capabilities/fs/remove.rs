@@ -1,0 +1,455 @@
+//! Removal batches: each path checked to be a plain relative path, its parent chain opened
+//! without following links (reused between consecutive paths), files locked and unlinked
+//! while the lock is held, large batches spread over a few threads.
+
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::io;
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, OpenOptions};
+
+use super::areas::Area;
+use super::locks::directory_locked;
+use super::stat::{EntryKind, Stat, stat_at, stat_fd};
+use super::{CallContext, Removal, RemovalStatus, names, open_dir_nofollow};
+
+/// Splits a policy-supplied path into its parent components and final name, refusing
+/// anything but plain relative components.
+pub(super) fn split_relative(path: &str) -> Result<(Vec<&str>, &str), String> {
+    if path.is_empty() {
+        return Err("empty path (the area root is never removed)".to_string());
+    }
+    if path.contains('\0') {
+        return Err("path contains a NUL byte".to_string());
+    }
+    if path.starts_with('/') {
+        return Err("absolute paths are refused".to_string());
+    }
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" => return Err("empty path segment (`//` or a trailing `/`)".to_string()),
+            "." => return Err("`.` is refused".to_string()),
+            ".." => return Err("`..` is refused".to_string()),
+            part => parts.push(part),
+        }
+    }
+    let name = parts
+        .pop()
+        .ok_or_else(|| "empty path (the area root is never removed)".to_string())?;
+    Ok((parts, name))
+}
+
+/// Batches smaller than this are removed on the calling thread.
+const PARALLEL_MIN_BATCH: usize = 512;
+/// Most threads a removal batch uses.
+const MAX_REMOVAL_THREADS: usize = 4;
+
+/// Removes paths in order with one parent cache, stopping when cancelled.
+fn remove_in_order<'p>(
+    area: &Area,
+    paths: impl Iterator<Item = &'p String>,
+    context: &CallContext,
+) -> Vec<Removal> {
+    let mut parents = ParentCache::default();
+    paths
+        .map(|path| {
+            if context.cancelled() {
+                Removal::new(
+                    path,
+                    RemovalStatus::Cancelled,
+                    0,
+                    Some("the cleanup was cancelled".to_string()),
+                )
+            } else {
+                remove_one(area, &mut parents, path, context)
+            }
+        })
+        .collect()
+}
+
+/// Removes a batch in order, spreading it over a few threads when it is large.
+///
+/// Paths are grouped by their first component: two paths with different first components
+/// cannot be ancestor and descendant, so groups are independent, while the order within a
+/// group (children before parents, as the policy sends them) is kept.
+pub(super) fn remove_batch(area: &Area, paths: &[String], context: &CallContext) -> Vec<Removal> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_REMOVAL_THREADS);
+    if paths.len() < PARALLEL_MIN_BATCH || threads < 2 {
+        return remove_in_order(area, paths.iter(), context);
+    }
+    let mut groups: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (index, path) in paths.iter().enumerate() {
+        let first = path.split('/').next().unwrap_or_default();
+        groups.entry(first).or_default().push(index);
+    }
+    // Largest groups first, each to the least-loaded worker.
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    groups.sort_by_key(|group| std::cmp::Reverse(group.len()));
+    let mut work: Vec<Vec<usize>> = vec![Vec::new(); threads];
+    for group in groups {
+        if let Some(lightest) = work.iter_mut().min_by_key(|indices| indices.len()) {
+            lightest.extend(group);
+        }
+    }
+    let mut results: Vec<Option<Removal>> = vec![None; paths.len()];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .filter(|indices| !indices.is_empty())
+            .map(|mut indices| {
+                // Back in batch order, so each group keeps its order and parents are reused.
+                indices.sort_unstable();
+                scope.spawn(move || {
+                    let done = remove_in_order(area, indices.iter().map(|&i| &paths[i]), context);
+                    indices.into_iter().zip(done).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(done) => {
+                    for (index, removal) in done {
+                        results[index] = Some(removal);
+                    }
+                }
+                Err(_) => tracing::error!("a removal worker panicked"),
+            }
+        }
+    });
+    results
+        .into_iter()
+        .zip(paths)
+        .map(|(removal, path)| {
+            removal.unwrap_or_else(|| {
+                Removal::new(
+                    path,
+                    RemovalStatus::Failed,
+                    0,
+                    Some("removal worker failed".to_string()),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The chain of directories opened for the last path, reused for the next one as far as the
+/// two share parents: removing a deep tree children first opens each directory once.
+#[derive(Default)]
+struct ParentCache {
+    chain: Vec<(String, Dir)>,
+}
+
+/// Why a component of a path could not be opened as a directory: the entry changed since
+/// the work began (a race with another process: skipped and reported), or the policy named
+/// a path through a link that was there all along (out of bounds).
+fn not_a_directory(
+    base: &Dir,
+    part: &str,
+    name: &OsStr,
+    context: &CallContext,
+) -> (RemovalStatus, String) {
+    match stat_at(base, name) {
+        Ok(found) if found.kind == EntryKind::Symlink => {
+            let changed = context
+                .since_nanos
+                .is_some_and(|since| found.ctime_nanos() >= since);
+            if changed {
+                (
+                    RemovalStatus::Refused,
+                    format!(
+                        "`{part}` became a symbolic link during the cleanup; it is never \
+                         followed, so this path was skipped"
+                    ),
+                )
+            } else {
+                (
+                    RemovalStatus::OutOfBounds,
+                    format!("`{part}` is a symbolic link, which is never followed"),
+                )
+            }
+        }
+        Ok(_) => (
+            RemovalStatus::Refused,
+            format!("`{part}` is not a directory (it changed since the scan)"),
+        ),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => (
+            RemovalStatus::Vanished,
+            "parent directory is gone".to_string(),
+        ),
+        Err(error) => (RemovalStatus::Failed, error.to_string()),
+    }
+}
+
+/// Opens the parent chain of a path without following links, leaving the area's mount or
+/// entering a directory someone holds a lock on.
+fn open_parent<'a>(
+    area: &'a Area,
+    cache: &'a mut ParentCache,
+    parents: &[&str],
+    context: &CallContext,
+) -> Result<&'a Dir, (RemovalStatus, String)> {
+    let common = cache
+        .chain
+        .iter()
+        .zip(parents)
+        .take_while(|((cached, _), wanted)| cached == *wanted)
+        .count();
+    cache.chain.truncate(common);
+    for part in &parents[common..] {
+        let name = names::decode(part).map_err(|reason| (RemovalStatus::OutOfBounds, reason))?;
+        let base = cache.chain.last().map_or(&area.dir, |(_, dir)| dir);
+        let next = match open_dir_nofollow(base, &name) {
+            Ok(next) => next,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err((
+                    RemovalStatus::Vanished,
+                    "parent directory is gone".to_string(),
+                ));
+            }
+            Err(error)
+                if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
+                    .iter()
+                    .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
+            {
+                return Err(not_a_directory(base, part, &name, context));
+            }
+            Err(error) => {
+                return Err((
+                    RemovalStatus::Failed,
+                    format!("cannot open `{part}`: {error}"),
+                ));
+            }
+        };
+        let found = stat_fd(&next).map_err(|error| (RemovalStatus::Failed, error.to_string()))?;
+        if !area.mount.holds(&found.mount) {
+            return Err((
+                RemovalStatus::Refused,
+                format!("`{part}` is a mount point of another filesystem or a bind mount"),
+            ));
+        }
+        if directory_locked(&next) {
+            return Err((
+                RemovalStatus::InUse,
+                format!("directory `{part}` is locked by a process"),
+            ));
+        }
+        cache.chain.push(((*part).to_string(), next));
+    }
+    Ok(cache.chain.last().map_or(&area.dir, |(_, dir)| dir))
+}
+
+/// The refusal for an entry on another mount (a mount point inside an area).
+fn other_mount(path: &str) -> Removal {
+    Removal::new(
+        path,
+        RemovalStatus::Refused,
+        0,
+        Some("a mount point of another filesystem or a bind mount".to_string()),
+    )
+}
+
+fn os_failure(path: &str, error: &io::Error) -> Removal {
+    if error.kind() == io::ErrorKind::NotFound {
+        return Removal::new(path, RemovalStatus::Vanished, 0, None);
+    }
+    Removal::new(path, RemovalStatus::Failed, 0, Some(error.to_string()))
+}
+
+fn remove_one(
+    area: &Area,
+    parents: &mut ParentCache,
+    path: &str,
+    context: &CallContext,
+) -> Removal {
+    let (chain, name) = match split_relative(path) {
+        Ok(split) => split,
+        Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
+    };
+    let name: Cow<'_, OsStr> = match names::decode(name) {
+        Ok(name) => name,
+        Err(reason) => return Removal::new(path, RemovalStatus::OutOfBounds, 0, Some(reason)),
+    };
+    let dir = match open_parent(area, parents, &chain, context) {
+        Ok(dir) => dir,
+        Err((status, reason)) => {
+            let reason = (status != RemovalStatus::Vanished).then_some(reason);
+            return Removal::new(path, status, 0, reason);
+        }
+    };
+    // Regular files, the common case, are opened straight away (without following a link);
+    // anything else is looked at first.
+    match open_file(dir, &name) {
+        Ok(file) => return remove_open_file(area, dir, path, &name, file),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Removal::new(path, RemovalStatus::Vanished, 0, None);
+        }
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            return Removal::new(
+                path,
+                RemovalStatus::Failed,
+                0,
+                Some("permission denied: cannot check whether the file is in use".to_string()),
+            );
+        }
+        // A link (ELOOP), a FIFO or socket (ENXIO, EOPNOTSUPP...): look before acting.
+        Err(_) => {}
+    }
+    let found: Stat = match stat_at(dir, &name) {
+        Ok(found) => found,
+        Err(error) => return os_failure(path, &error),
+    };
+    if !area.mount.holds(&found.mount) {
+        return other_mount(path);
+    }
+    if found.kind == EntryKind::Directory {
+        return remove_directory(dir, path, &name);
+    }
+    // The link itself (or a socket/FIFO/device entry) goes; nothing it points at is touched.
+    match dir.remove_file_or_symlink(&*name) {
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
+        Err(error) => os_failure(path, &error),
+    }
+}
+
+/// Opens `name` for reading without following a link and without blocking on a FIFO.
+fn open_file(dir: &Dir, name: &OsStr) -> io::Result<std::fs::File> {
+    use cap_std::fs::OpenOptionsExt as _;
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .follow(FollowSymlinks::No)
+        .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32);
+    dir.open_with(name, &options)
+        .map(cap_std::fs::File::into_std)
+}
+
+fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
+    // A directory held under `flock` (a live temp directory) is in use.
+    match open_dir_nofollow(dir, name) {
+        Ok(handle) => {
+            if directory_locked(&handle) {
+                return Removal::new(path, RemovalStatus::InUse, 0, None);
+            }
+        }
+        Err(error) => return os_failure(path, &error),
+    }
+    match dir.remove_dir(name) {
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
+        Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error()) => {
+            Removal::new(
+                path,
+                RemovalStatus::Refused,
+                0,
+                Some("directory is not empty".to_string()),
+            )
+        }
+        Err(error) => os_failure(path, &error),
+    }
+}
+
+/// Removes an opened entry: a directory goes the directory way; a regular file is locked
+/// (non-blocking) and unlinked while the lock is held; anything else is unlinked itself.
+fn remove_open_file(
+    area: &Area,
+    dir: &Dir,
+    path: &str,
+    name: &OsStr,
+    file: std::fs::File,
+) -> Removal {
+    let found = match stat_fd(&file) {
+        Ok(found) => found,
+        Err(error) => return os_failure(path, &error),
+    };
+    if !area.mount.holds(&found.mount) {
+        return other_mount(path);
+    }
+    if found.kind == EntryKind::Directory {
+        drop(file);
+        return remove_directory(dir, path, name);
+    }
+    if found.kind != EntryKind::File {
+        drop(file);
+        return match dir.remove_file_or_symlink(name) {
+            Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
+            Err(error) => os_failure(path, &error),
+        };
+    }
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Removal::new(path, RemovalStatus::InUse, 0, None);
+        }
+        Err(std::fs::TryLockError::Error(error)) => return os_failure(path, &error),
+    }
+    // Unlinked while our lock is held, so no one can take it in between.
+    let result = dir.remove_file(name);
+    drop(file);
+    match result {
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
+        Err(error) => os_failure(path, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::fs::{Areas, parse_proc_locks};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn relative_paths_only() {
+        assert_eq!(split_relative("a/b/c.tmp"), Ok((vec!["a", "b"], "c.tmp")));
+        assert_eq!(split_relative("x"), Ok((vec![], "x")));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../outside",
+            "a/../../b",
+            "./a",
+            "a/./b",
+            "a\0b",
+        ] {
+            assert!(split_relative(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_cancelled_batch_removes_nothing_more() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let areas = Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas");
+        let paths: Vec<String> = (0..600).map(|index| format!("f{index}")).collect();
+        for path in &paths {
+            std::fs::write(dir.path().join("data/temp").join(path), b"x").expect("write");
+        }
+        let context = CallContext::starting_now(Some(Arc::new(AtomicBool::new(true))));
+        let outcomes = areas.remove_with("temp", &paths, &context);
+        assert!(
+            outcomes
+                .iter()
+                .all(|removal| removal.status == RemovalStatus::Cancelled)
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("data/temp"))
+                .expect("list")
+                .count(),
+            600
+        );
+    }
+
+    #[test]
+    fn proc_locks_parsing() {
+        let text = "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF\n\
+                    1: -> FLOCK  ADVISORY  WRITE 4243 08:01:1234567 0 EOF\n\
+                    2: POSIX  ADVISORY  READ 99 fd:00:77 0 EOF\n\
+                    garbage\n";
+        let locks = parse_proc_locks(text);
+        assert!(locks.contains(&(8, 1, 1_234_567)));
+        assert!(locks.contains(&(0xfd, 0, 77)));
+        assert_eq!(locks.len(), 2);
+    }
+}

@@ -1,0 +1,336 @@
+//! How a call into the policy runs: a fresh store per call with a deny-all WASI context, the
+//! limits, the capabilities lent and a deadline that counts only the policy's own time; what
+//! a failed or rule-breaking call becomes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::Policy;
+use super::bindings::Common;
+use super::limits;
+use super::state::{self, Audit, Capabilities, HostState};
+use crate::types::error::{AppError, Error};
+
+impl Policy {
+    /// Runs `body` against a fresh instance in a fresh store lending only secrets.
+    pub(super) fn call<R>(
+        &self,
+        function: &'static str,
+        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        self.call_with(function, self.lend_secrets(), body)
+            .map(|(result, _)| result)
+    }
+
+    /// What every call is lent: the policy's secret source and nothing else.
+    pub(super) fn lend_secrets(&self) -> Capabilities {
+        Capabilities {
+            secrets: Arc::clone(&self.secrets),
+            areas: None,
+            metrics: None,
+            pose: None,
+            dry_run: false,
+            cancel: None,
+        }
+    }
+
+    /// Runs `body` against a fresh instance in a fresh store lending `capabilities`, and
+    /// returns what the host saw the policy do. A call that broke the host's rules fails,
+    /// whatever it returned.
+    pub(super) fn call_with<R>(
+        &self,
+        function: &'static str,
+        capabilities: Capabilities,
+        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Audit), Error> {
+        let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
+        store.limiter(|state| &mut state.limits);
+        // The deadline is checked every few ticks: the policy is charged only for its own
+        // time (time inside host capabilities, such as removal I/O, is not), and a cancelled
+        // call stops at the next check even in a loop that never calls the host.
+        let timeout = Duration::from_millis(self.limits.timeout_ms);
+        let started = Instant::now();
+        store.set_epoch_deadline(self.limits.deadline_ticks().min(limits::CHECK_TICKS));
+        store.epoch_deadline_callback(move |mut context| {
+            let state = context.data();
+            if state.cancelled() {
+                return Err(state::Cancelled.into());
+            }
+            let own = started.elapsed().saturating_sub(state.host_time);
+            if own >= timeout {
+                context.data_mut().deadline_exceeded = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            let left = limits::ticks_for(timeout - own);
+            Ok(UpdateDeadline::Continue(left.min(limits::CHECK_TICKS)))
+        });
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| body(&instance, &mut store));
+        // The store (and the instance in it) is dropped below, trapped or not: the next call
+        // starts from a fresh instance.
+        let state = store.into_data();
+        if let Some(violations) = state.audit.summary() {
+            return Err(self.violation(function, violations));
+        }
+        match result {
+            Ok(value) => Ok((value, state.audit)),
+            Err(_) if state.cancelled() => Err(Error::Cancelled {
+                function,
+                files_removed: state.audit.removed_files(),
+                bytes_freed: state.audit.removed_bytes(),
+            }),
+            Err(error) => Err(self.call_failure(
+                function,
+                &error,
+                state.limits.memory_refused,
+                state.deadline_exceeded,
+                state.stderr_tail(),
+            )),
+        }
+    }
+
+    /// The error for a call that broke the host's rules or answered nonsense.
+    pub(super) fn violation(&self, function: &'static str, reason: String) -> Error {
+        Error::PolicyViolation {
+            origin: self.origin.to_string(),
+            sha256: self.sha256[..12].to_string(),
+            function,
+            reason,
+        }
+    }
+
+    /// Turns a failed call into a typed error: deadline and memory cap are resource errors;
+    /// anything else carries the trap and the end of what the policy wrote to stderr.
+    pub(super) fn call_failure(
+        &self,
+        function: &'static str,
+        error: &wasmtime::Error,
+        memory_refused: bool,
+        deadline_exceeded: bool,
+        stderr: Option<String>,
+    ) -> Error {
+        let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+        let policy = format!("policy {} (sha256 {})", self.origin, &self.sha256[..12]);
+        if deadline_exceeded || trap == Some(wasmtime::Trap::Interrupt) {
+            return Error::App(AppError::Resource {
+                message: format!(
+                    "{policy} exceeded its {} ms deadline in `{function}` and was stopped",
+                    self.limits.timeout_ms
+                ),
+                resource_type: Some("cpu".to_string()),
+                details: vec![("function".to_string(), function.to_string())],
+            });
+        }
+        if memory_refused {
+            return Error::App(AppError::Resource {
+                message: format!(
+                    "{policy} exceeded its memory limit of {} bytes in `{function}` and was \
+                     stopped (BACHATA_POLICY_MAX_MEMORY_MB raises it)",
+                    self.limits.max_memory_bytes
+                ),
+                resource_type: Some("memory".to_string()),
+                details: vec![("function".to_string(), function.to_string())],
+            });
+        }
+        // One line: the trap (or the error chain); the wasm backtrace goes to the debug log.
+        tracing::debug!(policy = %self.origin, function, error = ?error, "policy call failed");
+        let mut reason = match trap {
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}").replace('\n', " "),
+        };
+        if let Some(stderr) = stderr {
+            reason.push_str(&format!("; the policy wrote: {stderr}"));
+        }
+        Error::PolicyCall {
+            origin: self.origin.to_string(),
+            sha256: self.sha256[..12].to_string(),
+            function,
+            reason,
+        }
+    }
+
+    /// Instantiates the component in a fresh store and drops it: what every call pays before
+    /// its function runs.
+    pub fn instantiate(&self) -> Result<(), Error> {
+        self.call("instantiate", |_, _| Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::capabilities::fs::Areas;
+    use crate::capabilities::secrets::SecretSource;
+    use crate::runtime::engine::process_limits;
+    use crate::runtime::limits::Limits;
+    use crate::types::cleanup::CleanupSettings;
+
+    #[test]
+    fn memory_cap_is_a_resource_error_and_the_next_call_starts_fresh() {
+        let tight = Limits {
+            max_memory_bytes: 64 << 10,
+            ..Limits::default()
+        };
+        let policy = Policy::embedded().expect("policy").with_limits(tight);
+        match policy.catalog() {
+            Err(Error::App(AppError::Resource {
+                resource_type,
+                message,
+                ..
+            })) => {
+                assert_eq!(resource_type.as_deref(), Some("memory"));
+                assert!(message.contains("memory limit of 65536 bytes"), "{message}");
+                assert!(message.contains("embedded"), "{message}");
+            }
+            other => panic!("expected a memory resource error, got {other:?}"),
+        }
+        let policy = policy.with_limits(process_limits().expect("limits").clone());
+        assert_eq!(policy.catalog().expect("fresh instance").len(), 37);
+    }
+
+    /// A secret store that takes `delay` to answer, like a slow network.
+    struct SlowSecrets {
+        delay: Duration,
+    }
+
+    impl SecretSource for SlowSecrets {
+        fn access(&self, _project: &str, name: &str) -> Result<Option<String>, String> {
+            std::thread::sleep(self.delay);
+            Ok(Some(match name {
+                "elasticsearch-port" => "9243".to_string(),
+                _ => format!("value-of-{name}"),
+            }))
+        }
+    }
+
+    fn cloud_env() -> Vec<(String, String)> {
+        [("ENVIRONMENT", "cloud"), ("GCP_PROJECT_ID", "p")]
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn time_inside_host_capabilities_is_not_charged_to_the_deadline() {
+        // Five secrets of 150 ms each: 750 ms in the host, far past a 200 ms deadline that
+        // the policy's own work stays well within.
+        let policy = Policy::embedded()
+            .expect("policy")
+            .with_secrets(Arc::new(SlowSecrets {
+                delay: Duration::from_millis(150),
+            }))
+            .with_limits(Limits {
+                timeout_ms: 200,
+                ..Limits::default()
+            });
+        let config = policy
+            .load_config(&cloud_env(), None)
+            .expect("the call is not interrupted")
+            .expect("valid configuration");
+        assert_eq!(config.elasticsearch.port, 9243);
+    }
+
+    #[test]
+    fn a_cancelled_cleanup_stops_with_what_it_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let areas =
+            Arc::new(Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas"));
+        std::fs::write(dir.path().join("data/temp/a"), b"abc").expect("write");
+        let cancel = Arc::new(AtomicBool::new(true));
+        let policy = Policy::embedded().expect("policy");
+        let outcome = policy.cleanup_cancellable(
+            &areas,
+            None,
+            &CleanupSettings::default(),
+            crate::capabilities::fs::now_secs(),
+            true,
+            false,
+            Some(cancel),
+        );
+        match outcome {
+            Err(Error::Cancelled { files_removed, .. }) => assert_eq!(files_removed, 0),
+            other => panic!("expected a cancellation, got {other:?}"),
+        }
+        assert!(dir.path().join("data/temp/a").exists());
+    }
+
+    #[test]
+    fn an_interrupted_call_is_a_cpu_resource_error() {
+        let policy = Policy::embedded().expect("policy");
+        let trap = wasmtime::Error::from(wasmtime::Trap::Interrupt);
+        match policy.call_failure("cleanup.run", &trap, false, false, None) {
+            Error::App(AppError::Resource {
+                resource_type,
+                message,
+                ..
+            }) => {
+                assert_eq!(resource_type.as_deref(), Some("cpu"));
+                assert!(message.contains("5000 ms deadline"), "{message}");
+                assert!(message.contains("cleanup.run"), "{message}");
+            }
+            other => panic!("expected a cpu resource error, got {other:?}"),
+        }
+        let other = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached);
+        assert!(matches!(
+            policy.call_failure("errors.catalog", &other, false, false, None),
+            Error::PolicyCall { .. }
+        ));
+    }
+
+    #[test]
+    fn limits_from_the_environment() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        assert_eq!(Limits::from_vars(vars(&[])), Ok(Limits::default()));
+        let set = Limits::from_vars(vars(&[
+            ("BACHATA_POLICY_TIMEOUT_MS", "250"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "16"),
+            ("BACHATA_POLICY_MAX_CONCURRENT_CALLS", "4"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            (
+                set.timeout_ms,
+                set.max_memory_bytes,
+                set.max_concurrent_calls
+            ),
+            (250, 16 << 20, 4)
+        );
+        for (name, value) in [
+            ("BACHATA_POLICY_TIMEOUT_MS", "0"),
+            ("BACHATA_POLICY_TIMEOUT_MS", "5s"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "-1"),
+            ("BACHATA_POLICY_MAX_MEMORY_MB", "9999"),
+            ("BACHATA_POLICY_MAX_CONCURRENT_CALLS", ""),
+        ] {
+            let reason =
+                Limits::from_vars(|asked: &str| (asked == name).then(|| value.to_string()))
+                    .expect_err(value);
+            assert!(reason.starts_with(name), "{reason}");
+            assert!(reason.contains("whole number"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn deadline_ticks() {
+        let limits = Limits::default();
+        assert_eq!(limits.deadline_ticks(), 100);
+        let tiny = Limits {
+            timeout_ms: 1,
+            ..Limits::default()
+        };
+        assert_eq!(tiny.deadline_ticks(), 1);
+    }
+}

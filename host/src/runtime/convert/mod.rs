@@ -1,0 +1,14 @@
+//! Every conversion between the generated WIT types and the host's own types
+//! ([`crate::types`], [`crate::capabilities`]), one file per domain.
+
+mod cleanup;
+mod config;
+mod errors;
+mod fs;
+mod metrics;
+mod pose;
+
+pub(crate) use cleanup::cleanup_settings;
+pub(crate) use config::yolo_config;
+pub(crate) use fs::{to_wit_kind, to_wit_status};
+pub(crate) use metrics::to_wit_snapshot;

@@ -1,0 +1,21 @@
+//! `config`: resolving configuration from environment pairs and `.env` text.
+
+use super::super::Policy;
+use crate::types::config::{Config, ConfigFailure};
+use crate::types::error::Error;
+
+impl Policy {
+    /// Resolves configuration from environment pairs and optional `.env` text.
+    pub fn load_config(
+        &self,
+        env: &[(String, String)],
+        dotenv: Option<&str>,
+    ) -> Result<Result<Config, ConfigFailure>, Error> {
+        let outcome = self.call("config.load", |instance, store| {
+            instance
+                .bachata_common_config()
+                .call_load(store, env, dotenv)
+        })?;
+        Ok(outcome.map(Config::from).map_err(ConfigFailure::from))
+    }
+}

@@ -1,0 +1,9 @@
+//! Typed wrappers of the component's exports, one file per WIT interface: what the rest of
+//! the host calls instead of the generated bindings.
+
+mod cleanup;
+mod config;
+mod errors;
+mod pose;
+
+pub use errors::{BuiltError, CatalogEntry};

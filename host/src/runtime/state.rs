@@ -1,0 +1,184 @@
+//! The per-call store state: a deny-all WASI context, the limiter, the capabilities lent to
+//! the call and the audit of what the policy did with them. The capabilities' `Host` impls
+//! live in [`super::host`], one file per WIT interface.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::StoreLimitsBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::bachata::common::types;
+use super::limits::{CallLimiter, Limits};
+use crate::capabilities::fs::{Areas, CallContext};
+use crate::capabilities::metrics::Metrics;
+use crate::capabilities::secrets::SecretSource;
+
+/// Most paths one `host-fs.remove` call may name; the stock policy sends smaller batches.
+pub const MAX_REMOVAL_BATCH: usize = 65_536;
+
+/// How much of a policy's stderr a call keeps (for the error when the call fails).
+const STDERR_CAPACITY: usize = 64 << 10;
+
+/// What the host saw a policy do during one call, for the checks after it.
+#[derive(Debug, Default)]
+pub(crate) struct Audit {
+    /// Rules the policy broke: removals outside the areas, removals during a dry run,
+    /// oversized batches. Each entry is one sentence.
+    pub(crate) violations: Vec<String>,
+    /// Violations beyond the ones kept in `violations`.
+    pub(crate) more_violations: usize,
+    /// Every path the host actually removed, by area, with the bytes freed.
+    pub(crate) removed: crate::types::cleanup::Removed,
+}
+
+/// Most violations an audit keeps word for word.
+const KEPT_VIOLATIONS: usize = 8;
+
+impl Audit {
+    pub(crate) fn violation(&mut self, sentence: String) {
+        if self.violations.len() < KEPT_VIOLATIONS {
+            self.violations.push(sentence);
+        } else {
+            self.more_violations += 1;
+        }
+    }
+
+    /// How many files (and links) the host removed during the call.
+    pub(crate) fn removed_files(&self) -> u64 {
+        self.removed.values().map(|paths| paths.len() as u64).sum()
+    }
+
+    /// How many bytes the host freed during the call.
+    pub(crate) fn removed_bytes(&self) -> u64 {
+        self.removed
+            .values()
+            .flat_map(|paths| paths.values())
+            .fold(0u64, |sum, bytes| sum.saturating_add(*bytes))
+    }
+
+    /// The violations as one sentence, if any.
+    pub(crate) fn summary(&self) -> Option<String> {
+        if self.violations.is_empty() {
+            return None;
+        }
+        let mut text = self.violations.join("; ");
+        if self.more_violations > 0 {
+            text.push_str(&format!("; and {} more", self.more_violations));
+        }
+        Some(text)
+    }
+}
+
+/// The capabilities lent to one call.
+#[derive(Clone)]
+pub(crate) struct Capabilities {
+    pub(crate) secrets: Arc<dyn SecretSource>,
+    /// The managed areas; without them `host-fs` knows no area.
+    pub(crate) areas: Option<Arc<Areas>>,
+    /// The metrics source; without it `host-metrics` answers an all-zero snapshot.
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    /// Frames and the model for `host-pose`; without them inference is refused.
+    pub(crate) pose: Option<Arc<crate::capabilities::pose::PoseBatch>>,
+    /// A dry run: `host-fs.remove` is refused (and is a violation).
+    pub(crate) dry_run: bool,
+    /// When set, the call is stopped at the next host call or deadline check: scans and
+    /// removal batches end early, what was removed stays recorded in the audit.
+    pub(crate) cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The error a host capability raises to stop a cancelled call.
+#[derive(Debug, thiserror::Error)]
+#[error("the call was cancelled")]
+pub(crate) struct Cancelled;
+
+/// What a store holds for one call.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: CallLimiter,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) audit: Audit,
+    stderr: MemoryOutputPipe,
+    /// Scan and removal context (start time, cancel switch).
+    pub(crate) context: CallContext,
+    /// Time spent inside host capabilities during this call (secrets, metrics, files,
+    /// inference): not charged to the policy's deadline.
+    pub(crate) host_time: Duration,
+    /// Set when the call's own time passed its deadline.
+    pub(crate) deadline_exceeded: bool,
+}
+
+impl HostState {
+    pub(crate) fn new(limits: &Limits, capabilities: Capabilities) -> Self {
+        // No preopens, no environment, no arguments, no network, stdin closed, stdout
+        // discarded, stderr kept (bounded) for the error of a failed call: the policy sees
+        // only what the host passes explicitly.
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory_bytes)
+            .instances(limits.max_instances)
+            .tables(limits.max_tables)
+            .table_elements(limits.max_table_elements)
+            .build();
+        let limits = CallLimiter {
+            inner: limits,
+            memory_refused: false,
+        };
+        let context = CallContext::starting_now(capabilities.cancel.clone());
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            capabilities,
+            audit: Audit::default(),
+            stderr,
+            context,
+            host_time: Duration::ZERO,
+            deadline_exceeded: false,
+        }
+    }
+
+    /// Whether the call was asked to stop.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.capabilities
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// The last lines the policy wrote to stderr (at most about 1 KiB), if any.
+    pub(crate) fn stderr_tail(&self) -> Option<String> {
+        const TAIL: usize = 1024;
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let start = text.len().saturating_sub(TAIL);
+        let start = (start..text.len())
+            .find(|&index| text.is_char_boundary(index))
+            .unwrap_or(text.len());
+        Some(text[start..].replace('\n', " | "))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}

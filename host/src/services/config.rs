@@ -1,0 +1,143 @@
+//! Resolving configuration: the host gathers the process environment and the `.env` file,
+//! the policy resolves and validates them (and reads Secret Manager through `host-secrets`).
+//!
+//! ```no_run
+//! use bachata_common::{Policy, config};
+//! let policy = Policy::embedded()?;
+//! let config = config::load(&policy, None)?;
+//! println!("Elasticsearch at {}:{}", config.elasticsearch.host, config.elasticsearch.port);
+//! # Ok::<(), bachata_common::Error>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::runtime::Policy;
+use crate::types::config::Config;
+use crate::types::error::{AppError, Error};
+
+/// Largest `.env` file accepted (1 MiB): configuration, not data.
+pub const MAX_DOTENV_BYTES: u64 = 1 << 20;
+
+/// The process environment as UTF-8 pairs; variables whose name or value is not UTF-8 are
+/// skipped with a warning naming the variable (never its value).
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => Some((name, value)),
+            (Ok(name), Err(_)) => {
+                tracing::warn!(variable = %name, "skipping environment variable: value is not UTF-8");
+                None
+            }
+            (Err(name), _) => {
+                tracing::warn!(variable = ?name, "skipping environment variable: name is not UTF-8");
+                None
+            }
+        })
+        .collect()
+}
+
+/// A `.env` file read for the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotenvFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+}
+
+/// Reads the `.env` file: `explicit` must exist; without it, `./.env` is read when present.
+pub fn read_dotenv(explicit: Option<&Path>) -> Result<Option<DotenvFile>, Error> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let default = PathBuf::from(".env");
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    let invalid = |message: String| {
+        Error::App(AppError::Validation {
+            message,
+            field: Some("--env-file".to_string()),
+            value: Some(path.display().to_string()),
+            details: Vec::new(),
+        })
+    };
+    let metadata = std::fs::metadata(&path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            invalid(format!("env file {} does not exist", path.display()))
+        } else {
+            Error::Io {
+                path: path.clone(),
+                source,
+            }
+        }
+    })?;
+    if !metadata.is_file() {
+        return Err(invalid(format!(
+            "env file {} is not a regular file",
+            path.display()
+        )));
+    }
+    if metadata.len() > MAX_DOTENV_BYTES {
+        return Err(invalid(format!(
+            "env file {} is {} bytes; a .env file may be at most {} bytes",
+            path.display(),
+            metadata.len(),
+            MAX_DOTENV_BYTES
+        )));
+    }
+    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+        invalid(format!(
+            "env file {} line {line}: not valid UTF-8 text",
+            path.display()
+        ))
+    })?;
+    Ok(Some(DotenvFile { path, text }))
+}
+
+/// Resolves configuration from the process environment and the `.env` file
+/// (`env_file`, else `./.env` when present) with `policy`.
+pub fn load(policy: &Policy, env_file: Option<&Path>) -> Result<Config, Error> {
+    let dotenv = read_dotenv(env_file)?;
+    resolve(policy, &process_env(), dotenv.as_ref())
+}
+
+/// Resolves configuration from explicit environment pairs and an optional `.env` file.
+pub fn resolve(
+    policy: &Policy,
+    env: &[(String, String)],
+    dotenv: Option<&DotenvFile>,
+) -> Result<Config, Error> {
+    let outcome = policy.load_config(env, dotenv.map(|file| file.text.as_str()))?;
+    outcome.map_err(|mut failure| {
+        // The policy knows the text, the host knows the file: name it.
+        if let Some(file) = dotenv {
+            for problem in &mut failure.problems {
+                if problem.variable == ".env" {
+                    problem.message =
+                        problem
+                            .message
+                            .replacen(".env", &file.path.display().to_string(), 1);
+                }
+            }
+            if failure
+                .problems
+                .iter()
+                .any(|problem| problem.variable == ".env")
+                && let AppError::Validation { message, .. } = &mut failure.error
+            {
+                *message = message.replacen(".env", &file.path.display().to_string(), 1);
+            }
+        }
+        Error::from(failure)
+    })
+}

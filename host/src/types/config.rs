@@ -1,0 +1,272 @@
+//! Configuration as the host sees it: typed settings with redacted secrets, each setting's
+//! provenance, and the problems of an invalid configuration. Plain data; resolving it is
+//! [`crate::services::config`]'s job (the policy decides).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Serialize, Serializer};
+
+use super::cleanup::CleanupSettings;
+use super::error::{AppError, Error};
+
+/// A secret string: shown as `***` by `Debug`, `Display` and serialization.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub(crate) String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret value, for handing to the service that needs it. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+/// Where the service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Process environment plus `.env`.
+    Local,
+    /// Process environment plus Google Cloud Secret Manager.
+    Cloud,
+}
+
+/// Where YOLO pose inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// The CPU.
+    Cpu,
+    /// CUDA, failing clearly when unavailable.
+    Cuda,
+    /// CUDA when available, else the CPU.
+    Auto,
+}
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The built-in default.
+    Default,
+    /// The `.env` file.
+    Dotenv,
+    /// The process environment.
+    Environment,
+    /// Google Cloud Secret Manager.
+    SecretManager,
+    /// Derived from other settings.
+    Derived,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Default => "default",
+            Self::Dotenv => ".env",
+            Self::Environment => "environment",
+            Self::SecretManager => "secret manager",
+            Self::Derived => "derived",
+        })
+    }
+}
+
+/// Elasticsearch connection settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ElasticsearchConfig {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Index holding move embeddings.
+    pub index: String,
+    /// User name, if any.
+    pub username: Option<String>,
+    /// Password, if any.
+    pub password: Option<Secret>,
+    /// API key, if any.
+    pub api_key: Option<Secret>,
+    /// Whether to use TLS.
+    pub use_ssl: bool,
+    /// Whether to verify certificates.
+    pub verify_certs: bool,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// Request timeout in seconds.
+    pub timeout_secs: u32,
+    /// Whether to retry on timeout.
+    pub retry_on_timeout: bool,
+}
+
+/// YOLO pose-detection settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YoloConfig {
+    /// Model file name or path.
+    pub model: String,
+    /// Minimum person score.
+    pub confidence: f64,
+    /// Inference device.
+    pub device: Device,
+    /// NMS overlap threshold.
+    pub iou_threshold: f64,
+    /// Most people per frame.
+    pub max_det: u32,
+    /// Inference threads (0: ONNX Runtime decides).
+    pub threads: u32,
+    /// Where relative model paths are looked up first.
+    pub models_dir: Option<PathBuf>,
+    /// The ONNX Runtime library when `ORT_DYLIB_PATH` is unset.
+    pub runtime_library: Option<PathBuf>,
+}
+
+/// Resource management settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSettings {
+    /// Directory holding the managed areas.
+    pub data_dir: PathBuf,
+    /// Managed area names.
+    pub areas: Vec<String>,
+    /// The cleanup policy's settings (ages, cache cap, warning thresholds).
+    pub cleanup: CleanupSettings,
+    /// Seconds between resource checks.
+    pub monitor_interval_secs: u64,
+    /// Hours between scheduled cleanups.
+    pub cleanup_interval_hours: f64,
+}
+
+/// Settings of the `run` daemon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaemonSettings {
+    /// Address to serve HTTP on.
+    pub listen: std::net::SocketAddr,
+    /// Bearer token for `POST /v1/cleanup` off loopback.
+    pub api_token: Option<Secret>,
+}
+
+/// One resolved setting and its provenance (secret values already shown as `***`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    /// Variable name.
+    pub name: String,
+    /// Value as text (`***` for secrets).
+    pub value: String,
+    /// Where it came from.
+    pub source: Source,
+    /// Whether it is a secret.
+    pub secret: bool,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// `ENVIRONMENT`.
+    pub environment: Environment,
+    /// `GCP_PROJECT_ID` (always set in the cloud).
+    pub gcp_project_id: Option<String>,
+    /// Elasticsearch settings.
+    pub elasticsearch: ElasticsearchConfig,
+    /// YOLO pose settings.
+    pub yolo: YoloConfig,
+    /// Resource management settings.
+    pub resources: ResourceSettings,
+    /// Daemon settings.
+    pub daemon: DaemonSettings,
+    /// Every setting with its source.
+    pub settings: Vec<Setting>,
+}
+
+/// Where each variable's value sits in a serialized [`Config`] (for masking).
+const FIELDS: &[(&str, &str)] = &[
+    ("GCP_PROJECT_ID", "/gcp_project_id"),
+    ("ELASTICSEARCH_HOST", "/elasticsearch/host"),
+    ("ELASTICSEARCH_PORT", "/elasticsearch/port"),
+    ("ELASTICSEARCH_INDEX", "/elasticsearch/index"),
+    ("ELASTICSEARCH_USERNAME", "/elasticsearch/username"),
+    (
+        "ELASTICSEARCH_MAX_CONNECTIONS",
+        "/elasticsearch/max_connections",
+    ),
+    ("ELASTICSEARCH_TIMEOUT", "/elasticsearch/timeout_secs"),
+    ("YOLOV8_MODEL", "/yolo/model"),
+    ("BACHATA_MODELS_DIR", "/yolo/models_dir"),
+    ("BACHATA_ORT_LIB", "/yolo/runtime_library"),
+    ("BACHATA_DATA_DIR", "/resources/data_dir"),
+    ("BACHATA_LISTEN", "/daemon/listen"),
+];
+
+impl Config {
+    /// The configuration as JSON with every value that is secret or came from Secret
+    /// Manager shown as `***`, in the typed sections as in `settings`: what `config show
+    /// --json` prints.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let mut document = serde_json::to_value(self).unwrap_or_default();
+        for setting in &self.settings {
+            if !(setting.secret || setting.source == Source::SecretManager) {
+                continue;
+            }
+            let Some((_, pointer)) = FIELDS.iter().find(|(name, _)| *name == setting.name) else {
+                continue;
+            };
+            if let Some(value) = document.pointer_mut(pointer)
+                && !value.is_null()
+            {
+                *value = serde_json::Value::String("***".to_string());
+            }
+        }
+        document
+    }
+}
+
+/// One invalid setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The variable at fault.
+    pub variable: String,
+    /// The offending value (`***` for secrets).
+    pub value: Option<String>,
+    /// What is allowed.
+    pub expected: String,
+    /// One readable sentence.
+    pub message: String,
+}
+
+/// Why configuration could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFailure {
+    /// The catalog error.
+    pub error: AppError,
+    /// Every problem found (empty for service failures).
+    pub problems: Vec<Problem>,
+}
+
+impl From<ConfigFailure> for Error {
+    fn from(failure: ConfigFailure) -> Self {
+        Error::Config {
+            error: failure.error,
+            problems: failure.problems,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Plain data of the domain: configuration, errors, cleanup reports and assessments, pose
+//! results, and text made safe for a terminal. Serde and `Display`, no imports from the other
+//! layers: everything else builds on these.
+
+pub mod cleanup;
+pub mod config;
+pub mod error;
+pub mod pose;
+pub mod text;
