@@ -45,6 +45,7 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-env-changed=BACHATA_GUEST_WASM");
+    emit_wit_package(&workspace.join("wit/world.wit"));
 
     // A prebuilt component may be supplied (for example by a packaging step).
     let wasm = match env::var_os("BACHATA_GUEST_WASM") {
@@ -90,4 +91,25 @@ fn build_guest(workspace: &Path) -> PathBuf {
         panic!("building the policy component failed:\n{stderr}");
     }
     target_dir.join(TARGET).join(PROFILE).join(GUEST_ARTIFACT)
+}
+
+/// Hands the WIT package's name and version (`package bachata:common@0.1.0;` in
+/// `wit/world.wit`) to the host as `BACHATA_WIT_NAME` and `BACHATA_WIT_VERSION`, so the
+/// version is written once, in the WIT.
+fn emit_wit_package(world: &Path) {
+    let text = std::fs::read_to_string(world)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", world.display()));
+    let package = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("package "))
+        .and_then(|rest| rest.trim().strip_suffix(';'))
+        .unwrap_or_else(|| panic!("no `package name@version;` line in {}", world.display()));
+    let (name, version) = package.split_once('@').unwrap_or_else(|| {
+        panic!(
+            "the package {package:?} in {} has no version",
+            world.display()
+        )
+    });
+    println!("cargo:rustc-env=BACHATA_WIT_NAME={name}");
+    println!("cargo:rustc-env=BACHATA_WIT_VERSION={version}");
 }

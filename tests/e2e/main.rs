@@ -8,6 +8,7 @@ mod component;
 mod daemon;
 mod hardening;
 mod hostile;
+mod layers;
 mod pose;
 mod redaction;
 mod resources;

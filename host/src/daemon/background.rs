@@ -162,7 +162,7 @@ impl Background {
 }
 
 /// One monitoring check: snapshot, assessment, warnings, emergency cleanup.
-fn check_once(shared: &Shared) -> Result<(), crate::Error> {
+fn check_once(shared: &Shared) -> Result<(), crate::types::error::Error> {
     let snapshot = shared.manager.system_resources();
     shared.telemetry.observe(&snapshot);
     let assessment = shared.manager.assess(&snapshot)?;
@@ -180,7 +180,10 @@ fn check_once(shared: &Shared) -> Result<(), crate::Error> {
         tracing::warn!("memory is critical: running an emergency cleanup");
         match shared.manager.cleanup(true, false) {
             Ok(report) => shared.telemetry.cleanup_done("emergency", &report),
-            Err(error @ (crate::Error::Busy { .. } | crate::Error::Cancelled { .. })) => {
+            Err(
+                error @ (crate::types::error::Error::Busy { .. }
+                | crate::types::error::Error::Cancelled { .. }),
+            ) => {
                 tracing::warn!(%error, "emergency cleanup skipped");
             }
             Err(error) => return Err(error),
@@ -238,7 +241,10 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
         let task_shared = Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || task_shared.manager.cleanup(false, false)).await {
             Ok(Ok(report)) => shared.telemetry.cleanup_done("schedule", &report),
-            Ok(Err(error @ (crate::Error::Busy { .. } | crate::Error::Cancelled { .. }))) => {
+            Ok(Err(
+                error @ (crate::types::error::Error::Busy { .. }
+                | crate::types::error::Error::Cancelled { .. }),
+            )) => {
                 tracing::info!(%error, "scheduled cleanup skipped");
             }
             Ok(Err(error)) => {

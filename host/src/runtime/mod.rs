@@ -47,12 +47,22 @@ pub use state::MAX_REMOVAL_BATCH;
 /// The default policy, built from `guest/` and embedded at compile time.
 pub static EMBEDDED_POLICY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.wasm"));
 
-/// The WIT package the host implements.
-pub const WIT_PACKAGE: &str = "bachata:common@0.1.0";
+/// The WIT package the host implements, read from `wit/world.wit` when the host is built.
+pub const WIT_PACKAGE: &str = concat!(env!("BACHATA_WIT_NAME"), "@", env!("BACHATA_WIT_VERSION"));
 
 /// Interfaces every policy must export.
-pub const REQUIRED_EXPORTS: &[&str] =
-    &["bachata:common/errors@0.1.0", "bachata:common/config@0.1.0"];
+pub const REQUIRED_EXPORTS: &[&str] = &[
+    concat!(
+        env!("BACHATA_WIT_NAME"),
+        "/errors@",
+        env!("BACHATA_WIT_VERSION")
+    ),
+    concat!(
+        env!("BACHATA_WIT_NAME"),
+        "/config@",
+        env!("BACHATA_WIT_VERSION")
+    ),
+];
 
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

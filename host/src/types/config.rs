@@ -1,6 +1,6 @@
 //! Configuration as the host sees it: typed settings with redacted secrets, each setting's
-//! provenance, and the problems of an invalid configuration. Plain data; resolving it is
-//! [`crate::services::config`]'s job (the policy decides).
+//! provenance, and the problems of an invalid configuration. Plain data: resolving it is the
+//! services layer's job (the policy decides).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -10,16 +10,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use fast_image_resize as fir;
-use image::{DynamicImage, RgbImage};
+use image::DynamicImage;
 use ort::ep;
 use ort::session::Session;
 
 use crate::types::config::{Device, YoloConfig};
 use crate::types::error::AppError;
 
-/// Grey used for the letterbox padding.
-pub const PAD_VALUE: u8 = 114;
+mod letterbox;
+mod locate;
+
+pub use letterbox::{PAD_VALUE, letterbox};
+pub use locate::{find_runtime, library_in_package, resolve_model};
+
 const CPU_PROVIDER: &str = "CPUExecutionProvider";
 const CUDA_PROVIDER: &str = "CUDAExecutionProvider";
 
@@ -49,121 +52,6 @@ fn invalid(field: &str, value: &str, message: String) -> AppError {
         value: Some(value.to_string()),
         details: Vec::new(),
     }
-}
-
-/// Finds the ONNX Runtime shared library.
-pub fn find_runtime(configured: Option<&Path>) -> Result<PathBuf, AppError> {
-    let install_hint = "install it with `pip install onnxruntime==1.31.1` (or `onnxruntime-gpu` for CUDA) \
-                        or point ORT_DYLIB_PATH at libonnxruntime.so";
-    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(unavailable(
-                "onnxruntime",
-                format!(
-                    "ORT_DYLIB_PATH={} does not exist; {install_hint}",
-                    path.display()
-                ),
-            ))
-        };
-    }
-    if let Some(path) = configured {
-        return if path.is_file() {
-            Ok(path.to_path_buf())
-        } else {
-            Err(unavailable(
-                "onnxruntime",
-                format!(
-                    "BACHATA_ORT_LIB={} does not exist; {install_hint}",
-                    path.display()
-                ),
-            ))
-        };
-    }
-    python_onnxruntime().ok_or_else(|| {
-        unavailable(
-            "onnxruntime",
-            format!("ONNX Runtime was not found; {install_hint}"),
-        )
-    })
-}
-
-/// The library inside an installed Python `onnxruntime` package, if any.
-fn python_onnxruntime() -> Option<PathBuf> {
-    let output = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import os, onnxruntime; print(os.path.dirname(onnxruntime.__file__))",
-        ])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let package = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
-    library_in_package(&package)
-}
-
-/// The ONNX Runtime library inside an `onnxruntime` Python package directory
-/// (`capi/libonnxruntime.so.*`, the most specific versioned name), if there is one.
-pub fn library_in_package(package: &Path) -> Option<PathBuf> {
-    let mut libraries: Vec<PathBuf> = std::fs::read_dir(package.join("capi"))
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("libonnxruntime.so"))
-        })
-        .collect();
-    libraries.sort();
-    libraries.pop()
-}
-
-/// Resolves the model path: `.pt` is refused with how to export it; a relative path is looked
-/// up in the models directory, then the working directory.
-pub fn resolve_model(model: &str, models_dir: Option<&Path>) -> Result<PathBuf, AppError> {
-    if model.ends_with(".pt") {
-        return Err(invalid(
-            "YOLOV8_MODEL",
-            model,
-            format!(
-                "YOLOV8_MODEL={model} is a PyTorch checkpoint, which ONNX Runtime cannot load; \
-                 export it first with `yolo export model={model} format=onnx` and set \
-                 YOLOV8_MODEL to the .onnx file"
-            ),
-        ));
-    }
-    let path = Path::new(model);
-    let mut candidates = Vec::new();
-    if path.is_absolute() {
-        candidates.push(path.to_path_buf());
-    } else {
-        if let Some(dir) = models_dir {
-            candidates.push(dir.join(path));
-        }
-        candidates.push(path.to_path_buf());
-    }
-    candidates
-        .iter()
-        .find(|candidate| candidate.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            let looked: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-            invalid(
-                "YOLOV8_MODEL",
-                model,
-                format!(
-                    "model file not found (looked at {}); set YOLOV8_MODEL to an .onnx file \
-                     or BACHATA_MODELS_DIR to its directory",
-                    looked.join(", ")
-                ),
-            )
-        })
 }
 
 /// The process-wide ONNX Runtime environment (the library can be loaded once per process).
@@ -390,60 +278,6 @@ impl PoseEngine {
     }
 }
 
-/// Resizes `image` to fit `width × height` keeping its aspect ratio, centres it on a grey
-/// (114) canvas, and lays it out as planar RGB floats in [0, 1].
-pub fn letterbox(image: &DynamicImage, width: u32, height: u32) -> Result<PreparedFrame, AppError> {
-    let rgb: RgbImage = image.to_rgb8();
-    let (source_width, source_height) = rgb.dimensions();
-    if source_width == 0 || source_height == 0 {
-        return Err(pose_failed("the image is empty".to_string()));
-    }
-    let scale = (f64::from(width) / f64::from(source_width))
-        .min(f64::from(height) / f64::from(source_height));
-    let new_width = ((f64::from(source_width) * scale).round() as u32).clamp(1, width);
-    let new_height = ((f64::from(source_height) * scale).round() as u32).clamp(1, height);
-    let source = fir::images::Image::from_vec_u8(
-        source_width,
-        source_height,
-        rgb.into_raw(),
-        fir::PixelType::U8x3,
-    )
-    .map_err(|error| pose_failed(format!("cannot read the image for resizing: {error}")))?;
-    let mut resized = fir::images::Image::new(new_width, new_height, fir::PixelType::U8x3);
-    fir::Resizer::new()
-        .resize(
-            &source,
-            &mut resized,
-            &fir::ResizeOptions::new()
-                .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear)),
-        )
-        .map_err(|error| pose_failed(format!("cannot resize the image: {error}")))?;
-    let pad_x = (width - new_width) / 2;
-    let pad_y = (height - new_height) / 2;
-    let plane = (width * height) as usize;
-    let pad = f32::from(PAD_VALUE) / 255.0;
-    let mut input = vec![pad; plane * 3];
-    let pixels = resized.buffer();
-    let row_bytes = new_width as usize * 3;
-    for y in 0..new_height as usize {
-        let row = &pixels[y * row_bytes..(y + 1) * row_bytes];
-        let base = (y + pad_y as usize) * width as usize + pad_x as usize;
-        for (x, rgb) in row.chunks_exact(3).enumerate() {
-            for (channel, value) in rgb.iter().enumerate() {
-                input[channel * plane + base + x] = f32::from(*value) / 255.0;
-            }
-        }
-    }
-    Ok(PreparedFrame {
-        width: source_width,
-        height: source_height,
-        scale,
-        pad_x: f64::from(pad_x),
-        pad_y: f64::from(pad_y),
-        input,
-    })
-}
-
 /// Frames handed to the policy for one `pose.detect` call, with the engine that runs them.
 pub(crate) struct PoseBatch {
     pub(crate) engine: Arc<PoseEngine>,
@@ -469,41 +303,5 @@ impl PoseBatch {
             *total += started.elapsed();
         }
         result
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn letterbox_keeps_aspect_and_centres() {
-        let image =
-            DynamicImage::ImageRgb8(RgbImage::from_pixel(200, 100, image::Rgb([255, 0, 0])));
-        let frame = letterbox(&image, 64, 64).expect("letterbox");
-        assert_eq!((frame.width, frame.height), (200, 100));
-        assert!((frame.scale - 0.32).abs() < 1e-9);
-        assert_eq!((frame.pad_x, frame.pad_y), (0.0, 16.0));
-        let plane = 64 * 64;
-        // Top padding is grey, the centre is red.
-        assert!((frame.input[0] - 114.0 / 255.0).abs() < 1e-6);
-        let centre = 32 * 64 + 32;
-        assert!((frame.input[centre] - 1.0).abs() < 1e-6);
-        assert!(frame.input[plane + centre].abs() < 1e-6);
-        assert_eq!(frame.input.len(), 3 * plane);
-    }
-
-    #[test]
-    fn pt_models_and_missing_files_are_clear_errors() {
-        let error = resolve_model("yolov8n-pose.pt", None).expect_err(".pt");
-        assert!(
-            error
-                .message()
-                .contains("yolo export model=yolov8n-pose.pt format=onnx")
-        );
-        let error =
-            resolve_model("missing.onnx", Some(Path::new("/nonexistent"))).expect_err("missing");
-        assert!(error.message().contains("/nonexistent/missing.onnx"));
-        assert_eq!(error.error_code(), "VALIDATION_ERROR");
     }
 }
