@@ -38,6 +38,7 @@ pub mod policy {
 pub mod config {
     pub use crate::services::config::*;
     pub use crate::types::config::*;
+    pub use crate::types::error::ConfigFailure;
 }
 
 /// Pose detection: people with boxes and 17 COCO keypoints, and drawing them.

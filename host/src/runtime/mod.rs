@@ -38,9 +38,9 @@ use crate::types::error::Error;
 use bindings::{Common, CommonPre};
 use state::HostState;
 
+pub use crate::types::catalog::{BuiltError, CatalogEntry};
 pub use check::SelfCheck;
 pub use engine::process_limits;
-pub use exports::{BuiltError, CatalogEntry};
 pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MEMORY_VAR, TIMEOUT_VAR};
 pub use state::MAX_REMOVAL_BATCH;
 

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use serde::{Serialize, Serializer};
 
 use super::cleanup::CleanupSettings;
-use super::error::{AppError, Error};
 
 /// A secret string: shown as `***` by `Debug`, `Display` and serialization.
 #[derive(Clone, PartialEq, Eq)]
@@ -251,22 +250,4 @@ pub struct Problem {
     pub expected: String,
     /// One readable sentence.
     pub message: String,
-}
-
-/// Why configuration could not be resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFailure {
-    /// The catalog error.
-    pub error: AppError,
-    /// Every problem found (empty for service failures).
-    pub problems: Vec<Problem>,
-}
-
-impl From<ConfigFailure> for Error {
-    fn from(failure: ConfigFailure) -> Self {
-        Error::Config {
-            error: failure.error,
-            problems: failure.problems,
-        }
-    }
 }

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use super::config::Problem;
+
 /// Ordered key/value context of an error.
 pub type Details = Vec<(String, String)>;
 
@@ -161,7 +163,7 @@ pub enum Error {
         /// The catalog error (`VALIDATION_ERROR` or `SERVICE_UNAVAILABLE_ERROR`).
         error: AppError,
         /// Every problem found.
-        problems: Vec<super::config::Problem>,
+        problems: Vec<Problem>,
     },
     /// A policy component could not be loaded (not a component, missing exports, bad imports).
     #[error("cannot load policy {origin}: {reason}")]
@@ -284,6 +286,24 @@ impl Error {
         match self {
             Self::App(error) | Self::Config { error, .. } => Some(error),
             _ => None,
+        }
+    }
+}
+
+/// Why configuration could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFailure {
+    /// The catalog error.
+    pub error: AppError,
+    /// Every problem found (empty for service failures).
+    pub problems: Vec<Problem>,
+}
+
+impl From<ConfigFailure> for Error {
+    fn from(failure: ConfigFailure) -> Self {
+        Error::Config {
+            error: failure.error,
+            problems: failure.problems,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! results, and text made safe for a terminal. Serde and `Display`, no imports from the other
 //! layers: everything else builds on these.
 
+pub mod catalog;
 pub mod cleanup;
 pub mod config;
 pub mod error;

@@ -13,6 +13,7 @@
 //! Names that are not UTF-8 (or contain a backslash) reach the policy in the reversible
 //! form of [`names`], so every entry can be cleaned.
 
+mod area;
 mod areas;
 mod locks;
 pub mod names;

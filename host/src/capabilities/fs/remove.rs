@@ -9,7 +9,7 @@ use std::io;
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions};
 
-use super::areas::Area;
+use super::area::Area;
 use super::locks::directory_locked;
 use super::stat::{EntryKind, Stat, stat_at, stat_fd};
 use super::{CallContext, Removal, RemovalStatus, names, open_dir_nofollow};

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use cap_std::fs::Dir;
 
-use super::areas::Area;
+use super::area::Area;
 use super::locks::lock_key;
 use super::stat::{EntryKind, stat_at};
 use super::{CallContext, Entry, Scan, ScanProblem, names, open_dir_nofollow};

@@ -303,6 +303,18 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             return response;
         }
     }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return http_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            INSTANCE,
+        );
+    }
     let body = match read_body(&shared, body).await {
         Ok(body) => body,
         Err(response) => return response,

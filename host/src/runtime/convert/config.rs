@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use super::super::bindings::wit;
 use crate::types::cleanup::CleanupSettings;
 use crate::types::config::{
-    Config, ConfigFailure, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem,
-    ResourceSettings, Secret, Setting, Source, YoloConfig,
+    Config, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem, ResourceSettings,
+    Secret, Setting, Source, YoloConfig,
 };
+use crate::types::error::ConfigFailure;
 
 impl From<wit::ConfigError> for ConfigFailure {
     fn from(error: wit::ConfigError) -> Self {

@@ -2,7 +2,7 @@
 //! variant's fields; the other pairs stay details).
 
 use super::super::bindings::wit;
-use super::super::exports::CatalogEntry;
+use crate::types::catalog::CatalogEntry;
 use crate::types::error::{AppError, Details};
 
 impl From<wit::AppError> for AppError {

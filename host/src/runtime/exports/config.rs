@@ -1,8 +1,8 @@
 //! `config`: resolving configuration from environment pairs and `.env` text.
 
 use super::super::Policy;
-use crate::types::config::{Config, ConfigFailure};
-use crate::types::error::Error;
+use crate::types::config::Config;
+use crate::types::error::{ConfigFailure, Error};
 
 impl Policy {
     /// Resolves configuration from environment pairs and optional `.env` text.

@@ -3,6 +3,7 @@
 
 use super::super::Policy;
 use super::super::bindings::wit;
+use crate::types::catalog::{BuiltError, CatalogEntry};
 use crate::types::error::{AppError, Error};
 
 impl Policy {
@@ -93,30 +94,4 @@ impl AppError {
     pub fn user_message_with(&self, policy: &Policy, error_type: &str) -> Result<String, Error> {
         policy.user_friendly_message(self.error_code(), error_type)
     }
-}
-
-/// An error as the policy's catalog built it (`errors.make-error`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuiltError {
-    /// The stable machine code the policy gave.
-    pub error_code: String,
-    /// The message.
-    pub message: String,
-    /// The details in the policy's order (the kind's context first).
-    pub details: crate::types::error::Details,
-    /// The same error as the host's type.
-    pub error: AppError,
-}
-
-/// One entry of the error catalog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CatalogEntry {
-    /// The machine code.
-    pub error_code: String,
-    /// The situation within the code (`default` for the general message).
-    pub error_type: String,
-    /// The end-user message.
-    pub message: String,
-    /// The HTTP status for the code.
-    pub http_status: u16,
 }

@@ -5,5 +5,3 @@ mod cleanup;
 mod config;
 mod errors;
 mod pose;
-
-pub use errors::{BuiltError, CatalogEntry};
