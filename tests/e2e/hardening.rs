@@ -833,3 +833,29 @@ fn off_loopback_tokens_must_be_long_and_the_scheme_is_case_insensitive() {
         .expect("post");
     assert_eq!(response.status(), 200);
 }
+
+#[test]
+fn an_area_root_moved_away_while_open_is_not_cleaned() {
+    use bachata_common::capabilities::fs::{Areas, RemovalStatus};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let areas = Areas::open(&data, &["temp".to_string()]).expect("areas");
+    old_file(&data.join("temp/old.txt"), b"x");
+    // The operator moves the area away and puts a new one in its place.
+    std::fs::rename(data.join("temp"), data.join("temp.keep")).expect("rename");
+    std::fs::create_dir(data.join("temp")).expect("mkdir");
+    let outcomes = areas.remove("temp", &["old.txt".to_string()]);
+    assert_eq!(outcomes[0].status, RemovalStatus::Refused, "{outcomes:?}");
+    assert!(
+        outcomes[0]
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("moved or replaced")),
+        "{outcomes:?}"
+    );
+    let scan = areas
+        .scan("temp")
+        .expect_err("a displaced root is not scanned");
+    assert!(scan.contains("moved or replaced"), "{scan}");
+    assert!(data.join("temp.keep/old.txt").exists());
+}

@@ -101,11 +101,13 @@ async fn stop(slot: &Mutex<Option<Task>>) {
     let task = slot.lock().ok().and_then(|mut guard| guard.take());
     if let Some(task) = task {
         let _ = task.stop.send(true);
-        if tokio::time::timeout(super::SHUTDOWN_STEP_TIMEOUT, task.handle)
+        let abort = task.handle.abort_handle();
+        if tokio::time::timeout(super::TASKS_STOP_TIMEOUT, task.handle)
             .await
             .is_err()
         {
-            tracing::warn!("a background task did not stop in time");
+            abort.abort();
+            tracing::warn!("a background task did not stop in time; abandoned");
         }
     }
 }

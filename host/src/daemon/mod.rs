@@ -19,9 +19,18 @@ use crate::types::error::{AppError, Error};
 pub use background::{Background, MonitorPolicy};
 use telemetry::Telemetry;
 
-/// How long each shutdown step may take before it is abandoned: stopping monitoring and
-/// the schedule, the final cleanup, and draining HTTP connections each get at most this.
+/// How long the final cleanup of a shutdown may take before it is cancelled (it then gets
+/// two more seconds to stop).
 pub const SHUTDOWN_STEP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// How long stopping monitoring and the schedule (together) may take.
+pub const TASKS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long releasing live temp files may take.
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long open HTTP connections get to finish their request.
+pub const HTTP_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest a shutdown takes from the signal to the exit, whatever runs at the time.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(30);
@@ -47,8 +56,8 @@ pub fn cleanup_interval(hours: f64) -> Duration {
     let (shortest, longest) = CLEANUP_INTERVAL_RANGE;
     match Duration::try_from_secs_f64(hours * 3600.0) {
         Ok(interval) => interval.clamp(shortest, longest),
-        Err(_) if hours > 0.0 => longest,
-        Err(_) => shortest,
+        // Too large, negative, infinite or not a number: as rarely as allowed.
+        Err(_) => longest,
     }
 }
 
@@ -123,7 +132,7 @@ pub async fn run(
     shutdown(&shared, &background).await;
     let _ = stop_http.send(());
     let abort = server.abort_handle();
-    match tokio::time::timeout(SHUTDOWN_STEP_TIMEOUT, server).await {
+    match tokio::time::timeout(HTTP_DRAIN_TIMEOUT, server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(error))) => tracing::warn!(%error, "HTTP server stopped with an error"),
         Ok(Err(error)) => tracing::warn!(%error, "HTTP server task failed"),
@@ -144,8 +153,7 @@ async fn shutdown(shared: &Arc<Shared>, background: &Background) {
     if shared.manager.begin_shutdown() {
         tracing::info!("cancelling the running cleanup");
     }
-    background.stop_monitoring().await;
-    background.cancel_schedule().await;
+    tokio::join!(background.stop_monitoring(), background.cancel_schedule());
     let manager = Arc::clone(&shared.manager);
     let mut final_cleanup =
         tokio::task::spawn_blocking(move || manager.final_cleanup(SHUTDOWN_STEP_TIMEOUT / 2));
@@ -178,8 +186,13 @@ async fn shutdown(shared: &Arc<Shared>, background: &Background) {
         Some(Err(error)) => tracing::error!(%error, "final cleanup task failed"),
         None => tracing::warn!("final cleanup did not stop after cancellation; leaving it"),
     }
-    let released = shared.manager.temp().cleanup_all_active();
-    tracing::info!(released, "released live temp files");
+    let temp = shared.manager.temp().clone();
+    let release = tokio::task::spawn_blocking(move || temp.cleanup_all_active());
+    match tokio::time::timeout(RELEASE_TIMEOUT, release).await {
+        Ok(Ok(released)) => tracing::info!(released, "released live temp files"),
+        Ok(Err(error)) => tracing::error!(%error, "releasing live temp files failed"),
+        Err(_) => tracing::warn!("releasing live temp files did not finish in time"),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -196,5 +209,21 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
         _ = terminate.recv() => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_intervals_stay_within_a_second_and_a_year() {
+        let (shortest, longest) = CLEANUP_INTERVAL_RANGE;
+        assert_eq!(cleanup_interval(6.0), Duration::from_secs(6 * 3600));
+        assert_eq!(cleanup_interval(1e-9), shortest);
+        assert_eq!(cleanup_interval(0.0), shortest);
+        for absurd in [1e300, f64::INFINITY, f64::NAN, -1.0, f64::NEG_INFINITY] {
+            assert_eq!(cleanup_interval(absurd), longest, "{absurd}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify_debouncer_mini::notify::RecursiveMode;
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
@@ -92,20 +92,45 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
     })
 }
 
+/// The last version of the policy file tried, and when a transient failure may be retried.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    fingerprint: Option<Fingerprint>,
+    retry_at: Option<Instant>,
+}
+
+/// How long after a transient failure the same file may be tried again.
+const TRANSIENT_RETRY: Duration = Duration::from_secs(30);
+
+/// Whether a failed reload may pass by itself (a self-check that ran out of time on a loaded
+/// machine) rather than being the file's fault.
+fn transient(error: &Error) -> bool {
+    match error {
+        Error::App(crate::types::error::AppError::Resource { resource_type, .. }) => {
+            resource_type.as_deref() == Some("cpu")
+        }
+        _ => false,
+    }
+}
+
 /// Reloads and records the outcome in logs and metrics. A file version already tried (same
 /// fingerprint) is not tried again: a rejected file is retried only when it changes, and is
 /// counted and logged once.
-fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Option<Fingerprint>>) {
+fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
     let fingerprint = Fingerprint::of(path);
     {
         let mut last = last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if fingerprint.is_some() && *last == fingerprint {
+        let due = last.retry_at.is_some_and(|at| Instant::now() >= at);
+        if fingerprint.is_some() && last.fingerprint == fingerprint && !due {
             tracing::debug!(path = %path.display(), "policy file unchanged since the last attempt");
             return;
         }
-        *last = fingerprint;
+        *last = Attempt {
+            fingerprint,
+            retry_at: None,
+        };
     }
     match reload(shared, path) {
         Ok(Reloaded::Swapped { from, to }) => {
@@ -123,6 +148,13 @@ fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Option<Fingerpri
                 keeping = %shared.manager.policy().sha256(),
                 "policy reload rejected; the previous policy keeps serving"
             );
+            if transient(&error) {
+                // Not the file's fault (a busy machine): the same file is tried again on an
+                // event after a pause.
+                last.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .retry_at = Some(Instant::now() + TRANSIENT_RETRY);
+            }
         }
     }
 }
@@ -150,7 +182,10 @@ pub fn watch(shared: Arc<Shared>, path: &Path) -> Result<Watcher, Error> {
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let watched = path.clone();
     // The active policy came from this file: its current version needs no attempt.
-    let last = Mutex::new(Fingerprint::of(&path));
+    let last = Mutex::new(Attempt {
+        fingerprint: Fingerprint::of(&path),
+        retry_at: None,
+    });
     let handler = move |result: DebounceEventResult| match result {
         Ok(events) => {
             if events.iter().any(|event| event.path == watched) {

@@ -126,7 +126,7 @@ impl ResourceManager {
         let lock = CleanupLock::try_take(self.areas.root())?.ok_or_else(|| Error::Busy {
             data_dir: self.areas.root().to_path_buf(),
         })?;
-        self.cleanup_locked(force, dry_run, lock)
+        self.cleanup_locked(force, dry_run, lock, false)
     }
 
     /// The final cleanup of a shutdown: waits up to `wait` for a running cleanup to end,
@@ -145,7 +145,7 @@ impl ResourceManager {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        self.cleanup_locked(false, false, lock)
+        self.cleanup_locked(false, false, lock, true)
     }
 
     fn refused_while_closing(&self) -> Error {
@@ -161,9 +161,18 @@ impl ResourceManager {
         force: bool,
         dry_run: bool,
         lock: CleanupLock,
+        final_run: bool,
     ) -> Result<CleanupReport, Error> {
         let cancel = Arc::new(AtomicBool::new(false));
-        *self.running.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&cancel));
+        {
+            // Registered and checked under one lock with `begin_shutdown`, so a cleanup
+            // starting as the shutdown begins is either refused or cancelled.
+            let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.closing.load(Ordering::SeqCst) && !final_run {
+                return Err(self.refused_while_closing());
+            }
+            *running = Some(Arc::clone(&cancel));
+        }
         let outcome = self.policy().cleanup_cancellable(
             &self.areas,
             Some(&self.metrics),
@@ -214,8 +223,15 @@ impl ResourceManager {
     /// Refuses new cleanups (but the [`final_cleanup`](Self::final_cleanup)) and cancels
     /// the running one; true when one was running.
     pub fn begin_shutdown(&self) -> bool {
-        self.closing.store(true, Ordering::Relaxed);
-        self.cancel_running()
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        self.closing.store(true, Ordering::SeqCst);
+        match &*running {
+            Some(cancel) => {
+                cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Judges a snapshot against the thresholds.

@@ -19,6 +19,8 @@ pub(super) struct Area {
     pub(super) path: PathBuf,
     pub(super) dir: Dir,
     pub(super) mount: Mount,
+    /// The root's inode, to notice the root being moved away or replaced.
+    pub(super) inode: u64,
 }
 
 pub(super) fn io_error(path: &Path, source: io::Error) -> Error {
@@ -104,11 +106,42 @@ pub(super) fn open_area(data: &Dir, data_dir: &Path, name: &str) -> Result<Area,
         }
         Err(error) => return Err(io_error(&path, error)),
     };
-    let mount = stat_fd(&dir).map_err(|error| io_error(&path, error))?.mount;
+    let own = stat_fd(&dir).map_err(|error| io_error(&path, error))?;
     Ok(Area {
         name: name.to_string(),
         path,
         dir,
-        mount,
+        mount: own.mount,
+        inode: own.inode,
     })
+}
+
+impl Area {
+    /// Why the area's root is no longer the directory opened at start (moved away, replaced
+    /// or removed), if it is not: work through the old handle would then clean something that
+    /// is no longer the area.
+    pub(super) fn displaced(&self, data: &Dir) -> Option<String> {
+        let moved = || {
+            Some(format!(
+                "the root of area `{}` was moved or replaced since it was opened; restart to \
+                 manage the new one",
+                self.name
+            ))
+        };
+        match stat_at(data, OsStr::new(&self.name)) {
+            Ok(now)
+                if now.kind == EntryKind::Directory
+                    && now.inode == self.inode
+                    && now.mount.device == self.mount.device =>
+            {
+                None
+            }
+            Ok(_) => moved(),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => moved(),
+            Err(error) => Some(format!(
+                "cannot check the root of area `{}`: {error}",
+                self.name
+            )),
+        }
+    }
 }

@@ -22,6 +22,8 @@ use crate::types::error::{AppError, Error};
 /// The managed areas under a data directory.
 pub struct Areas {
     root: PathBuf,
+    /// The data directory's handle, to check that each area root is still in place.
+    data: Option<Dir>,
     areas: Vec<Area>,
 }
 
@@ -58,6 +60,7 @@ impl Areas {
         }
         Ok(Self {
             root: data_dir.to_path_buf(),
+            data: Some(data),
             areas,
         })
     }
@@ -66,6 +69,7 @@ impl Areas {
     pub fn none() -> Self {
         Self {
             root: PathBuf::new(),
+            data: None,
             areas: Vec::new(),
         }
     }
@@ -94,10 +98,14 @@ impl Areas {
         self.areas.iter().find(|area| area.name == name)
     }
 
-    /// Scans area `name` recursively. `Err` only when the area is unknown.
+    /// Scans area `name` recursively. `Err` when the area is unknown or its root was moved.
     pub fn scan(&self, name: &str) -> Result<Scan, String> {
         self.scan_with(name, &CallContext::default())
-            .map_err(|_| format!("unknown area `{name}`"))
+            .map_err(|failure| match failure {
+                ScanFailure::UnknownArea(name) => format!("unknown area `{name}`"),
+                ScanFailure::Cancelled => "the scan was cancelled".to_string(),
+                ScanFailure::Displaced(reason) => reason,
+            })
     }
 
     /// Scans area `name` recursively, stopping when `context` is cancelled.
@@ -105,6 +113,9 @@ impl Areas {
         let area = self
             .area(name)
             .ok_or_else(|| ScanFailure::UnknownArea(name.to_string()))?;
+        if let Some(reason) = self.displaced(area) {
+            return Err(ScanFailure::Displaced(reason));
+        }
         let scan = scan_area(area, &locked_files(), context);
         if context.cancelled() {
             return Err(ScanFailure::Cancelled);
@@ -118,6 +129,9 @@ impl Areas {
         let area = self
             .area(name)
             .ok_or_else(|| format!("unknown area `{name}`"))?;
+        if let Some(reason) = self.displaced(area) {
+            return Err(reason);
+        }
         let (mut chain, last) = split_relative(relative)?;
         chain.push(last);
         let mut dir = area.dir.try_clone().map_err(|error| error.to_string())?;
@@ -164,7 +178,17 @@ impl Areas {
                 })
                 .collect();
         };
+        if let Some(reason) = self.displaced(area) {
+            return paths
+                .iter()
+                .map(|path| Removal::new(path, RemovalStatus::Refused, 0, Some(reason.clone())))
+                .collect();
+        }
         remove_batch(area, paths, context)
+    }
+
+    fn displaced(&self, area: &Area) -> Option<String> {
+        self.data.as_ref().and_then(|data| area.displaced(data))
     }
 
     /// Size and file count of every area.

@@ -167,6 +167,8 @@ pub enum ScanFailure {
     UnknownArea(String),
     /// The scan was cancelled.
     Cancelled,
+    /// The area's root is no longer the directory opened at start (moved or replaced).
+    Displaced(String),
 }
 
 /// Opens the directory `name` inside `base` for reading, without following a link: a real

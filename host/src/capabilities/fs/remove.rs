@@ -280,24 +280,8 @@ fn remove_one(
             return Removal::new(path, status, 0, reason);
         }
     };
-    // Regular files, the common case, are opened straight away (without following a link);
-    // anything else is looked at first.
-    match open_file(dir, &name) {
-        Ok(file) => return remove_open_file(area, dir, path, &name, file),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Removal::new(path, RemovalStatus::Vanished, 0, None);
-        }
-        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-            return Removal::new(
-                path,
-                RemovalStatus::Failed,
-                0,
-                Some("permission denied: cannot check whether the file is in use".to_string()),
-            );
-        }
-        // A link (ELOOP), a FIFO or socket (ENXIO, EOPNOTSUPP...): look before acting.
-        Err(_) => {}
-    }
+    // Look first (without following a link): only regular files are ever opened, so a FIFO
+    // or device node is unlinked without being opened for I/O.
     let found: Stat = match stat_at(dir, &name) {
         Ok(found) => found,
         Err(error) => return os_failure(path, &error),
@@ -305,14 +289,42 @@ fn remove_one(
     if !area.mount.holds(&found.mount) {
         return other_mount(path);
     }
-    if found.kind == EntryKind::Directory {
-        return remove_directory(dir, path, &name);
+    // A directory's own times change as its entries go; only an emptied one is removed.
+    if found.kind != EntryKind::Directory && changed_during_call(&found, context) {
+        return Removal::new(
+            path,
+            RemovalStatus::Refused,
+            0,
+            Some("changed since the cleanup began (kept for the next one)".to_string()),
+        );
     }
-    // The link itself (or a socket/FIFO/device entry) goes; nothing it points at is touched.
-    match dir.remove_file_or_symlink(&*name) {
-        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
-        Err(error) => os_failure(path, &error),
+    match found.kind {
+        EntryKind::Directory => remove_directory(dir, path, &name),
+        EntryKind::File => match open_file(dir, &name) {
+            Ok(file) => remove_open_file(area, dir, path, &name, file, &found),
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => Removal::new(
+                path,
+                RemovalStatus::Failed,
+                0,
+                Some("permission denied: cannot check whether the file is in use".to_string()),
+            ),
+            Err(error) => os_failure(path, &error),
+        },
+        // The link itself (or a socket/FIFO/device entry) goes; nothing it points at is
+        // touched.
+        EntryKind::Symlink | EntryKind::Other => match dir.remove_file_or_symlink(&*name) {
+            Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
+            Err(error) => os_failure(path, &error),
+        },
     }
+}
+
+/// Whether the entry's status changed after the call began (written, renamed into place,
+/// re-linked): it is not what the policy was shown, so it is left for the next cleanup.
+fn changed_during_call(found: &Stat, context: &CallContext) -> bool {
+    context
+        .since_nanos
+        .is_some_and(|since| found.ctime_nanos() >= since)
 }
 
 /// Opens `name` for reading without following a link and without blocking on a FIFO.
@@ -351,32 +363,34 @@ fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
     }
 }
 
-/// Removes an opened entry: a directory goes the directory way; a regular file is locked
-/// (non-blocking) and unlinked while the lock is held; anything else is unlinked itself.
+/// Removes an opened regular file: it must be the entry looked at (same inode), it is locked
+/// (non-blocking `flock`) and unlinked while the lock is held, after checking once more that
+/// the name still names it.
 fn remove_open_file(
     area: &Area,
     dir: &Dir,
     path: &str,
     name: &OsStr,
     file: std::fs::File,
+    looked_at: &Stat,
 ) -> Removal {
-    let found = match stat_fd(&file) {
-        Ok(found) => found,
+    let opened = match stat_fd(&file) {
+        Ok(opened) => opened,
         Err(error) => return os_failure(path, &error),
     };
-    if !area.mount.holds(&found.mount) {
-        return other_mount(path);
-    }
-    if found.kind == EntryKind::Directory {
-        drop(file);
-        return remove_directory(dir, path, name);
-    }
-    if found.kind != EntryKind::File {
-        drop(file);
-        return match dir.remove_file_or_symlink(name) {
-            Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
-            Err(error) => os_failure(path, &error),
-        };
+    let replaced = || {
+        Removal::new(
+            path,
+            RemovalStatus::Refused,
+            0,
+            Some("replaced while being removed (kept)".to_string()),
+        )
+    };
+    if !area.mount.holds(&opened.mount)
+        || opened.inode != looked_at.inode
+        || opened.kind != EntryKind::File
+    {
+        return replaced();
     }
     match file.try_lock() {
         Ok(()) => {}
@@ -385,11 +399,17 @@ fn remove_open_file(
         }
         Err(std::fs::TryLockError::Error(error)) => return os_failure(path, &error),
     }
-    // Unlinked while our lock is held, so no one can take it in between.
+    // Unlinked while our lock is held, so no one can take it in between; the name must still
+    // be this file.
+    match stat_at(dir, name) {
+        Ok(now) if now.inode == opened.inode && now.mount == opened.mount => {}
+        Ok(_) => return replaced(),
+        Err(error) => return os_failure(path, &error),
+    }
     let result = dir.remove_file(name);
     drop(file);
     match result {
-        Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
+        Ok(()) => Removal::new(path, RemovalStatus::Removed, opened.size, None),
         Err(error) => os_failure(path, &error),
     }
 }

@@ -319,6 +319,19 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(body) => body,
         Err(response) => return response,
     };
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"));
+    if !body.is_empty() && !json {
+        return http_problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be JSON (Content-Type: application/json)",
+            INSTANCE,
+        );
+    }
     let request: CleanupRequest = if body.trim().is_empty() {
         CleanupRequest::default()
     } else {

@@ -58,6 +58,7 @@ impl HostState {
                 return Ok(Err(host_fs::FsError::UnknownArea(name)));
             }
             Err(ScanFailure::Cancelled) => return Err(Cancelled.into()),
+            Err(ScanFailure::Displaced(reason)) => return Ok(Err(host_fs::FsError::Io(reason))),
         };
         Ok(Ok(host_fs::ScanResult {
             entries: scan
