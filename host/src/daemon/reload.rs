@@ -181,9 +181,10 @@ pub fn watch(shared: Arc<Shared>, path: &Path) -> Result<Watcher, Error> {
         .parent()
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let watched = path.clone();
-    // The active policy came from this file: its current version needs no attempt.
+    // Nothing tried yet: the first event reads the file, and content identical to the active
+    // policy (by hash) compiles nothing.
     let last = Mutex::new(Attempt {
-        fingerprint: Fingerprint::of(&path),
+        fingerprint: None,
         retry_at: None,
     });
     let handler = move |result: DebounceEventResult| match result {

@@ -49,3 +49,15 @@ pub(super) fn directory_locked(dir: &Dir) -> bool {
         Err(error) => error == rustix::io::Errno::WOULDBLOCK,
     }
 }
+
+/// Takes a non-blocking exclusive `flock` on the directory `dir` and keeps it as long as the
+/// returned handle lives; `Ok(None)` when someone else holds a lock on it.
+pub(super) fn lock_directory(dir: &Dir) -> std::io::Result<Option<Dir>> {
+    use rustix::fs::{FlockOperation, flock};
+    let held = dir.try_clone()?;
+    match flock(&held, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(held)),
+        Err(error) if error == rustix::io::Errno::WOULDBLOCK => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}

@@ -10,7 +10,7 @@ use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions};
 
 use super::area::Area;
-use super::locks::directory_locked;
+use super::locks::{directory_locked, lock_directory};
 use super::stat::{EntryKind, Stat, stat_at, stat_fd};
 use super::{CallContext, Removal, RemovalStatus, names, open_dir_nofollow};
 
@@ -340,16 +340,20 @@ fn open_file(dir: &Dir, name: &OsStr) -> io::Result<std::fs::File> {
 }
 
 fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
-    // A directory held under `flock` (a live temp directory) is in use.
-    match open_dir_nofollow(dir, name) {
-        Ok(handle) => {
-            if directory_locked(&handle) {
-                return Removal::new(path, RemovalStatus::InUse, 0, None);
-            }
-        }
+    // A directory held under `flock` (a live temp directory) is in use; otherwise our own
+    // lock is held until it is gone, so no one takes it in between.
+    let handle = match open_dir_nofollow(dir, name) {
+        Ok(handle) => handle,
         Err(error) => return os_failure(path, &error),
-    }
-    match dir.remove_dir(name) {
+    };
+    let held = match lock_directory(&handle) {
+        Ok(Some(held)) => held,
+        Ok(None) => return Removal::new(path, RemovalStatus::InUse, 0, None),
+        Err(error) => return os_failure(path, &error),
+    };
+    let outcome = dir.remove_dir(name);
+    drop(held);
+    match outcome {
         Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
         Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error()) => {
             Removal::new(

@@ -14,115 +14,22 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
-use std::fs::File;
+use std::ffi::OsStr;
+
+use cap_std::fs::Dir;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::capabilities::fs::{Areas, EntryKind, RemovalStatus};
 use crate::types::error::{AppError, Error};
 
+mod guards;
+
+use guards::{Kind, Live, Registry};
+pub use guards::{TempDir, TempFile};
+
 /// The area temp files live in.
 pub const TEMP_AREA: &str = "temp";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    File,
-    Directory,
-}
-
-/// The live temp files and directories, shared by the manager and its guards.
-#[derive(Debug, Default)]
-struct Registry {
-    active: Mutex<HashMap<u64, (PathBuf, Kind)>>,
-    next: AtomicU64,
-}
-
-impl Registry {
-    fn track(&self, path: PathBuf, kind: Kind) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(id, (path, kind));
-        id
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (PathBuf, Kind)>> {
-        match self.active.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
-    /// Untracks `id` and removes what it names; false when it was already released.
-    fn release(&self, id: u64) -> bool {
-        let Some((path, kind)) = self.lock().remove(&id) else {
-            return false;
-        };
-        let result = match kind {
-            Kind::File => std::fs::remove_file(&path),
-            // std's remove_dir_all never follows symbolic links.
-            Kind::Directory => std::fs::remove_dir_all(&path),
-        };
-        match result {
-            Ok(()) => true,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => true,
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "could not remove temp entry");
-                true
-            }
-        }
-    }
-}
-
-/// A temp file that is removed when dropped. The file stays locked while the guard lives.
-#[derive(Debug)]
-pub struct TempFile {
-    id: u64,
-    path: PathBuf,
-    file: File,
-    registry: Arc<Registry>,
-}
-
-impl TempFile {
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The open, locked file.
-    pub fn file(&self) -> &File {
-        &self.file
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // Removed while our lock is still held; the lock goes with the handle afterwards.
-        self.registry.release(self.id);
-    }
-}
-
-/// A temp directory that is removed with its contents when dropped.
-#[derive(Debug)]
-pub struct TempDir {
-    id: u64,
-    path: PathBuf,
-    _lock: File,
-    registry: Arc<Registry>,
-}
-
-impl TempDir {
-    /// The directory's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        self.registry.release(self.id);
-    }
-}
 
 /// What `cleanup_user` removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -189,6 +96,19 @@ fn check_affix(field: &str, affix: &str) -> Result<(), Error> {
     }
 }
 
+/// A path that reaches the directory `handle` itself (`/proc/self/fd/N`), so that creating an
+/// entry in it does not re-resolve `path` through links someone may have put there since;
+/// `path` where `/proc` is not mounted.
+fn through_handle(handle: &Dir, path: &Path) -> PathBuf {
+    use std::os::fd::AsRawFd as _;
+    let proc_path = PathBuf::from(format!("/proc/self/fd/{}", handle.as_raw_fd()));
+    if proc_path.is_dir() {
+        proc_path
+    } else {
+        path.to_path_buf()
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
@@ -221,11 +141,28 @@ impl TempManager {
         &self.root
     }
 
-    fn parent_for(&self, user_id: Option<&str>) -> Result<PathBuf, Error> {
+    /// The directory new temp entries go to, as a path and as a handle.
+    fn parent_for(&self, user_id: Option<&str>) -> Result<(PathBuf, Arc<Dir>), Error> {
         match user_id {
-            Some(user_id) => self.user_temp_dir(user_id),
-            None => Ok(self.root.clone()),
+            Some(user_id) => self
+                .user_dir(user_id)
+                .map(|(path, dir)| (path, Arc::new(dir))),
+            None => {
+                let area = self.temp_area()?;
+                let dir = area.try_clone().map_err(io(&self.root))?;
+                Ok((self.root.clone(), Arc::new(dir)))
+            }
         }
+    }
+
+    fn temp_area(&self) -> Result<&Dir, Error> {
+        self.areas.dir(TEMP_AREA).ok_or_else(|| {
+            invalid(
+                "BACHATA_AREAS",
+                &self.areas.names().join(","),
+                "the `temp` area must be managed".to_string(),
+            )
+        })
     }
 
     /// The directory of user `user_id` (`temp/user_<id>`, mode 0700), created when missing.
@@ -235,17 +172,16 @@ impl TempManager {
     /// else (or a link, or a file) is refused; one whose mode lets others in is tightened to
     /// 0700 (logged).
     pub fn user_temp_dir(&self, user_id: &str) -> Result<PathBuf, Error> {
+        self.user_dir(user_id).map(|(path, _)| path)
+    }
+
+    /// [`user_temp_dir`](Self::user_temp_dir) with the directory's handle.
+    fn user_dir(&self, user_id: &str) -> Result<(PathBuf, Dir), Error> {
         use cap_std::fs::DirBuilderExt as _;
         check_user_id(user_id)?;
         let name = format!("user_{user_id}");
         let path = self.root.join(&name);
-        let area = self.areas.dir(TEMP_AREA).ok_or_else(|| {
-            invalid(
-                "BACHATA_AREAS",
-                &self.areas.names().join(","),
-                "the `temp` area must be managed".to_string(),
-            )
-        })?;
+        let area = self.temp_area()?;
         let mut builder = cap_std::fs::DirBuilder::new();
         builder.mode(0o700);
         match area.create_dir_with(&name, &builder) {
@@ -289,7 +225,7 @@ impl TempManager {
                 "a user temp directory was open to others; its mode is now 0700"
             );
         }
-        Ok(path)
+        Ok((path, dir))
     }
 
     /// Creates a temp file (exclusively, mode 0600, locked) named `<prefix>XXXXXX<suffix>`,
@@ -302,17 +238,27 @@ impl TempManager {
     ) -> Result<TempFile, Error> {
         check_affix("suffix", suffix)?;
         check_affix("prefix", prefix)?;
-        let parent = self.parent_for(user_id)?;
-        let (file, path) = tempfile::Builder::new()
+        let (parent, handle) = self.parent_for(user_id)?;
+        let (file, created) = tempfile::Builder::new()
             .prefix(prefix)
             .suffix(suffix)
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .tempfile_in(&parent)
+            .tempfile_in(through_handle(&handle, &parent))
             .map_err(io(&parent))?
             .keep()
             .map_err(|error| io(&parent)(error.error))?;
+        let name = created
+            .file_name()
+            .map(OsStr::to_os_string)
+            .unwrap_or_default();
+        let path = parent.join(&name);
         file.lock().map_err(io(&path))?;
-        let id = self.registry.track(path.clone(), Kind::File);
+        let id = self.registry.track(Live {
+            path: path.clone(),
+            kind: Kind::File,
+            parent: handle,
+            name,
+        });
         tracing::debug!(path = %path.display(), "temp file created");
         Ok(TempFile {
             id,
@@ -325,15 +271,27 @@ impl TempManager {
     /// Creates a temp directory (mode 0700, locked) named `<prefix>XXXXXX`.
     pub fn temp_dir(&self, prefix: &str, user_id: Option<&str>) -> Result<TempDir, Error> {
         check_affix("prefix", prefix)?;
-        let parent = self.parent_for(user_id)?;
-        let path = tempfile::Builder::new()
+        let (parent, handle) = self.parent_for(user_id)?;
+        let created = tempfile::Builder::new()
             .prefix(prefix)
-            .tempdir_in(&parent)
+            .tempdir_in(through_handle(&handle, &parent))
             .map_err(io(&parent))?
             .keep();
-        let lock = File::open(&path).map_err(io(&path))?;
+        let name = created
+            .file_name()
+            .map(OsStr::to_os_string)
+            .unwrap_or_default();
+        let path = parent.join(&name);
+        let lock = crate::capabilities::fs::open_dir_nofollow(&handle, &name)
+            .map_err(io(&path))?
+            .into_std_file();
         lock.lock().map_err(io(&path))?;
-        let id = self.registry.track(path.clone(), Kind::Directory);
+        let id = self.registry.track(Live {
+            path: path.clone(),
+            kind: Kind::Directory,
+            parent: handle,
+            name,
+        });
         Ok(TempDir {
             id,
             path,
