@@ -19,12 +19,13 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
-// The layers, each importing only the ones above it in this list (ARCHITECTURE.md):
+// The layers (ARCHITECTURE.md): types < capabilities < runtime < services < daemon, each
+// importing only the ones before it. The internal ones are reached through the facade below.
 pub mod capabilities;
 pub mod daemon;
-pub mod runtime;
-pub mod services;
-pub mod types;
+mod runtime;
+mod services;
+mod types;
 
 // The public API under its documented paths.
 pub use types::{cleanup, error, text};

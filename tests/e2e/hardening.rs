@@ -859,3 +859,25 @@ fn an_area_root_moved_away_while_open_is_not_cleaned() {
     assert!(scan.contains("moved or replaced"), "{scan}");
     assert!(data.join("temp.keep/old.txt").exists());
 }
+
+#[test]
+fn an_unloadable_policy_error_is_rendered_by_the_embedded_policy_and_says_so() {
+    let sandbox = Sandbox::new();
+    sandbox.write("junk.wasm", b"not a component");
+    let run = sandbox.run(&["--policy", "junk.wasm", "--json", "policy", "info"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let document = run.json();
+    assert_eq!(document["error_code"], "VALIDATION_ERROR", "{document}");
+    assert!(
+        document["rendered_by"]
+            .as_str()
+            .is_some_and(|by| by.contains("embedded")),
+        "{document}"
+    );
+    // With a loadable policy, the active policy renders and says nothing more.
+    let run = sandbox.run(&["--json", "tmp", "user-dir", "../x"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let document = run.json();
+    assert_eq!(document["error_code"], "VALIDATION_ERROR", "{document}");
+    assert!(document.get("rendered_by").is_none(), "{document}");
+}

@@ -1,6 +1,8 @@
 //! The host's layers import one way (ARCHITECTURE.md): `types` < `capabilities` < `runtime`
 //! < `services` < `daemon`, each using only the layers before it (and itself), never the
-//! crate's facade re-exports; no source file is over 500 lines without saying why at its top.
+//! crate's facade re-exports; modules form no import cycle (a module may use what its
+//! ancestors define, the module tree itself); no source file is over 500 lines without saying
+//! why at its top.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -120,4 +122,153 @@ fn long_files_say_why() {
         })
         .collect();
     assert!(long.is_empty(), "{long:?}");
+}
+
+/// The module path of a source file: `runtime/host/fs.rs` is `runtime::host::fs`,
+/// `runtime/mod.rs` is `runtime`.
+fn module_of(relative: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .iter()
+        .filter_map(|part| part.to_str())
+        .map(|part| part.trim_end_matches(".rs").to_string())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|last| last == "mod" || last == "lib" || last == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+/// The modules a file refers to by `crate::` or `super::` paths (grouped `use` lists too),
+/// each resolved to the longest prefix that is a source file.
+fn references(module: &[String], text: &str, modules: &[Vec<String>]) -> Vec<Vec<String>> {
+    let resolve = |path: Vec<String>| -> Option<Vec<String>> {
+        (0..=path.len())
+            .rev()
+            .map(|length| path[..length].to_vec())
+            .find(|prefix| modules.contains(prefix))
+    };
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or_default();
+        for (at, _) in code
+            .match_indices("crate::")
+            .chain(code.match_indices("super::"))
+        {
+            if at > 0 && code[..at].ends_with("::") {
+                continue; // the tail of a longer path (`super::super::`)
+            }
+            let tail = &code[at..];
+            let path: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+            let mut base: Vec<String> = Vec::new();
+            if segments.first() == Some(&"crate") {
+                segments.remove(0);
+            } else {
+                base = module.to_vec();
+                while segments.first() == Some(&"super") {
+                    segments.remove(0);
+                    base.pop();
+                }
+            }
+            let mut names: Vec<Vec<String>> =
+                vec![segments.iter().map(|s| s.to_string()).collect()];
+            // `use super::{a, b::C}`: each name of the group.
+            if let Some(group) = tail
+                .get(path.len()..)
+                .and_then(|rest| rest.strip_prefix('{'))
+            {
+                let inner = group.split('}').next().unwrap_or_default();
+                for name in inner.split(',') {
+                    let name: Vec<String> = name
+                        .trim()
+                        .split("::")
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    let mut full: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+                    full.extend(name);
+                    names.push(full);
+                }
+            }
+            for name in names {
+                let mut target = base.clone();
+                target.extend(name);
+                if let Some(target) = resolve(target) {
+                    found.push(target);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn modules_form_no_import_cycle() {
+    let root = host_src();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let modules: Vec<Vec<String>> = files
+        .iter()
+        .map(|file| module_of(file.strip_prefix(&root).expect("under src")))
+        .collect();
+    let mut edges: BTreeMap<Vec<String>, std::collections::BTreeSet<Vec<String>>> = BTreeMap::new();
+    for (file, module) in files.iter().zip(&modules) {
+        if module.is_empty() || module[0] == "cli" {
+            continue; // the facade and the binary sit on top of everything
+        }
+        let text = std::fs::read_to_string(file).expect("read");
+        for target in references(module, &text, &modules) {
+            let ancestor = target.len() < module.len() && module[..target.len()] == target[..];
+            if target != *module && !ancestor && !target.is_empty() {
+                edges.entry(module.clone()).or_default().insert(target);
+            }
+        }
+    }
+    // Depth-first search for a back edge.
+    fn visit(
+        node: &Vec<String>,
+        edges: &BTreeMap<Vec<String>, std::collections::BTreeSet<Vec<String>>>,
+        state: &mut BTreeMap<Vec<String>, u8>,
+        stack: &mut Vec<Vec<String>>,
+    ) -> Option<Vec<Vec<String>>> {
+        state.insert(node.clone(), 1);
+        stack.push(node.clone());
+        for next in edges.get(node).into_iter().flatten() {
+            match state.get(next).copied().unwrap_or(0) {
+                1 => {
+                    let start = stack.iter().position(|n| n == next).unwrap_or(0);
+                    return Some(stack[start..].to_vec());
+                }
+                0 => {
+                    if let Some(cycle) = visit(next, edges, state, stack) {
+                        return Some(cycle);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(node.clone(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for node in edges.keys() {
+        if state.get(node).copied().unwrap_or(0) == 0
+            && let Some(cycle) = visit(node, &edges, &mut state, &mut Vec::new())
+        {
+            let names: Vec<String> = cycle.iter().map(|m| m.join("::")).collect();
+            panic!("import cycle: {}", names.join(" -> "));
+        }
+    }
+    assert!(
+        edges.len() > 20,
+        "the graph was read: {} modules",
+        edges.len()
+    );
 }

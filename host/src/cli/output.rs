@@ -337,17 +337,23 @@ pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitC
     }
     if json {
         let app = error.to_app_error();
-        let (renderer, fallback) = match policy {
-            Some(policy) => (Ok(policy), false),
-            None => (Policy::shared(), true),
+        // The active policy renders; the embedded one when there is none or it fails.
+        let active = policy.map(|policy| policy.problem_json(&app, None, None));
+        let (rendered, fallback) = match active {
+            Some(Ok(text)) => (Ok(text), false),
+            _ => (
+                Policy::shared().and_then(|policy| policy.problem_json(&app, None, None)),
+                true,
+            ),
         };
-        match renderer.and_then(|policy| policy.problem_json(&app, None, None)) {
+        match rendered {
             Ok(text) if !fallback => println!("{text}"),
             Ok(text) => {
                 let mut document: serde_json::Value =
                     serde_json::from_str(&text).unwrap_or_else(|_| json!({}));
-                document["rendered_by"] =
-                    json!("embedded policy (the requested policy could not be loaded)");
+                document["rendered_by"] = json!(
+                    "embedded policy (the active policy could not be loaded or render the error)"
+                );
                 print_json(&document);
             }
             Err(_) => print_json(&json!({

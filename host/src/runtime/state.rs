@@ -10,7 +10,6 @@ use wasmtime::StoreLimitsBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::bachata::common::types;
 use super::limits::{CallLimiter, Limits};
 use crate::capabilities::fs::{Areas, CallContext};
 use crate::capabilities::metrics::Metrics;
@@ -180,5 +179,3 @@ impl WasiView for HostState {
         }
     }
 }
-
-impl types::Host for HostState {}

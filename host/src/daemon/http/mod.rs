@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 mod guard;
 
 use super::Shared;
+use crate::runtime::Policy;
 use crate::services::resources::{cleanup_json, resources_json};
 use crate::types::error::{AppError, Error};
 pub(crate) use guard::listen_problem;
@@ -127,35 +128,51 @@ fn http_problem(status: StatusCode, detail: &str, instance: &str) -> Response {
         .into_response()
 }
 
-/// An RFC 9457 problem response rendered by the policy, with `status` (default: the
-/// catalog's status of the error).
+/// An RFC 9457 problem response rendered by the active policy, with `status` (default: the
+/// policy's status for the error). When the active policy cannot render it, the embedded one
+/// does and the document says so (`rendered_by`).
 fn problem(
     shared: &Shared,
     error: &AppError,
     status: Option<StatusCode>,
     instance: &str,
 ) -> Response {
-    // Status and document both come from the active policy.
-    let policy = shared.manager.policy();
-    let status = status.unwrap_or_else(|| {
-        policy
-            .http_status(error.error_code())
-            .ok()
-            .and_then(|status| StatusCode::from_u16(status).ok())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    });
-    let body = policy
-        .problem_json(error, None, Some(instance))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .map(|mut document| {
-            document["status"] = json!(status.as_u16());
-            document.to_string()
+    let render = |policy: &Policy| -> Result<(u16, serde_json::Value), crate::types::error::Error> {
+        let code = policy.http_status(error.error_code())?;
+        let text = policy.problem_json(error, None, Some(instance))?;
+        let document = serde_json::from_str(&text).map_err(|parse| {
+            crate::types::error::Error::App(AppError::Generation {
+                message: format!("the policy's problem document is not JSON: {parse}"),
+                details: Vec::new(),
+            })
+        })?;
+        Ok((code, document))
+    };
+    let active = shared.manager.policy();
+    let rendered = render(&active).or_else(|failure| {
+        tracing::warn!(%failure, "the active policy could not render an error; the embedded one does");
+        Policy::shared().and_then(render).map(|(code, mut document)| {
+            document["rendered_by"] =
+                json!("embedded policy (the active policy could not render this error)");
+            (code, document)
         })
-        .unwrap_or_else(|| {
-            json!({"title": "Error", "status": status.as_u16(), "detail": error.message()})
-                .to_string()
-        });
+    });
+    let (status, body) = match rendered {
+        Ok((code, mut document)) => {
+            let status = status
+                .or_else(|| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            document["status"] = json!(status.as_u16());
+            (status, document.to_string())
+        }
+        // Neither policy answers: the bare minimum, by the host.
+        Err(_) => {
+            let status = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let document =
+                json!({"title": "Error", "status": status.as_u16(), "detail": error.message()});
+            (status, document.to_string())
+        }
+    };
     (
         status,
         [(header::CONTENT_TYPE, "application/problem+json")],
@@ -266,9 +283,10 @@ async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Re
                     INSTANCE,
                 )
             } else {
-                http_problem(
-                    StatusCode::BAD_REQUEST,
-                    &format!("cannot read the request body: {error}"),
+                problem(
+                    shared,
+                    &validation(format!("cannot read the request body: {error}"), "body"),
+                    None,
                     INSTANCE,
                 )
             });

@@ -2,7 +2,7 @@
 //! variant's fields; the other pairs stay details).
 
 use super::super::bindings::wit;
-use crate::types::catalog::CatalogEntry;
+use crate::types::catalog::{BuiltError, CatalogEntry};
 use crate::types::error::{AppError, Details};
 
 impl From<wit::AppError> for AppError {
@@ -153,6 +153,16 @@ impl From<wit::CatalogEntry> for CatalogEntry {
             message: entry.message,
             http_status: entry.http_status,
         }
+    }
+}
+
+/// An error the policy's `errors.make-error` built, with the host's form of it.
+pub(crate) fn built_error(built: wit::AppError) -> BuiltError {
+    BuiltError {
+        error_code: built.error_code.clone(),
+        message: built.message.clone(),
+        details: built.details.clone(),
+        error: AppError::from(built),
     }
 }
 

@@ -10,5 +10,7 @@ mod pose;
 
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
-pub(crate) use fs::{to_wit_kind, to_wit_status};
+pub(crate) use errors::built_error;
+pub(crate) use fs::{removal, scan_result};
 pub(crate) use metrics::to_wit_snapshot;
+pub(crate) use pose::{frame, tensors};

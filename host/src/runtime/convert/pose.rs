@@ -1,6 +1,8 @@
 //! People found by the policy's pose decoding.
 
+use super::super::bindings::bachata::common::host_pose;
 use super::super::bindings::wit;
+use crate::capabilities::pose::{PreparedFrame, Tensor};
 use crate::types::pose::{Bbox, Keypoint, Person};
 
 impl From<wit::pose::Person> for Person {
@@ -25,4 +27,27 @@ impl From<wit::pose::Person> for Person {
                 .collect(),
         }
     }
+}
+
+/// A prepared frame as the WIT `frame` the policy decodes (its id is its index in the batch).
+pub(crate) fn frame(id: usize, frame: &PreparedFrame) -> wit::pose::Frame {
+    wit::pose::Frame {
+        id: u32::try_from(id).unwrap_or(u32::MAX),
+        width: frame.width,
+        height: frame.height,
+        scale: frame.scale,
+        pad_x: frame.pad_x,
+        pad_y: frame.pad_y,
+    }
+}
+
+/// The model's output tensors as the WIT `tensor`s.
+pub(crate) fn tensors(tensors: Vec<Tensor>) -> Vec<host_pose::Tensor> {
+    tensors
+        .into_iter()
+        .map(|tensor| host_pose::Tensor {
+            shape: tensor.shape,
+            data: tensor.data,
+        })
+        .collect()
 }

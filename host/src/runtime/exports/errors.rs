@@ -3,6 +3,7 @@
 
 use super::super::Policy;
 use super::super::bindings::wit;
+use super::super::convert;
 use crate::types::catalog::{BuiltError, CatalogEntry};
 use crate::types::error::{AppError, Error};
 
@@ -32,12 +33,7 @@ impl Policy {
                 error.details(),
             )
         })?;
-        Ok(BuiltError {
-            error_code: built.error_code.clone(),
-            message: built.message.clone(),
-            details: built.details.clone(),
-            error: AppError::from(built),
-        })
+        Ok(convert::built_error(built))
     }
 
     /// Every catalog entry.

@@ -21,14 +21,7 @@ impl Policy {
             .frames
             .iter()
             .enumerate()
-            .map(|(id, frame)| wit::pose::Frame {
-                id: id as u32,
-                width: frame.width,
-                height: frame.height,
-                scale: frame.scale,
-                pad_x: frame.pad_x,
-                pad_y: frame.pad_y,
-            })
+            .map(|(id, frame)| convert::frame(id, frame))
             .collect();
         let cfg = convert::yolo_config(config);
         let lend = Capabilities {

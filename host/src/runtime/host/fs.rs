@@ -60,30 +60,7 @@ impl HostState {
             Err(ScanFailure::Cancelled) => return Err(Cancelled.into()),
             Err(ScanFailure::Displaced(reason)) => return Ok(Err(host_fs::FsError::Io(reason))),
         };
-        Ok(Ok(host_fs::ScanResult {
-            entries: scan
-                .entries
-                .into_iter()
-                .map(|entry| host_fs::Entry {
-                    path: entry.path,
-                    kind: convert::to_wit_kind(entry.kind),
-                    size: entry.size,
-                    mtime: entry.mtime,
-                    atime: entry.atime,
-                    ctime: entry.ctime,
-                    device: entry.device,
-                    locked: entry.locked,
-                })
-                .collect(),
-            problems: scan
-                .problems
-                .into_iter()
-                .map(|problem| host_fs::ScanProblem {
-                    path: problem.path,
-                    reason: problem.reason,
-                })
-                .collect(),
-        }))
+        Ok(Ok(convert::scan_result(scan)))
     }
 
     fn remove_paths(
@@ -109,11 +86,13 @@ impl HostState {
                 "asked to remove {} path(s) in area `{area}` during a dry run",
                 paths.len()
             ));
-            let refusal = |path: String| host_fs::Removal {
-                path,
-                status: host_fs::RemovalStatus::Refused,
-                bytes: 0,
-                reason: Some("a dry run removes nothing".to_string()),
+            let refusal = |path: String| {
+                convert::removal(fs::Removal {
+                    path,
+                    status: fs::RemovalStatus::Refused,
+                    bytes: 0,
+                    reason: Some("a dry run removes nothing".to_string()),
+                })
             };
             return Ok(paths.into_iter().map(refusal).collect());
         }
@@ -144,14 +123,6 @@ impl HostState {
         {
             return Err(Cancelled.into());
         }
-        Ok(outcomes
-            .into_iter()
-            .map(|removal| host_fs::Removal {
-                path: removal.path,
-                status: convert::to_wit_status(removal.status),
-                bytes: removal.bytes,
-                reason: removal.reason,
-            })
-            .collect())
+        Ok(outcomes.into_iter().map(convert::removal).collect())
     }
 }

@@ -6,3 +6,9 @@ mod fs;
 mod metrics;
 mod pose;
 mod secrets;
+
+use super::bindings::bachata::common::types;
+use super::state::HostState;
+
+/// `types` declares only types: nothing to implement.
+impl types::Host for HostState {}

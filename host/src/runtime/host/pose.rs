@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::super::bindings::bachata::common::host_pose;
+use super::super::convert;
 use super::super::state::HostState;
 
 impl host_pose::Host for HostState {
@@ -13,14 +14,6 @@ impl host_pose::Host for HostState {
         let started = Instant::now();
         let outcome = batch.infer(&frames);
         self.host_time += started.elapsed();
-        outcome.map(|tensors| {
-            tensors
-                .into_iter()
-                .map(|tensor| host_pose::Tensor {
-                    shape: tensor.shape,
-                    data: tensor.data,
-                })
-                .collect()
-        })
+        outcome.map(convert::tensors)
     }
 }
