@@ -182,10 +182,7 @@ fn check_once(shared: &Shared) -> Result<(), crate::types::error::Error> {
         tracing::warn!("memory is critical: running an emergency cleanup");
         match shared.manager.cleanup(true, false) {
             Ok(report) => shared.telemetry.cleanup_done("emergency", &report),
-            Err(
-                error @ (crate::types::error::Error::Busy { .. }
-                | crate::types::error::Error::Cancelled { .. }),
-            ) => {
+            Err(error) if error.is_interruption() => {
                 tracing::warn!(%error, "emergency cleanup skipped");
             }
             Err(error) => return Err(error),
@@ -243,10 +240,7 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
         let task_shared = Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || task_shared.manager.cleanup(false, false)).await {
             Ok(Ok(report)) => shared.telemetry.cleanup_done("schedule", &report),
-            Ok(Err(
-                error @ (crate::types::error::Error::Busy { .. }
-                | crate::types::error::Error::Cancelled { .. }),
-            )) => {
+            Ok(Err(error)) if error.is_interruption() => {
                 tracing::info!(%error, "scheduled cleanup skipped");
             }
             Ok(Err(error)) => {

@@ -176,7 +176,7 @@ async fn shutdown(shared: &Arc<Shared>, background: &Background) {
                 "final cleanup done"
             );
         }
-        Some(Ok(Err(error @ (Error::Cancelled { .. } | Error::Busy { .. })))) => {
+        Some(Ok(Err(error))) if error.is_interruption() => {
             tracing::warn!(%error, "final cleanup stopped");
         }
         Some(Ok(Err(error))) => {

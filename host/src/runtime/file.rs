@@ -1,46 +1,12 @@
 //! Reading a policy file: a regular file only (never a FIFO, device or directory, which
-//! could block the reader or never end), at most [`max_file_bytes`] bytes, read with that
+//! could block the reader or never end), at most `BACHATA_POLICY_MAX_FILE_MB`, read with that
 //! bound whatever the file claims.
 
 use std::io::Read as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
-use std::sync::OnceLock;
 
 use crate::types::error::Error;
-
-/// Environment variable: the largest policy file accepted, in MiB (1 to 1024, default 64).
-pub const MAX_FILE_VAR: &str = "BACHATA_POLICY_MAX_FILE_MB";
-/// The default largest policy file, in MiB.
-pub const DEFAULT_MAX_FILE_MB: u64 = 64;
-
-/// The largest policy file accepted, in bytes (`BACHATA_POLICY_MAX_FILE_MB`, read once).
-pub fn max_file_bytes() -> Result<u64, Error> {
-    static MAX: OnceLock<Result<u64, String>> = OnceLock::new();
-    MAX.get_or_init(|| match std::env::var(MAX_FILE_VAR) {
-        Err(_) => Ok(DEFAULT_MAX_FILE_MB << 20),
-        Ok(value) => value
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|mib| (1..=1024).contains(mib))
-            .map(|mib| mib << 20)
-            .ok_or_else(|| {
-                format!(
-                    "{MAX_FILE_VAR}={value:?} is invalid: expected a whole number from 1 to 1024"
-                )
-            }),
-    })
-    .clone()
-    .map_err(|reason| {
-        Error::App(crate::types::error::AppError::Validation {
-            message: reason,
-            field: Some(MAX_FILE_VAR.to_string()),
-            value: None,
-            details: Vec::new(),
-        })
-    })
-}
 
 fn what_it_is(file_type: std::fs::FileType) -> &'static str {
     if file_type.is_dir() {
@@ -83,7 +49,8 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
     }
     let too_big = |size: u64| {
         reject(format!(
-            "it is {size} bytes; policy files are limited to {max} bytes ({MAX_FILE_VAR})"
+            "it is {size} bytes; policy files are limited to {max} bytes ({})",
+            super::limits::MAX_FILE_VAR
         ))
     };
     if metadata.len() > max {
@@ -102,9 +69,9 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// [`read_bounded`] with the configured bound.
+/// [`read_bounded`] with the process's bound ([`Limits::max_file_bytes`](super::Limits)).
 pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    read_bounded(path, max_file_bytes()?)
+    read_bounded(path, super::process_limits()?.max_file_bytes)
 }
 
 #[cfg(test)]

@@ -25,6 +25,13 @@ pub struct Limits {
     /// pre-allocated instance pool. Read once, when the engine starts; a call beyond it
     /// fails with a clear error rather than allocating more.
     pub max_concurrent_calls: u32,
+    /// Largest policy file read, in bytes (default 64 MiB; see [`super::file`]).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    64 << 20
 }
 
 /// How often the engine's epoch advances; call deadlines are counted in these ticks.
@@ -39,6 +46,9 @@ pub(crate) fn ticks_for(duration: std::time::Duration) -> u64 {
         .unwrap_or(u64::MAX)
         .max(1)
 }
+
+/// Environment variable: the largest policy file read, in MiB.
+pub const MAX_FILE_VAR: &str = "BACHATA_POLICY_MAX_FILE_MB";
 
 /// Environment variable: call deadline in milliseconds.
 pub const TIMEOUT_VAR: &str = "BACHATA_POLICY_TIMEOUT_MS";
@@ -69,8 +79,9 @@ fn parse_setting(
 
 impl Limits {
     /// The defaults, changed by `BACHATA_POLICY_TIMEOUT_MS` (1 to 600000),
-    /// `BACHATA_POLICY_MAX_MEMORY_MB` (1 to 4096) and `BACHATA_POLICY_MAX_CONCURRENT_CALLS`
-    /// (1 to 1024) when `var` (usually the process environment) sets them.
+    /// `BACHATA_POLICY_MAX_MEMORY_MB` (1 to 4096), `BACHATA_POLICY_MAX_CONCURRENT_CALLS`
+    /// (1 to 1024) and `BACHATA_POLICY_MAX_FILE_MB` (1 to 1024) when `var` (usually the
+    /// process environment) sets them.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut limits = Self::default();
         if let Some(value) = var(TIMEOUT_VAR) {
@@ -84,6 +95,9 @@ impl Limits {
         }
         if let Some(value) = var(CONCURRENCY_VAR) {
             limits.max_concurrent_calls = parse_setting(CONCURRENCY_VAR, &value, 1..=1024)? as u32;
+        }
+        if let Some(value) = var(MAX_FILE_VAR) {
+            limits.max_file_bytes = parse_setting(MAX_FILE_VAR, &value, 1..=1024)? << 20;
         }
         Ok(limits)
     }
@@ -146,6 +160,7 @@ impl Default for Limits {
             max_table_elements: 100_000,
             timeout_ms: 5_000,
             max_concurrent_calls: 32,
+            max_file_bytes: default_max_file_bytes(),
         }
     }
 }

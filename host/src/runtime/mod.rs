@@ -41,7 +41,7 @@ use state::HostState;
 pub use crate::types::catalog::{BuiltError, CatalogEntry};
 pub use check::SelfCheck;
 pub use engine::process_limits;
-pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MEMORY_VAR, TIMEOUT_VAR};
+pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MAX_FILE_VAR, MEMORY_VAR, TIMEOUT_VAR};
 pub use state::MAX_REMOVAL_BATCH;
 
 /// The default policy, built from `guest/` and embedded at compile time.

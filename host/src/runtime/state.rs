@@ -3,7 +3,7 @@
 //! live in [`super::host`], one file per WIT interface.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use wasmtime::StoreLimitsBuilder;
@@ -148,10 +148,7 @@ impl HostState {
 
     /// Whether the call was asked to stop.
     pub(crate) fn cancelled(&self) -> bool {
-        self.capabilities
-            .cancel
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        self.context.cancelled()
     }
 
     /// The last lines the policy wrote to stderr (at most about 1 KiB), if any.

@@ -245,6 +245,12 @@ impl Error {
         }
     }
 
+    /// Whether a cleanup did not run or stopped early because of another cleanup or a
+    /// shutdown ([`Error::Busy`], [`Error::Cancelled`]) rather than failing.
+    pub fn is_interruption(&self) -> bool {
+        matches!(self, Self::Busy { .. } | Self::Cancelled { .. })
+    }
+
     /// This failure as a catalog error: catalog errors as they are, a rejected policy or a
     /// missing file as `VALIDATION_ERROR`, anything else as `GENERATION_ERROR`.
     pub fn to_app_error(&self) -> AppError {

@@ -337,6 +337,7 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(body) => body,
         Err(response) => return response,
     };
+    // The one place the content type is decided: on the body actually received.
     let json = parts
         .headers
         .get(header::CONTENT_TYPE)
