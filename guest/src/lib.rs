@@ -38,7 +38,7 @@ pub mod bindings {
 /// The WIT types, under plain names.
 pub mod types {
     pub use crate::bindings::bachata::common::host_fs::{
-        Entry, EntryKind, FsError, Removal, RemovalStatus, ScanProblem, ScanResult,
+        Entry, EntryKind, FsError, Page, Removal, RemovalReason, RemovalStatus, ScanProblem,
     };
     pub use crate::bindings::bachata::common::host_metrics::{
         AreaUsage, Disk, Memory, SystemResources,
@@ -46,8 +46,8 @@ pub mod types {
     pub use crate::bindings::bachata::common::host_pose::Tensor;
     pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
     pub use crate::bindings::exports::bachata::common::cleanup::{
-        Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
-        PlannedRemoval, ResourceWarning,
+        AreaReport, Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level,
+        PhaseReport, PlannedRemoval, ResourceWarning, RunOptions,
     };
     pub use crate::bindings::exports::bachata::common::config::{
         ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem,

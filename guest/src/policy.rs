@@ -8,14 +8,15 @@
 //! ```ignore
 //! use bachata_common_policy::cleanup;
 //! use bachata_common_policy::policy::{HostFs, Policy};
-//! use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, Entry};
+//! use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, Entry, RunOptions};
 //!
 //! struct LargestFirst;
 //!
 //! impl Policy for LargestFirst {
-//!     fn cleanup_run(s: CleanupSettings, now: u64, force: bool, dry_run: bool)
+//!     fn cleanup_run(s: CleanupSettings, options: RunOptions)
 //!         -> Result<CleanupReport, AppError> {
-//!         cleanup::run_with(&HostFs, &s, now, force, dry_run, |a: &Entry, b: &Entry| b.size.cmp(&a.size))
+//!         // The smallest key goes first: here the largest file.
+//!         cleanup::run_with(&HostFs, &s, &options, |entry: &Entry| u64::MAX - entry.size)
 //!     }
 //! }
 //!
@@ -29,8 +30,8 @@ use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
 use crate::cleanup::Filesystem;
 use crate::types::{
     AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, ErrorKind,
-    FsError, Person, PoseFrame, Removal, ResolvedConfig, ScanResult, SystemResources, Tensor,
-    YoloConfig,
+    FsError, Page, Person, PoseFrame, Removal, RemovalReason, ResolvedConfig, RunOptions,
+    SystemResources, Tensor, YoloConfig,
 };
 use crate::{catalog, config::SecretStore};
 
@@ -47,16 +48,22 @@ impl SecretStore for HostSecrets {
 pub struct HostFs;
 
 impl Filesystem for HostFs {
+    type Scan = host_fs::Scan;
+
     fn areas(&self) -> Vec<String> {
         host_fs::areas()
     }
 
-    fn scan(&self, area: &str) -> Result<ScanResult, FsError> {
-        host_fs::scan(area)
+    fn open_scan(&self, area: &str) -> Result<host_fs::Scan, FsError> {
+        host_fs::open_scan(area)
     }
 
-    fn remove(&self, area: &str, paths: &[String]) -> Vec<Removal> {
-        host_fs::remove(area, paths)
+    fn next(scan: &host_fs::Scan, max: u32) -> Page {
+        scan.next(max)
+    }
+
+    fn remove(&self, area: &str, reason: RemovalReason, paths: &[String]) -> Vec<Removal> {
+        host_fs::remove(area, reason, paths)
     }
 }
 
@@ -120,13 +127,8 @@ pub trait Policy {
     }
 
     /// `cleanup.run`.
-    fn cleanup_run(
-        settings: CleanupSettings,
-        now: u64,
-        force: bool,
-        dry_run: bool,
-    ) -> Result<CleanupReport, AppError> {
-        crate::cleanup::run(&HostFs, &settings, now, force, dry_run)
+    fn cleanup_run(settings: CleanupSettings, options: RunOptions) -> Result<CleanupReport, AppError> {
+        crate::cleanup::run(&HostFs, &settings, &options)
     }
 
     /// `cleanup.assess`.
@@ -197,11 +199,9 @@ macro_rules! export_policy {
             impl cleanup::Guest for $policy {
                 fn run(
                     settings: CleanupSettings,
-                    now: u64,
-                    force: bool,
-                    dry_run: bool,
+                    options: RunOptions,
                 ) -> Result<CleanupReport, AppError> {
-                    <$policy as $crate::policy::Policy>::cleanup_run(settings, now, force, dry_run)
+                    <$policy as $crate::policy::Policy>::cleanup_run(settings, options)
                 }
                 fn assess(settings: CleanupSettings, snapshot: SystemResources) -> Assessment {
                     <$policy as $crate::policy::Policy>::cleanup_assess(settings, snapshot)

@@ -24,7 +24,7 @@ fn a_locked_directory_keeps_everything_below_it_and_counts_once() {
             file("dir1.tmp", 5, 48),
         ],
     )]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.skipped_in_use, 1);
     assert_eq!(
         fs.paths("temp"),
@@ -61,7 +61,7 @@ fn a_locked_directory_at_the_root_and_nested_locks_count_once() {
             file("fresh/new", 1, 1),
         ],
     )]);
-    let report = run(&fs, &settings(), NOW, true, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(true, false)).expect("runs");
     // `force`: both top locked directories keep something back, each counted once.
     assert_eq!(report.skipped_in_use, 2);
     assert!(report.removals.is_empty());
@@ -71,7 +71,7 @@ fn a_locked_directory_at_the_root_and_nested_locks_count_once() {
         "temp",
         vec![locked(dir("fresh", 1)), file("fresh/new", 1, 1)],
     )]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.skipped_in_use, 0, "nothing would have gone");
 }
 
@@ -91,7 +91,7 @@ fn the_cache_cap_never_evicts_below_a_locked_directory() {
             file("newest.bin", 300, 1),
         ],
     )]);
-    let report = run(&fs, &tiny, NOW, false, false).expect("runs");
+    let report = run(&&fs, &tiny, &options(false, false)).expect("runs");
     // 1200 bytes: the two oldest are kept by the lock, `middle.bin` goes (-> 900), then
     // `newest.bin` (-> 600).
     assert_eq!(
@@ -115,7 +115,7 @@ fn many_locked_directories_in_a_deep_tree() {
         entries,
         batches: RefCell::default(),
     };
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.skipped_in_use, 5_000);
     assert_eq!(report.temporary_files.files_removed, 5_000);
 }
@@ -131,7 +131,7 @@ fn other_entries_are_removed_by_age_like_files_but_never_by_the_cache_cap() {
             locked(entry("busy.fifo", EntryKind::Other, 0, 48)),
         ],
     )]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.temporary_files.files_removed, 1);
     assert_eq!(report.temporary_files.directories_removed, 1);
     assert_eq!(report.skipped_in_use, 1);
@@ -153,7 +153,7 @@ fn other_entries_are_removed_by_age_like_files_but_never_by_the_cache_cap() {
             file("a.bin", 600, 2),
         ],
     )]);
-    let report = run(&fs, &tiny, NOW, false, false).expect("runs");
+    let report = run(&&fs, &tiny, &options(false, false)).expect("runs");
     assert_eq!(report.cache_cleanup.files_removed, 0, "600 bytes of files");
     assert_eq!(fs.paths(CACHE_AREA), ["device", "a.bin"]);
 }

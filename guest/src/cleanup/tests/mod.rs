@@ -2,30 +2,44 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::types::{AreaUsage, Disk, Memory, ScanProblem};
+use crate::types::{AreaUsage, Disk, EntryKind, Memory, RemovalStatus, RunOptions, ScanProblem};
 
 const NOW: u64 = 1_700_000_000;
 const HOUR: u64 = 3600;
 
-/// An in-memory filesystem of areas; records every removal batch.
+/// An in-memory filesystem of areas, listed in walk order a page at a time; records every
+/// removal batch and the largest page asked for.
 #[derive(Default)]
 struct FakeFs {
     areas: RefCell<BTreeMap<String, Vec<Entry>>>,
-    batches: RefCell<Vec<(String, Vec<String>)>>,
+    batches: RefCell<Vec<(String, RemovalReason, Vec<String>)>>,
     vanished: Vec<String>,
     scan_problems: Vec<ScanProblem>,
+    /// Most entries per page (0: as many as asked).
+    page: usize,
+    /// Answer like a host in a dry run: nothing is removed.
+    dry_run: bool,
+    /// Entries that vanish from the area once the first page of a scan has been handed out.
+    vanish_after_first_page: RefCell<Vec<String>>,
+    scans: RefCell<usize>,
+}
+
+/// A scan of the fake: what the area held when it was opened (less what vanished), and how
+/// far the walk has got.
+struct FakeScan<'a> {
+    fs: &'a FakeFs,
+    area: String,
+    entries: Vec<Entry>,
+    at: RefCell<usize>,
 }
 
 fn entry(path: &str, kind: EntryKind, size: u64, age_hours: u64) -> Entry {
-    let mtime = NOW - age_hours * HOUR;
     Entry {
         path: path.to_string(),
         kind,
         size,
-        mtime,
-        atime: mtime,
-        ctime: mtime,
-        device: 1,
+        mtime: NOW - age_hours * HOUR,
+        mtime_nanos: 0,
         locked: false,
     }
 }
@@ -36,6 +50,15 @@ fn file(path: &str, size: u64, age_hours: u64) -> Entry {
 
 fn dir(path: &str, age_hours: u64) -> Entry {
     entry(path, EntryKind::Directory, 0, age_hours)
+}
+
+fn options(force: bool, dry_run: bool) -> RunOptions {
+    RunOptions {
+        now: NOW,
+        force,
+        dry_run,
+        max_samples: 1000,
+    }
 }
 
 impl FakeFs {
@@ -57,54 +80,105 @@ impl FakeFs {
             .map(|e| e.path.clone())
             .collect()
     }
+
+    fn removal(&self, entries: &mut Vec<Entry>, path: &str) -> Removal {
+        let answer = |status, bytes| Removal {
+            path: path.to_string(),
+            status,
+            bytes,
+            reason: None,
+        };
+        if self.vanished.iter().any(|gone| gone == path) {
+            entries.retain(|e| e.path != path);
+            return answer(RemovalStatus::Vanished, 0);
+        }
+        let Some(position) = entries.iter().position(|e| e.path == path) else {
+            return answer(RemovalStatus::Vanished, 0);
+        };
+        let found = &entries[position];
+        if found.locked {
+            return answer(RemovalStatus::InUse, 0);
+        }
+        let prefix = format!("{path}/");
+        if found.kind == EntryKind::Directory
+            && !self.dry_run
+            && entries.iter().any(|e| e.path.starts_with(&prefix))
+        {
+            return answer(RemovalStatus::NotEmpty, 0);
+        }
+        let bytes = found.size;
+        if !self.dry_run {
+            entries.remove(position);
+        }
+        answer(RemovalStatus::Removed, bytes)
+    }
 }
 
-impl Filesystem for FakeFs {
+impl<'a> Filesystem for &'a FakeFs {
+    type Scan = FakeScan<'a>;
+
     fn areas(&self) -> Vec<String> {
         self.areas.borrow().keys().cloned().collect()
     }
 
-    fn scan(&self, area: &str) -> Result<ScanResult, FsError> {
+    fn open_scan(&self, area: &str) -> Result<FakeScan<'a>, FsError> {
+        *self.scans.borrow_mut() += 1;
         let areas = self.areas.borrow();
         let entries = areas
             .get(area)
             .ok_or_else(|| FsError::UnknownArea(area.to_string()))?;
-        Ok(ScanResult {
+        Ok(FakeScan {
+            fs: self,
+            area: area.to_string(),
             entries: entries.clone(),
-            problems: self.scan_problems.clone(),
+            at: RefCell::new(0),
         })
     }
 
-    fn remove(&self, area: &str, paths: &[String]) -> Vec<Removal> {
+    fn next(scan: &FakeScan<'a>, max: u32) -> Page {
+        let mut at = scan.at.borrow_mut();
+        let first = *at == 0;
+        let limit = if scan.fs.page == 0 {
+            max as usize
+        } else {
+            scan.fs.page.min(max as usize)
+        };
+        // Entries that vanished since the scan opened are not listed any more.
+        let current = scan.fs.paths(&scan.area);
+        let mut entries = Vec::new();
+        while *at < scan.entries.len() && entries.len() < limit {
+            let candidate = &scan.entries[*at];
+            *at += 1;
+            if current.contains(&candidate.path) {
+                entries.push(candidate.clone());
+            }
+        }
+        if first {
+            let vanish = std::mem::take(&mut *scan.fs.vanish_after_first_page.borrow_mut());
+            if let Some(area) = scan.fs.areas.borrow_mut().get_mut(&scan.area) {
+                area.retain(|e| !vanish.contains(&e.path));
+            }
+        }
+        Page {
+            entries,
+            problems: if first {
+                scan.fs.scan_problems.clone()
+            } else {
+                Vec::new()
+            },
+            done: *at >= scan.entries.len(),
+        }
+    }
+
+    fn remove(&self, area: &str, reason: RemovalReason, paths: &[String]) -> Vec<Removal> {
         self.batches
             .borrow_mut()
-            .push((area.to_string(), paths.to_vec()));
+            .push((area.to_string(), reason, paths.to_vec()));
         let mut areas = self.areas.borrow_mut();
         let entries = areas.get_mut(area).expect("known area");
         paths
             .iter()
-            .map(|path| {
-                if self.vanished.contains(path) {
-                    entries.retain(|e| &e.path != path);
-                    return Removal {
-                        path: path.clone(),
-                        status: RemovalStatus::Vanished,
-                        bytes: 0,
-                        reason: None,
-                    };
-                }
-                let position = entries
-                    .iter()
-                    .position(|e| &e.path == path)
-                    .expect("exists");
-                let removed = entries.remove(position);
-                Removal {
-                    path: path.clone(),
-                    status: RemovalStatus::Removed,
-                    bytes: removed.size,
-                    reason: None,
-                }
-            })
+            .map(|path| self.removal(entries, path))
             .collect()
     }
 }
@@ -130,7 +204,7 @@ fn force_removes_every_file_of_a_directory() {
             file("c.tmp", 30, 0),
         ],
     )]);
-    let report = run(&fs, &settings(), NOW, true, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(true, false)).expect("runs");
     assert_eq!(report.temporary_files.files_removed, 3);
     assert_eq!(report.temporary_files.bytes_freed, 60);
     assert_eq!(report.directories_processed, 1);
@@ -146,7 +220,7 @@ fn only_files_strictly_older_than_the_limit_go() {
         "temp",
         vec![file("old.tmp", 1, 25), exactly, file("new.tmp", 1, 1)],
     )]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.temporary_files.files_removed, 1);
     assert_eq!(fs.paths("temp"), ["exactly.tmp", "new.tmp"]);
 }
@@ -165,12 +239,16 @@ fn emptied_old_directories_go_deepest_first_and_others_stay() {
             file("keep/new.txt", 1, 1),
         ],
     )]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.temporary_files.files_removed, 2);
     assert_eq!(report.temporary_files.directories_removed, 2);
     assert_eq!(fs.paths("temp"), ["fresh", "keep", "keep/new.txt"]);
     let batches = fs.batches.borrow();
-    assert_eq!(batches[1].1, ["job/frames", "job"]);
+    assert_eq!(
+        batches[0].2,
+        ["job/frames/1.png", "job/frames", "job/audio.wav", "job"],
+        "each directory right after what it held"
+    );
 }
 
 #[test]
@@ -178,7 +256,7 @@ fn locked_files_are_skipped_and_counted() {
     let mut locked = file("busy.mp4", 100, 48);
     locked.locked = true;
     let fs = FakeFs::with(&[("temp", vec![locked, file("idle.mp4", 100, 48)])]);
-    let report = run(&fs, &settings(), NOW, true, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(true, false)).expect("runs");
     assert_eq!(report.skipped_in_use, 1);
     assert_eq!(fs.paths("temp"), ["busy.mp4"]);
 }
@@ -198,7 +276,7 @@ fn cache_over_cap_evicts_oldest_first_to_the_low_water_mark() {
             file("older.bin", 300, 25),
         ],
     )]);
-    let report = run(&fs, &tiny, NOW, false, false).expect("runs");
+    let report = run(&&fs, &tiny, &options(false, false)).expect("runs");
     // 1200 bytes > 1000; low water 800: evict oldest (->900), older (->600).
     assert_eq!(report.cache_cleanup.files_removed, 2);
     assert_eq!(report.cache_cleanup.bytes_freed, 600);
@@ -209,20 +287,20 @@ fn cache_over_cap_evicts_oldest_first_to_the_low_water_mark() {
 #[test]
 fn cache_under_cap_is_left_alone() {
     let fs = FakeFs::with(&[(CACHE_AREA, vec![file("a.bin", 10, 1)])]);
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.cache_cleanup.files_removed, 0);
     assert!(fs.batches.borrow().is_empty());
 }
 
 #[test]
 fn dry_run_removes_nothing_and_lists_everything() {
-    let fs = FakeFs::with(&[
+    let mut fs = FakeFs::with(&[
         ("temp", vec![dir("d", 48), file("d/a", 7, 48)]),
         ("output", vec![file("b", 3, 48)]),
     ]);
-    let report = run(&fs, &settings(), NOW, false, true).expect("runs");
+    fs.dry_run = true;
+    let report = run(&&fs, &settings(), &options(false, true)).expect("runs");
     assert!(report.dry_run);
-    assert!(fs.batches.borrow().is_empty());
     assert_eq!(fs.paths("temp"), ["d", "d/a"]);
     let listed: Vec<_> = report
         .removals
@@ -237,7 +315,7 @@ fn dry_run_removes_nothing_and_lists_everything() {
 fn vanished_files_are_counted_not_errors() {
     let mut fs = FakeFs::with(&[("temp", vec![file("gone", 5, 48), file("here", 5, 48)])]);
     fs.vanished = vec!["gone".to_string()];
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.vanished, 1);
     assert_eq!(report.temporary_files.files_removed, 1);
     assert!(report.errors.is_empty());
@@ -250,7 +328,7 @@ fn scan_problems_are_reported_not_raised() {
         path: "locked-dir".into(),
         reason: "permission denied".into(),
     }];
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].path, "locked-dir");
     assert_eq!(report.temporary_files.files_removed, 1);
@@ -261,10 +339,10 @@ fn nonsense_settings_are_rejected() {
     let fs = FakeFs::with(&[]);
     let mut bad = settings();
     bad.max_temp_age_hours = f64::NAN;
-    assert!(run(&fs, &bad, NOW, false, false).is_err());
+    assert!(run(&&fs, &bad, &options(false, false)).is_err());
     let mut bad = settings();
     bad.cache_low_water_ratio = 0.0;
-    let error = run(&fs, &bad, NOW, false, false).expect_err("invalid");
+    let error = run(&&fs, &bad, &options(false, false)).expect_err("invalid");
     assert_eq!(error.error_code, "VALIDATION_ERROR");
 }
 
@@ -323,7 +401,7 @@ fn another_eviction_order_changes_which_cache_files_go() {
     let gib = 1024u64 * 1024 * 1024;
     let mut tiny = settings();
     tiny.max_cache_size_gb = 1000.0 / gib as f64; // a 1000-byte cap, trimmed to 800
-    let largest_first: Eviction = |a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path));
+    let largest_first: Eviction = |entry| u64::MAX - entry.size;
     let fs = FakeFs::with(&[(
         "cache",
         vec![
@@ -332,30 +410,42 @@ fn another_eviction_order_changes_which_cache_files_go() {
             file("mid", 300, 2),
         ],
     )]);
-    let report = run_with(&fs, &tiny, NOW, false, false, largest_first).expect("runs");
+    let report = run_with(&&fs, &tiny, &options(false, false), largest_first).expect("runs");
     assert_eq!(fs.paths("cache"), vec!["old-small", "mid"]);
     assert_eq!(report.cache_cleanup.bytes_freed, 700);
 }
 
-/// A filesystem of one area that removes everything asked and records batch sizes.
+/// A filesystem of one area that removes everything asked and records batch sizes and the
+/// largest page and batch it was asked for.
 struct CountingFs {
     entries: Vec<Entry>,
     batches: RefCell<Vec<usize>>,
 }
 
-impl Filesystem for CountingFs {
+impl<'a> Filesystem for &'a CountingFs {
+    type Scan = (&'a [Entry], RefCell<usize>);
+
     fn areas(&self) -> Vec<String> {
         vec!["temp".to_string()]
     }
 
-    fn scan(&self, _area: &str) -> Result<ScanResult, FsError> {
-        Ok(ScanResult {
-            entries: self.entries.clone(),
-            problems: Vec::new(),
-        })
+    fn open_scan(&self, _area: &str) -> Result<Self::Scan, FsError> {
+        Ok((&self.entries, RefCell::new(0)))
     }
 
-    fn remove(&self, _area: &str, paths: &[String]) -> Vec<Removal> {
+    fn next((entries, at): &Self::Scan, max: u32) -> Page {
+        let mut at = at.borrow_mut();
+        let end = (*at + max as usize).min(entries.len());
+        let page = entries[*at..end].to_vec();
+        *at = end;
+        Page {
+            entries: page,
+            problems: Vec::new(),
+            done: end == entries.len(),
+        }
+    }
+
+    fn remove(&self, _area: &str, _reason: RemovalReason, paths: &[String]) -> Vec<Removal> {
         self.batches.borrow_mut().push(paths.len());
         paths
             .iter()
@@ -372,17 +462,21 @@ impl Filesystem for CountingFs {
 #[test]
 fn large_removals_go_to_the_host_in_bounded_batches() {
     let fs = CountingFs {
-        entries: (0..MAX_BATCH + 10)
+        entries: (0..BATCH * 2 + 10)
             .map(|n| file(&format!("f{n}"), 1, 48))
             .collect(),
         batches: RefCell::default(),
     };
-    let report = run(&fs, &settings(), NOW, false, false).expect("runs");
+    let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
     assert_eq!(
         report.temporary_files.files_removed,
-        (MAX_BATCH + 10) as u64
+        (BATCH * 2 + 10) as u64
     );
-    assert_eq!(*fs.batches.borrow(), vec![MAX_BATCH, 10]);
+    assert_eq!(*fs.batches.borrow(), vec![BATCH, BATCH, 10]);
+    assert_eq!(report.removals.len(), 1000, "samples only");
+    assert_eq!(report.areas.len(), 1);
+    assert_eq!(report.areas[0].entries_scanned, (BATCH * 2 + 10) as u64);
 }
 
 mod locked;
+mod paging;
