@@ -46,8 +46,8 @@ pub mod types {
     pub use crate::bindings::bachata::common::host_pose::Tensor;
     pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
     pub use crate::bindings::exports::bachata::common::cleanup::{
-        AreaReport, Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level,
-        PhaseReport, PlannedRemoval, ResourceWarning, RunOptions,
+        AreaReport, Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
+        PlannedRemoval, ResourceWarning, RunOptions,
     };
     pub use crate::bindings::exports::bachata::common::config::{
         ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem,

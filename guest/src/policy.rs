@@ -127,7 +127,10 @@ pub trait Policy {
     }
 
     /// `cleanup.run`.
-    fn cleanup_run(settings: CleanupSettings, options: RunOptions) -> Result<CleanupReport, AppError> {
+    fn cleanup_run(
+        settings: CleanupSettings,
+        options: RunOptions,
+    ) -> Result<CleanupReport, AppError> {
         crate::cleanup::run(&HostFs, &settings, &options)
     }
 

@@ -119,12 +119,57 @@ fn a_flood_of_paths_is_stopped() {
 }
 
 #[test]
+fn a_policy_that_never_stops_asking_for_pages_is_stopped() {
+    cleanup_fails_and_nothing_changes(
+        "pager",
+        &[
+            "was stopped in `cleanup.run`",
+            "asked for a page after the end of a scan",
+        ],
+    );
+}
+
+#[test]
+fn a_policy_that_opens_scans_without_end_is_stopped() {
+    cleanup_fails_and_nothing_changes(
+        "rescan",
+        &[
+            "was stopped in `cleanup.run`",
+            "opened more than 16 scans of area `",
+        ],
+    );
+}
+
+#[test]
+fn a_component_of_the_previous_package_version_is_refused_naming_both() {
+    let sandbox = Sandbox::new();
+    let policy = test_policy("old_version");
+    let run = sandbox.run(&[
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "policy",
+        "info",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.contains("built against bachata:common@0.1.0"),
+        "{line}"
+    );
+    assert!(
+        line.contains("this host speaks bachata:common@0.2.0"),
+        "{line}"
+    );
+}
+
+#[test]
 fn impossible_reports_and_assessments_are_rejected() {
     cleanup_fails_and_nothing_changes(
         "nonsense",
         &[
             "returned an impossible report",
-            "`never-existed.bin` in area `temp` is listed as removed, but the host did not remove it",
+            "`never-existed.bin` in area `temp` is listed as removed, but it is not among the \
+             first 1000 removals the host made",
         ],
     );
     let policy = Policy::from_file(&test_policy("nonsense")).expect("loads");
@@ -149,8 +194,11 @@ fn the_self_check_rejects_every_hostile_policy() {
         ("spin", "deadline"),
         ("memory_bomb", "memory limit"),
         ("trap", "the trap policy gives up"),
-        ("escape", "during a dry run"),
+        ("escape", "which is outside the area"),
         ("flood", "65537 paths"),
+        ("pager", "asked for a page after the end of a scan"),
+        ("rescan", "opened more than 16 scans of area"),
+        ("old_version", "built against bachata:common@0.1.0"),
         ("nonsense", "impossible assessment"),
     ] {
         let policy = test_policy(fixture);

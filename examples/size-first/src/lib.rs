@@ -8,23 +8,20 @@
 //! point the host at `target/wasm32-wasip2/release/size_first_policy.wasm` (`--policy` or
 //! `BACHATA_POLICY`); a running daemon picks it up when that file changes.
 
-use std::cmp::Ordering;
-
 use bachata_common_policy::types::Entry;
 
-/// Largest file first; among equal sizes the oldest, then by path, so the order is total.
-pub fn largest_first(a: &Entry, b: &Entry) -> Ordering {
-    b.size
-        .cmp(&a.size)
-        .then_with(|| a.mtime.cmp(&b.mtime))
-        .then_with(|| a.path.cmp(&b.path))
+/// The eviction key (smallest goes first): the largest file first; files of equal size in
+/// the order the host walks them. The cap finds its cut-off over these keys in bounded memory,
+/// like the stock order.
+pub fn largest_first(entry: &Entry) -> u64 {
+    u64::MAX - entry.size
 }
 
 #[cfg(target_family = "wasm")]
 mod component {
     use bachata_common_policy::cleanup;
     use bachata_common_policy::policy::{HostFs, Policy};
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, RunOptions};
 
     /// The policy: stock decisions, but size-first cache eviction.
     pub struct SizeFirst;
@@ -32,18 +29,9 @@ mod component {
     impl Policy for SizeFirst {
         fn cleanup_run(
             settings: CleanupSettings,
-            now: u64,
-            force: bool,
-            dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
-            cleanup::run_with(
-                &HostFs,
-                &settings,
-                now,
-                force,
-                dry_run,
-                super::largest_first,
-            )
+            cleanup::run_with(&HostFs, &settings, &options, super::largest_first)
         }
     }
 
@@ -61,27 +49,20 @@ mod tests {
             kind: EntryKind::File,
             size,
             mtime,
-            atime: mtime,
-            ctime: mtime,
-            device: 1,
+            mtime_nanos: 0,
             locked: false,
         }
     }
 
     #[test]
-    fn largest_go_first_then_oldest_then_by_path() {
+    fn largest_go_first() {
         let mut files = [
             file("small-old", 10, 1),
             file("big-new", 900, 50),
-            file("mid-b", 300, 5),
-            file("mid-a", 300, 5),
-            file("mid-older", 300, 2),
+            file("mid", 300, 5),
         ];
-        files.sort_by(largest_first);
+        files.sort_by_key(largest_first);
         let order: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(
-            order,
-            ["big-new", "mid-older", "mid-a", "mid-b", "small-old"]
-        );
+        assert_eq!(order, ["big-new", "mid", "small-old"]);
     }
 }

@@ -163,7 +163,10 @@ impl<'a, F: Filesystem> Tally<'a, F> {
         let reason = self.reason;
         for (queued, outcome) in queue.iter().zip(outcomes) {
             if outcome.path != queued.path {
-                self.problem(&queued.path, "the host answered for another path".to_string());
+                self.problem(
+                    &queued.path,
+                    "the host answered for another path".to_string(),
+                );
                 continue;
             }
             let kept = match outcome.status {

@@ -112,10 +112,7 @@ pub enum Walked {
 }
 
 /// Walks `area` to the end, handing every entry and finished directory to `visitor`.
-pub fn walk<F: Filesystem>(
-    tally: &mut Tally<'_, F>,
-    visitor: &mut impl Visitor<F>,
-) -> Walked {
+pub fn walk<F: Filesystem>(tally: &mut Tally<'_, F>, visitor: &mut impl Visitor<F>) -> Walked {
     let area = tally.area().to_string();
     let scan = match tally.fs.open_scan(&area) {
         Ok(scan) => scan,
@@ -159,7 +156,11 @@ pub fn walk<F: Filesystem>(
     Walked::Done
 }
 
-fn close<F: Filesystem>(tally: &mut Tally<'_, F>, visitor: &mut impl Visitor<F>, stack: &mut Stack) {
+fn close<F: Filesystem>(
+    tally: &mut Tally<'_, F>,
+    visitor: &mut impl Visitor<F>,
+    stack: &mut Stack,
+) {
     if let Some((frame, holder)) = stack.pop() {
         visitor.leave(tally, stack, frame, holder);
     }

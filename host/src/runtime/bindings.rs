@@ -5,10 +5,16 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "common",
     imports: {
-        // The host stops a policy that floods it with an oversized removal batch.
+        // The host stops a policy that floods it with an oversized removal batch, opens too
+        // many scans or asks for a page after the end; a cancelled call stops at its next
+        // scan, page or removal batch.
         "bachata:common/host-fs.remove": trappable,
-        // A scan or removal batch of a cancelled call stops the call.
-        "bachata:common/host-fs.scan": trappable,
+        "bachata:common/host-fs.open-scan": trappable,
+        "bachata:common/host-fs.[method]scan.next": trappable,
+    },
+    with: {
+        // A scan is the host's streaming walk of an area.
+        "bachata:common/host-fs.scan": crate::capabilities::fs::Walker,
     },
 });
 

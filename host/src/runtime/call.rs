@@ -32,6 +32,9 @@ impl Policy {
             metrics: None,
             pose: None,
             dry_run: false,
+            max_samples: state::DEFAULT_SAMPLES,
+            removals_log: None,
+            progress: None,
             cancel: None,
         }
     }
@@ -167,6 +170,7 @@ mod tests {
     use super::*;
     use crate::capabilities::fs::Areas;
     use crate::capabilities::secrets::SecretSource;
+    use crate::runtime::CleanupRun;
     use crate::runtime::engine::process_limits;
     use crate::runtime::limits::Limits;
     use crate::types::cleanup::CleanupSettings;
@@ -244,15 +248,9 @@ mod tests {
         std::fs::write(dir.path().join("data/temp/a"), b"abc").expect("write");
         let cancel = Arc::new(AtomicBool::new(true));
         let policy = Policy::embedded().expect("policy");
-        let outcome = policy.cleanup_cancellable(
-            &areas,
-            None,
-            &CleanupSettings::default(),
-            crate::capabilities::fs::now_secs(),
-            true,
-            false,
-            Some(cancel),
-        );
+        let mut run = CleanupRun::new(crate::capabilities::fs::now_secs(), true, false);
+        run.cancel = Some(cancel);
+        let outcome = policy.cleanup_with(&areas, None, &CleanupSettings::default(), &run);
         match outcome {
             Err(Error::Cancelled { files_removed, .. }) => assert_eq!(files_removed, 0),
             other => panic!("expected a cancellation, got {other:?}"),

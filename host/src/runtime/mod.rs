@@ -41,8 +41,9 @@ use state::HostState;
 pub use crate::types::catalog::{BuiltError, CatalogEntry};
 pub use check::SelfCheck;
 pub use engine::process_limits;
+pub use exports::cleanup::CleanupRun;
 pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MAX_FILE_VAR, MEMORY_VAR, TIMEOUT_VAR};
-pub use state::MAX_REMOVAL_BATCH;
+pub use state::{DEFAULT_SAMPLES, MAX_PAGE, MAX_REMOVAL_BATCH, MAX_SCANS_PER_AREA};
 
 /// The default policy, built from `guest/` and embedded at compile time.
 pub static EMBEDDED_POLICY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.wasm"));
@@ -166,6 +167,12 @@ impl Policy {
             .imports(&engine)
             .map(|(name, _)| name.to_string())
             .collect();
+        if let Some(other) = other_package_version(exports.iter().chain(&imports)) {
+            return Err(reject(format!(
+                "built against {other}; this host speaks {WIT_PACKAGE}: rebuild the policy \
+                 against the WIT of {WIT_PACKAGE}"
+            )));
+        }
         let missing: Vec<&str> = REQUIRED_EXPORTS
             .iter()
             .copied()
@@ -262,6 +269,17 @@ impl Policy {
     pub fn imports(&self) -> &[String] {
         &self.imports
     }
+}
+
+/// The first `bachata:common` package version other than this host's among `names`
+/// (`bachata:common/cleanup@0.1.0` gives `bachata:common@0.1.0`).
+fn other_package_version<'a>(mut names: impl Iterator<Item = &'a String>) -> Option<String> {
+    let package = env!("BACHATA_WIT_NAME");
+    names.find_map(|name| {
+        let rest = name.strip_prefix(package)?.strip_prefix('/')?;
+        let (_, version) = rest.split_once('@')?;
+        (version != env!("BACHATA_WIT_VERSION")).then(|| format!("{package}@{version}"))
+    })
 }
 
 /// Rejects, with a reason a person can act on, bytes that are not a component.

@@ -11,12 +11,21 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::limits::{CallLimiter, Limits};
-use crate::capabilities::fs::{Areas, CallContext};
+use crate::capabilities::fs::{Areas, CallContext, Progress, RemovalLog};
 use crate::capabilities::metrics::Metrics;
 use crate::capabilities::secrets::SecretSource;
 
 /// Most paths one `host-fs.remove` call may name; the stock policy sends smaller batches.
 pub const MAX_REMOVAL_BATCH: usize = 65_536;
+
+/// Most entries one page of a scan holds, whatever the policy asks.
+pub const MAX_PAGE: u32 = 65_536;
+
+/// Most scans a call may open per area.
+pub const MAX_SCANS_PER_AREA: u32 = 16;
+
+/// Sample removals a cleanup report lists unless asked otherwise.
+pub const DEFAULT_SAMPLES: u32 = 1000;
 
 /// How much of a policy's stderr a call keeps (for the error when the call fails).
 const STDERR_CAPACITY: usize = 64 << 10;
@@ -29,8 +38,11 @@ pub(crate) struct Audit {
     pub(crate) violations: Vec<String>,
     /// Violations beyond the ones kept in `violations`.
     pub(crate) more_violations: usize,
-    /// Every path the host actually removed, by area, with the bytes freed.
-    pub(crate) removed: crate::types::cleanup::Removed,
+    /// What the host removed (in a dry run: answered it would remove): totals per area and
+    /// reason, and the first few paths.
+    pub(crate) removed: crate::types::removals::Removed,
+    /// Scans opened, per area.
+    pub(crate) scans_opened: std::collections::HashMap<String, u32>,
 }
 
 /// Most violations an audit keeps word for word.
@@ -45,17 +57,14 @@ impl Audit {
         }
     }
 
-    /// How many files (and links) the host removed during the call.
+    /// How many entries the host removed during the call.
     pub(crate) fn removed_files(&self) -> u64 {
-        self.removed.values().map(|paths| paths.len() as u64).sum()
+        self.removed.entries()
     }
 
     /// How many bytes the host freed during the call.
     pub(crate) fn removed_bytes(&self) -> u64 {
-        self.removed
-            .values()
-            .flat_map(|paths| paths.values())
-            .fold(0u64, |sum, bytes| sum.saturating_add(*bytes))
+        self.removed.bytes()
     }
 
     /// The violations as one sentence, if any.
@@ -81,8 +90,14 @@ pub(crate) struct Capabilities {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// Frames and the model for `host-pose`; without them inference is refused.
     pub(crate) pose: Option<Arc<crate::capabilities::pose::PoseBatch>>,
-    /// A dry run: `host-fs.remove` is refused (and is a violation).
+    /// A dry run: `host-fs.remove` checks and answers, and removes nothing.
     pub(crate) dry_run: bool,
+    /// Most sample removals the report may list (the audit keeps that many paths).
+    pub(crate) max_samples: u32,
+    /// Where every removal is logged, if anywhere.
+    pub(crate) removals_log: Option<Arc<RemovalLog>>,
+    /// Live counters for a progress display.
+    pub(crate) progress: Option<Arc<Progress>>,
     /// When set, the call is stopped at the next host call or deadline check: scans and
     /// removal batches end early, what was removed stays recorded in the audit.
     pub(crate) cancel: Option<Arc<AtomicBool>>,
@@ -132,18 +147,28 @@ impl HostState {
             inner: limits,
             memory_refused: false,
         };
-        let context = CallContext::starting_now(capabilities.cancel.clone());
+        let mut context = CallContext::starting_now(capabilities.cancel.clone());
+        context.dry_run = capabilities.dry_run;
+        let audit = Audit {
+            removed: crate::types::removals::Removed::new(capabilities.max_samples as usize),
+            ..Audit::default()
+        };
         Self {
             wasi,
             table: ResourceTable::new(),
             limits,
             capabilities,
-            audit: Audit::default(),
+            audit,
             stderr,
             context,
             host_time: Duration::ZERO,
             deadline_exceeded: false,
         }
+    }
+
+    /// The call's resources (open scans, WASI streams).
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     /// Whether the call was asked to stop.

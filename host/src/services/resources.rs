@@ -18,13 +18,40 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::capabilities::fs::{Areas, now_secs};
+use crate::capabilities::fs::{Areas, Progress, RemovalLog, now_secs};
 use crate::capabilities::metrics::{Metrics, SystemResources};
-use crate::runtime::Policy;
+use crate::runtime::{CleanupRun, DEFAULT_SAMPLES, Policy};
 use crate::services::temp::TempManager;
 use crate::types::cleanup::{Assessment, CleanupReport};
 use crate::types::config::ResourceSettings;
 use crate::types::error::Error;
+
+/// How a cleanup runs.
+#[derive(Debug, Clone)]
+pub struct CleanupOptions {
+    /// Treat every file as old (everything not in use goes).
+    pub force: bool,
+    /// Remove nothing; report (and log) what would go.
+    pub dry_run: bool,
+    /// Most sample removals (and problems) the report lists; default 1000.
+    pub max_samples: u32,
+    /// Where every removal is written as a JSON line, if anywhere.
+    pub removals_log: Option<Arc<RemovalLog>>,
+    /// Live counters for a progress display.
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl Default for CleanupOptions {
+    fn default() -> Self {
+        Self {
+            force: false,
+            dry_run: false,
+            max_samples: DEFAULT_SAMPLES,
+            removals_log: None,
+            progress: None,
+        }
+    }
+}
 
 /// Manages the areas under one data directory with one policy (which can be swapped while
 /// the manager runs; each call uses the policy current when it starts).
@@ -120,13 +147,23 @@ impl ResourceManager {
     /// cancelled by [`begin_shutdown`](Self::begin_shutdown) fails with
     /// [`Error::Cancelled`], counting what it had removed.
     pub fn cleanup(&self, force: bool, dry_run: bool) -> Result<CleanupReport, Error> {
+        self.cleanup_with(&CleanupOptions {
+            force,
+            dry_run,
+            ..CleanupOptions::default()
+        })
+    }
+
+    /// [`cleanup`](Self::cleanup) with a removals log, a progress display's counters and
+    /// the number of sample removals in the report.
+    pub fn cleanup_with(&self, options: &CleanupOptions) -> Result<CleanupReport, Error> {
         if self.closing.load(Ordering::Relaxed) {
             return Err(self.refused_while_closing());
         }
         let lock = CleanupLock::try_take(self.areas.root())?.ok_or_else(|| Error::Busy {
             data_dir: self.areas.root().to_path_buf(),
         })?;
-        self.cleanup_locked(force, dry_run, lock, false)
+        self.cleanup_locked(options, lock, false)
     }
 
     /// The final cleanup of a shutdown: waits up to `wait` for a running cleanup to end,
@@ -145,7 +182,7 @@ impl ResourceManager {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        self.cleanup_locked(false, false, lock, true)
+        self.cleanup_locked(&CleanupOptions::default(), lock, true)
     }
 
     fn refused_while_closing(&self) -> Error {
@@ -158,11 +195,11 @@ impl ResourceManager {
 
     fn cleanup_locked(
         &self,
-        force: bool,
-        dry_run: bool,
+        options: &CleanupOptions,
         lock: CleanupLock,
         final_run: bool,
     ) -> Result<CleanupReport, Error> {
+        let CleanupOptions { force, dry_run, .. } = *options;
         let cancel = Arc::new(AtomicBool::new(false));
         {
             // Registered and checked under one lock with `begin_shutdown`, so a cleanup
@@ -173,28 +210,39 @@ impl ResourceManager {
             }
             *running = Some(Arc::clone(&cancel));
         }
-        let outcome = self.policy().cleanup_cancellable(
+        let run = CleanupRun {
+            max_samples: options.max_samples,
+            cancel: Some(cancel),
+            removals_log: options.removals_log.clone(),
+            progress: options.progress.clone(),
+            ..CleanupRun::new(now_secs(), force, dry_run)
+        };
+        let outcome = self.policy().cleanup_with(
             &self.areas,
             Some(&self.metrics),
             &self.settings.cleanup,
-            now_secs(),
-            force,
-            dry_run,
-            Some(cancel),
+            &run,
         );
+        let logged = options.removals_log.as_ref().map(|log| log.finish());
         *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
         drop(lock);
         if !dry_run {
             self.metrics.invalidate_area_usage();
         }
         let report = outcome?;
+        if let Some(Err(reason)) = logged {
+            return Err(Error::Io {
+                path: "removals log".into(),
+                source: std::io::Error::other(reason),
+            });
+        }
         tracing::info!(
             force,
             dry_run,
             files_removed = report.total_files_removed(),
             bytes_freed = report.total_bytes_freed(),
             skipped_in_use = report.skipped_in_use,
-            errors = report.errors.len(),
+            errors = report.error_count,
             "cleanup finished"
         );
         for problem in &report.errors {
@@ -315,6 +363,8 @@ pub fn cleanup_json(report: &CleanupReport) -> Value {
         "skipped_in_use": report.skipped_in_use,
         "vanished": report.vanished,
         "dry_run": report.dry_run,
+        "areas": report.areas,
+        "error_count": report.error_count,
         "errors": report.errors,
         "removals": report.removals,
     })

@@ -7,4 +7,5 @@ pub mod cleanup;
 pub mod config;
 pub mod error;
 pub mod pose;
+pub mod removals;
 pub mod text;

@@ -4,7 +4,9 @@
 mod component {
     use bachata_common_policy::cleanup::Filesystem;
     use bachata_common_policy::policy::{HostFs, Policy};
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{
+        AppError, CleanupReport, CleanupSettings, RemovalReason, RunOptions,
+    };
 
     /// Each asked on its own, in every area.
     const TARGETS: [&str; 6] = [
@@ -21,17 +23,15 @@ mod component {
     impl Policy for Escape {
         fn cleanup_run(
             _settings: CleanupSettings,
-            _now: u64,
-            _force: bool,
-            dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
             for area in HostFs.areas() {
                 for target in TARGETS {
-                    HostFs.remove(&area, &[target.to_string()]);
+                    HostFs.remove(&area, RemovalReason::Age, &[target.to_string()]);
                 }
             }
-            HostFs.remove("etc", &["passwd".to_string()]);
-            Ok(bachata_test_policies::empty_report(dry_run))
+            HostFs.remove("etc", RemovalReason::Age, &["passwd".to_string()]);
+            Ok(bachata_test_policies::empty_report(options.dry_run))
         }
     }
 

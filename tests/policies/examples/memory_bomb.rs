@@ -3,22 +3,20 @@
 #[cfg(target_family = "wasm")]
 mod component {
     use bachata_common_policy::policy::Policy;
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, RunOptions};
 
     pub struct MemoryBomb;
 
     impl Policy for MemoryBomb {
         fn cleanup_run(
             _settings: CleanupSettings,
-            _now: u64,
-            _force: bool,
-            dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
             let mut hoard: Vec<Vec<u8>> = Vec::new();
             loop {
                 hoard.push(std::hint::black_box(vec![7u8; 1 << 20]));
                 if hoard.len() == usize::MAX {
-                    return Ok(bachata_test_policies::empty_report(dry_run));
+                    return Ok(bachata_test_policies::empty_report(options.dry_run));
                 }
             }
         }

@@ -5,16 +5,16 @@ mod component {
     use bachata_common_policy::bindings::bachata::common::host_metrics;
     use bachata_common_policy::catalog;
     use bachata_common_policy::policy::Policy;
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, ErrorKind};
+    use bachata_common_policy::types::{
+        AppError, CleanupReport, CleanupSettings, ErrorKind, RunOptions,
+    };
 
     pub struct MetricsProbe;
 
     impl Policy for MetricsProbe {
         fn cleanup_run(
             _settings: CleanupSettings,
-            _now: u64,
-            _force: bool,
-            _dry_run: bool,
+            _options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
             let snapshot = host_metrics::snapshot();
             let areas: Vec<String> = snapshot.areas.into_iter().map(|area| area.name).collect();

@@ -5,7 +5,7 @@ mod component {
     use bachata_common_policy::policy::Policy;
     use bachata_common_policy::types::{
         AppError, Assessment, CleanupReport, CleanupSettings, Level, PlannedRemoval,
-        ResourceWarning, SystemResources,
+        ResourceWarning, RunOptions, SystemResources,
     };
 
     pub struct Nonsense;
@@ -13,9 +13,7 @@ mod component {
     impl Policy for Nonsense {
         fn cleanup_run(
             _settings: CleanupSettings,
-            _now: u64,
-            _force: bool,
-            dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
             let ghost = || PlannedRemoval {
                 area: "temp".to_string(),
@@ -23,7 +21,7 @@ mod component {
                 bytes: u64::MAX,
                 reason: "age".to_string(),
             };
-            let mut report = bachata_test_policies::empty_report(dry_run);
+            let mut report = bachata_test_policies::empty_report(options.dry_run);
             report.removals = vec![ghost(), ghost()];
             report.temporary_files.files_removed = 2;
             report.temporary_files.bytes_freed = u64::MAX;

@@ -6,21 +6,19 @@
 mod component {
     use bachata_common_policy::cleanup;
     use bachata_common_policy::policy::{HostFs, Policy};
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, RunOptions};
 
     pub struct Slow;
 
     impl Policy for Slow {
         fn cleanup_run(
             settings: CleanupSettings,
-            now: u64,
-            force: bool,
-            dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
-            if dry_run {
-                return cleanup::run(&HostFs, &settings, now, force, dry_run);
+            if options.dry_run {
+                return cleanup::run(&HostFs, &settings, &options);
             }
-            let mut counter = now;
+            let mut counter = options.now;
             loop {
                 counter = std::hint::black_box(counter.wrapping_add(1));
             }

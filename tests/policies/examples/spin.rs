@@ -3,18 +3,16 @@
 #[cfg(target_family = "wasm")]
 mod component {
     use bachata_common_policy::policy::Policy;
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, RunOptions};
 
     pub struct Spin;
 
     impl Policy for Spin {
         fn cleanup_run(
             _settings: CleanupSettings,
-            now: u64,
-            _force: bool,
-            _dry_run: bool,
+            options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
-            let mut counter = now;
+            let mut counter = options.now;
             loop {
                 counter = std::hint::black_box(counter.wrapping_add(1));
             }

@@ -3,16 +3,14 @@
 #[cfg(target_family = "wasm")]
 mod component {
     use bachata_common_policy::policy::Policy;
-    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings};
+    use bachata_common_policy::types::{AppError, CleanupReport, CleanupSettings, RunOptions};
 
     pub struct Trap;
 
     impl Policy for Trap {
         fn cleanup_run(
             _settings: CleanupSettings,
-            _now: u64,
-            _force: bool,
-            _dry_run: bool,
+            _options: RunOptions,
         ) -> Result<CleanupReport, AppError> {
             panic!("the trap policy gives up on every cleanup")
         }

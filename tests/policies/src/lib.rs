@@ -8,6 +8,9 @@
 //!   through a link, into another area) and a file another process holds locked;
 //! - `slow`: a real `cleanup.run` computes until stopped (dry runs are the stock policy's);
 //! - `flood`: `cleanup.run` sends one removal batch larger than the host accepts;
+//! - `pager`: `cleanup.run` keeps asking a finished scan for pages;
+//! - `rescan`: `cleanup.run` opens scans of an area without end;
+//! - `old_version`: built against `bachata:common@0.1.0`;
 //! - `nonsense`: `cleanup.run` and `cleanup.assess` answer impossible reports (duplicate
 //!   paths, removals that never happened, totals beyond 2^64, negative and NaN ratios).
 //!
@@ -28,10 +31,12 @@ pub fn empty_report(dry_run: bool) -> CleanupReport {
     CleanupReport {
         temporary_files: phase(),
         cache_cleanup: phase(),
+        areas: Vec::new(),
         directories_processed: 0,
         skipped_in_use: 0,
         vanished: 0,
         errors: Vec::new(),
+        error_count: 0,
         dry_run,
         removals: Vec::new(),
     }

@@ -13,11 +13,22 @@ fn numbered(count: usize) -> Vec<Entry> {
 #[test]
 fn every_page_boundary_gives_the_same_cleanup() {
     const PAGE_SIZE: usize = 8;
-    for count in [0, 1, PAGE_SIZE - 2, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, 3 * PAGE_SIZE] {
+    for count in [
+        0,
+        1,
+        PAGE_SIZE - 2,
+        PAGE_SIZE - 1,
+        PAGE_SIZE,
+        PAGE_SIZE + 1,
+        3 * PAGE_SIZE,
+    ] {
         let mut fs = FakeFs::with(&[("temp", numbered(count))]);
         fs.page = PAGE_SIZE;
         let report = run(&&fs, &settings(), &options(false, false)).expect("runs");
-        assert_eq!(report.temporary_files.files_removed, count as u64, "{count}");
+        assert_eq!(
+            report.temporary_files.files_removed, count as u64,
+            "{count}"
+        );
         assert_eq!(
             report.temporary_files.directories_removed, 1,
             "{count}: `job` emptied across pages goes"
@@ -107,7 +118,12 @@ fn the_cut_off_is_exact_over_many_distinct_times_in_bounded_memory() {
         .map(|n| {
             // A shuffled order of times, spread over seconds and nanoseconds.
             let t = (n * 7919) % count;
-            at(&format!("f{n}"), 10, NOW - 1_000_000 + t * 13, (t % 1000) as u32 * 1000)
+            at(
+                &format!("f{n}"),
+                10,
+                NOW - 1_000_000 + t * 13,
+                (t % 1000) as u32 * 1000,
+            )
         })
         .collect();
     let fs = FakeFs::with(&[(CACHE_AREA, entries.clone())]);
@@ -126,7 +142,10 @@ fn the_cut_off_is_exact_over_many_distinct_times_in_bounded_memory() {
     let mut expected = expected;
     expected.sort();
     assert_eq!(left, expected);
-    assert!(*fs.scans.borrow() >= 3, "the cut-off took more than one scan");
+    assert!(
+        *fs.scans.borrow() >= 3,
+        "the cut-off took more than one scan"
+    );
 }
 
 #[test]

@@ -2,18 +2,17 @@
 //! without following a link, with the mount it lives on; scans and removal batches are
 //! dispatched to the area they name.
 
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use cap_std::fs::Dir;
 
 use super::area::{Area, io_error, open_area, prepare_data_dir};
 use super::locks::locked_files;
 use super::remove::{remove_batch, split_relative};
-use super::scan::{Walk, scan_area};
 use super::stat::{self, EntryKind, stat_fd};
+use super::walk::{Found, Locks, Walker};
 use super::{
     AreaUsage, CallContext, Removal, RemovalStatus, Scan, ScanFailure, names, open_dir_nofollow,
 };
@@ -98,7 +97,8 @@ impl Areas {
         self.areas.iter().find(|area| area.name == name)
     }
 
-    /// Scans area `name` recursively. `Err` when the area is unknown or its root was moved.
+    /// Scans area `name` recursively into one list. `Err` when the area is unknown or its
+    /// root was moved.
     pub fn scan(&self, name: &str) -> Result<Scan, String> {
         self.scan_with(name, &CallContext::default())
             .map_err(|failure| match failure {
@@ -108,19 +108,35 @@ impl Areas {
             })
     }
 
-    /// Scans area `name` recursively, stopping when `context` is cancelled.
+    /// Scans area `name` recursively into one list, stopping when `context` is cancelled.
     pub fn scan_with(&self, name: &str, context: &CallContext) -> Result<Scan, ScanFailure> {
+        let mut walker = self.walk(name, Arc::new(locked_files()), context)?;
+        let scan = collect(&mut walker);
+        if walker.was_cancelled() {
+            return Err(ScanFailure::Cancelled);
+        }
+        Ok(scan)
+    }
+
+    /// Starts a streaming walk of area `name`, checking entries against `locks`.
+    pub fn walk(
+        &self,
+        name: &str,
+        locks: Arc<Locks>,
+        context: &CallContext,
+    ) -> Result<Walker, ScanFailure> {
         let area = self
             .area(name)
             .ok_or_else(|| ScanFailure::UnknownArea(name.to_string()))?;
         if let Some(reason) = self.displaced(area) {
             return Err(ScanFailure::Displaced(reason));
         }
-        let scan = scan_area(area, &locked_files(), context);
-        if context.cancelled() {
-            return Err(ScanFailure::Cancelled);
-        }
-        Ok(scan)
+        let root = area
+            .dir
+            .try_clone()
+            .map_err(|error| ScanFailure::Displaced(format!("cannot read the area: {error}")))?;
+        Walker::new(root, "", area.mount, locks, context.clone())
+            .map_err(|error| ScanFailure::Displaced(format!("cannot read the area: {error}")))
     }
 
     /// Scans the directory `relative` (a plain relative path) of area `name` recursively;
@@ -147,14 +163,15 @@ impl Areas {
         if !area.mount.holds(&mount) {
             return Err(format!("`{relative}` is on another mount"));
         }
-        let locks = locked_files();
-        let context = CallContext::default();
-        let walk = Walk {
-            area,
-            locks: &locks,
-            context: &context,
-        };
-        Ok(Some(walk.walk(Rc::new(dir), relative)))
+        let mut walker = Walker::new(
+            dir,
+            relative,
+            area.mount,
+            Arc::new(locked_files()),
+            CallContext::default(),
+        )
+        .map_err(|error| format!("cannot read `{relative}`: {error}"))?;
+        Ok(Some(collect(&mut walker)))
     }
 
     /// Removes `paths` from area `name` in order.
@@ -191,25 +208,50 @@ impl Areas {
         self.data.as_ref().and_then(|data| area.displaced(data))
     }
 
-    /// Size and file count of every area.
+    /// Size and file count of every area, by a streaming walk (memory does not grow with
+    /// the areas).
     pub fn usage(&self) -> Vec<AreaUsage> {
-        let locks = HashSet::new();
+        let locks = Arc::new(Locks::new());
         let context = CallContext::default();
         self.areas
             .iter()
             .map(|area| {
                 let exists = std::fs::symlink_metadata(&area.path).is_ok_and(|m| m.is_dir());
-                let scan = scan_area(area, &locks, &context);
-                let files = scan.entries.iter().filter(|e| e.kind == EntryKind::File);
+                let (mut size, mut file_count) = (0u64, 0u64);
+                let walker = area.dir.try_clone().and_then(|root| {
+                    Walker::new(root, "", area.mount, Arc::clone(&locks), context.clone())
+                });
+                if let Ok(walker) = walker {
+                    for found in walker {
+                        if let Found::Entry(entry) = found
+                            && entry.kind == EntryKind::File
+                        {
+                            size = size.saturating_add(entry.size);
+                            file_count += 1;
+                        }
+                    }
+                }
                 AreaUsage {
                     name: area.name.clone(),
                     exists,
-                    size: files.clone().map(|e| e.size).sum(),
-                    file_count: files.count() as u64,
+                    size,
+                    file_count,
                 }
             })
             .collect()
     }
+}
+
+/// Every entry and problem of a walk, in one list.
+fn collect(walker: &mut Walker) -> Scan {
+    let mut scan = Scan::default();
+    for found in walker {
+        match found {
+            Found::Entry(entry) => scan.entries.push(entry),
+            Found::Problem(problem) => scan.problems.push(problem),
+        }
+    }
+    scan
 }
 
 /// Whether `name` can name an area: 1 to 64 of `a-z`, `0-9`, `_`, `-` (the policy's rule too).

@@ -17,9 +17,10 @@ mod area;
 mod areas;
 mod locks;
 pub mod names;
+mod record;
 mod remove;
-mod scan;
 pub mod stat;
+mod walk;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +28,9 @@ use std::time::SystemTime;
 
 pub use areas::Areas;
 pub use locks::{locked_files, parse_proc_locks};
+pub use record::{Progress, RemovalLog};
 pub use stat::EntryKind;
+pub use walk::{Found, Locks, MAX_DEPTH, Walker};
 
 /// One entry found by a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +41,10 @@ pub struct Entry {
     pub kind: EntryKind,
     /// Size in bytes (0 for directories).
     pub size: u64,
-    /// Modification time, seconds since the epoch.
+    /// Modification time, whole seconds since the epoch.
     pub mtime: u64,
-    /// Access time, seconds since the epoch.
-    pub atime: u64,
-    /// Status-change time, seconds since the epoch.
-    pub ctime: u64,
-    /// Device id.
-    pub device: u64,
+    /// The sub-second part of the modification time, in nanoseconds.
+    pub mtime_nanos: u32,
     /// Inode number.
     pub inode: u64,
     /// Whether a process holds a lock on it.
@@ -61,7 +60,7 @@ pub struct ScanProblem {
     pub reason: String,
 }
 
-/// The result of scanning an area.
+/// A whole scan, collected (for small trees and tests: the policy gets pages of a [`Walker`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scan {
     /// Entries, parents before children.
@@ -79,7 +78,9 @@ pub enum RemovalStatus {
     Vanished,
     /// Locked by a process; kept.
     InUse,
-    /// Refused by the host's rules (for example a directory that is not empty).
+    /// A directory that is not empty; kept.
+    NotEmpty,
+    /// Refused by the host's rules (another mount, changed since the call began).
     Refused,
     /// Refused because the path does not name an entry inside the area: absolute, with `..`,
     /// `.` or empty segments, through a symbolic link, or in an area that does not exist.
@@ -137,6 +138,9 @@ pub struct CallContext {
     pub cancel: Option<Arc<AtomicBool>>,
     /// When the caller's work began, nanoseconds since the epoch.
     pub since_nanos: Option<i128>,
+    /// A dry run: removal batches check every path as for a removal and answer what would
+    /// happen, removing nothing.
+    pub dry_run: bool,
 }
 
 impl CallContext {
@@ -149,6 +153,7 @@ impl CallContext {
         Self {
             cancel,
             since_nanos,
+            dry_run: false,
         }
     }
 

@@ -299,9 +299,9 @@ fn remove_one(
         );
     }
     match found.kind {
-        EntryKind::Directory => remove_directory(dir, path, &name),
+        EntryKind::Directory => remove_directory(dir, path, &name, context.dry_run),
         EntryKind::File => match open_file(dir, &name) {
-            Ok(file) => remove_open_file(area, dir, path, &name, file, &found),
+            Ok(file) => remove_open_file(area, dir, path, &name, file, &found, context.dry_run),
             Err(error) if error.kind() == io::ErrorKind::PermissionDenied => Removal::new(
                 path,
                 RemovalStatus::Failed,
@@ -312,6 +312,9 @@ fn remove_one(
         },
         // The link itself (or a socket/FIFO/device entry) goes; nothing it points at is
         // touched.
+        EntryKind::Symlink | EntryKind::Other if context.dry_run => {
+            Removal::new(path, RemovalStatus::Removed, found.size, None)
+        }
         EntryKind::Symlink | EntryKind::Other => match dir.remove_file_or_symlink(&*name) {
             Ok(()) => Removal::new(path, RemovalStatus::Removed, found.size, None),
             Err(error) => os_failure(path, &error),
@@ -339,7 +342,7 @@ fn open_file(dir: &Dir, name: &OsStr) -> io::Result<std::fs::File> {
         .map(cap_std::fs::File::into_std)
 }
 
-fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
+fn remove_directory(dir: &Dir, path: &str, name: &OsStr, dry_run: bool) -> Removal {
     // A directory held under `flock` (a live temp directory) is in use; otherwise our own
     // lock is held until it is gone, so no one takes it in between.
     let handle = match open_dir_nofollow(dir, name) {
@@ -351,17 +354,16 @@ fn remove_directory(dir: &Dir, path: &str, name: &OsStr) -> Removal {
         Ok(None) => return Removal::new(path, RemovalStatus::InUse, 0, None),
         Err(error) => return os_failure(path, &error),
     };
+    if dry_run {
+        // Taken to be emptied by the removals planned before it.
+        return Removal::new(path, RemovalStatus::Removed, 0, None);
+    }
     let outcome = dir.remove_dir(name);
     drop(held);
     match outcome {
         Ok(()) => Removal::new(path, RemovalStatus::Removed, 0, None),
         Err(error) if error.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error()) => {
-            Removal::new(
-                path,
-                RemovalStatus::Refused,
-                0,
-                Some("directory is not empty".to_string()),
-            )
+            Removal::new(path, RemovalStatus::NotEmpty, 0, None)
         }
         Err(error) => os_failure(path, &error),
     }
@@ -377,6 +379,7 @@ fn remove_open_file(
     name: &OsStr,
     file: std::fs::File,
     looked_at: &Stat,
+    dry_run: bool,
 ) -> Removal {
     let opened = match stat_fd(&file) {
         Ok(opened) => opened,
@@ -409,6 +412,9 @@ fn remove_open_file(
         Ok(now) if now.inode == opened.inode && now.mount == opened.mount => {}
         Ok(_) => return replaced(),
         Err(error) => return os_failure(path, &error),
+    }
+    if dry_run {
+        return Removal::new(path, RemovalStatus::Removed, opened.size, None);
     }
     let result = dir.remove_file(name);
     drop(file);

@@ -58,6 +58,8 @@ pub struct Stat {
     pub size: u64,
     /// Modification time, seconds since the epoch.
     pub mtime: i64,
+    /// The sub-second part of the modification time, in nanoseconds.
+    pub mtime_nsec: u32,
     /// Access time, seconds since the epoch.
     pub atime: i64,
     /// Status-change time, seconds since the epoch.
@@ -98,6 +100,7 @@ fn from_statx(raw: &rustix::fs::Statx) -> Stat {
         kind,
         size: raw.stx_size,
         mtime: raw.stx_mtime.tv_sec,
+        mtime_nsec: raw.stx_mtime.tv_nsec,
         atime: raw.stx_atime.tv_sec,
         ctime: raw.stx_ctime.tv_sec,
         ctime_nsec: raw.stx_ctime.tv_nsec,

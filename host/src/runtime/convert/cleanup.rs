@@ -2,8 +2,8 @@
 
 use super::super::bindings::wit::cleanup as wit;
 use crate::types::cleanup::{
-    Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport, PlannedRemoval,
-    ResourceWarning,
+    AreaReport, Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
+    PlannedRemoval, ResourceWarning,
 };
 
 /// The WIT form of cleanup settings.
@@ -31,6 +31,16 @@ impl From<wit::CleanupReport> for CleanupReport {
         Self {
             temporary_files: phase(report.temporary_files),
             cache_cleanup: phase(report.cache_cleanup),
+            areas: report
+                .areas
+                .into_iter()
+                .map(|area| AreaReport {
+                    area: area.area,
+                    entries_scanned: area.entries_scanned,
+                    temporary_files: phase(area.temporary_files),
+                    cache_cleanup: phase(area.cache_cleanup),
+                })
+                .collect(),
             directories_processed: report.directories_processed,
             skipped_in_use: report.skipped_in_use,
             vanished: report.vanished,
@@ -43,6 +53,7 @@ impl From<wit::CleanupReport> for CleanupReport {
                     reason: problem.reason,
                 })
                 .collect(),
+            error_count: report.error_count,
             dry_run: report.dry_run,
             removals: report
                 .removals

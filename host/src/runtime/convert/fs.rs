@@ -1,4 +1,4 @@
-//! Entry kinds and removal outcomes of `host-fs`.
+//! Entry kinds, pages and removal outcomes of `host-fs`.
 
 use super::super::bindings::wit::host_fs;
 use crate::capabilities::fs;
@@ -17,6 +17,7 @@ fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
         fs::RemovalStatus::Removed => host_fs::RemovalStatus::Removed,
         fs::RemovalStatus::Vanished => host_fs::RemovalStatus::Vanished,
         fs::RemovalStatus::InUse => host_fs::RemovalStatus::InUse,
+        fs::RemovalStatus::NotEmpty => host_fs::RemovalStatus::NotEmpty,
         fs::RemovalStatus::Refused
         | fs::RemovalStatus::OutOfBounds
         | fs::RemovalStatus::Cancelled => host_fs::RemovalStatus::Refused,
@@ -24,31 +25,40 @@ fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
     }
 }
 
-/// A scan as the WIT `scan-result`.
-pub(crate) fn scan_result(scan: fs::Scan) -> host_fs::ScanResult {
-    host_fs::ScanResult {
-        entries: scan
-            .entries
+/// The name of a removal reason in reports and the removals log: `age` or `cache-cap`.
+pub(crate) fn reason_name(reason: host_fs::RemovalReason) -> &'static str {
+    match reason {
+        host_fs::RemovalReason::Age => "age",
+        host_fs::RemovalReason::CacheCap => "cache-cap",
+    }
+}
+
+/// One page of a walk as the WIT `page`.
+pub(crate) fn page(
+    entries: Vec<fs::Entry>,
+    problems: Vec<fs::ScanProblem>,
+    done: bool,
+) -> host_fs::Page {
+    host_fs::Page {
+        entries: entries
             .into_iter()
             .map(|entry| host_fs::Entry {
                 path: entry.path,
                 kind: to_wit_kind(entry.kind),
                 size: entry.size,
                 mtime: entry.mtime,
-                atime: entry.atime,
-                ctime: entry.ctime,
-                device: entry.device,
+                mtime_nanos: entry.mtime_nanos,
                 locked: entry.locked,
             })
             .collect(),
-        problems: scan
-            .problems
+        problems: problems
             .into_iter()
             .map(|problem| host_fs::ScanProblem {
                 path: problem.path,
                 reason: problem.reason,
             })
             .collect(),
+        done,
     }
 }
 

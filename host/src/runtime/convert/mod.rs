@@ -11,6 +11,6 @@ mod pose;
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
 pub(crate) use errors::built_error;
-pub(crate) use fs::{removal, scan_result};
+pub(crate) use fs::{page, reason_name, removal};
 pub(crate) use metrics::to_wit_snapshot;
 pub(crate) use pose::{frame, tensors};

@@ -5,17 +5,52 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::super::Policy;
+use super::super::bindings::wit::cleanup as wit;
 use super::super::convert;
-use super::super::state::Capabilities;
-use crate::capabilities::fs::Areas;
+use super::super::state::{Capabilities, DEFAULT_SAMPLES};
+use crate::capabilities::fs::{Areas, Progress, RemovalLog};
 use crate::capabilities::metrics::{Metrics, SystemResources};
 use crate::types::cleanup::{Assessment, CleanupReport, CleanupSettings};
 use crate::types::error::Error;
 
+/// How one cleanup runs, beyond its settings.
+#[derive(Debug, Clone)]
+pub struct CleanupRun {
+    /// Seconds since the epoch.
+    pub now: u64,
+    /// Treat every file as old.
+    pub force: bool,
+    /// Remove nothing; report (and log) what would go.
+    pub dry_run: bool,
+    /// Most sample removals (and problems) in the report; default 1000.
+    pub max_samples: u32,
+    /// Stops the call when set: at the next scan page, removal batch (between two paths) or
+    /// deadline check. A stopped call is [`Error::Cancelled`], with what was removed until then.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Where every removal is written as a JSON line, if anywhere.
+    pub removals_log: Option<Arc<RemovalLog>>,
+    /// Live counters for a progress display.
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl CleanupRun {
+    /// A run at `now` with the default number of samples, no log and no progress.
+    pub fn new(now: u64, force: bool, dry_run: bool) -> Self {
+        Self {
+            now,
+            force,
+            dry_run,
+            max_samples: DEFAULT_SAMPLES,
+            cancel: None,
+            removals_log: None,
+            progress: None,
+        }
+    }
+}
+
 impl Policy {
     /// Runs the cleanup policy over `areas`, lending `metrics` for `host-metrics` (without
     /// them the policy sees an all-zero snapshot).
-    #[allow(clippy::too_many_arguments, reason = "one per input of `cleanup.run`")]
     pub fn cleanup(
         &self,
         areas: &Arc<Areas>,
@@ -25,45 +60,57 @@ impl Policy {
         force: bool,
         dry_run: bool,
     ) -> Result<CleanupReport, Error> {
-        self.cleanup_cancellable(areas, metrics, settings, now, force, dry_run, None)
+        self.cleanup_with(
+            areas,
+            metrics,
+            settings,
+            &CleanupRun::new(now, force, dry_run),
+        )
     }
 
-    /// [`cleanup`](Self::cleanup) that stops when `cancel` is set: at the next scan, removal
-    /// batch (between two paths) or deadline check. A stopped call is [`Error::Cancelled`],
-    /// with what was removed until then.
-    #[allow(clippy::too_many_arguments, reason = "one per input of `cleanup.run`")]
-    pub fn cleanup_cancellable(
+    /// [`cleanup`](Self::cleanup) with every option of [`CleanupRun`]. The report is checked
+    /// against what the host did: totals per area and phase, samples among the first
+    /// removals made.
+    pub fn cleanup_with(
         &self,
         areas: &Arc<Areas>,
         metrics: Option<&Arc<Metrics>>,
         settings: &CleanupSettings,
-        now: u64,
-        force: bool,
-        dry_run: bool,
-        cancel: Option<Arc<AtomicBool>>,
+        run: &CleanupRun,
     ) -> Result<CleanupReport, Error> {
         let wit_settings = convert::cleanup_settings(*settings);
+        let options = wit::RunOptions {
+            now: run.now,
+            force: run.force,
+            dry_run: run.dry_run,
+            max_samples: run.max_samples,
+        };
         let lend = Capabilities {
             areas: Some(Arc::clone(areas)),
             metrics: metrics.cloned(),
-            dry_run,
-            cancel,
+            dry_run: run.dry_run,
+            max_samples: run.max_samples,
+            removals_log: run.removals_log.clone(),
+            progress: run.progress.clone(),
+            cancel: run.cancel.clone(),
             ..self.lend_secrets()
         };
         let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {
             instance
                 .bachata_common_cleanup()
-                .call_run(store, wit_settings, now, force, dry_run)
+                .call_run(store, wit_settings, options)
         })?;
         let report = outcome
             .map(CleanupReport::from)
             .map_err(|error| Error::App(error.into()))?;
-        report.check(dry_run, &audit.removed).map_err(|reason| {
-            self.violation(
-                "cleanup.run",
-                format!("returned an impossible report: {reason}"),
-            )
-        })?;
+        report
+            .check(run.dry_run, run.max_samples as usize, &audit.removed)
+            .map_err(|reason| {
+                self.violation(
+                    "cleanup.run",
+                    format!("returned an impossible report: {reason}"),
+                )
+            })?;
         Ok(report)
     }
 

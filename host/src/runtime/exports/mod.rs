@@ -1,7 +1,7 @@
 //! Typed wrappers of the component's exports, one file per WIT interface: what the rest of
 //! the host calls instead of the generated bindings.
 
-mod cleanup;
+pub mod cleanup;
 mod config;
 mod errors;
 mod pose;

@@ -1,14 +1,19 @@
-//! `host-fs`: scans and removal batches in the managed areas, audited. A call is stopped
-//! (and the violation reported) when the policy asks to remove outside an area, during a dry
-//! run, or more than [`MAX_REMOVAL_BATCH`] paths at once; a cancelled call stops at its next
-//! scan or between two removals.
+//! `host-fs`: streaming scans and removal batches in the managed areas, audited. A call is
+//! stopped (and the violation reported) when the policy asks to remove outside an area, sends
+//! more than [`MAX_REMOVAL_BATCH`] paths at once, opens more than [`MAX_SCANS_PER_AREA`]
+//! scans of one area or asks for a page after the end of a scan; a cancelled call stops at
+//! its next scan, page or removal batch (between two removals). In a dry run the host checks
+//! and answers each path and removes nothing.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use wasmtime::component::Resource;
 
 use super::super::bindings::bachata::common::host_fs;
 use super::super::convert;
-use super::super::state::{Cancelled, HostState, MAX_REMOVAL_BATCH};
-use crate::capabilities::fs::{self, Areas, ScanFailure};
+use super::super::state::{Cancelled, HostState, MAX_PAGE, MAX_REMOVAL_BATCH, MAX_SCANS_PER_AREA};
+use crate::capabilities::fs::{self, Areas, ScanFailure, Walker, locked_files};
 
 impl host_fs::Host for HostState {
     fn areas(&mut self) -> Vec<String> {
@@ -19,12 +24,12 @@ impl host_fs::Host for HostState {
             .unwrap_or_default()
     }
 
-    fn scan(
+    fn open_scan(
         &mut self,
         area: String,
-    ) -> wasmtime::Result<Result<host_fs::ScanResult, host_fs::FsError>> {
+    ) -> wasmtime::Result<Result<Resource<Walker>, host_fs::FsError>> {
         let started = Instant::now();
-        let outcome = self.scan_area(area);
+        let outcome = self.open_walk(area);
         self.host_time += started.elapsed();
         outcome
     }
@@ -32,40 +37,91 @@ impl host_fs::Host for HostState {
     fn remove(
         &mut self,
         area: String,
+        reason: host_fs::RemovalReason,
         paths: Vec<String>,
     ) -> wasmtime::Result<Vec<host_fs::Removal>> {
         let started = Instant::now();
-        let outcome = self.remove_paths(area, paths);
+        let outcome = self.remove_paths(area, reason, paths);
         self.host_time += started.elapsed();
         outcome
     }
 }
 
+impl host_fs::HostScan for HostState {
+    fn next(&mut self, scan: Resource<Walker>, max: u32) -> wasmtime::Result<host_fs::Page> {
+        let started = Instant::now();
+        let outcome = self.next_page(&scan, max);
+        self.host_time += started.elapsed();
+        outcome
+    }
+
+    fn drop(&mut self, scan: Resource<Walker>) -> wasmtime::Result<()> {
+        self.table().delete(scan)?;
+        Ok(())
+    }
+}
+
 impl HostState {
-    fn scan_area(
+    fn open_walk(
         &mut self,
         area: String,
-    ) -> wasmtime::Result<Result<host_fs::ScanResult, host_fs::FsError>> {
+    ) -> wasmtime::Result<Result<Resource<Walker>, host_fs::FsError>> {
         if self.cancelled() {
             return Err(Cancelled.into());
         }
-        let Some(areas) = &self.capabilities.areas else {
+        let Some(areas) = self.capabilities.areas.clone() else {
             return Ok(Err(host_fs::FsError::UnknownArea(area)));
         };
-        let scan = match areas.scan_with(&area, &self.context) {
-            Ok(scan) => scan,
+        let opened = self.audit.scans_opened.entry(area.clone()).or_default();
+        *opened += 1;
+        if *opened > MAX_SCANS_PER_AREA {
+            self.audit.violation(format!(
+                "opened more than {MAX_SCANS_PER_AREA} scans of area `{area}` in one call"
+            ));
+            wasmtime::bail!(
+                "host-fs.open-scan: more than {MAX_SCANS_PER_AREA} scans of area `{area}` in one call"
+            );
+        }
+        let walker = match areas.walk(&area, Arc::new(locked_files()), &self.context) {
+            Ok(walker) => walker,
             Err(ScanFailure::UnknownArea(name)) => {
                 return Ok(Err(host_fs::FsError::UnknownArea(name)));
             }
             Err(ScanFailure::Cancelled) => return Err(Cancelled.into()),
             Err(ScanFailure::Displaced(reason)) => return Ok(Err(host_fs::FsError::Io(reason))),
         };
-        Ok(Ok(convert::scan_result(scan)))
+        Ok(Ok(self.table().push(walker)?))
+    }
+
+    fn next_page(&mut self, scan: &Resource<Walker>, max: u32) -> wasmtime::Result<host_fs::Page> {
+        if self.cancelled() {
+            return Err(Cancelled.into());
+        }
+        let walker = self.table().get_mut(scan)?;
+        if walker.end_reported() {
+            self.audit
+                .violation("asked for a page after the end of a scan".to_string());
+            wasmtime::bail!("host-fs: scan.next called after the scan ended");
+        }
+        let (entries, problems) = walker.page(max.clamp(1, MAX_PAGE) as usize);
+        let cancelled = walker.was_cancelled();
+        let done = walker.is_done();
+        if done {
+            walker.report_end();
+        }
+        if cancelled {
+            return Err(Cancelled.into());
+        }
+        if let Some(progress) = &self.capabilities.progress {
+            progress.scanned(entries.len() as u64);
+        }
+        Ok(convert::page(entries, problems, done))
     }
 
     fn remove_paths(
         &mut self,
         area: String,
+        reason: host_fs::RemovalReason,
         paths: Vec<String>,
     ) -> wasmtime::Result<Vec<host_fs::Removal>> {
         if self.cancelled() {
@@ -81,25 +137,12 @@ impl HostState {
                 paths.len()
             );
         }
-        if self.capabilities.dry_run {
-            self.audit.violation(format!(
-                "asked to remove {} path(s) in area `{area}` during a dry run",
-                paths.len()
-            ));
-            let refusal = |path: String| {
-                convert::removal(fs::Removal {
-                    path,
-                    status: fs::RemovalStatus::Refused,
-                    bytes: 0,
-                    reason: Some("a dry run removes nothing".to_string()),
-                })
-            };
-            return Ok(paths.into_iter().map(refusal).collect());
-        }
         let outcomes = match &self.capabilities.areas {
             Some(areas) => areas.remove_with(&area, &paths, &self.context),
             None => Areas::none().remove(&area, &paths),
         };
+        let reason = convert::reason_name(reason);
+        let dry_run = self.capabilities.dry_run;
         for removal in &outcomes {
             match removal.status {
                 fs::RemovalStatus::OutOfBounds => self.audit.violation(format!(
@@ -110,9 +153,13 @@ impl HostState {
                 fs::RemovalStatus::Removed => {
                     self.audit
                         .removed
-                        .entry(area.clone())
-                        .or_default()
-                        .insert(removal.path.clone(), removal.bytes);
+                        .record(&area, &removal.path, removal.bytes, reason);
+                    if let Some(log) = &self.capabilities.removals_log {
+                        log.write(&area, &removal.path, removal.bytes, reason, dry_run);
+                    }
+                    if let Some(progress) = &self.capabilities.progress {
+                        progress.removed(removal.bytes);
+                    }
                 }
                 _ => {}
             }

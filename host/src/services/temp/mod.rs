@@ -401,7 +401,7 @@ impl TempManager {
                     report.bytes_freed += removal.bytes;
                 }
                 RemovalStatus::InUse => report.skipped_in_use += 1,
-                RemovalStatus::Vanished => {}
+                RemovalStatus::Vanished | RemovalStatus::NotEmpty => {}
                 RemovalStatus::Refused
                 | RemovalStatus::OutOfBounds
                 | RemovalStatus::Failed
