@@ -13,6 +13,7 @@ mod pose;
 mod redaction;
 mod resources;
 mod safety;
+mod scale;
 mod secrets;
 mod swap;
 mod temp;

@@ -8,7 +8,9 @@
  * - `host-secrets`: the `secrets` function given to {@link instantiatePolicy};
  * - `host-fs`, `host-metrics`, `host-pose`: nothing. Functions whose WIT result has an error case
  *   answer with it (`"<capability> is not available in this host"`); the others throw
- *   {@link CapabilityUnavailable}, which traps the call and reaches its caller.
+ *   {@link CapabilityUnavailable}, which traps the call and reaches its caller. Resource types
+ *   (`host-fs`'s `scan`) are classes that no value is ever made of (`openScan` errs); their
+ *   constructor and methods throw the same way.
  * - WASI through `@bytecodealliance/preview2-shim`, denied where the shim allows it: no
  *   environment variables, no arguments, no stdin, no exit. stdout and stderr are the process's.
  *
@@ -81,6 +83,27 @@ function trap(capability) {
   return () => {
     throw new CapabilityUnavailable(capability);
   };
+}
+
+/**
+ * `host-fs`'s `scan` resource, which jco imports as a class (`Scan`). The policy's imports name
+ * it, so it must be given even though this host never makes one: `openScan` errs. Making one, or
+ * asking one for a page, throws {@link CapabilityUnavailable} like the other `host-fs` functions.
+ */
+class UnavailableScan {
+  constructor() {
+    throw new CapabilityUnavailable('host-fs');
+  }
+
+  /**
+   * `scan.next`: traps.
+   *
+   * @param {number} _max
+   * @returns {never}
+   */
+  next(_max) {
+    throw new CapabilityUnavailable('host-fs');
+  }
 }
 
 /**
@@ -171,8 +194,9 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
     ...WASI,
     'bachata:common/host-secrets': { access: accessThrough(secrets) },
     'bachata:common/host-fs': {
+      Scan: UnavailableScan,
       areas: trap('host-fs'),
-      scan: () => {
+      openScan: () => {
         throw errorResult({ tag: 'io', val: notAvailable('host-fs') });
       },
       remove: trap('host-fs'),

@@ -22,9 +22,11 @@ const CLEANUP_SETTINGS = {
   memoryCriticalThreshold: 0.9,
 };
 
+const RUN_OPTIONS = { now: 1_700_000_000n, force: false, dryRun: true, maxSamples: 1000 };
+
 test('cleanup.run traps: host-fs is not available', async () => {
   const { cleanup } = await instantiatePolicy();
-  assert.throws(() => cleanup.run(CLEANUP_SETTINGS, 1_700_000_000n, false, true), CapabilityUnavailable);
+  assert.throws(() => cleanup.run(CLEANUP_SETTINGS, RUN_OPTIONS), CapabilityUnavailable);
 });
 
 test('pose.detect errs: host-pose is not available', async () => {

@@ -7,8 +7,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import wasmtime
+from wasmtime import component as wc
 
-from bachata_common import CapabilityUnavailable, policy
+from bachata_common import CapabilityUnavailable, _component, _values, policy
 
 CLEANUP_SETTINGS = {
     "max-temp-age-hours": 24,
@@ -23,6 +25,58 @@ CLEANUP_SETTINGS = {
 def test_cleanup_run_needs_host_fs():
     with pytest.raises(CapabilityUnavailable, match="host-fs is not available in this host"):
         policy.cleanup_run(CLEANUP_SETTINGS, now=1_700_000_000, dry_run=True)
+
+
+def test_cleanup_run_takes_its_options_as_keywords():
+    with pytest.raises(CapabilityUnavailable, match="host-fs is not available in this host"):
+        policy.cleanup_run(CLEANUP_SETTINGS, now=1_700_000_000, force=True, dry_run=False, max_samples=10)
+
+
+def test_open_scan_errs_with_an_io_error():
+    """``host-fs.open-scan`` has an error case, so it answers with it (as a value of the type the
+    component imports) instead of trapping."""
+    loaded = _component._loaded()
+    host_fs = loaded.component.type.imports(loaded.engine)[_component.interface_name("host-fs")]
+    open_scan = host_fs.ty.exports(loaded.engine)["open-scan"].ty
+    answer = _component.HOST_FUNCTIONS["host-fs"]["open-scan"]("temp")
+    assert answer == {"tag": "err", "val": {"tag": "io", "val": "host-fs is not available in this host"}}
+    assert _values.lift(open_scan.result, _values.lower(open_scan.result, answer)) == answer
+
+
+#: A component that imports ``host-fs``'s ``scan`` resource and calls ``scan.next`` on the scan it
+#: is given: the stock policy cannot reach ``next`` here, since it never gets a scan.
+SCAN_NEXT_CALLER = r"""
+(component
+  (import "bachata:common/host-fs@0.2.0" (instance $fs
+    (export "scan" (type $scan (sub resource)))
+    (export "[method]scan.next" (func (param "self" (borrow $scan)) (param "max" u32) (result u32)))
+  ))
+  (alias export $fs "scan" (type $scan))
+  (alias export $fs "[method]scan.next" (func $next))
+  (core func $next-lowered (canon lower (func $next)))
+  (core module $m
+    (import "fs" "next" (func $next (param i32 i32) (result i32)))
+    (func (export "next-of") (param i32) (result i32)
+      local.get 0
+      i32.const 10
+      call $next))
+  (core instance $fs-core (export "next" (func $next-lowered)))
+  (core instance $i (instantiate $m (with "fs" (instance $fs-core))))
+  (func (export "next-of") (param "scan" (own $scan)) (result u32)
+    (canon lift (core func $i "next-of")))
+)
+"""
+
+
+def test_scan_resource_links_and_its_next_method_traps():
+    assert _component.VERSION in SCAN_NEXT_CALLER
+    loaded = _component._Policy(wasmtime.wat2wasm(SCAN_NEXT_CALLER))
+    store = wasmtime.Store(loaded.engine)
+    instance = loaded.linker.instantiate(store, loaded.component)
+    next_of = instance.get_func(store, loaded.component.get_export_index("next-of"))
+    scan = wc.ResourceHost.own(1, loaded.host_resources[("host-fs", "scan")])
+    with pytest.raises(CapabilityUnavailable, match="host-fs is not available in this host"):
+        next_of(store, scan)
 
 
 def test_pose_detect_reports_that_host_pose_is_not_available():

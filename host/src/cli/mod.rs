@@ -7,11 +7,13 @@ use clap::{Args, Parser, Subcommand};
 
 use std::sync::Arc;
 
-use bachata_common::resources::ResourceManager;
+use bachata_common::capabilities::fs::{Progress as CleanupCounters, RemovalLog};
+use bachata_common::resources::{CleanupOptions, ResourceManager};
 use bachata_common::{Error, Policy, config};
 
 mod output;
 mod pose;
+mod progress;
 
 /// Shared services of Bachata Buddy: configuration, error catalog and the policy component.
 #[derive(Debug, Parser)]
@@ -57,6 +59,13 @@ pub enum Command {
         /// Remove nothing; list what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Write every removal (in a dry run: every planned one) to FILE as JSON Lines
+        /// (`{"area","path","bytes","reason","dry_run"}`); the report lists only samples.
+        #[arg(long, value_name = "FILE")]
+        removals_log: Option<PathBuf>,
+        /// Most removals (and problems) the report lists.
+        #[arg(long, value_name = "N", default_value_t = bachata_common::policy::DEFAULT_SAMPLES)]
+        samples: u32,
         #[command(flatten)]
         env: EnvFileArg,
     },
@@ -265,13 +274,32 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
         Command::Cleanup {
             force,
             dry_run,
+            removals_log,
+            samples,
             env,
         } => {
             let manager = manager(policy, env)?;
-            let progress = output::Progress::start(cli.json, "cleaning");
-            let report = manager.cleanup(*force, *dry_run);
+            let log = match removals_log {
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    Some(Arc::new(RemovalLog::new(file)))
+                }
+                None => None,
+            };
+            let counters = Arc::new(CleanupCounters::default());
+            let progress = progress::CleanupProgress::start(cli.json, &counters);
+            let report = manager.cleanup_with(&CleanupOptions {
+                force: *force,
+                dry_run: *dry_run,
+                max_samples: *samples,
+                removals_log: log,
+                progress: Some(counters),
+            });
             progress.finish();
-            output::cleanup(&report?, cli.json);
+            output::cleanup(&report?, cli.json, removals_log.as_deref());
             Ok(ExitCode::SUCCESS)
         }
         Command::Pose {

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use bachata_common::capabilities::metrics::SystemResources;
@@ -175,28 +174,6 @@ pub fn policy_checked(policy: &Policy, check: &bachata_common::policy::SelfCheck
     );
 }
 
-/// A spinner on stderr while a long step runs, only on a terminal and without `--json`.
-pub struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    /// Starts the spinner.
-    pub fn start(json: bool, message: &'static str) -> Self {
-        if json || !std::io::stderr().is_terminal() {
-            return Self(None);
-        }
-        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
-        bar.enable_steady_tick(std::time::Duration::from_millis(100));
-        Self(Some(bar))
-    }
-
-    /// Stops and clears the spinner.
-    pub fn finish(self) {
-        if let Some(bar) = self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -252,8 +229,8 @@ pub fn resources(snapshot: &SystemResources, json: bool) {
     }
 }
 
-/// `cleanup`.
-pub fn cleanup(report: &CleanupReport, json: bool) {
+/// `cleanup`: totals, the sample removals of a dry run and where the full list went.
+pub fn cleanup(report: &CleanupReport, json: bool, removals_log: Option<&Path>) {
     if json {
         print_json(&cleanup_json(report));
         return;
@@ -283,6 +260,21 @@ pub fn cleanup(report: &CleanupReport, json: bool) {
         report.temporary_files.directories_removed,
         report.directories_processed,
     );
+    let listed = report.removals.len() as u64;
+    let total = report.total_files_removed()
+        + report.temporary_files.directories_removed
+        + report.cache_cleanup.directories_removed;
+    if report.dry_run && total > listed {
+        println!(
+            "(the first {listed} of {total} are listed; {})",
+            match removals_log {
+                Some(path) => format!("all of them are in {}", path.display()),
+                None => "--removals-log FILE writes them all".to_string(),
+            }
+        );
+    } else if let Some(path) = removals_log {
+        println!("every removal is listed in {}", path.display());
+    }
     if report.skipped_in_use > 0 {
         println!("kept {} files in use", report.skipped_in_use);
     }
@@ -292,6 +284,12 @@ pub fn cleanup(report: &CleanupReport, json: bool) {
             problem.area,
             printable(&problem.path),
             printable(&problem.reason)
+        );
+    }
+    if report.error_count > report.errors.len() as u64 {
+        println!(
+            "... and {} more problems",
+            report.error_count - report.errors.len() as u64
         );
     }
 }

@@ -6,7 +6,9 @@ and exports the decisions. This host lends:
 - ``host-secrets``: the secret store of the current call (see :mod:`bachata_common.secrets`);
 - ``host-fs``, ``host-metrics``, ``host-pose``: nothing. Functions whose WIT result has an error
   case answer with it (``"<capability> is not available in this host"``); the others trap with
-  :class:`CapabilityUnavailable`, which the caller of the export sees raised as such.
+  :class:`CapabilityUnavailable`, which the caller of the export sees raised as such. Resource
+  types (``host-fs``'s ``scan``) are defined so the component links, but no value of them is
+  ever made (``open-scan`` errs), and their methods trap like any other function.
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
 stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments.
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 PACKAGE = "bachata:common"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 
@@ -55,7 +57,7 @@ class CapabilityUnavailable(RuntimeError):
 
 
 def interface_name(name: str) -> str:
-    """The full name of an interface of the package, for example ``bachata:common/config@0.1.0``."""
+    """The full name of an interface of the package, for example ``bachata:common/config@0.2.0``."""
     return f"{PACKAGE}/{name}@{VERSION}"
 
 
@@ -88,7 +90,7 @@ def _trap(capability: str) -> Callable[..., Any]:
 HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
     "host-secrets": {"access": _access_secret},
     "host-fs": {
-        "scan": lambda _area: {
+        "open-scan": lambda _area: {
             "tag": "err",
             "val": {"tag": "io", "val": _unavailable_message("host-fs")},
         },
@@ -98,6 +100,10 @@ HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
         "infer": lambda _frames: {"tag": "err", "val": _unavailable_message("host-pose")},
     },
 }
+
+
+def _drop_nothing(_store: Any, _rep: int) -> None:
+    """The destructor of a host resource type: no value of one is ever made, so none is dropped."""
 
 
 def _read_component() -> bytes:
@@ -139,6 +145,8 @@ class _Policy:
         self.component = wc.Component(self.engine, wasm)
         self.linker = wc.Linker(self.engine)
         self.linker.add_wasip2()
+        #: The host type id of each resource defined, by ``(capability, resource)``.
+        self.host_resources: dict[tuple[str, str], int] = {}
         self._define_host_functions()
         self._exports: dict[tuple[str, str], tuple[wc.ExportIndex, wc.FuncType]] = {}
         self._exports_lock = threading.Lock()
@@ -151,7 +159,17 @@ class _Policy:
                 if imported is None:
                     continue
                 with root.add_instance(interface_name(capability)) as instance:
-                    for name, item in imported.ty.exports(self.engine).items():
+                    items = imported.ty.exports(self.engine).items()
+                    # A component whose imports name a resource type (`scan`) links only when the
+                    # type is defined, even if it never gets a value of it. Each gets a host type
+                    # of its own; this host makes no values, so the destructor has nothing to do.
+                    # Its methods (`[method]scan.next`) are functions like the others, below.
+                    for name, item in items:
+                        if isinstance(item.ty, wc.ResourceType):
+                            resource_id = len(self.host_resources)
+                            self.host_resources[(capability, name)] = resource_id
+                            instance.add_resource(name, wc.ResourceType.host(resource_id), _drop_nothing)
+                    for name, item in items:
                         if isinstance(item.ty, wc.FuncType):
                             implementation = functions.get(name) or _trap(capability)
                             instance.add_func(name, _adapt(item.ty, implementation))

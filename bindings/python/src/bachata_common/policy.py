@@ -86,12 +86,24 @@ def problem_json(error: dict, error_type: Optional[str] = None, instance: Option
     return call("errors", "problem-json", error, error_type, instance)
 
 
-def cleanup_run(settings: dict, now: int, force: bool = False, dry_run: bool = False) -> dict:
+#: ``run-options.max-samples`` when not given: the native host's default.
+DEFAULT_SAMPLES = 1000
+
+
+def cleanup_run(
+    settings: dict,
+    now: int,
+    force: bool = False,
+    dry_run: bool = False,
+    max_samples: int = DEFAULT_SAMPLES,
+) -> dict:
     """``cleanup.run``: needs ``host-fs``, which this host does not lend.
 
+    ``now``, ``force``, ``dry_run`` and ``max_samples`` make its ``run-options`` record.
     Raises :class:`CapabilityUnavailable` (``host-fs is not available in this host``).
     """
-    return call("cleanup", "run", settings, now, force, dry_run)
+    options = {"now": now, "force": force, "dry-run": dry_run, "max-samples": max_samples}
+    return call("cleanup", "run", settings, options)
 
 
 def cleanup_assess(settings: dict, snapshot: dict) -> dict:

@@ -27,10 +27,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 mod guard;
+mod removals;
 
 use super::Shared;
+use crate::capabilities::fs::RemovalLog;
 use crate::runtime::Policy;
-use crate::services::resources::{cleanup_json, resources_json};
+use crate::services::resources::{CleanupOptions, cleanup_json, resources_json};
 use crate::types::error::{AppError, Error};
 pub(crate) use guard::listen_problem;
 use guard::{bearer_token, guard, same_token};
@@ -252,6 +254,16 @@ struct CleanupRequest {
     force: bool,
     #[serde(default)]
     dry_run: bool,
+    /// Answer with every removal as JSON Lines, then the report (`application/x-ndjson`).
+    #[serde(default)]
+    removals_log: bool,
+    /// Most sample removals in the report.
+    #[serde(default = "default_samples")]
+    samples: u32,
+}
+
+fn default_samples() -> u32 {
+    crate::runtime::DEFAULT_SAMPLES
 }
 
 /// Reads the request body within [`BODY_READ_TIMEOUT`] and [`MAX_BODY_BYTES`].
@@ -362,15 +374,51 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             }
         }
     };
+    let spool = if request.removals_log {
+        match tempfile::tempfile() {
+            Ok(file) => Some(file),
+            Err(error) => {
+                let error = AppError::Resource {
+                    message: format!("cannot create a spool file for the removals log: {error}"),
+                    resource_type: Some("disk".to_string()),
+                    details: Vec::new(),
+                };
+                return problem(&shared, &error, None, INSTANCE);
+            }
+        }
+    } else {
+        None
+    };
     let task_shared = Arc::clone(&shared);
     let outcome = tokio::task::spawn_blocking(move || {
-        task_shared.manager.cleanup(request.force, request.dry_run)
+        let log = match &spool {
+            Some(file) => {
+                let writer = file.try_clone().map_err(|source| Error::Io {
+                    path: "removals spool".into(),
+                    source,
+                })?;
+                Some(Arc::new(RemovalLog::new(writer)))
+            }
+            None => None,
+        };
+        let options = CleanupOptions {
+            force: request.force,
+            dry_run: request.dry_run,
+            max_samples: request.samples,
+            removals_log: log,
+            progress: None,
+        };
+        let report = task_shared.manager.cleanup_with(&options)?;
+        Ok::<_, Error>((report, spool))
     })
     .await;
     match outcome {
-        Ok(Ok(report)) => {
+        Ok(Ok((report, spool))) => {
             shared.telemetry.cleanup_done("api", &report);
-            Json(cleanup_json(&report)).into_response()
+            match spool {
+                Some(file) => removals::stream(file, &report),
+                None => Json(cleanup_json(&report)).into_response(),
+            }
         }
         Ok(Err(error @ Error::Busy { .. })) => problem(
             &shared,

@@ -1,0 +1,218 @@
+//! Cleanup at scale: hundreds of thousands of files in bounded memory (the policy runs under a
+//! memory cap far below what the tree would need if held whole), the cache cap exact over many
+//! files, bounded reports with the complete list in a removals log, from the CLI and the API.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use bachata_common_tests::{Sandbox, age};
+
+/// `count` one-byte files in directories of 1,000 (frames of clips), modified at `when`.
+fn frames(root: &Path, count: usize, when: SystemTime) {
+    for index in 0..count {
+        let dir = root.join(format!("clip{:04}", index / 1000));
+        if index % 1000 == 0 {
+            std::fs::create_dir_all(&dir).expect("mkdir");
+        }
+        let mut file =
+            std::fs::File::create(dir.join(format!("{:06}.png", index % 1000))).expect("create");
+        file.write_all(b"x").expect("write");
+        file.set_modified(when).expect("mtime");
+    }
+    // Last, the directories' own times (adding files changed them).
+    for index in (0..count).step_by(1000) {
+        let dir = root.join(format!("clip{:04}", index / 1000));
+        std::fs::File::open(&dir)
+            .expect("open dir")
+            .set_modified(when)
+            .expect("dir mtime");
+    }
+}
+
+fn count_files(root: &Path) -> usize {
+    let mut count = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(entry.path());
+            } else {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn a_hundred_thousand_files_are_cleaned_in_a_small_policy_memory() {
+    files_are_cleaned_in_a_small_policy_memory(100_000);
+}
+
+/// Over a minute on 2 cores with a debug build: `bench/cleanup.sh` runs it.
+#[test]
+#[ignore = "over a minute on 2 cores; bench/cleanup.sh runs it"]
+fn three_hundred_thousand_files_are_cleaned_in_a_small_policy_memory() {
+    files_are_cleaned_in_a_small_policy_memory(300_000);
+}
+
+fn files_are_cleaned_in_a_small_policy_memory(count: usize) {
+    let mut sandbox = Sandbox::new();
+    // Far below what the whole tree would take as one list (tens of MiB): the walk streams.
+    sandbox.env("BACHATA_POLICY_MAX_MEMORY_MB", "16");
+    let temp = sandbox.path().join("data/temp");
+    let old = SystemTime::now() - Duration::from_secs(48 * 3600);
+    frames(&temp, count, old);
+    frames(&temp.join("young"), 2_000, SystemTime::now());
+    let log = sandbox.path().join("removals.jsonl");
+    let run = sandbox.run(&[
+        "cleanup",
+        "--json",
+        "--removals-log",
+        log.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    assert_eq!(report["temporary_files"]["files_removed"], count as u64);
+    assert_eq!(
+        report["temporary_files"]["directories_removed"],
+        count.div_ceil(1000) as u64
+    );
+    assert_eq!(report["removals"].as_array().expect("samples").len(), 1000);
+    assert_eq!(count_files(&temp), 2_000, "only the young files are left");
+    let lines = std::fs::read_to_string(&log).expect("log");
+    let mut files = 0;
+    for line in lines.lines() {
+        let removal: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_eq!(removal["area"], "temp");
+        assert_eq!(removal["reason"], "age");
+        if removal["bytes"] == 1 {
+            files += 1;
+        }
+    }
+    assert_eq!(files, count, "every file removed is in the log");
+    assert_eq!(lines.lines().count(), count + count.div_ceil(1000));
+}
+
+#[test]
+fn the_cache_cap_removes_exactly_the_oldest_files() {
+    let mut sandbox = Sandbox::new();
+    // 20,000 files of 1 KiB with distinct times (some equal): cap the area at 5,000 KiB.
+    let cap_kib = 5_000u64;
+    sandbox
+        .env(
+            "MAX_CACHE_SIZE_GB",
+            &format!("{}", cap_kib as f64 / (1024.0 * 1024.0)),
+        )
+        .env("CACHE_LOW_WATER_RATIO", "1");
+    let cache = sandbox.path().join("data/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let base = SystemTime::now() - Duration::from_secs(3600);
+    let mut files = Vec::new();
+    for index in 0..20_000u64 {
+        let path = cache.join(format!("{}/{index}.bin", index % 7));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, [0u8; 1024]).expect("write");
+        // A shuffled order of times, pairs of files sharing one.
+        let when = base + Duration::from_millis((index * 7_919) % 20_000 / 2 * 3);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open")
+            .set_modified(when)
+            .expect("mtime");
+        files.push((when, path));
+    }
+    let run = sandbox.run(&["cleanup", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    let removed = 20_000 - cap_kib;
+    assert_eq!(report["cache_cleanup"]["files_removed"], removed);
+    files.sort();
+    let (gone, kept) = files.split_at(removed as usize);
+    let newest_gone = gone.iter().map(|(when, _)| *when).max().expect("some");
+    let oldest_kept = kept.iter().map(|(when, _)| *when).min().expect("some");
+    assert!(newest_gone <= oldest_kept);
+    let still_there = |(_, path): &&(SystemTime, std::path::PathBuf)| path.exists();
+    assert_eq!(
+        gone.iter().filter(still_there).count(),
+        0,
+        "the oldest went"
+    );
+    assert_eq!(
+        kept.iter().filter(still_there).count(),
+        kept.len(),
+        "the rest stay"
+    );
+}
+
+#[test]
+fn a_dry_run_logs_every_planned_removal_and_lists_a_few() {
+    let sandbox = Sandbox::new();
+    let temp = sandbox.path().join("data/temp");
+    frames(
+        &temp,
+        2_500,
+        SystemTime::now() - Duration::from_secs(48 * 3600),
+    );
+    let log = sandbox.path().join("plan.jsonl");
+    let run = sandbox.run(&[
+        "cleanup",
+        "--dry-run",
+        "--samples",
+        "5",
+        "--removals-log",
+        log.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("would remove temp/"))
+            .count(),
+        5
+    );
+    assert!(
+        run.stdout.contains("the first 5 of 2503 are listed"),
+        "{}",
+        run.stdout
+    );
+    let lines = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(lines.lines().count(), 2_503);
+    assert!(lines.lines().all(|line| line.contains("\"dry_run\":true")));
+    assert_eq!(count_files(&temp), 2_500, "nothing removed");
+}
+
+#[test]
+fn the_api_streams_the_removals_log_then_the_report() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0");
+    let temp = sandbox.path().join("data/temp");
+    std::fs::create_dir_all(&temp).expect("mkdir");
+    for index in 0..300 {
+        let path = temp.join(format!("{index}.tmp"));
+        std::fs::write(&path, b"abc").expect("write");
+        age(&path, 48);
+    }
+    let daemon = sandbox.daemon();
+    let response = reqwest::blocking::Client::new()
+        .post(daemon.url("/v1/cleanup"))
+        .header("content-type", "application/json")
+        .body(r#"{"removals_log": true, "samples": 10}"#)
+        .send()
+        .expect("cleanup");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().expect("body");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 301);
+    assert!(lines[..300].iter().all(|line| line["bytes"] == 3));
+    let report = &lines[300]["report"];
+    assert_eq!(report["temporary_files"]["files_removed"], 300);
+    assert_eq!(report["removals"].as_array().expect("samples").len(), 10);
+}
