@@ -4,6 +4,7 @@
 //! Run through `bench/policy.sh` (it sets the memory cap the large tree needs). `ENTRIES`
 //! sets the tree size (default 1,000,000 files) and `ROUNDS` the repetitions.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,46 +15,72 @@ use bachata_common::cleanup::CleanupSettings;
 use bachata_common_policy::cleanup::Filesystem;
 use bachata_common_policy::types as wit;
 
-/// The native cleanup policy's view of the host areas: the same scan, converted to the WIT
-/// types as the host does for the component, and a dry run (nothing is removed).
+/// The native cleanup policy's view of the host areas: the same streaming walk and the same
+/// dry-run removal checks, converted to the WIT types as the host does for the component.
 struct NativeFs(Arc<Areas>);
 
+fn wit_entry(entry: fs::Entry) -> wit::Entry {
+    wit::Entry {
+        path: entry.path,
+        kind: match entry.kind {
+            fs::EntryKind::File => wit::EntryKind::File,
+            fs::EntryKind::Directory => wit::EntryKind::Directory,
+            fs::EntryKind::Symlink => wit::EntryKind::Symlink,
+            fs::EntryKind::Other => wit::EntryKind::Other,
+        },
+        size: entry.size,
+        mtime: entry.mtime,
+        mtime_nanos: entry.mtime_nanos,
+        locked: entry.locked,
+    }
+}
+
 impl Filesystem for NativeFs {
+    type Scan = RefCell<fs::Walker>;
+
     fn areas(&self) -> Vec<String> {
         self.0.names()
     }
 
-    fn scan(&self, area: &str) -> Result<wit::ScanResult, wit::FsError> {
-        let scan = self
-            .0
-            .scan(area)
-            .map_err(|_| wit::FsError::UnknownArea(area.to_string()))?;
-        Ok(wit::ScanResult {
-            entries: scan
-                .entries
-                .into_iter()
-                .map(|entry| wit::Entry {
-                    path: entry.path,
-                    kind: match entry.kind {
-                        fs::EntryKind::File => wit::EntryKind::File,
-                        fs::EntryKind::Directory => wit::EntryKind::Directory,
-                        fs::EntryKind::Symlink => wit::EntryKind::Symlink,
-                        fs::EntryKind::Other => wit::EntryKind::Other,
-                    },
-                    size: entry.size,
-                    mtime: entry.mtime,
-                    atime: entry.atime,
-                    ctime: entry.ctime,
-                    device: entry.device,
-                    locked: entry.locked,
-                })
-                .collect(),
-            problems: Vec::new(),
-        })
+    fn open_scan(&self, area: &str) -> Result<Self::Scan, wit::FsError> {
+        self.0
+            .walk(area, Arc::new(fs::Locks::new()), &fs::CallContext::default())
+            .map(RefCell::new)
+            .map_err(|_| wit::FsError::UnknownArea(area.to_string()))
     }
 
-    fn remove(&self, _area: &str, _paths: &[String]) -> Vec<wit::Removal> {
-        unreachable!("the benchmark runs dry")
+    fn next(scan: &Self::Scan, max: u32) -> wit::Page {
+        let mut walker = scan.borrow_mut();
+        let (entries, _) = walker.page(max as usize);
+        wit::Page {
+            entries: entries.into_iter().map(wit_entry).collect(),
+            problems: Vec::new(),
+            done: walker.is_done(),
+        }
+    }
+
+    fn remove(&self, area: &str, _: wit::RemovalReason, paths: &[String]) -> Vec<wit::Removal> {
+        let context = fs::CallContext {
+            dry_run: true,
+            ..fs::CallContext::default()
+        };
+        self.0
+            .remove_with(area, paths, &context)
+            .into_iter()
+            .map(|removal| wit::Removal {
+                path: removal.path,
+                status: match removal.status {
+                    fs::RemovalStatus::Removed => wit::RemovalStatus::Removed,
+                    fs::RemovalStatus::Vanished => wit::RemovalStatus::Vanished,
+                    fs::RemovalStatus::InUse => wit::RemovalStatus::InUse,
+                    fs::RemovalStatus::NotEmpty => wit::RemovalStatus::NotEmpty,
+                    fs::RemovalStatus::Failed => wit::RemovalStatus::Failed,
+                    _ => wit::RemovalStatus::Refused,
+                },
+                bytes: removal.bytes,
+                reason: removal.reason,
+            })
+            .collect()
     }
 }
 
@@ -126,17 +153,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = CleanupSettings::default();
     let now = now_secs();
 
+    // The host's part both sides pay: the walk, and the dry-run check of every path.
     let scan = time(rounds, || {
-        names
-            .iter()
-            .map(|name| areas.scan(name).map(|scan| scan.entries.len()))
-            .collect::<Vec<_>>()
+        let context = fs::CallContext {
+            dry_run: true,
+            ..fs::CallContext::default()
+        };
+        let mut checked = 0;
+        for name in &names {
+            let scan = areas.scan(name).expect("scan");
+            let paths: Vec<String> = scan.entries.into_iter().map(|entry| entry.path).collect();
+            for batch in paths.chunks(4096) {
+                checked += areas.remove_with(name, batch, &context).len();
+            }
+        }
+        checked
     });
     let wasm = time(rounds, || {
         let report = policy
             .cleanup(&areas, None, &settings, now, true, true)
             .expect("wasm cleanup");
-        assert_eq!(report.removals.len(), entries + entries.div_ceil(1000));
+        assert_eq!(report.temporary_files.files_removed, entries as u64);
     });
     let native_fs = NativeFs(Arc::clone(&areas));
     let native_settings = wit::CleanupSettings {
@@ -148,10 +185,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         memory_critical_threshold: settings.memory_critical_threshold,
     };
     let native = time(rounds, || {
-        let report =
-            bachata_common_policy::cleanup::run(&native_fs, &native_settings, now, true, true)
-                .expect("native cleanup");
-        assert_eq!(report.removals.len(), entries + entries.div_ceil(1000));
+        let options = wit::RunOptions {
+            now,
+            force: true,
+            dry_run: true,
+            max_samples: 1000,
+        };
+        let report = bachata_common_policy::cleanup::run(&native_fs, &native_settings, &options)
+            .expect("native cleanup");
+        assert_eq!(report.temporary_files.files_removed, entries as u64);
     });
     let ratio = wasm.as_secs_f64() / native.as_secs_f64();
     let policy_only =
@@ -159,8 +201,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!();
     println!("| forced dry-run cleanup of {entries} files | median of {rounds} |");
     println!("|---|---|");
-    println!("| host scan alone (both sides pay it) | {scan:?} |");
-    println!("| wasm component (scan, copy in, policy, report copied out) | {wasm:?} |");
+    println!("| host walk and dry-run checks alone (both sides pay them) | {scan:?} |");
+    println!("| wasm component (pages in, policy, batches out, report) | {wasm:?} |");
     println!("| same Rust policy code, native | {native:?} |");
     println!("| ratio wasm / native, whole call | {ratio:.2}× |");
     println!("| ratio wasm / native, without the shared scan | {policy_only:.2}× |");

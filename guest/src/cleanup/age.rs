@@ -65,10 +65,10 @@ pub struct AgePass<'c> {
 
 impl AgePass<'_> {
     fn stays(&mut self, entry: &Entry, evictable: bool) {
-        if let Some(count) = self.count.as_deref_mut() {
-            if entry.kind == EntryKind::File {
-                count.stays(entry, evictable);
-            }
+        if let Some(count) = self.count.as_deref_mut()
+            && entry.kind == EntryKind::File
+        {
+            count.stays(entry, evictable);
         }
     }
 }

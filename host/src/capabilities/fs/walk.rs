@@ -213,7 +213,7 @@ impl Iterator for Walker {
                 return None;
             }
             self.seen += 1;
-            if self.seen % CANCEL_CHECK_EVERY == 0 && self.context.cancelled() {
+            if self.seen.is_multiple_of(CANCEL_CHECK_EVERY) && self.context.cancelled() {
                 self.cancelled = true;
                 self.stack.clear();
                 return None;
