@@ -76,6 +76,12 @@ impl Policy {
         // The store (and the instance in it) is dropped below, trapped or not: the next call
         // starts from a fresh instance.
         let state = store.into_data();
+        tracing::debug!(
+            function,
+            peak_memory_bytes = state.limits.peak_memory,
+            host_ms = state.host_time.as_millis() as u64,
+            "policy call finished"
+        );
         if let Some(violations) = state.audit.summary() {
             return Err(self.violation(function, violations));
         }

@@ -113,6 +113,8 @@ impl Limits {
 pub(crate) struct CallLimiter {
     pub(crate) inner: StoreLimits,
     pub(crate) memory_refused: bool,
+    /// The largest linear memory the policy grew to, in bytes.
+    pub(crate) peak_memory: usize,
 }
 
 impl ResourceLimiter for CallLimiter {
@@ -123,7 +125,9 @@ impl ResourceLimiter for CallLimiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.inner.memory_growing(current, desired, maximum)?;
-        if !allowed {
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        } else {
             self.memory_refused = true;
         }
         Ok(allowed)

@@ -146,6 +146,7 @@ impl HostState {
         let limits = CallLimiter {
             inner: limits,
             memory_refused: false,
+            peak_memory: 0,
         };
         let mut context = CallContext::starting_now(capabilities.cancel.clone());
         context.dry_run = capabilities.dry_run;
