@@ -216,3 +216,47 @@ fn the_api_streams_the_removals_log_then_the_report() {
     assert_eq!(report["temporary_files"]["files_removed"], 300);
     assert_eq!(report["removals"].as_array().expect("samples").len(), 10);
 }
+
+#[test]
+fn the_size_first_policy_evicts_the_largest_files_in_a_small_memory() {
+    let mut sandbox = Sandbox::new();
+    let cache = sandbox.path().join("data/cache");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let mut files = Vec::new();
+    for index in 0..10_000u64 {
+        let size = 1 + (index * 7_919) % 997;
+        let path = cache.join(format!("{}/{index}.bin", index % 13));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, vec![0u8; size as usize]).expect("write");
+        files.push((size, path));
+    }
+    let total: u64 = files.iter().map(|(size, _)| size).sum();
+    let cap = total / 2;
+    sandbox
+        .env("BACHATA_POLICY_MAX_MEMORY_MB", "16")
+        .env(
+            "MAX_CACHE_SIZE_GB",
+            &format!("{}", cap as f64 / (1u64 << 30) as f64),
+        )
+        .env("CACHE_LOW_WATER_RATIO", "1");
+    let policy = bachata_common_tests::test_policy("size-first");
+    let run = sandbox.run(&[
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "cleanup",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let freed = run.json()["cache_cleanup"]["bytes_freed"]
+        .as_u64()
+        .expect("bytes");
+    assert!(total - freed <= cap, "down to the cap");
+    let (gone, kept): (Vec<_>, Vec<_>) = files.iter().partition(|(_, path)| !path.exists());
+    let smallest_gone = gone.iter().map(|(size, _)| *size).min().expect("some gone");
+    let largest_kept = kept.iter().map(|(size, _)| *size).max().expect("some kept");
+    assert!(
+        smallest_gone >= largest_kept,
+        "{smallest_gone} < {largest_kept}"
+    );
+    assert_eq!(gone.iter().map(|(size, _)| size).sum::<u64>(), freed);
+}

@@ -99,7 +99,7 @@ impl<F: Filesystem> Visitor<F> for AgePass<'_> {
             stack.keep_parent();
             self.stays(&entry, false);
         } else if old {
-            tally.remove(&entry.path, entry.kind, entry.size, RemovalReason::Age);
+            tally.remove(entry.path, entry.kind, entry.size, RemovalReason::Age);
         } else {
             stack.keep_parent();
             self.stays(&entry, true);
@@ -125,7 +125,7 @@ impl<F: Filesystem> Visitor<F> for AgePass<'_> {
             self.counted.close(tally, &frame, outermost);
             stack.keep_parent();
         } else if frame.old && !frame.keeps {
-            tally.remove(&frame.path, EntryKind::Directory, 0, RemovalReason::Age);
+            tally.remove(frame.path, EntryKind::Directory, 0, RemovalReason::Age);
         } else {
             stack.keep_parent();
         }

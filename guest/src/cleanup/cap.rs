@@ -196,7 +196,7 @@ impl<F: Filesystem> Visitor<F> for Evict<'_> {
                     false
                 };
                 if goes {
-                    tally.remove(&entry.path, entry.kind, entry.size, RemovalReason::CacheCap);
+                    tally.remove(entry.path, entry.kind, entry.size, RemovalReason::CacheCap);
                 }
             }
         }

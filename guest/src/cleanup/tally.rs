@@ -28,9 +28,8 @@ fn add_phase(total: &mut PhaseReport, part: &PhaseReport) {
         .saturating_add(part.directories_removed);
 }
 
-/// A path waiting in the batch: what it is and how big it was when listed.
+/// A path waiting in the batch (in `paths`): what it is and how big it was when listed.
 struct Queued {
-    path: String,
     kind: EntryKind,
     size: u64,
 }
@@ -42,6 +41,7 @@ pub struct Tally<'a, F: Filesystem> {
     max_samples: usize,
     area: AreaReport,
     reason: RemovalReason,
+    paths: Vec<String>,
     queue: Vec<Queued>,
     /// Bytes of regular files the host kept although asked to remove them (in use, failed):
     /// they still count toward the area's size.
@@ -68,6 +68,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
             max_samples: max_samples as usize,
             area: new_area(""),
             reason: RemovalReason::Age,
+            paths: Vec::new(),
             queue: Vec::new(),
             kept_bytes: 0,
         }
@@ -121,16 +122,13 @@ impl<'a, F: Filesystem> Tally<'a, F> {
 
     /// Queues a removal for `reason`, sending the batch when it is full (or when the reason
     /// changes, so each batch has one).
-    pub fn remove(&mut self, path: &str, kind: EntryKind, size: u64, reason: RemovalReason) {
+    pub fn remove(&mut self, path: String, kind: EntryKind, size: u64, reason: RemovalReason) {
         if self.reason != reason {
             self.flush();
             self.reason = reason;
         }
-        self.queue.push(Queued {
-            path: path.to_string(),
-            kind,
-            size,
-        });
+        self.paths.push(path);
+        self.queue.push(Queued { kind, size });
         if self.queue.len() >= BATCH {
             self.flush();
         }
@@ -148,7 +146,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
             return;
         }
         let queue = std::mem::take(&mut self.queue);
-        let paths: Vec<String> = queue.iter().map(|queued| queued.path.clone()).collect();
+        let paths = std::mem::take(&mut self.paths);
         let outcomes = self.fs.remove(&self.area.area, self.reason, &paths);
         if outcomes.len() != queue.len() {
             self.problem(
@@ -161,17 +159,10 @@ impl<'a, F: Filesystem> Tally<'a, F> {
             );
         }
         let reason = self.reason;
-        for (queued, outcome) in queue.iter().zip(outcomes) {
-            if outcome.path != queued.path {
-                self.problem(
-                    &queued.path,
-                    "the host answered for another path".to_string(),
-                );
-                continue;
-            }
+        for ((queued, path), outcome) in queue.iter().zip(&paths).zip(outcomes) {
             let kept = match outcome.status {
                 RemovalStatus::Removed => {
-                    self.count_removed(queued, outcome.bytes, reason);
+                    self.count_removed(queued, path, outcome.bytes, reason);
                     false
                 }
                 RemovalStatus::Vanished => {
@@ -185,7 +176,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
                 RemovalStatus::NotEmpty => true,
                 RemovalStatus::Refused | RemovalStatus::Failed => {
                     let why = outcome.reason.unwrap_or_else(|| "not removed".to_string());
-                    self.problem(&queued.path, why);
+                    self.problem(path, why);
                     true
                 }
             };
@@ -195,7 +186,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
         }
     }
 
-    fn count_removed(&mut self, queued: &Queued, bytes: u64, reason: RemovalReason) {
+    fn count_removed(&mut self, queued: &Queued, path: &str, bytes: u64, reason: RemovalReason) {
         let phase = match reason {
             RemovalReason::Age => &mut self.area.temporary_files,
             RemovalReason::CacheCap => &mut self.area.cache_cleanup,
@@ -211,7 +202,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
         if self.report.removals.len() < self.max_samples {
             self.report.removals.push(PlannedRemoval {
                 area: self.area.area.clone(),
-                path: queued.path.clone(),
+                path: path.to_string(),
                 bytes,
                 reason: reason_name(reason).to_string(),
             });

@@ -83,7 +83,6 @@ impl FakeFs {
 
     fn removal(&self, entries: &mut Vec<Entry>, path: &str) -> Removal {
         let answer = |status, bytes| Removal {
-            path: path.to_string(),
             status,
             bytes,
             reason: None,
@@ -449,8 +448,7 @@ impl<'a> Filesystem for &'a CountingFs {
         self.batches.borrow_mut().push(paths.len());
         paths
             .iter()
-            .map(|path| Removal {
-                path: path.clone(),
+            .map(|_| Removal {
                 status: RemovalStatus::Removed,
                 bytes: 1,
                 reason: None,

@@ -224,3 +224,101 @@ impl Iterator for Walker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::fs::Areas;
+
+    /// An area `temp` holding `a/{0..n}`, `b/c/{x,y}` and `z`.
+    fn area(n: usize) -> (tempfile::TempDir, Areas) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let temp = dir.path().join("data/temp");
+        std::fs::create_dir_all(temp.join("a")).expect("mkdir");
+        std::fs::create_dir_all(temp.join("b/c")).expect("mkdir");
+        for index in 0..n {
+            std::fs::write(temp.join(format!("a/{index}")), b"x").expect("write");
+        }
+        for name in ["b/c/x", "b/c/y", "z"] {
+            std::fs::write(temp.join(name), b"yy").expect("write");
+        }
+        let areas = Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas");
+        (dir, areas)
+    }
+
+    fn walker(areas: &Areas) -> Walker {
+        areas
+            .walk("temp", Arc::new(Locks::new()), &CallContext::default())
+            .expect("walk")
+    }
+
+    fn paged(areas: &Areas, page: usize) -> Vec<String> {
+        let mut walker = walker(areas);
+        let mut paths = Vec::new();
+        while !walker.is_done() {
+            let (entries, problems) = walker.page(page);
+            assert!(problems.is_empty(), "{problems:?}");
+            assert!(entries.len() <= page);
+            paths.extend(entries.into_iter().map(|entry| entry.path));
+        }
+        paths
+    }
+
+    #[test]
+    fn every_page_size_lists_the_same_entries_parents_first_subtrees_together() {
+        let (_dir, areas) = area(10);
+        let whole = paged(&areas, 1_000);
+        assert_eq!(whole.len(), 10 + 5);
+        for page in [1, 2, 14, 15, 16] {
+            assert_eq!(paged(&areas, page), whole, "page of {page}");
+        }
+        // A directory comes before what it holds, and nothing else comes between them.
+        for (index, path) in whole.iter().enumerate() {
+            let below = |other: &String| other.starts_with(&format!("{path}/"));
+            let positions: Vec<usize> = (0..whole.len()).filter(|&i| below(&whole[i])).collect();
+            if let (Some(&first), Some(&last)) = (positions.first(), positions.last()) {
+                assert_eq!(first, index + 1, "{path} right before its entries");
+                assert_eq!(
+                    last - first + 1,
+                    positions.len(),
+                    "{path}'s entries together"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn entries_removed_during_the_walk_are_not_listed_and_nothing_breaks() {
+        let (dir, areas) = area(2_000);
+        let mut walker = walker(&areas);
+        let (first, _) = walker.page(3);
+        assert_eq!(first.len(), 3);
+        // Remove what lies ahead (and what was listed), as a policy's batches would.
+        for index in 0..2_000 {
+            let _ = std::fs::remove_file(dir.path().join(format!("data/temp/a/{index}")));
+        }
+        let mut rest = 0;
+        while !walker.is_done() {
+            let (entries, problems) = walker.page(100);
+            assert!(problems.is_empty(), "{problems:?}");
+            rest += entries.len();
+        }
+        assert!(
+            rest < 2_000,
+            "removed entries are not listed again ({rest})"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_walk_stops() {
+        let (_dir, areas) = area(3_000);
+        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let context = CallContext::starting_now(Some(cancel));
+        let mut walker = areas
+            .walk("temp", Arc::new(Locks::new()), &context)
+            .expect("walk");
+        let (entries, _) = walker.page(10_000);
+        assert!(entries.len() < 3_000);
+        assert!(walker.was_cancelled() && walker.is_done());
+    }
+}

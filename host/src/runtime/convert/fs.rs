@@ -65,7 +65,6 @@ pub(crate) fn page(
 /// One removal outcome as the WIT `removal`.
 pub(crate) fn removal(removal: fs::Removal) -> host_fs::Removal {
     host_fs::Removal {
-        path: removal.path,
         status: to_wit_status(removal.status),
         bytes: removal.bytes,
         reason: removal.reason,
