@@ -97,10 +97,11 @@ fn files_are_cleaned_in_a_small_policy_memory(count: usize) {
 }
 
 #[test]
-fn the_cache_cap_removes_exactly_the_oldest_files() {
+fn the_cache_cap_removes_exactly_the_oldest_files_splitting_a_tie() {
     let mut sandbox = Sandbox::new();
-    // 20,000 files of 1 KiB with distinct times (some equal): cap the area at 5,000 KiB.
-    let cap_kib = 5_000u64;
+    // 20,000 files of 1 KiB, pairs sharing one time, in shuffled order. A cap of 5,001 KiB
+    // takes 14,999 files: the cut-off falls inside a pair of equal times.
+    let cap_kib = 5_001u64;
     sandbox
         .env(
             "MAX_CACHE_SIZE_GB",
@@ -115,7 +116,6 @@ fn the_cache_cap_removes_exactly_the_oldest_files() {
         let path = cache.join(format!("{}/{index}.bin", index % 7));
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, [0u8; 1024]).expect("write");
-        // A shuffled order of times, pairs of files sharing one.
         let when = base + Duration::from_millis((index * 7_919) % 20_000 / 2 * 3);
         std::fs::File::options()
             .write(true)
@@ -127,25 +127,57 @@ fn the_cache_cap_removes_exactly_the_oldest_files() {
     }
     let run = sandbox.run(&["cleanup", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let report = run.json();
     let removed = 20_000 - cap_kib;
-    assert_eq!(report["cache_cleanup"]["files_removed"], removed);
-    files.sort();
-    let (gone, kept) = files.split_at(removed as usize);
+    assert_eq!(run.json()["cache_cleanup"]["files_removed"], removed);
+    let (gone, kept): (Vec<_>, Vec<_>) = files.iter().partition(|(_, path)| !path.exists());
+    assert_eq!(gone.len() as u64, removed);
     let newest_gone = gone.iter().map(|(when, _)| *when).max().expect("some");
     let oldest_kept = kept.iter().map(|(when, _)| *when).min().expect("some");
-    assert!(newest_gone <= oldest_kept);
-    let still_there = |(_, path): &&(SystemTime, std::path::PathBuf)| path.exists();
+    assert_eq!(newest_gone, oldest_kept, "the tie at the cut-off is split");
+    let at_cut = files
+        .iter()
+        .filter(|(when, _)| *when == newest_gone)
+        .count();
+    assert_eq!(at_cut, 2, "one of the pair went, one stayed");
+}
+
+#[test]
+fn page_boundaries_through_the_real_host() {
+    // The policy asks for pages of 1,024 entries: directories of 0, 1, 1,023, 1,024 and 1,025
+    // old files (each directory is one more entry), all emptied, some across pages.
+    let sandbox = Sandbox::new();
+    let temp = sandbox.path().join("data/temp");
+    let old = SystemTime::now() - Duration::from_secs(48 * 3600);
+    let sizes = [0usize, 1, 1_022, 1_023, 1_024, 1_025];
+    for size in sizes {
+        let dir = temp.join(format!("dir{size}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for index in 0..size {
+            let path = dir.join(format!("{index}"));
+            std::fs::write(&path, b"x").expect("write");
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open")
+                .set_modified(old)
+                .expect("mtime");
+        }
+        std::fs::File::open(&dir)
+            .expect("dir")
+            .set_modified(old)
+            .expect("dir mtime");
+    }
+    let run = sandbox.run(&["cleanup", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report = run.json();
+    let files: usize = sizes.iter().sum();
+    assert_eq!(report["temporary_files"]["files_removed"], files as u64);
     assert_eq!(
-        gone.iter().filter(still_there).count(),
-        0,
-        "the oldest went"
+        report["temporary_files"]["directories_removed"],
+        sizes.len() as u64
     );
-    assert_eq!(
-        kept.iter().filter(still_there).count(),
-        kept.len(),
-        "the rest stay"
-    );
+    assert_eq!(report["error_count"], 0);
+    assert_eq!(std::fs::read_dir(&temp).expect("list").count(), 0);
 }
 
 #[test]
