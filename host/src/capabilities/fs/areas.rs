@@ -139,9 +139,17 @@ impl Areas {
             .map_err(|error| ScanFailure::Displaced(format!("cannot read the area: {error}")))
     }
 
-    /// Scans the directory `relative` (a plain relative path) of area `name` recursively;
-    /// `Ok(None)` when it does not exist. Entry paths are relative to the area root.
+    /// Scans the directory `relative` (a plain relative path) of area `name` recursively into
+    /// one list; `Ok(None)` when it does not exist. Entry paths are relative to the area root.
     pub fn scan_under(&self, name: &str, relative: &str) -> Result<Option<Scan>, String> {
+        Ok(self
+            .walk_under(name, relative)?
+            .map(|mut walker| collect(&mut walker)))
+    }
+
+    /// Starts a streaming walk of the directory `relative` (a plain relative path) of area
+    /// `name`; `Ok(None)` when it does not exist. Entry paths are relative to the area root.
+    pub fn walk_under(&self, name: &str, relative: &str) -> Result<Option<Walker>, String> {
         let area = self
             .area(name)
             .ok_or_else(|| format!("unknown area `{name}`"))?;
@@ -163,15 +171,15 @@ impl Areas {
         if !area.mount.holds(&mount) {
             return Err(format!("`{relative}` is on another mount"));
         }
-        let mut walker = Walker::new(
+        Walker::new(
             dir,
             relative,
             area.mount,
             Arc::new(locked_files()),
             CallContext::default(),
         )
-        .map_err(|error| format!("cannot read `{relative}`: {error}"))?;
-        Ok(Some(collect(&mut walker)))
+        .map(Some)
+        .map_err(|error| format!("cannot read `{relative}`: {error}"))
     }
 
     /// Removes `paths` from area `name` in order.

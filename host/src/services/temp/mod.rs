@@ -20,12 +20,15 @@ use cap_std::fs::Dir;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::capabilities::fs::{Areas, EntryKind, RemovalStatus};
+use crate::capabilities::fs::{Areas, EntryKind, Found, RemovalStatus};
 use crate::types::error::{AppError, Error};
 
 mod guards;
 
 use guards::{Kind, Live, Registry};
+
+/// Files removed per batch when a user's directory is cleaned.
+const USER_BATCH: usize = 4096;
 pub use guards::{TempDir, TempFile};
 
 /// The area temp files live in.
@@ -380,21 +383,46 @@ impl TempManager {
     pub fn cleanup_user(&self, user_id: &str) -> Result<UserCleanup, Error> {
         check_user_id(user_id)?;
         let directory = format!("user_{user_id}");
-        let scan = self
+        let walker = self
             .areas
-            .scan_under(TEMP_AREA, &directory)
+            .walk_under(TEMP_AREA, &directory)
             .map_err(|reason| io(&self.root.join(&directory))(std::io::Error::other(reason)))?;
         let mut report = UserCleanup::default();
-        let Some(scan) = scan else {
+        let Some(walker) = walker else {
             return Ok(report);
         };
-        let files: Vec<String> = scan
-            .entries
-            .iter()
-            .filter(|entry| entry.kind != EntryKind::Directory)
-            .map(|entry| entry.path.clone())
-            .collect();
-        for removal in self.areas.remove(TEMP_AREA, &files) {
+        // Files go in batches as the walk lists them; only directories are kept for the end
+        // (deepest first), so memory grows with the directories, not the files.
+        let mut directories: Vec<String> = Vec::new();
+        let mut files: Vec<String> = Vec::new();
+        for found in walker {
+            let Found::Entry(entry) = found else { continue };
+            if entry.kind == EntryKind::Directory {
+                directories.push(entry.path);
+            } else {
+                files.push(entry.path);
+                if files.len() >= USER_BATCH {
+                    self.remove_user_files(&mut files, &mut report);
+                }
+            }
+        }
+        self.remove_user_files(&mut files, &mut report);
+        directories.sort_by_key(|path| std::cmp::Reverse(path.matches('/').count()));
+        directories.push(directory);
+        let outcomes = self.areas.remove(TEMP_AREA, &directories);
+        report.directory_removed = outcomes
+            .last()
+            .is_some_and(|removal| removal.status == RemovalStatus::Removed);
+        Ok(report)
+    }
+
+    /// Removes the queued files of a user cleanup, counting into `report`.
+    fn remove_user_files(&self, files: &mut Vec<String>, report: &mut UserCleanup) {
+        if files.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(files);
+        for (path, removal) in batch.iter().zip(self.areas.remove(TEMP_AREA, &batch)) {
             match removal.status {
                 RemovalStatus::Removed => {
                     report.files_removed += 1;
@@ -407,25 +435,12 @@ impl TempManager {
                 | RemovalStatus::Failed
                 | RemovalStatus::Cancelled => {
                     tracing::warn!(
-                        path = %crate::types::text::printable(&removal.path),
+                        path = %crate::types::text::printable(path),
                         reason = %crate::types::text::printable(removal.reason.as_deref().unwrap_or("")),
                         "could not remove"
                     );
                 }
             }
         }
-        let mut directories: Vec<String> = scan
-            .entries
-            .iter()
-            .filter(|entry| entry.kind == EntryKind::Directory)
-            .map(|entry| entry.path.clone())
-            .collect();
-        directories.sort_by_key(|path| std::cmp::Reverse(path.matches('/').count()));
-        directories.push(directory);
-        let outcomes = self.areas.remove(TEMP_AREA, &directories);
-        report.directory_removed = outcomes
-            .last()
-            .is_some_and(|removal| removal.status == RemovalStatus::Removed);
-        Ok(report)
     }
 }
