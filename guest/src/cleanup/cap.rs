@@ -123,7 +123,7 @@ pub fn find_cut<F: Filesystem>(
     loop {
         let Some(crossing) = histogram.crossing(need.saturating_sub(below)) else {
             // Not enough in this range: all of it goes (and everything below it).
-            let top = histogram_top(&histogram);
+            let (_, top) = histogram.range();
             return Some(Cut {
                 lo: top,
                 hi: top,
@@ -149,10 +149,6 @@ pub fn find_cut<F: Filesystem>(
         histogram = narrow.histogram;
         passes += 1;
     }
-}
-
-fn histogram_top(histogram: &Histogram) -> u64 {
-    histogram.range().1
 }
 
 /// The scan that removes what the cut takes.

@@ -29,7 +29,7 @@ use crate::types::{
 };
 
 pub use cap::Eviction;
-pub use tally::{BATCH, reason_name};
+pub use tally::{BATCH, empty_report};
 pub use walk::PAGE;
 
 /// The area whose size is capped.

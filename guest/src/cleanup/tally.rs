@@ -20,6 +20,22 @@ pub fn empty_phase() -> PhaseReport {
     }
 }
 
+/// A report of a run that removed nothing (yet).
+pub fn empty_report(dry_run: bool) -> CleanupReport {
+    CleanupReport {
+        temporary_files: empty_phase(),
+        cache_cleanup: empty_phase(),
+        areas: Vec::new(),
+        directories_processed: 0,
+        skipped_in_use: 0,
+        vanished: 0,
+        errors: Vec::new(),
+        error_count: 0,
+        dry_run,
+        removals: Vec::new(),
+    }
+}
+
 fn add_phase(total: &mut PhaseReport, part: &PhaseReport) {
     total.files_removed = total.files_removed.saturating_add(part.files_removed);
     total.bytes_freed = total.bytes_freed.saturating_add(part.bytes_freed);
@@ -53,18 +69,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
     pub fn new(fs: &'a F, dry_run: bool, max_samples: u32) -> Self {
         Self {
             fs,
-            report: CleanupReport {
-                temporary_files: empty_phase(),
-                cache_cleanup: empty_phase(),
-                areas: Vec::new(),
-                directories_processed: 0,
-                skipped_in_use: 0,
-                vanished: 0,
-                errors: Vec::new(),
-                error_count: 0,
-                dry_run,
-                removals: Vec::new(),
-            },
+            report: empty_report(dry_run),
             max_samples: max_samples as usize,
             area: new_area(""),
             reason: RemovalReason::Age,
@@ -217,7 +222,7 @@ impl<'a, F: Filesystem> Tally<'a, F> {
 }
 
 /// The name of a reason in reports: `age` or `cache-cap`.
-pub fn reason_name(reason: RemovalReason) -> &'static str {
+fn reason_name(reason: RemovalReason) -> &'static str {
     match reason {
         RemovalReason::Age => "age",
         RemovalReason::CacheCap => "cache-cap",

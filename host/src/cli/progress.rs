@@ -74,8 +74,7 @@ mod tests {
     fn the_line_says_what_was_done_and_how_fast() {
         let counters = Progress::default();
         counters.scanned(2_000);
-        counters.removed(1_536);
-        counters.removed(512);
+        counters.removed(&[("a", 1_536), ("b", 512)]);
         let text = line(&counters, Duration::from_secs(2));
         assert_eq!(
             text,

@@ -176,7 +176,7 @@ mod tests {
     use super::*;
     use crate::capabilities::fs::Areas;
     use crate::capabilities::secrets::SecretSource;
-    use crate::runtime::CleanupRun;
+    use crate::runtime::CleanupOptions;
     use crate::runtime::engine::process_limits;
     use crate::runtime::limits::Limits;
     use crate::types::cleanup::CleanupSettings;
@@ -254,9 +254,18 @@ mod tests {
         std::fs::write(dir.path().join("data/temp/a"), b"abc").expect("write");
         let cancel = Arc::new(AtomicBool::new(true));
         let policy = Policy::embedded().expect("policy");
-        let mut run = CleanupRun::new(crate::capabilities::fs::now_secs(), true, false);
-        run.cancel = Some(cancel);
-        let outcome = policy.cleanup_with(&areas, None, &CleanupSettings::default(), &run);
+        let options = CleanupOptions {
+            force: true,
+            ..CleanupOptions::default()
+        };
+        let outcome = policy.cleanup_with(
+            &areas,
+            None,
+            &CleanupSettings::default(),
+            crate::capabilities::fs::now_secs(),
+            &options,
+            Some(cancel),
+        );
         match outcome {
             Err(Error::Cancelled { files_removed, .. }) => assert_eq!(files_removed, 0),
             other => panic!("expected a cancellation, got {other:?}"),

@@ -41,7 +41,7 @@ use state::HostState;
 pub use crate::types::catalog::{BuiltError, CatalogEntry};
 pub use check::SelfCheck;
 pub use engine::process_limits;
-pub use exports::cleanup::CleanupRun;
+pub use exports::cleanup::CleanupOptions;
 pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MAX_FILE_VAR, MEMORY_VAR, TIMEOUT_VAR};
 pub use state::{DEFAULT_SAMPLES, MAX_PAGE, MAX_REMOVAL_BATCH, MAX_SCANS_PER_AREA};
 

@@ -18,40 +18,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::capabilities::fs::{Areas, Progress, RemovalLog, now_secs};
+use crate::capabilities::fs::{Areas, now_secs};
 use crate::capabilities::metrics::{Metrics, SystemResources};
-use crate::runtime::{CleanupRun, DEFAULT_SAMPLES, Policy};
+use crate::runtime::Policy;
 use crate::services::temp::TempManager;
 use crate::types::cleanup::{Assessment, CleanupReport};
 use crate::types::config::ResourceSettings;
 use crate::types::error::Error;
 
-/// How a cleanup runs.
-#[derive(Debug, Clone)]
-pub struct CleanupOptions {
-    /// Treat every file as old (everything not in use goes).
-    pub force: bool,
-    /// Remove nothing; report (and log) what would go.
-    pub dry_run: bool,
-    /// Most sample removals (and problems) the report lists; default 1000.
-    pub max_samples: u32,
-    /// Where every removal is written as a JSON line, if anywhere.
-    pub removals_log: Option<Arc<RemovalLog>>,
-    /// Live counters for a progress display.
-    pub progress: Option<Arc<Progress>>,
-}
-
-impl Default for CleanupOptions {
-    fn default() -> Self {
-        Self {
-            force: false,
-            dry_run: false,
-            max_samples: DEFAULT_SAMPLES,
-            removals_log: None,
-            progress: None,
-        }
-    }
-}
+/// How a cleanup runs (the policy runtime's options: force, dry run, samples, removals log,
+/// progress counters).
+pub use crate::runtime::CleanupOptions;
 
 /// Manages the areas under one data directory with one policy (which can be swapped while
 /// the manager runs; each call uses the policy current when it starts).
@@ -210,18 +187,13 @@ impl ResourceManager {
             }
             *running = Some(Arc::clone(&cancel));
         }
-        let run = CleanupRun {
-            max_samples: options.max_samples,
-            cancel: Some(cancel),
-            removals_log: options.removals_log.clone(),
-            progress: options.progress.clone(),
-            ..CleanupRun::new(now_secs(), force, dry_run)
-        };
         let outcome = self.policy().cleanup_with(
             &self.areas,
             Some(&self.metrics),
             &self.settings.cleanup,
-            &run,
+            now_secs(),
+            options,
+            Some(cancel),
         );
         let logged = options.removals_log.as_ref().map(|log| log.finish());
         *self.running.lock().unwrap_or_else(PoisonError::into_inner) = None;

@@ -33,19 +33,24 @@ impl Removed {
         }
     }
 
-    /// Records one removal.
-    pub fn record(&mut self, area: &str, path: &str, bytes: u64, reason: &str) {
+    /// Records one batch of removals in `area` for `reason`: paths and bytes freed.
+    pub fn record(&mut self, area: &str, reason: &str, removed: &[(&str, u64)]) {
+        if removed.is_empty() {
+            return;
+        }
         let totals = self
             .totals
             .entry((area.to_string(), reason.to_string()))
             .or_default();
-        totals.entries = totals.entries.saturating_add(1);
-        totals.bytes = totals.bytes.saturating_add(bytes);
-        if self.first.len() < self.limit {
-            self.first.insert(
-                (area.to_string(), path.to_string()),
-                (bytes, reason.to_string()),
-            );
+        for &(path, bytes) in removed {
+            totals.entries = totals.entries.saturating_add(1);
+            totals.bytes = totals.bytes.saturating_add(bytes);
+            if self.first.len() < self.limit {
+                self.first.insert(
+                    (area.to_string(), path.to_string()),
+                    (bytes, reason.to_string()),
+                );
+            }
         }
     }
 
@@ -238,9 +243,7 @@ mod tests {
 
     fn done(pairs: &[(&str, u64)], limit: usize) -> Removed {
         let mut removed = Removed::new(limit);
-        for (path, bytes) in pairs {
-            removed.record("temp", path, *bytes, "age");
-        }
+        removed.record("temp", "age", pairs);
         removed
     }
 

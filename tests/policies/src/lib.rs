@@ -19,25 +19,5 @@
 //!
 //! Build: `cargo build -p bachata-test-policies --examples --target wasm32-wasip2`.
 
-use bachata_common_policy::types::{CleanupReport, PhaseReport};
-
 /// A report of a run that did nothing.
-pub fn empty_report(dry_run: bool) -> CleanupReport {
-    let phase = || PhaseReport {
-        files_removed: 0,
-        bytes_freed: 0,
-        directories_removed: 0,
-    };
-    CleanupReport {
-        temporary_files: phase(),
-        cache_cleanup: phase(),
-        areas: Vec::new(),
-        directories_processed: 0,
-        skipped_in_use: 0,
-        vanished: 0,
-        errors: Vec::new(),
-        error_count: 0,
-        dry_run,
-        removals: Vec::new(),
-    }
-}
+pub use bachata_common_policy::cleanup::empty_report;

@@ -43,35 +43,36 @@ impl RemovalLog {
         }
     }
 
-    /// Appends one removal. A write that fails is remembered (see [`finish`](Self::finish))
-    /// and later lines are dropped.
-    pub fn write(&self, area: &str, path: &str, bytes: u64, reason: &str, dry_run: bool) {
+    /// Appends one batch of removals in `area` for `reason` (paths and bytes freed). A write
+    /// that fails is remembered (see [`finish`](Self::finish)) and later lines are dropped.
+    pub fn write(&self, area: &str, reason: &str, dry_run: bool, removed: &[(&str, u64)]) {
         let mut failure = self
             .failure
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failure.is_some() {
+        if failure.is_some() || removed.is_empty() {
             return;
         }
-        let line = Line {
-            area,
-            path,
-            bytes,
-            reason,
-            dry_run,
-        };
         let mut out = self
             .out
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let written = serde_json::to_writer(&mut *out, &line)
-            .map_err(io::Error::from)
-            .and_then(|()| out.write_all(b"\n"));
-        match written {
-            Ok(()) => {
-                self.lines.fetch_add(1, Ordering::Relaxed);
+        for &(path, bytes) in removed {
+            let line = Line {
+                area,
+                path,
+                bytes,
+                reason,
+                dry_run,
+            };
+            let written = serde_json::to_writer(&mut *out, &line)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(error) = written {
+                *failure = Some(error.to_string());
+                return;
             }
-            Err(error) => *failure = Some(error.to_string()),
+            self.lines.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -113,9 +114,13 @@ impl Progress {
         self.scanned.fetch_add(entries, Ordering::Relaxed);
     }
 
-    /// Counts one removal of `bytes`.
-    pub fn removed(&self, bytes: u64) {
-        self.removed.fetch_add(1, Ordering::Relaxed);
+    /// Counts a batch of removals (paths and bytes freed).
+    pub fn removed(&self, removed: &[(&str, u64)]) {
+        let bytes = removed
+            .iter()
+            .fold(0u64, |sum, (_, bytes)| sum.saturating_add(*bytes));
+        self.removed
+            .fetch_add(removed.len() as u64, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
@@ -156,8 +161,8 @@ mod tests {
     fn lines_are_json_objects_and_failures_are_reported() {
         let data = Arc::new(Mutex::new(Vec::new()));
         let log = RemovalLog::new(Shared(Arc::clone(&data), usize::MAX));
-        log.write("temp", "a/b\"c", 3, "age", false);
-        log.write("cache", "x", 9, "cache-cap", true);
+        log.write("temp", "age", false, &[("a/b\"c", 3)]);
+        log.write("cache", "cache-cap", true, &[("x", 9)]);
         assert_eq!(log.finish(), Ok(2));
         let text = String::from_utf8(data.lock().expect("lock").clone()).expect("utf-8");
         let lines: Vec<serde_json::Value> = text
@@ -169,9 +174,9 @@ mod tests {
         assert_eq!(lines[1]["dry_run"], true);
 
         let full = RemovalLog::new(Shared(Arc::new(Mutex::new(Vec::new())), 10));
-        for n in 0..10_000 {
-            full.write("temp", &format!("file-{n}"), 1, "age", false);
-        }
+        let names: Vec<String> = (0..10_000).map(|n| format!("file-{n}")).collect();
+        let batch: Vec<(&str, u64)> = names.iter().map(|name| (name.as_str(), 1)).collect();
+        full.write("temp", "age", false, &batch);
         assert!(full.finish().expect_err("full").contains("disk full"));
     }
 }

@@ -13,35 +13,27 @@ use crate::capabilities::metrics::{Metrics, SystemResources};
 use crate::types::cleanup::{Assessment, CleanupReport, CleanupSettings};
 use crate::types::error::Error;
 
-/// How one cleanup runs, beyond its settings.
+/// How one cleanup runs, beyond its settings, the time and the cancel switch.
 #[derive(Debug, Clone)]
-pub struct CleanupRun {
-    /// Seconds since the epoch.
-    pub now: u64,
-    /// Treat every file as old.
+pub struct CleanupOptions {
+    /// Treat every file as old (everything not in use goes).
     pub force: bool,
     /// Remove nothing; report (and log) what would go.
     pub dry_run: bool,
-    /// Most sample removals (and problems) in the report; default 1000.
+    /// Most sample removals (and problems) the report lists; default 1000.
     pub max_samples: u32,
-    /// Stops the call when set: at the next scan page, removal batch (between two paths) or
-    /// deadline check. A stopped call is [`Error::Cancelled`], with what was removed until then.
-    pub cancel: Option<Arc<AtomicBool>>,
     /// Where every removal is written as a JSON line, if anywhere.
     pub removals_log: Option<Arc<RemovalLog>>,
     /// Live counters for a progress display.
     pub progress: Option<Arc<Progress>>,
 }
 
-impl CleanupRun {
-    /// A run at `now` with the default number of samples, no log and no progress.
-    pub fn new(now: u64, force: bool, dry_run: bool) -> Self {
+impl Default for CleanupOptions {
+    fn default() -> Self {
         Self {
-            now,
-            force,
-            dry_run,
+            force: false,
+            dry_run: false,
             max_samples: DEFAULT_SAMPLES,
-            cancel: None,
             removals_log: None,
             progress: None,
         }
@@ -60,27 +52,31 @@ impl Policy {
         force: bool,
         dry_run: bool,
     ) -> Result<CleanupReport, Error> {
-        self.cleanup_with(
-            areas,
-            metrics,
-            settings,
-            &CleanupRun::new(now, force, dry_run),
-        )
+        let options = CleanupOptions {
+            force,
+            dry_run,
+            ..CleanupOptions::default()
+        };
+        self.cleanup_with(areas, metrics, settings, now, &options, None)
     }
 
-    /// [`cleanup`](Self::cleanup) with every option of [`CleanupRun`]. The report is checked
-    /// against what the host did: totals per area and phase, samples among the first
+    /// [`cleanup`](Self::cleanup) with every [`CleanupOptions`], stopping when `cancel` is
+    /// set: at the next scan page, removal batch (between two paths) or deadline check. A
+    /// stopped call is [`Error::Cancelled`], with what was removed until then. The report is
+    /// checked against what the host did: totals per area and phase, samples among the first
     /// removals made.
     pub fn cleanup_with(
         &self,
         areas: &Arc<Areas>,
         metrics: Option<&Arc<Metrics>>,
         settings: &CleanupSettings,
-        run: &CleanupRun,
+        now: u64,
+        run: &CleanupOptions,
+        cancel: Option<Arc<AtomicBool>>,
     ) -> Result<CleanupReport, Error> {
         let wit_settings = convert::cleanup_settings(*settings);
         let options = wit::RunOptions {
-            now: run.now,
+            now,
             force: run.force,
             dry_run: run.dry_run,
             max_samples: run.max_samples,
@@ -92,7 +88,7 @@ impl Policy {
             max_samples: run.max_samples,
             removals_log: run.removals_log.clone(),
             progress: run.progress.clone(),
-            cancel: run.cancel.clone(),
+            cancel,
             ..self.lend_secrets()
         };
         let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {

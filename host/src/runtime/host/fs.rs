@@ -142,27 +142,27 @@ impl HostState {
             None => Areas::none().remove(&area, &paths),
         };
         let reason = convert::reason_name(reason);
-        let dry_run = self.capabilities.dry_run;
         for removal in &outcomes {
-            match removal.status {
-                fs::RemovalStatus::OutOfBounds => self.audit.violation(format!(
+            if removal.status == fs::RemovalStatus::OutOfBounds {
+                self.audit.violation(format!(
                     "asked to remove `{}` in area `{area}`, which is outside the area ({})",
                     removal.path,
                     removal.reason.as_deref().unwrap_or("refused")
-                )),
-                fs::RemovalStatus::Removed => {
-                    self.audit
-                        .removed
-                        .record(&area, &removal.path, removal.bytes, reason);
-                    if let Some(log) = &self.capabilities.removals_log {
-                        log.write(&area, &removal.path, removal.bytes, reason, dry_run);
-                    }
-                    if let Some(progress) = &self.capabilities.progress {
-                        progress.removed(removal.bytes);
-                    }
-                }
-                _ => {}
+                ));
             }
+        }
+        // Audit, log and progress once per batch: removed entries as (path, bytes).
+        let removed: Vec<(&str, u64)> = outcomes
+            .iter()
+            .filter(|removal| removal.status == fs::RemovalStatus::Removed)
+            .map(|removal| (removal.path.as_str(), removal.bytes))
+            .collect();
+        self.audit.removed.record(&area, reason, &removed);
+        if let Some(log) = &self.capabilities.removals_log {
+            log.write(&area, reason, self.capabilities.dry_run, &removed);
+        }
+        if let Some(progress) = &self.capabilities.progress {
+            progress.removed(&removed);
         }
         if outcomes
             .iter()
