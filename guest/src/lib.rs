@@ -6,7 +6,10 @@
 //! - [`catalog`]: the error catalog (codes, user-friendly messages, HTTP statuses,
 //!   RFC 9457 problem documents);
 //! - [`config`]: configuration resolved from the environment pairs and `.env` text the host
-//!   passes in, with secrets read through the host's `host-secrets` capability.
+//!   passes in, with secrets read through the host's `host-secrets` capability;
+//! - [`cleanup`]: the cleanup policy over the host's streaming scan of the managed areas;
+//! - [`pose`]: YOLO pose post-processing;
+//! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking).
 //!
 //! The logic is plain Rust over the WIT types, so it unit-tests natively; only the thin
 //! `policy` glue (the host imports, the `Policy` trait and the `export_policy!` macro) is
@@ -22,6 +25,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 mod dotenv;
+pub mod monitor;
 pub mod pose;
 
 /// The generated WIT bindings, for `export_policy!` and policies built on this crate.
@@ -54,6 +58,11 @@ pub mod types {
         ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
+    pub use crate::bindings::exports::bachata::common::monitor::{
+        DayMetrics, DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment,
+        LatencyBucket, MoveTotals, Operational, Percentiles, RankingMetrics, RankingTotals, Share,
+        WindowTotals,
+    };
     pub use crate::bindings::exports::bachata::common::pose::{
         Bbox, Frame as PoseFrame, Keypoint, Person,
     };

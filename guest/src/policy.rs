@@ -29,9 +29,10 @@
 use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
 use crate::cleanup::Filesystem;
 use crate::types::{
-    AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, ErrorKind,
-    FsError, Page, Person, PoseFrame, Removal, RemovalReason, ResolvedConfig, RunOptions,
-    SystemResources, Tensor, YoloConfig,
+    AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, DayMetrics,
+    DayTotals, ErrorKind, FeedbackTotals, FsError, JudgedDecision, Operational, Page, Person,
+    PoseFrame, RankingMetrics, RankingTotals, Removal, RemovalReason, ResolvedConfig, RunOptions,
+    SystemResources, Tensor, WindowTotals, YoloConfig,
 };
 use crate::{catalog, config::SecretStore};
 
@@ -143,6 +144,36 @@ pub trait Policy {
     fn pose_detect(frames: Vec<PoseFrame>, cfg: YoloConfig) -> Result<Vec<Vec<Person>>, AppError> {
         crate::pose::detect(&HostPose, &frames, &cfg)
     }
+
+    /// `monitor.satisfaction`.
+    fn monitor_satisfaction(feedback: Vec<FeedbackTotals>) -> f64 {
+        crate::monitor::satisfaction(&feedback)
+    }
+
+    /// `monitor.summarize`.
+    fn monitor_summarize(window: WindowTotals, top: u32) -> Operational {
+        crate::monitor::summarize(&window, top)
+    }
+
+    /// `monitor.relevance`.
+    fn monitor_relevance(feedback_type: String, value: Option<f64>) -> Option<bool> {
+        crate::monitor::relevance(&feedback_type, value)
+    }
+
+    /// `monitor.rank`.
+    fn monitor_rank(k: u32, totals: RankingTotals, page: Vec<JudgedDecision>) -> RankingTotals {
+        crate::monitor::rank(k, totals, &page)
+    }
+
+    /// `monitor.ranking`.
+    fn monitor_ranking(k: u32, totals: RankingTotals) -> RankingMetrics {
+        crate::monitor::ranking(k, &totals)
+    }
+
+    /// `monitor.daily`.
+    fn monitor_daily(days: Vec<DayTotals>) -> Vec<DayMetrics> {
+        crate::monitor::daily(&days)
+    }
 }
 
 /// The stock policy: every decision as documented in `wit/`.
@@ -156,7 +187,9 @@ impl Policy for Stock {}
 macro_rules! export_policy {
     ($policy:ident) => {
         const _: () = {
-            use $crate::bindings::exports::bachata::common::{cleanup, config, errors, pose};
+            use $crate::bindings::exports::bachata::common::{
+                cleanup, config, errors, monitor, pose,
+            };
             use $crate::types::*;
 
             impl errors::Guest for $policy {
@@ -217,6 +250,27 @@ macro_rules! export_policy {
                     cfg: YoloConfig,
                 ) -> Result<Vec<Vec<Person>>, AppError> {
                     <$policy as $crate::policy::Policy>::pose_detect(frames, cfg)
+                }
+            }
+
+            impl monitor::Guest for $policy {
+                fn satisfaction(feedback: Vec<FeedbackTotals>) -> f64 {
+                    <$policy as $crate::policy::Policy>::monitor_satisfaction(feedback)
+                }
+                fn summarize(window: WindowTotals, top: u32) -> Operational {
+                    <$policy as $crate::policy::Policy>::monitor_summarize(window, top)
+                }
+                fn relevance(feedback_type: String, value: Option<f64>) -> Option<bool> {
+                    <$policy as $crate::policy::Policy>::monitor_relevance(feedback_type, value)
+                }
+                fn rank(k: u32, totals: RankingTotals, page: Vec<JudgedDecision>) -> RankingTotals {
+                    <$policy as $crate::policy::Policy>::monitor_rank(k, totals, page)
+                }
+                fn ranking(k: u32, totals: RankingTotals) -> RankingMetrics {
+                    <$policy as $crate::policy::Policy>::monitor_ranking(k, totals)
+                }
+                fn daily(days: Vec<DayTotals>) -> Vec<DayMetrics> {
+                    <$policy as $crate::policy::Policy>::monitor_daily(days)
                 }
             }
 
