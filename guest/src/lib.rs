@@ -54,7 +54,7 @@ pub mod types {
         PlannedRemoval, ResourceWarning, RunOptions,
     };
     pub use crate::bindings::exports::bachata::common::config::{
-        ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem,
+        ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, MonitorSettings, Problem,
         ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;

@@ -22,6 +22,7 @@
 //! `resources` and `daemon` resolve one section each.
 
 mod daemon;
+mod monitor;
 mod elasticsearch;
 mod environment;
 mod resolver;
@@ -106,6 +107,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     let yolo = yolo::resolve(r);
     let resources = resources::resolve(r);
     let daemon = daemon::resolve(r);
+    let monitor = monitor::resolve(r);
     Ok(ResolvedConfig {
         environment,
         gcp_project_id,
@@ -113,6 +115,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
         yolo,
         resources,
         daemon,
+        monitor,
         settings: std::mem::take(&mut r.settings),
     })
 }

@@ -1,6 +1,8 @@
-//! Capabilities the host lends to the policy component (its WIT imports).
+//! What touches the world: the capabilities the host lends to the policy component (its WIT
+//! imports), and the monitor's event store.
 
 pub mod fs;
 pub mod metrics;
 pub mod pose;
 pub mod secrets;
+pub mod store;

@@ -165,6 +165,72 @@ pub struct DaemonSettings {
     pub api_token: Option<Secret>,
 }
 
+/// Settings of the performance monitor's event store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitorSettings {
+    /// `MONITOR_DATABASE`: a SQLite file or a PostgreSQL URL (its password masked when shown).
+    pub database: Database,
+    /// `MONITOR_RETENTION_DAYS`: days events are kept.
+    pub retention_days: u32,
+}
+
+/// Where the monitor's events live: a SQLite file, or a PostgreSQL URL. `Debug`, `Display`
+/// and serialization mask a URL's password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Database(String);
+
+impl Database {
+    /// Wraps a `MONITOR_DATABASE` value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Whether it is a `postgres://` or `postgresql://` URL.
+    pub fn is_postgres(&self) -> bool {
+        let lower = self.0.to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
+    /// The value, password included, for the database client only. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The value with a URL's password shown as `***`.
+    pub fn masked(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return self.0.clone();
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+                None => self.0.clone(),
+            },
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl Serialize for Database {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.masked())
+    }
+}
+
 /// One resolved setting and its provenance (secret values already shown as `***`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
@@ -193,6 +259,8 @@ pub struct Config {
     pub resources: ResourceSettings,
     /// Daemon settings.
     pub daemon: DaemonSettings,
+    /// Performance monitor settings.
+    pub monitor: MonitorSettings,
     /// Every setting with its source.
     pub settings: Vec<Setting>,
 }
@@ -214,6 +282,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("BACHATA_ORT_LIB", "/yolo/runtime_library"),
     ("BACHATA_DATA_DIR", "/resources/data_dir"),
     ("BACHATA_LISTEN", "/daemon/listen"),
+    ("MONITOR_DATABASE", "/monitor/database"),
 ];
 
 impl Config {
@@ -250,4 +319,21 @@ pub struct Problem {
     pub expected: String,
     /// One readable sentence.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Database;
+
+    #[test]
+    fn a_url_password_is_masked() {
+        let url = Database::new("postgres://app:s3cret@db:5432/monitor?sslmode=disable");
+        assert_eq!(url.masked(), "postgres://app:***@db:5432/monitor?sslmode=disable");
+        assert_eq!(format!("{url:?}"), url.masked());
+        assert!(!url.to_string().contains("s3cret"));
+        assert!(url.is_postgres());
+        let file = Database::new("data/monitor.sqlite3");
+        assert_eq!(file.masked(), "data/monitor.sqlite3");
+        assert!(!file.is_postgres());
+    }
 }

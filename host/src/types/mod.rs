@@ -6,6 +6,8 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 pub mod error;
+pub mod metrics;
+pub mod monitor;
 pub mod pose;
 pub mod removals;
 pub mod text;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::super::bindings::wit;
 use crate::types::cleanup::CleanupSettings;
 use crate::types::config::{
-    Config, DaemonSettings, Device, ElasticsearchConfig, Environment, Problem, ResourceSettings,
+    Config, DaemonSettings, Database, Device, ElasticsearchConfig, Environment, MonitorSettings, Problem, ResourceSettings,
     Secret, Setting, Source, YoloConfig,
 };
 use crate::types::error::ConfigFailure;
@@ -86,6 +86,10 @@ impl From<wit::ResolvedConfig> for Config {
                     std::net::SocketAddr::from(([127, 0, 0, 1], 9464))
                 }),
                 api_token: config.daemon.api_token.map(Secret),
+            },
+            monitor: MonitorSettings {
+                database: Database::new(config.monitor.database),
+                retention_days: config.monitor.retention_days,
             },
             settings: config
                 .settings

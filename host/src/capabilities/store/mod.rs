@@ -1,0 +1,119 @@
+//! The performance monitor's event store: SQLite by default, PostgreSQL when the database is a
+//! `postgres://` URL. One schema, created and migrated on open (`host/migrations/`); statements
+//! written once for both engines ([`sql`]); events written with their per-day totals
+//! ([`events`]); the totals the metrics need read back ([`queries`]).
+
+pub mod events;
+mod migrations;
+mod postgres;
+pub mod queries;
+pub mod sql;
+mod sqlite;
+
+use std::path::Path;
+
+use self::postgres::Postgres;
+pub use self::sql::StoreError;
+use self::sql::Tx;
+use crate::types::config::Database;
+
+/// The engine behind a store.
+enum Engine {
+    Sqlite(rusqlite::Connection),
+    Postgres(Postgres),
+}
+
+/// An open event store (one connection; share it behind a lock).
+pub struct Store {
+    engine: Engine,
+    /// The database as shown (a URL's password masked).
+    shown: String,
+}
+
+/// How many times a PostgreSQL transaction that lost a deadlock is tried again.
+const RETRIES: usize = 3;
+
+impl Store {
+    /// Opens the store `database` names, creating its schema or bringing it up to date.
+    pub fn open(database: &Database) -> Result<Self, StoreError> {
+        let engine = if database.is_postgres() {
+            Engine::Postgres(postgres::connect(database.expose())?)
+        } else {
+            Engine::Sqlite(sqlite::open(Path::new(database.expose()))?)
+        };
+        let mut store = Self {
+            engine,
+            shown: database.masked(),
+        };
+        let postgres = database.is_postgres();
+        store.write(|tx| migrations::apply(tx, postgres))?;
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite(_) => "sqlite",
+            Engine::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The database, its password masked.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `body` in a write transaction: committed when it returns `Ok`, rolled back
+    /// otherwise (nothing written).
+    pub fn write<R>(
+        &mut self,
+        mut body: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match &mut self.engine {
+            Engine::Sqlite(connection) => {
+                let mut tx = sqlite::write(connection)?;
+                let result = body(&mut tx)?;
+                tx.commit()?;
+                Ok(result)
+            }
+            Engine::Postgres(client) => {
+                let mut attempt = 0;
+                loop {
+                    let outcome = client.transaction().and_then(|mut tx| {
+                        let result = body(&mut tx)?;
+                        tx.commit()?;
+                        Ok(result)
+                    });
+                    match outcome {
+                        Err(error) if postgres::is_transient(&error) && attempt < RETRIES => {
+                            attempt += 1;
+                            tracing::debug!(attempt, %error, "transaction retried");
+                        }
+                        other => return other,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` in a read transaction (one consistent snapshot).
+    pub fn read<R>(
+        &mut self,
+        body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match &mut self.engine {
+            Engine::Sqlite(connection) => {
+                let mut tx = sqlite::read(connection)?;
+                let result = body(&mut tx)?;
+                tx.commit()?;
+                Ok(result)
+            }
+            Engine::Postgres(client) => {
+                let mut tx = client.transaction()?;
+                let result = body(&mut tx)?;
+                tx.commit()?;
+                Ok(result)
+            }
+        }
+    }
+}

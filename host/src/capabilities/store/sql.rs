@@ -1,0 +1,105 @@
+//! The little SQL both engines share: values, rows and a transaction to run statements in.
+//! Statements use `$1`, `$2`, … in order of first use, which SQLite and PostgreSQL both read.
+
+use crate::types::error::AppError;
+
+/// A parameter or column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A BIGINT.
+    Int(i64),
+    /// A DOUBLE PRECISION.
+    Real(f64),
+    /// A TEXT.
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(value: f64) -> Self {
+        Self::Real(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Self::Null, Into::into)
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The events broke a rule only the stored data can check (an unknown decision, a move
+    /// the decision did not recommend): nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] AppError),
+    /// The database failed.
+    #[error("{0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Database(error.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        // The server's own message and code when there is one ("connection refused" and such
+        // otherwise).
+        match error.as_db_error() {
+            Some(db) => Self::Database(format!("{} ({})", db.message(), db.code().code())),
+            None => Self::Database(error.to_string()),
+        }
+    }
+}
+
+/// One result row.
+pub trait Row {
+    /// Column `i` as a BIGINT.
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    /// Column `i` as a DOUBLE PRECISION (NULL is an error).
+    fn real(&self, i: usize) -> Result<f64, StoreError>;
+    /// Column `i` as a nullable DOUBLE PRECISION.
+    fn opt_real(&self, i: usize) -> Result<Option<f64>, StoreError>;
+    /// Column `i` as TEXT.
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    /// Column `i` as nullable TEXT.
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+}
+
+/// A transaction of either engine.
+pub trait Tx {
+    /// Runs a statement; the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs a query and hands each row to `each`, streaming.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Runs statements separated by `;` (migrations), without parameters.
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,509 @@
+//! The performance monitor's events: what a client sends (a decision of the recommender, a
+//! user's feedback on one), the rules an event must meet before it is stored, and the
+//! metrics and report the monitor answers with.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::AppError;
+
+/// The algorithm version of a decision that names none.
+pub const DEFAULT_ALGORITHM_VERSION: &str = "1.0";
+/// The feedback types.
+pub const FEEDBACK_TYPES: [&str; 5] = ["rating", "like", "dislike", "skip", "use"];
+/// The longest comment, in characters.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+/// The most moves one decision may recommend.
+pub const MAX_MOVES: usize = 1_000;
+/// The most entries of `weights_used` or `song_features`.
+pub const MAX_ENTRIES: usize = 256;
+/// The longest id (`decision_id`, `feedback_id`, `experiment_id`, …), in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+/// The longest free text (a song, a move id, a user id, a feature's text), in characters.
+pub const MAX_TEXT_CHARS: usize = 1_000;
+/// How far in the future a timestamp may be (clocks of a fleet differ a little).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 24 * 3600;
+
+/// A value of `song_features`: a number or a text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Feature {
+    /// A number (tempo, energy…).
+    Number(f64),
+    /// A text (key, genre…).
+    Text(String),
+}
+
+/// A recommendation decision as a client sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// The decision's id; a UUID is generated when absent.
+    #[serde(default)]
+    pub decision_id: Option<String>,
+    /// When it was made (RFC 3339); now when absent.
+    #[serde(default)]
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Who it was made for.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The song the moves were picked for.
+    pub input_song: String,
+    /// The moves recommended, best first.
+    pub recommended_moves: Vec<String>,
+    /// One score per move.
+    pub recommendation_scores: Vec<f64>,
+    /// The recommender's version; `1.0` when absent.
+    #[serde(default)]
+    pub algorithm_version: Option<String>,
+    /// The weights the recommender used.
+    #[serde(default)]
+    pub weights_used: BTreeMap<String, f64>,
+    /// How long the recommendation took, in milliseconds.
+    pub processing_time_ms: f64,
+    /// Features of the song.
+    #[serde(default)]
+    pub song_features: BTreeMap<String, Feature>,
+    /// The experiment the decision was made in.
+    #[serde(default)]
+    pub experiment_id: Option<String>,
+    /// The experiment's variation served.
+    #[serde(default)]
+    pub variation: Option<String>,
+}
+
+/// A user's feedback on a decision as a client sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackInput {
+    /// The feedback's id; a UUID is generated when absent.
+    #[serde(default)]
+    pub feedback_id: Option<String>,
+    /// The decision it is about (must be stored).
+    pub decision_id: String,
+    /// When it was given (RFC 3339); now when absent.
+    #[serde(default)]
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Who gave it.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// `rating`, `like`, `dislike`, `skip` or `use`.
+    pub feedback_type: String,
+    /// The rating, 1 to 5 (required for `rating`).
+    #[serde(default)]
+    pub feedback_value: Option<f64>,
+    /// The move it is about (one of the decision's moves).
+    #[serde(default)]
+    pub move_id: Option<String>,
+    /// Free text, at most 2,000 characters.
+    #[serde(default)]
+    pub comments: Option<String>,
+}
+
+/// A decision that met the rules, ready to store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// Its id.
+    pub decision_id: String,
+    /// When it was made.
+    pub timestamp: DateTime<Utc>,
+    /// Who it was made for.
+    pub user_id: Option<String>,
+    /// The song.
+    pub input_song: String,
+    /// The moves, best first.
+    pub recommended_moves: Vec<String>,
+    /// One score per move.
+    pub recommendation_scores: Vec<f64>,
+    /// The recommender's version.
+    pub algorithm_version: String,
+    /// The weights used.
+    pub weights_used: BTreeMap<String, f64>,
+    /// Processing time, in milliseconds.
+    pub processing_time_ms: f64,
+    /// Song features.
+    pub song_features: BTreeMap<String, Feature>,
+    /// The experiment.
+    pub experiment_id: Option<String>,
+    /// The variation.
+    pub variation: Option<String>,
+}
+
+/// Feedback that met the rules (its decision and move are checked when it is stored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Feedback {
+    /// Its id.
+    pub feedback_id: String,
+    /// The decision.
+    pub decision_id: String,
+    /// When it was given.
+    pub timestamp: DateTime<Utc>,
+    /// Who gave it.
+    pub user_id: Option<String>,
+    /// Its type (one of [`FEEDBACK_TYPES`]).
+    pub feedback_type: String,
+    /// Its value.
+    pub feedback_value: Option<f64>,
+    /// The move.
+    pub move_id: Option<String>,
+    /// Comments.
+    pub comments: Option<String>,
+}
+
+/// What happened to one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Logged {
+    /// The event's id (given or generated).
+    pub id: String,
+    /// `false` when an event with this id was already stored (a retry): nothing was written.
+    pub stored: bool,
+}
+
+/// A `VALIDATION_ERROR` naming `field` (with the index of the event in a batch, when in one).
+pub fn invalid(field: &str, value: Option<String>, message: impl Into<String>) -> AppError {
+    AppError::Validation {
+        message: message.into(),
+        field: Some(field.to_string()),
+        value: value.map(|value| shorten(&value)),
+        details: Vec::new(),
+    }
+}
+
+/// At most 120 characters of a rejected value, for error messages.
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(120) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_string(),
+    }
+}
+
+/// An id is 1 to 128 bytes of ASCII letters, digits, `.`, `_`, `:` and `-`.
+fn check_id(field: &str, id: &str) -> Result<(), AppError> {
+    let valid = !id.is_empty()
+        && id.len() <= MAX_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            Some(id.to_string()),
+            format!("{field} must be 1 to {MAX_ID_BYTES} characters of letters, digits, '.', '_', ':' and '-'"),
+        ))
+    }
+}
+
+/// A text of 1 to `max` characters with no control character.
+fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(invalid(field, Some(text.to_string()), format!("{field} must not be empty")));
+    }
+    if text.chars().count() > max {
+        return Err(invalid(
+            field,
+            Some(text.to_string()),
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(invalid(
+            field,
+            Some(text.to_string()),
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_optional_id(field: &str, id: &Option<String>) -> Result<(), AppError> {
+    id.as_deref().map_or(Ok(()), |id| check_id(field, id))
+}
+
+fn check_optional_text(field: &str, text: &Option<String>) -> Result<(), AppError> {
+    text.as_deref()
+        .map_or(Ok(()), |text| check_text(field, text, MAX_TEXT_CHARS))
+}
+
+fn check_finite(field: &str, value: f64) -> Result<(), AppError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(field, Some(value.to_string()), format!("{field} must be a finite number")))
+    }
+}
+
+fn check_timestamp(field: &str, timestamp: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    let timestamp = timestamp.unwrap_or(now);
+    if (timestamp - now).num_seconds() > MAX_CLOCK_SKEW_SECS {
+        return Err(invalid(
+            field,
+            Some(timestamp.to_rfc3339()),
+            format!("{field} is more than a day in the future"),
+        ));
+    }
+    if timestamp.timestamp() < 0 {
+        return Err(invalid(field, Some(timestamp.to_rfc3339()), format!("{field} is before 1970")));
+    }
+    Ok(timestamp)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl DecisionInput {
+    /// Checks every rule; fills in the id, the time and the version.
+    pub fn validate(self, now: DateTime<Utc>) -> Result<Decision, AppError> {
+        check_optional_id("decision_id", &self.decision_id)?;
+        let timestamp = check_timestamp("timestamp", self.timestamp, now)?;
+        check_optional_text("user_id", &self.user_id)?;
+        check_text("input_song", &self.input_song, MAX_TEXT_CHARS)?;
+        if self.recommended_moves.len() > MAX_MOVES {
+            return Err(invalid(
+                "recommended_moves",
+                None,
+                format!("recommended_moves lists {} moves; at most {MAX_MOVES} are allowed", self.recommended_moves.len()),
+            ));
+        }
+        for (i, id) in self.recommended_moves.iter().enumerate() {
+            check_text(&format!("recommended_moves[{i}]"), id, MAX_TEXT_CHARS)?;
+        }
+        if self.recommendation_scores.len() != self.recommended_moves.len() {
+            return Err(invalid(
+                "recommendation_scores",
+                Some(self.recommendation_scores.len().to_string()),
+                format!(
+                    "recommendation_scores has {} values but recommended_moves has {} moves; they must be the same length",
+                    self.recommendation_scores.len(),
+                    self.recommended_moves.len()
+                ),
+            ));
+        }
+        for (i, score) in self.recommendation_scores.iter().enumerate() {
+            check_finite(&format!("recommendation_scores[{i}]"), *score)?;
+        }
+        let algorithm_version = self
+            .algorithm_version
+            .unwrap_or_else(|| DEFAULT_ALGORITHM_VERSION.to_string());
+        check_id("algorithm_version", &algorithm_version)?;
+        check_entries("weights_used", self.weights_used.len())?;
+        for (name, weight) in &self.weights_used {
+            check_text("weights_used", name, MAX_TEXT_CHARS)?;
+            check_finite(&format!("weights_used.{name}"), *weight)?;
+        }
+        check_finite("processing_time_ms", self.processing_time_ms)?;
+        if self.processing_time_ms < 0.0 {
+            return Err(invalid(
+                "processing_time_ms",
+                Some(self.processing_time_ms.to_string()),
+                "processing_time_ms must not be negative",
+            ));
+        }
+        check_entries("song_features", self.song_features.len())?;
+        for (name, value) in &self.song_features {
+            check_text("song_features", name, MAX_TEXT_CHARS)?;
+            match value {
+                Feature::Number(number) => check_finite(&format!("song_features.{name}"), *number)?,
+                Feature::Text(text) if text.chars().count() > MAX_TEXT_CHARS => {
+                    return Err(invalid(
+                        &format!("song_features.{name}"),
+                        Some(text.clone()),
+                        format!("song_features.{name} is longer than {MAX_TEXT_CHARS} characters"),
+                    ));
+                }
+                Feature::Text(_) => {}
+            }
+        }
+        check_optional_id("experiment_id", &self.experiment_id)?;
+        check_optional_id("variation", &self.variation)?;
+        Ok(Decision {
+            decision_id: self.decision_id.unwrap_or_else(new_id),
+            timestamp,
+            user_id: self.user_id,
+            input_song: self.input_song,
+            recommended_moves: self.recommended_moves,
+            recommendation_scores: self.recommendation_scores,
+            algorithm_version,
+            weights_used: self.weights_used,
+            processing_time_ms: self.processing_time_ms,
+            song_features: self.song_features,
+            experiment_id: self.experiment_id,
+            variation: self.variation,
+        })
+    }
+}
+
+fn check_entries(field: &str, count: usize) -> Result<(), AppError> {
+    if count > MAX_ENTRIES {
+        Err(invalid(
+            field,
+            None,
+            format!("{field} has {count} entries; at most {MAX_ENTRIES} are allowed"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl FeedbackInput {
+    /// Checks every rule that needs no stored decision; fills in the id and the time.
+    pub fn validate(self, now: DateTime<Utc>) -> Result<Feedback, AppError> {
+        check_optional_id("feedback_id", &self.feedback_id)?;
+        check_id("decision_id", &self.decision_id)?;
+        let timestamp = check_timestamp("timestamp", self.timestamp, now)?;
+        check_optional_text("user_id", &self.user_id)?;
+        if !FEEDBACK_TYPES.contains(&self.feedback_type.as_str()) {
+            return Err(invalid(
+                "feedback_type",
+                Some(self.feedback_type.clone()),
+                format!(
+                    "unknown feedback_type {:?}: expected one of rating, like, dislike, skip, use",
+                    shorten(&self.feedback_type)
+                ),
+            ));
+        }
+        match (self.feedback_type.as_str(), self.feedback_value) {
+            ("rating", None) => {
+                return Err(invalid(
+                    "feedback_value",
+                    None,
+                    "feedback_value is required for a rating (1 to 5)",
+                ));
+            }
+            ("rating", Some(value)) if !(1.0..=5.0).contains(&value) => {
+                return Err(invalid(
+                    "feedback_value",
+                    Some(value.to_string()),
+                    format!("a rating must be from 1 to 5, not {value}"),
+                ));
+            }
+            (_, Some(value)) => check_finite("feedback_value", value)?,
+            (_, None) => {}
+        }
+        check_optional_text("move_id", &self.move_id)?;
+        if let Some(comments) = &self.comments
+            && comments.chars().count() > MAX_COMMENT_CHARS
+        {
+            return Err(invalid(
+                "comments",
+                None,
+                format!(
+                    "comments has {} characters; at most {MAX_COMMENT_CHARS} are allowed",
+                    comments.chars().count()
+                ),
+            ));
+        }
+        Ok(Feedback {
+            feedback_id: self.feedback_id.unwrap_or_else(new_id),
+            decision_id: self.decision_id,
+            timestamp,
+            user_id: self.user_id,
+            feedback_type: self.feedback_type,
+            feedback_value: self.feedback_value,
+            move_id: self.move_id,
+            comments: self.comments,
+        })
+    }
+}
+
+/// Names the event of a batch in an error: `field` becomes `[index].field`.
+pub fn in_batch(error: AppError, index: usize) -> AppError {
+    match error {
+        AppError::Validation { message, field, value, details } => AppError::Validation {
+            message: format!("event {index}: {message}"),
+            field: field.map(|field| format!("[{index}].{field}")),
+            value,
+            details,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").map(|t| t.to_utc()).unwrap_or_default()
+    }
+
+    fn decision() -> DecisionInput {
+        DecisionInput {
+            input_song: "Obsesión".into(),
+            recommended_moves: vec!["basic".into(), "spin".into()],
+            recommendation_scores: vec![0.9, 0.4],
+            processing_time_ms: 12.5,
+            ..Default::default()
+        }
+    }
+
+    fn field_of(error: AppError) -> Option<String> {
+        match error {
+            AppError::Validation { field, .. } => field,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_valid_decision_gets_an_id_a_time_and_the_default_version() {
+        let d = decision().validate(now()).expect("valid");
+        assert_eq!(d.algorithm_version, "1.0");
+        assert_eq!(d.timestamp, now());
+        assert_eq!(d.decision_id.len(), 36);
+    }
+
+    #[test]
+    fn bad_decisions_name_their_field() {
+        let cases: Vec<(DecisionInput, &str)> = vec![
+            (DecisionInput { recommendation_scores: vec![0.9], ..decision() }, "recommendation_scores"),
+            (DecisionInput { recommendation_scores: vec![0.9, f64::NAN], ..decision() }, "recommendation_scores[1]"),
+            (DecisionInput { processing_time_ms: -1.0, ..decision() }, "processing_time_ms"),
+            (DecisionInput { processing_time_ms: f64::INFINITY, ..decision() }, "processing_time_ms"),
+            (DecisionInput { decision_id: Some("../../etc".into()), ..decision() }, "decision_id"),
+            (DecisionInput { input_song: " ".into(), ..decision() }, "input_song"),
+            (DecisionInput { algorithm_version: Some("1 0".into()), ..decision() }, "algorithm_version"),
+            (DecisionInput { timestamp: Some(now() + chrono::Duration::days(2)), ..decision() }, "timestamp"),
+        ];
+        for (input, field) in cases {
+            assert_eq!(field_of(input.validate(now()).expect_err(field)).as_deref(), Some(field));
+        }
+    }
+
+    fn feedback(kind: &str, value: Option<f64>) -> FeedbackInput {
+        FeedbackInput {
+            decision_id: "d-1".into(),
+            feedback_type: kind.into(),
+            feedback_value: value,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn feedback_rules() {
+        assert!(feedback("like", None).validate(now()).is_ok());
+        assert!(feedback("rating", Some(5.0)).validate(now()).is_ok());
+        for (input, field) in [
+            (feedback("love", None), "feedback_type"),
+            (feedback("rating", None), "feedback_value"),
+            (feedback("rating", Some(9.0)), "feedback_value"),
+            (feedback("rating", Some(0.5)), "feedback_value"),
+            (feedback("like", Some(f64::NAN)), "feedback_value"),
+            (FeedbackInput { comments: Some("x".repeat(2_001)), ..feedback("like", None) }, "comments"),
+            (FeedbackInput { decision_id: "a/b".into(), ..feedback("like", None) }, "decision_id"),
+        ] {
+            assert_eq!(field_of(input.validate(now()).expect_err(field)).as_deref(), Some(field));
+        }
+        let ok = FeedbackInput { comments: Some("é".repeat(2_000)), ..feedback("like", None) };
+        assert!(ok.validate(now()).is_ok());
+    }
+
+    #[test]
+    fn a_batch_error_names_the_event() {
+        let error = in_batch(invalid("feedback_type", None, "bad"), 3);
+        assert_eq!(field_of(error).as_deref(), Some("[3].feedback_type"));
+    }
+}
