@@ -54,8 +54,8 @@ pub mod types {
         PlannedRemoval, ResourceWarning, RunOptions,
     };
     pub use crate::bindings::exports::bachata::common::config::{
-        ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, MonitorSettings, Problem,
-        ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
+        ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, MonitorSettings,
+        Problem, ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
     pub use crate::bindings::exports::bachata::common::monitor::{

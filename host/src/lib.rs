@@ -50,6 +50,14 @@ pub mod pose {
 
 pub use services::{resources, temp};
 
+/// The performance monitor: events, storage and metrics.
+pub mod monitor {
+    pub use crate::capabilities::store::events::Pruned;
+    pub use crate::services::monitor::*;
+    pub use crate::types::metrics::*;
+    pub use crate::types::monitor::*;
+}
+
 pub use config::Config;
 pub use error::{AppError, Error};
 pub use policy::{BuiltError, CatalogEntry, Limits, Policy, PolicyOrigin};

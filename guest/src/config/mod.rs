@@ -22,9 +22,9 @@
 //! `resources` and `daemon` resolve one section each.
 
 mod daemon;
-mod monitor;
 mod elasticsearch;
 mod environment;
+mod monitor;
 mod resolver;
 mod resources;
 mod secrets;

@@ -33,7 +33,9 @@ fn has_password(url: &str) -> bool {
 /// path that is not another kind of URL.
 fn valid_database(value: &str) -> bool {
     if is_postgres_url(value) {
-        return value.split_once("://").is_some_and(|(_, rest)| !rest.is_empty());
+        return value
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty());
     }
     !value.is_empty() && !value.contains("://") && !value.contains('\0')
 }
@@ -42,7 +44,12 @@ fn valid_database(value: &str) -> bool {
 pub(super) fn resolve(r: &mut Resolver<'_>) -> MonitorSettings {
     let database = match r.raw(DATABASE) {
         None => {
-            r.record(DATABASE, DEFAULT_DATABASE.to_string(), Source::Default, false);
+            r.record(
+                DATABASE,
+                DEFAULT_DATABASE.to_string(),
+                Source::Default,
+                false,
+            );
             DEFAULT_DATABASE.to_string()
         }
         Some(mut raw) => {

@@ -328,7 +328,10 @@ mod tests {
     #[test]
     fn a_url_password_is_masked() {
         let url = Database::new("postgres://app:s3cret@db:5432/monitor?sslmode=disable");
-        assert_eq!(url.masked(), "postgres://app:***@db:5432/monitor?sslmode=disable");
+        assert_eq!(
+            url.masked(),
+            "postgres://app:***@db:5432/monitor?sslmode=disable"
+        );
         assert_eq!(format!("{url:?}"), url.masked());
         assert!(!url.to_string().contains("s3cret"));
         assert!(url.is_postgres());

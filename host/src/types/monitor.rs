@@ -192,7 +192,9 @@ fn check_id(field: &str, id: &str) -> Result<(), AppError> {
         Err(invalid(
             field,
             Some(id.to_string()),
-            format!("{field} must be 1 to {MAX_ID_BYTES} characters of letters, digits, '.', '_', ':' and '-'"),
+            format!(
+                "{field} must be 1 to {MAX_ID_BYTES} characters of letters, digits, '.', '_', ':' and '-'"
+            ),
         ))
     }
 }
@@ -200,7 +202,11 @@ fn check_id(field: &str, id: &str) -> Result<(), AppError> {
 /// A text of 1 to `max` characters with no control character.
 fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
     if text.trim().is_empty() {
-        return Err(invalid(field, Some(text.to_string()), format!("{field} must not be empty")));
+        return Err(invalid(
+            field,
+            Some(text.to_string()),
+            format!("{field} must not be empty"),
+        ));
     }
     if text.chars().count() > max {
         return Err(invalid(
@@ -209,7 +215,10 @@ fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
             format!("{field} is longer than {max} characters"),
         ));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(invalid(
             field,
             Some(text.to_string()),
@@ -232,11 +241,19 @@ fn check_finite(field: &str, value: f64) -> Result<(), AppError> {
     if value.is_finite() {
         Ok(())
     } else {
-        Err(invalid(field, Some(value.to_string()), format!("{field} must be a finite number")))
+        Err(invalid(
+            field,
+            Some(value.to_string()),
+            format!("{field} must be a finite number"),
+        ))
     }
 }
 
-fn check_timestamp(field: &str, timestamp: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+fn check_timestamp(
+    field: &str,
+    timestamp: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, AppError> {
     let timestamp = timestamp.unwrap_or(now);
     if (timestamp - now).num_seconds() > MAX_CLOCK_SKEW_SECS {
         return Err(invalid(
@@ -246,7 +263,11 @@ fn check_timestamp(field: &str, timestamp: Option<DateTime<Utc>>, now: DateTime<
         ));
     }
     if timestamp.timestamp() < 0 {
-        return Err(invalid(field, Some(timestamp.to_rfc3339()), format!("{field} is before 1970")));
+        return Err(invalid(
+            field,
+            Some(timestamp.to_rfc3339()),
+            format!("{field} is before 1970"),
+        ));
     }
     Ok(timestamp)
 }
@@ -266,7 +287,10 @@ impl DecisionInput {
             return Err(invalid(
                 "recommended_moves",
                 None,
-                format!("recommended_moves lists {} moves; at most {MAX_MOVES} are allowed", self.recommended_moves.len()),
+                format!(
+                    "recommended_moves lists {} moves; at most {MAX_MOVES} are allowed",
+                    self.recommended_moves.len()
+                ),
             ));
         }
         for (i, id) in self.recommended_moves.iter().enumerate() {
@@ -413,7 +437,12 @@ impl FeedbackInput {
 /// Names the event of a batch in an error: `field` becomes `[index].field`.
 pub fn in_batch(error: AppError, index: usize) -> AppError {
     match error {
-        AppError::Validation { message, field, value, details } => AppError::Validation {
+        AppError::Validation {
+            message,
+            field,
+            value,
+            details,
+        } => AppError::Validation {
             message: format!("event {index}: {message}"),
             field: field.map(|field| format!("[{index}].{field}")),
             value,
@@ -428,7 +457,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").map(|t| t.to_utc()).unwrap_or_default()
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default()
     }
 
     fn decision() -> DecisionInput {
@@ -459,17 +490,68 @@ mod tests {
     #[test]
     fn bad_decisions_name_their_field() {
         let cases: Vec<(DecisionInput, &str)> = vec![
-            (DecisionInput { recommendation_scores: vec![0.9], ..decision() }, "recommendation_scores"),
-            (DecisionInput { recommendation_scores: vec![0.9, f64::NAN], ..decision() }, "recommendation_scores[1]"),
-            (DecisionInput { processing_time_ms: -1.0, ..decision() }, "processing_time_ms"),
-            (DecisionInput { processing_time_ms: f64::INFINITY, ..decision() }, "processing_time_ms"),
-            (DecisionInput { decision_id: Some("../../etc".into()), ..decision() }, "decision_id"),
-            (DecisionInput { input_song: " ".into(), ..decision() }, "input_song"),
-            (DecisionInput { algorithm_version: Some("1 0".into()), ..decision() }, "algorithm_version"),
-            (DecisionInput { timestamp: Some(now() + chrono::Duration::days(2)), ..decision() }, "timestamp"),
+            (
+                DecisionInput {
+                    recommendation_scores: vec![0.9],
+                    ..decision()
+                },
+                "recommendation_scores",
+            ),
+            (
+                DecisionInput {
+                    recommendation_scores: vec![0.9, f64::NAN],
+                    ..decision()
+                },
+                "recommendation_scores[1]",
+            ),
+            (
+                DecisionInput {
+                    processing_time_ms: -1.0,
+                    ..decision()
+                },
+                "processing_time_ms",
+            ),
+            (
+                DecisionInput {
+                    processing_time_ms: f64::INFINITY,
+                    ..decision()
+                },
+                "processing_time_ms",
+            ),
+            (
+                DecisionInput {
+                    decision_id: Some("../../etc".into()),
+                    ..decision()
+                },
+                "decision_id",
+            ),
+            (
+                DecisionInput {
+                    input_song: " ".into(),
+                    ..decision()
+                },
+                "input_song",
+            ),
+            (
+                DecisionInput {
+                    algorithm_version: Some("1 0".into()),
+                    ..decision()
+                },
+                "algorithm_version",
+            ),
+            (
+                DecisionInput {
+                    timestamp: Some(now() + chrono::Duration::days(2)),
+                    ..decision()
+                },
+                "timestamp",
+            ),
         ];
         for (input, field) in cases {
-            assert_eq!(field_of(input.validate(now()).expect_err(field)).as_deref(), Some(field));
+            assert_eq!(
+                field_of(input.validate(now()).expect_err(field)).as_deref(),
+                Some(field)
+            );
         }
     }
 
@@ -492,12 +574,30 @@ mod tests {
             (feedback("rating", Some(9.0)), "feedback_value"),
             (feedback("rating", Some(0.5)), "feedback_value"),
             (feedback("like", Some(f64::NAN)), "feedback_value"),
-            (FeedbackInput { comments: Some("x".repeat(2_001)), ..feedback("like", None) }, "comments"),
-            (FeedbackInput { decision_id: "a/b".into(), ..feedback("like", None) }, "decision_id"),
+            (
+                FeedbackInput {
+                    comments: Some("x".repeat(2_001)),
+                    ..feedback("like", None)
+                },
+                "comments",
+            ),
+            (
+                FeedbackInput {
+                    decision_id: "a/b".into(),
+                    ..feedback("like", None)
+                },
+                "decision_id",
+            ),
         ] {
-            assert_eq!(field_of(input.validate(now()).expect_err(field)).as_deref(), Some(field));
+            assert_eq!(
+                field_of(input.validate(now()).expect_err(field)).as_deref(),
+                Some(field)
+            );
         }
-        let ok = FeedbackInput { comments: Some("é".repeat(2_000)), ..feedback("like", None) };
+        let ok = FeedbackInput {
+            comments: Some("é".repeat(2_000)),
+            ..feedback("like", None)
+        };
         assert!(ok.validate(now()).is_ok());
     }
 

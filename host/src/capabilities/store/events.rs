@@ -66,7 +66,10 @@ const UPSERT_MOVE_ROLLUP: &str = "INSERT INTO move_rollup (day, algorithm_versio
 
 /// Writes a batch of decisions (sorted by id, so concurrent writers lock rows in one order);
 /// says for each, in the order given, whether it was new.
-pub fn insert_decisions(tx: &mut dyn Tx, decisions: &[Decision]) -> Result<Vec<Logged>, StoreError> {
+pub fn insert_decisions(
+    tx: &mut dyn Tx,
+    decisions: &[Decision],
+) -> Result<Vec<Logged>, StoreError> {
     let mut order: Vec<usize> = (0..decisions.len()).collect();
     order.sort_by(|&a, &b| decisions[a].decision_id.cmp(&decisions[b].decision_id));
     let mut stored = vec![false; decisions.len()];
@@ -191,8 +194,9 @@ fn parent(tx: &mut dyn Tx, decision_id: &str) -> Result<Option<Parent>, StoreErr
         "SELECT day, algorithm_version, recommended_moves FROM decisions WHERE decision_id = $1",
         &[Value::from(decision_id)],
         &mut |row| {
-            let moves = serde_json::from_str(&row.text(2)?)
-                .map_err(|error| StoreError::Database(format!("stored moves are not JSON: {error}")))?;
+            let moves = serde_json::from_str(&row.text(2)?).map_err(|error| {
+                StoreError::Database(format!("stored moves are not JSON: {error}"))
+            })?;
             found = Some(Parent {
                 day: row.int(0)?,
                 version: row.text(1)?,
@@ -239,7 +243,10 @@ pub fn insert_feedback(
                         invalid(
                             "move_id",
                             Some(id.clone()),
-                            format!("{id:?} is not one of decision {:?}'s moves", event.decision_id),
+                            format!(
+                                "{id:?} is not one of decision {:?}'s moves",
+                                event.decision_id
+                            ),
                         ),
                         index,
                     )
@@ -324,7 +331,10 @@ pub fn prune(tx: &mut dyn Tx, first_kept_day: i64) -> Result<Pruned, StoreError>
     for table in ["decision_rollup", "move_rollup", "feedback_rollup"] {
         tx.execute(&format!("DELETE FROM {table} WHERE day < $1"), &day)?;
     }
-    Ok(Pruned { decisions, feedback })
+    Ok(Pruned {
+        decisions,
+        feedback,
+    })
 }
 
 #[cfg(test)]

@@ -103,7 +103,10 @@ impl Row for PgRow<'_> {
 }
 
 fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|value| value as &(dyn ToSql + Sync)).collect()
+    params
+        .iter()
+        .map(|value| value as &(dyn ToSql + Sync))
+        .collect()
 }
 
 impl Tx for PgTx<'_> {

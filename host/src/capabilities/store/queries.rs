@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::sql::{Row, StoreError, Tx, Value};
 use crate::types::metrics::{
-    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, LatencyBucket,
-    MoveTotals, WindowTotals,
+    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, LatencyBucket, MoveTotals,
+    WindowTotals,
 };
 
 /// The most moves a window lists (the distribution of a vocabulary larger than this keeps
@@ -90,7 +90,11 @@ fn feedback_totals(
     by_day: bool,
 ) -> Result<BTreeMap<i64, Vec<FeedbackTotals>>, StoreError> {
     let select = if by_day { "day" } else { "0" };
-    let group = if by_day { "day, feedback_type" } else { "feedback_type" };
+    let group = if by_day {
+        "day, feedback_type"
+    } else {
+        "feedback_type"
+    };
     let sql = format!(
         "SELECT {select}, feedback_type, CAST(SUM(events) AS BIGINT), CAST(SUM(valued) AS BIGINT), \
          SUM(value_sum) FROM feedback_rollup WHERE {} GROUP BY {group} ORDER BY {group}",

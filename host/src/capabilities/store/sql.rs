@@ -56,6 +56,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("{0}")]
     Database(String),
+    /// Work done inside a transaction failed (the policy computing from what was read): the
+    /// transaction is abandoned and the failure passed on as it is.
+    #[error(transparent)]
+    Aborted(Box<crate::types::error::Error>),
 }
 
 impl From<rusqlite::Error> for StoreError {

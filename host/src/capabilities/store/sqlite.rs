@@ -22,7 +22,10 @@ impl ToSql for Value {
 /// Opens (creating it and its directory when missing) the SQLite file at `path`: WAL, a
 /// busy timeout for other processes, foreign keys on.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|error| {
             StoreError::Database(format!("cannot create {}: {error}", parent.display()))
         })?;

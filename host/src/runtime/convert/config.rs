@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use super::super::bindings::wit;
 use crate::types::cleanup::CleanupSettings;
 use crate::types::config::{
-    Config, DaemonSettings, Database, Device, ElasticsearchConfig, Environment, MonitorSettings, Problem, ResourceSettings,
-    Secret, Setting, Source, YoloConfig,
+    Config, DaemonSettings, Database, Device, ElasticsearchConfig, Environment, MonitorSettings,
+    Problem, ResourceSettings, Secret, Setting, Source, YoloConfig,
 };
 use crate::types::error::ConfigFailure;
 

@@ -6,6 +6,7 @@ mod config;
 mod errors;
 mod fs;
 mod metrics;
+mod monitor;
 mod pose;
 
 pub(crate) use cleanup::cleanup_settings;
@@ -13,4 +14,5 @@ pub(crate) use config::yolo_config;
 pub(crate) use errors::built_error;
 pub(crate) use fs::{page, reason_name, removal};
 pub(crate) use metrics::to_wit_snapshot;
+pub(crate) use monitor::{feedback as monitor_feedback, judged};
 pub(crate) use pose::{frame, tensors};

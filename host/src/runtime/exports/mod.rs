@@ -4,4 +4,5 @@
 pub mod cleanup;
 mod config;
 mod errors;
+mod monitor;
 mod pose;
