@@ -11,6 +11,7 @@ use bachata_common::{Policy, config};
 fn shared(dir: &std::path::Path) -> Arc<Shared> {
     let policy = Arc::new(Policy::embedded().expect("policy"));
     let env = vec![("BACHATA_DATA_DIR".to_string(), dir.display().to_string())];
+    // The monitor's database defaults to a file in the data directory.
     let config = config::resolve(&policy, &env, None).expect("config");
     let manager =
         Arc::new(ResourceManager::new(Arc::clone(&policy), &config.resources).expect("manager"));
@@ -18,6 +19,7 @@ fn shared(dir: &std::path::Path) -> Arc<Shared> {
         telemetry: Telemetry::new(&policy),
         manager,
         api_token: None,
+        monitor: bachata_common::monitor::MonitorSlot::new(config.monitor.clone()),
     })
 }
 

@@ -9,6 +9,7 @@ mod daemon;
 mod hardening;
 mod hostile;
 mod layers;
+mod monitor;
 mod pose;
 mod redaction;
 mod resources;

@@ -2,6 +2,8 @@
 //! isolated directory with a controlled environment, and a fake Google Cloud Secret Manager
 //! (with token endpoints) on 127.0.0.1.
 
+pub mod databases;
+
 pub mod fake_gcp;
 
 use std::io::{BufRead, BufReader, Read};

@@ -107,7 +107,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     let yolo = yolo::resolve(r);
     let resources = resources::resolve(r);
     let daemon = daemon::resolve(r);
-    let monitor = monitor::resolve(r);
+    let monitor = monitor::resolve(r, &resources.data_dir);
     Ok(ResolvedConfig {
         environment,
         gcp_project_id,

@@ -3,8 +3,9 @@
 use super::resolver::Resolver;
 use crate::types::{MonitorSettings, Source};
 
-/// Default event store: a SQLite file under the data directory.
-pub const DEFAULT_DATABASE: &str = "data/monitor.sqlite3";
+/// The event store's file name in the data directory, where it is by default
+/// (`data/monitor.sqlite3` with the default data directory).
+pub const DATABASE_FILE: &str = "monitor.sqlite3";
 /// Default retention, in days.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 
@@ -40,17 +41,17 @@ fn valid_database(value: &str) -> bool {
     !value.is_empty() && !value.contains("://") && !value.contains('\0')
 }
 
-/// Resolves the monitor settings.
-pub(super) fn resolve(r: &mut Resolver<'_>) -> MonitorSettings {
+/// Resolves the monitor settings; the database defaults to a file in `data_dir`.
+pub(super) fn resolve(r: &mut Resolver<'_>, data_dir: &str) -> MonitorSettings {
+    let default = format!("{}/{DATABASE_FILE}", data_dir.trim_end_matches('/'));
     let database = match r.raw(DATABASE) {
         None => {
-            r.record(
-                DATABASE,
-                DEFAULT_DATABASE.to_string(),
-                Source::Default,
-                false,
-            );
-            DEFAULT_DATABASE.to_string()
+            let source = match r.source_of("BACHATA_DATA_DIR") {
+                Some(Source::Default) | None => Source::Default,
+                Some(_) => Source::Derived,
+            };
+            r.record(DATABASE, default.clone(), source, false);
+            default
         }
         Some(mut raw) => {
             let value = raw.value.trim().to_string();
@@ -62,7 +63,7 @@ pub(super) fn resolve(r: &mut Resolver<'_>) -> MonitorSettings {
             } else {
                 r.problem(DATABASE, Some(&raw), DATABASE_EXPECTED);
                 r.record(DATABASE, raw.value.clone(), raw.source, raw.secret);
-                DEFAULT_DATABASE.to_string()
+                default
             }
         }
     };

@@ -11,6 +11,7 @@ use bachata_common::capabilities::fs::{Progress as CleanupCounters, RemovalLog};
 use bachata_common::resources::{CleanupOptions, ResourceManager};
 use bachata_common::{Error, Policy, config};
 
+mod monitor;
 mod output;
 mod pose;
 mod progress;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Per-user temp directories.
     #[command(subcommand)]
     Tmp(TmpCommand),
+    /// The performance monitor: recommendation decisions, user feedback, quality metrics.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
     /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
     Pose {
         /// Image files (PNG or JPEG) or directories of frames (read in name order).
@@ -258,6 +262,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
             let outcome = runtime.block_on(bachata_common::daemon::run(
                 manager,
                 &config.daemon,
+                &config.monitor,
                 cli.policy.as_deref(),
             ));
             // Blocking work still running (a removal stuck in the kernel) does not hold the
@@ -316,6 +321,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
                 cli.json,
             )
         }
+        Command::Monitor(command) => monitor::run(policy, command, cli.json),
         Command::Tmp(TmpCommand::UserDir { id, env }) => {
             let manager = manager(policy, env)?;
             let path = manager.temp().user_temp_dir(id)?;

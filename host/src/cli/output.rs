@@ -368,3 +368,58 @@ pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitC
         ExitCode::FAILURE
     }
 }
+
+/// The monitor's metrics, for people.
+pub fn monitor_metrics(metrics: &bachata_common::monitor::PerformanceMetrics) {
+    let period = &metrics.period;
+    let version = metrics.algorithm_version.as_deref().unwrap_or("all versions");
+    println!(
+        "{} to {} ({} days, {})",
+        period.start,
+        period.end,
+        period.days,
+        printable(version)
+    );
+    let latency = &metrics.processing_time_ms;
+    println!("decisions        {}", metrics.total_recommendations);
+    println!(
+        "processing ms    mean {:.1} · p50 {:.1} · p95 {:.1} · p99 {:.1}",
+        metrics.avg_processing_time_ms, latency.p50, latency.p95, latency.p99
+    );
+    println!("mean score       {:.3}", metrics.avg_recommendation_score);
+    println!("satisfaction     {:.3}", metrics.user_satisfaction_score);
+    if let Some(rating) = metrics.mean_rating {
+        println!("mean rating      {rating:.2}");
+    }
+    let feedback: Vec<String> = metrics
+        .feedback
+        .iter()
+        .map(|share| format!("{} {}", printable(&share.name), share.count))
+        .collect();
+    println!("feedback         {} ({})", metrics.feedback_count, feedback.join(", "));
+    let r = &metrics.ranking;
+    println!(
+        "ranking @{}       precision {:.3} · recall {:.3} · F1 {:.3} · hit rate {:.3} · MRR {:.3} · NDCG {:.3} · accuracy {:.3} ({} judged decisions)",
+        r.k, r.precision, r.recall, r.f1, r.hit_rate, r.mrr, r.ndcg, r.accuracy, r.judged_decisions
+    );
+    let top: Vec<String> = metrics
+        .recommendation_distribution
+        .iter()
+        .take(10)
+        .map(|share| format!("{} {}", printable(&share.name), share.count))
+        .collect();
+    if !top.is_empty() {
+        println!("top moves        {}", top.join(", "));
+    }
+    for (name, version) in &metrics.by_version {
+        println!(
+            "  version {}: {} decisions, mean {:.1} ms, satisfaction {:.3}, precision@{} {:.3}",
+            printable(name),
+            version.total_recommendations,
+            version.avg_processing_time_ms,
+            version.user_satisfaction_score,
+            version.ranking.k,
+            version.ranking.precision
+        );
+    }
+}

@@ -66,6 +66,40 @@ fn line(counters: &Progress, elapsed: Duration) -> String {
     )
 }
 
+/// A bar over the events of an import file (`monitor log-decision --from`). None when stdout
+/// is not a terminal or with `--json`.
+pub struct ImportProgress(Option<ProgressBar>);
+
+impl ImportProgress {
+    /// Starts the bar over `total` events.
+    pub fn start(json: bool, total: u64) -> Self {
+        if json || !std::io::stdout().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {human_pos}/{human_len} events · {per_sec} · {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        Self(Some(bar))
+    }
+
+    /// Counts `events` more stored (or found already stored).
+    pub fn add(&self, events: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(events);
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -237,6 +237,7 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
             tracing::info!("scheduled cleanup cancelled");
             return;
         }
+        prune_monitor(&shared).await;
         let task_shared = Arc::clone(&shared);
         match tokio::task::spawn_blocking(move || task_shared.manager.cleanup(false, false)).await {
             Ok(Ok(report)) => shared.telemetry.cleanup_done("schedule", &report),
@@ -249,6 +250,21 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
             }
             Err(error) => tracing::error!(%error, "scheduled cleanup task failed"),
         }
+    }
+}
+
+/// Removes the monitor's events older than its retention (`MONITOR_RETENTION_DAYS`), on the
+/// cleanup schedule.
+pub async fn prune_monitor(shared: &Arc<Shared>) {
+    let task_shared = Arc::clone(shared);
+    let outcome = tokio::task::spawn_blocking(move || {
+        task_shared.monitor.get()?.prune(chrono::Utc::now())
+    })
+    .await;
+    match outcome {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "monitor events could not be pruned"),
+        Err(error) => tracing::error!(%error, "monitor prune task failed"),
     }
 }
 

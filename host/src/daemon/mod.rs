@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::services::resources::ResourceManager;
-use crate::types::config::DaemonSettings;
+use crate::services::monitor::MonitorSlot;
+use crate::types::config::{DaemonSettings, MonitorSettings};
 use crate::types::error::{AppError, Error};
 
 pub use background::{Background, MonitorPolicy};
@@ -44,6 +45,8 @@ pub struct Shared {
     pub telemetry: Telemetry,
     /// The bearer token `POST /v1/cleanup` requires, if any.
     pub api_token: Option<String>,
+    /// The performance monitor's store, opened on first use.
+    pub monitor: MonitorSlot,
 }
 
 /// The shortest and longest time between scheduled cleanups.
@@ -82,6 +85,7 @@ pub fn check_listen(settings: &DaemonSettings) -> Result<(), Error> {
 pub async fn run(
     manager: Arc<ResourceManager>,
     settings: &DaemonSettings,
+    monitor: &MonitorSettings,
     policy_file: Option<&std::path::Path>,
 ) -> Result<(), Error> {
     check_listen(settings)?;
@@ -103,11 +107,17 @@ pub async fn run(
             .api_token
             .as_ref()
             .map(|token| token.expose().to_string()),
+        monitor: MonitorSlot::new(monitor.clone()),
     });
     let _watcher = policy_file
         .map(|path| reload::watch(Arc::clone(&shared), path))
         .transpose()?;
     let background = Background::new(Arc::clone(&shared));
+    // Events past their retention go now, then on the cleanup schedule.
+    tokio::spawn({
+        let shared = Arc::clone(&shared);
+        async move { background::prune_monitor(&shared).await }
+    });
     background.start_monitoring(MonitorPolicy::from_settings(shared.manager.settings()));
     background.start_schedule(cleanup_interval(
         shared.manager.settings().cleanup_interval_hours,

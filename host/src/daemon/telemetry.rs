@@ -7,6 +7,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::capabilities::metrics::SystemResources;
@@ -38,6 +39,9 @@ pub struct Telemetry {
     policy_call_errors: Counter,
     policy_info: Family<Labels, Gauge>,
     policy_reloads: Family<Labels, Counter>,
+    decisions: Family<Labels, Counter>,
+    feedback: Family<Labels, Counter>,
+    decision_processing: Histogram,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -69,6 +73,10 @@ impl Telemetry {
             policy_call_errors: Counter::default(),
             policy_info: Family::default(),
             policy_reloads: Family::default(),
+            decisions: Family::default(),
+            feedback: Family::default(),
+            // 1 ms to about 33 s.
+            decision_processing: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             registry: Registry::with_prefix("bachata_common"),
         };
         let registry = &mut telemetry.registry;
@@ -179,8 +187,43 @@ impl Telemetry {
             "Policy reloads by result (success, failure)",
             telemetry.policy_reloads.clone(),
         );
+        registry.register(
+            "decisions",
+            "Recommendation decisions stored through this daemon, by algorithm version",
+            telemetry.decisions.clone(),
+        );
+        registry.register(
+            "feedback",
+            "User feedback stored through this daemon, by type",
+            telemetry.feedback.clone(),
+        );
+        registry.register_with_unit(
+            "decision_processing",
+            "Processing time of the recommendation decisions stored through this daemon",
+            Unit::Seconds,
+            telemetry.decision_processing.clone(),
+        );
         telemetry.policy_active(policy);
         telemetry
+    }
+
+    /// Records a decision stored (not a retried one).
+    pub fn decision_stored(&self, algorithm_version: &str, processing_time_ms: f64) {
+        self.decisions
+            .get_or_create(&vec![(
+                "algorithm_version".to_string(),
+                algorithm_version.to_string(),
+            )])
+            .inc();
+        self.decision_processing
+            .observe(processing_time_ms / 1000.0);
+    }
+
+    /// Records feedback stored (not a retried one).
+    pub fn feedback_stored(&self, feedback_type: &str) {
+        self.feedback
+            .get_or_create(&vec![("type".to_string(), feedback_type.to_string())])
+            .inc();
     }
 
     /// Records `policy` as the active policy (replacing the previous one's info labels).

@@ -57,7 +57,7 @@ fn decision_totals(
     let (select, group) = if by_day {
         ("day", "day, latency_bucket")
     } else {
-        ("0", "latency_bucket")
+        ("CAST(0 AS BIGINT)", "latency_bucket")
     };
     let sql = format!(
         "SELECT {select}, CAST(SUM(decisions) AS BIGINT), SUM(processing_ms_sum), \
@@ -89,7 +89,7 @@ fn feedback_totals(
     window: &Window<'_>,
     by_day: bool,
 ) -> Result<BTreeMap<i64, Vec<FeedbackTotals>>, StoreError> {
-    let select = if by_day { "day" } else { "0" };
+    let select = if by_day { "day" } else { "CAST(0 AS BIGINT)" };
     let group = if by_day {
         "day, feedback_type"
     } else {

@@ -27,6 +27,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 mod guard;
+mod monitor;
 mod removals;
 
 use super::Shared;
@@ -53,6 +54,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/resources", get(resources))
         .route("/v1/cleanup", post(cleanup))
+        .route("/v1/decisions", post(monitor::decisions))
+        .route("/v1/feedback", post(monitor::feedback))
+        .route("/v1/metrics/performance", get(monitor::performance))
+        .route("/v1/report", get(monitor::report_json))
+        .route("/report", get(monitor::report_html))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -196,7 +202,8 @@ async fn not_found(request: Request) -> Response {
     let path = request.uri().path().to_string();
     http_problem(
         StatusCode::NOT_FOUND,
-        "no such endpoint: see /healthz, /metrics, /v1/resources and POST /v1/cleanup",
+        "no such endpoint: see /healthz, /metrics, /v1/resources, POST /v1/cleanup, \
+         POST /v1/decisions, POST /v1/feedback, /v1/metrics/performance, /v1/report and /report",
         &path,
     )
 }
@@ -266,12 +273,83 @@ fn default_samples() -> u32 {
     crate::runtime::DEFAULT_SAMPLES
 }
 
-/// Reads the request body within [`BODY_READ_TIMEOUT`] and [`MAX_BODY_BYTES`].
-async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Response> {
-    const INSTANCE: &str = "/v1/cleanup";
+/// Refuses a request without the bearer token, when one is set (`POST` endpoints).
+fn authorize(
+    shared: &Shared,
+    headers: &axum::http::HeaderMap,
+    instance: &str,
+) -> Result<(), Response> {
+    let Some(expected) = &shared.api_token else {
+        return Ok(());
+    };
+    let given = bearer_token(headers).unwrap_or_default();
+    if same_token(given.as_bytes(), expected.as_bytes()) {
+        return Ok(());
+    }
+    let mut response = http_problem(
+        StatusCode::UNAUTHORIZED,
+        "a valid bearer token is required",
+        instance,
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer"),
+    );
+    Err(response)
+}
+
+/// A `413` when the declared length is over `limit`.
+fn declared_too_large(
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+    instance: &str,
+) -> Option<Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    declared.filter(|&length| length > limit as u64).map(|_| {
+        http_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {limit} bytes"),
+            instance,
+        )
+    })
+}
+
+/// A body must be sent as `application/json` (a cross-site form cannot send that without a
+/// preflight). The one place the content type is decided: on the body actually received.
+fn require_json(
+    headers: &axum::http::HeaderMap,
+    body: &str,
+    instance: &str,
+) -> Result<(), Response> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"));
+    if body.is_empty() || json {
+        Ok(())
+    } else {
+        Err(http_problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be JSON (Content-Type: application/json)",
+            instance,
+        ))
+    }
+}
+
+/// Reads the request body within [`BODY_READ_TIMEOUT`] and `limit` bytes.
+async fn read_body(
+    shared: &Shared,
+    body: axum::body::Body,
+    limit: usize,
+    instance: &str,
+) -> Result<String, Response> {
     let bytes = match tokio::time::timeout(
         BODY_READ_TIMEOUT,
-        axum::body::to_bytes(body, MAX_BODY_BYTES),
+        axum::body::to_bytes(body, limit),
     )
     .await
     {
@@ -279,7 +357,7 @@ async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Re
             return Err(http_problem(
                 StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time",
-                INSTANCE,
+                instance,
             ));
         }
         Ok(Err(error)) => {
@@ -291,15 +369,15 @@ async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Re
             return Err(if too_large {
                 http_problem(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-                    INSTANCE,
+                    &format!("the request body is larger than {limit} bytes"),
+                    instance,
                 )
             } else {
                 problem(
                     shared,
                     &validation(format!("cannot read the request body: {error}"), "body"),
                     None,
-                    INSTANCE,
+                    instance,
                 )
             });
         }
@@ -310,7 +388,7 @@ async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Re
             shared,
             &validation("the request body is not UTF-8".to_string(), "body"),
             None,
-            INSTANCE,
+            instance,
         )
     })
 }
@@ -318,50 +396,18 @@ async fn read_body(shared: &Shared, body: axum::body::Body) -> Result<String, Re
 async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     const INSTANCE: &str = "/v1/cleanup";
     let (parts, body) = request.into_parts();
-    if let Some(expected) = &shared.api_token {
-        let given = bearer_token(&parts.headers).unwrap_or_default();
-        if !same_token(given.as_bytes(), expected.as_bytes()) {
-            let mut response = http_problem(
-                StatusCode::UNAUTHORIZED,
-                "a valid bearer token is required",
-                INSTANCE,
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-            return response;
-        }
+    if let Err(response) = authorize(&shared, &parts.headers, INSTANCE) {
+        return response;
     }
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|length| length.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return http_problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-            INSTANCE,
-        );
+    if let Some(response) = declared_too_large(&parts.headers, MAX_BODY_BYTES, INSTANCE) {
+        return response;
     }
-    let body = match read_body(&shared, body).await {
+    let body = match read_body(&shared, body, MAX_BODY_BYTES, INSTANCE).await {
         Ok(body) => body,
         Err(response) => return response,
     };
-    // The one place the content type is decided: on the body actually received.
-    let json = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"));
-    if !body.is_empty() && !json {
-        return http_problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the request body must be JSON (Content-Type: application/json)",
-            INSTANCE,
-        );
+    if let Err(response) = require_json(&parts.headers, &body, INSTANCE) {
+        return response;
     }
     let request: CleanupRequest = if body.trim().is_empty() {
         CleanupRequest::default()

@@ -29,13 +29,16 @@
 //! # Ok(()) }
 //! ```
 
+mod html;
 mod report;
+mod slot;
 
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
 pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
+pub use self::slot::MonitorSlot;
 use crate::capabilities::store::events::{self, Pruned};
 use crate::capabilities::store::queries::{self, Window};
 use crate::capabilities::store::{Store, StoreError};
@@ -43,7 +46,9 @@ use crate::runtime::Policy;
 use crate::types::config::MonitorSettings;
 use crate::types::error::{AppError, Error};
 use crate::types::metrics::{RankingMetrics, RankingTotals};
-use crate::types::monitor::{Decision, DecisionInput, FeedbackInput, Logged, in_batch, invalid};
+use crate::types::monitor::{
+    Decision, DecisionInput, Feedback, FeedbackInput, Logged, in_batch, invalid,
+};
 
 /// The most events one batch may hold.
 pub const MAX_BATCH: usize = 1_000;
@@ -177,11 +182,17 @@ impl Monitor {
     /// Stores feedback on a stored decision (once per id).
     pub fn log_feedback(&self, input: FeedbackInput) -> Result<Logged, Error> {
         let feedback = input.validate(Utc::now())?;
-        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let logged = store
-            .write(|tx| events::insert_feedback(tx, std::slice::from_ref(&feedback), false))
-            .map_err(store_error)?;
+        let logged = self.store_feedback(std::slice::from_ref(&feedback), false)?;
         logged.into_iter().next().ok_or_else(|| unreachable_empty())
+    }
+
+    /// Stores feedback that already met the rules that need no stored data; `batch` says
+    /// whether an error names the event's index.
+    pub fn store_feedback(&self, feedback: &[Feedback], batch: bool) -> Result<Vec<Logged>, Error> {
+        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        store
+            .write(|tx| events::insert_feedback(tx, feedback, batch))
+            .map_err(store_error)
     }
 
     /// Stores a batch of feedback in one transaction: all, or none.
@@ -193,10 +204,7 @@ impl Monitor {
             .enumerate()
             .map(|(index, input)| input.validate(now).map_err(|error| in_batch(error, index)))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        store
-            .write(|tx| events::insert_feedback(tx, &feedback, true))
-            .map_err(store_error)
+        self.store_feedback(&feedback, true)
     }
 
     /// Removes events older than the retention (whole UTC days before `now − retention + 1`).

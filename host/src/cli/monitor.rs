@@ -1,0 +1,386 @@
+//! `monitor`: log decisions and feedback, print metrics and reports.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde::de::DeserializeOwned;
+
+use bachata_common::monitor::{
+    DecisionInput, Feature, FeedbackInput, Logged, MAX_BATCH, MetricsQuery, Monitor,
+    PerformanceMetrics, Report, invalid,
+};
+use bachata_common::{Error, Policy, config};
+
+use super::EnvFileArg;
+
+/// `monitor` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Store a recommendation decision (or every line of a JSON Lines file with --from).
+    LogDecision(DecisionArgs),
+    /// Store a user's feedback on a decision (or every line of a JSON Lines file with --from).
+    LogFeedback(FeedbackArgs),
+    /// Print the metrics of the last days: operational, satisfaction, ranking quality.
+    Metrics {
+        /// Days in the window (today included).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Only this algorithm version.
+        #[arg(long)]
+        version: Option<String>,
+        /// The ranking cut-off.
+        #[arg(long, default_value_t = bachata_common::monitor::DEFAULT_K)]
+        k: u32,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
+    /// Print the performance report of the last days, or write it as an HTML page.
+    Report {
+        /// Days in the window (today included).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Write the report as a self-contained HTML page to OUT.
+        #[arg(long, value_name = "OUT")]
+        html: Option<PathBuf>,
+        #[command(flatten)]
+        env: EnvFileArg,
+    },
+    /// Remove events older than MONITOR_RETENTION_DAYS.
+    Prune(EnvFileArg),
+}
+
+/// `monitor log-decision`.
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// Read decisions from this JSON Lines file (one JSON object per line, the fields of
+    /// `POST /v1/decisions`), stored in batches of 1,000.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["song", "moves", "scores"])]
+    from: Option<PathBuf>,
+    /// The decision's id (default: a new UUID).
+    #[arg(long)]
+    id: Option<String>,
+    /// The song the moves were picked for.
+    #[arg(long, required_unless_present = "from")]
+    song: Option<String>,
+    /// The moves recommended, best first, comma-separated.
+    #[arg(long, value_delimiter = ',', required_unless_present = "from")]
+    moves: Vec<String>,
+    /// One score per move, comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, required_unless_present = "from")]
+    scores: Vec<f64>,
+    /// How long the recommendation took, in milliseconds.
+    #[arg(long, default_value_t = 0.0)]
+    processing_ms: f64,
+    /// The recommender's version (default 1.0).
+    #[arg(long = "algorithm-version")]
+    algorithm_version: Option<String>,
+    /// Who it was made for.
+    #[arg(long)]
+    user: Option<String>,
+    /// A weight used, as NAME=NUMBER (repeatable).
+    #[arg(long = "weight", value_name = "NAME=NUMBER")]
+    weights: Vec<String>,
+    /// A song feature, as NAME=VALUE (a number or a text; repeatable).
+    #[arg(long = "feature", value_name = "NAME=VALUE")]
+    features: Vec<String>,
+    /// The experiment it was made in.
+    #[arg(long)]
+    experiment: Option<String>,
+    /// The experiment's variation.
+    #[arg(long)]
+    variation: Option<String>,
+    #[command(flatten)]
+    env: EnvFileArg,
+}
+
+/// `monitor log-feedback`.
+#[derive(Debug, Args)]
+pub struct FeedbackArgs {
+    /// Read feedback from this JSON Lines file (the fields of `POST /v1/feedback`).
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["decision", "feedback_type"])]
+    from: Option<PathBuf>,
+    /// The feedback's id (default: a new UUID).
+    #[arg(long)]
+    id: Option<String>,
+    /// The decision it is about.
+    #[arg(long, required_unless_present = "from")]
+    decision: Option<String>,
+    /// rating, like, dislike, skip or use.
+    #[arg(long = "type", required_unless_present = "from")]
+    feedback_type: Option<String>,
+    /// The rating, 1 to 5 (required for a rating).
+    #[arg(long)]
+    value: Option<f64>,
+    /// The move it is about (one of the decision's moves).
+    #[arg(long = "move")]
+    move_id: Option<String>,
+    /// Who gave it.
+    #[arg(long)]
+    user: Option<String>,
+    /// Free text, at most 2,000 characters.
+    #[arg(long)]
+    comments: Option<String>,
+    #[command(flatten)]
+    env: EnvFileArg,
+}
+
+/// Opens the configured monitor.
+fn open(policy: &Policy, env: &EnvFileArg) -> Result<Monitor, Error> {
+    let config = config::load(policy, env.env_file.as_deref())?;
+    Monitor::open(&config.monitor)
+}
+
+/// Runs a `monitor` subcommand.
+pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<ExitCode, Error> {
+    match command {
+        MonitorCommand::LogDecision(args) => {
+            let monitor = open(policy, &args.env)?;
+            match &args.from {
+                Some(path) => import(path, json, |batch| monitor.log_decisions(batch)),
+                None => {
+                    let logged = monitor.log_decision(decision(args)?)?;
+                    print_logged(&logged, "decision_id", json);
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        MonitorCommand::LogFeedback(args) => {
+            let monitor = open(policy, &args.env)?;
+            match &args.from {
+                Some(path) => import(path, json, |batch| monitor.log_feedbacks(batch)),
+                None => {
+                    let logged = monitor.log_feedback(FeedbackInput {
+                        feedback_id: args.id.clone(),
+                        decision_id: args.decision.clone().unwrap_or_default(),
+                        timestamp: None,
+                        user_id: args.user.clone(),
+                        feedback_type: args.feedback_type.clone().unwrap_or_default(),
+                        feedback_value: args.value,
+                        move_id: args.move_id.clone(),
+                        comments: args.comments.clone(),
+                    })?;
+                    print_logged(&logged, "feedback_id", json);
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        MonitorCommand::Metrics { days, version, k, env } => {
+            let monitor = open(policy, env)?;
+            let query = MetricsQuery { days: *days, version: version.clone(), k: *k };
+            print_metrics(&monitor.metrics(policy, &query)?, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        MonitorCommand::Report { days, html, env } => {
+            let monitor = open(policy, env)?;
+            let report = monitor.report(policy, *days)?;
+            match html {
+                Some(out) => {
+                    write_atomically(out, report.to_html().as_bytes())?;
+                    super::output::path(out, json);
+                }
+                None => print_report(&report, json),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MonitorCommand::Prune(env) => {
+            let monitor = open(policy, env)?;
+            let pruned = monitor.prune(chrono::Utc::now())?;
+            if json {
+                println!("{}", serde_json::json!({"pruned": pruned, "retention_days": monitor.retention_days()}));
+            } else {
+                println!(
+                    "removed {} decision(s) and {} feedback event(s) older than {} days",
+                    pruned.decisions,
+                    pruned.feedback,
+                    monitor.retention_days()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `NAME=VALUE` pairs.
+fn pairs<'a>(field: &str, items: &'a [String]) -> Result<Vec<(&'a str, &'a str)>, Error> {
+    items
+        .iter()
+        .map(|item| {
+            item.split_once('=').ok_or_else(|| {
+                invalid(field, Some(item.clone()), format!("--{field} takes NAME=VALUE, not {item:?}")).into()
+            })
+        })
+        .collect()
+}
+
+/// The decision the arguments describe.
+fn decision(args: &DecisionArgs) -> Result<DecisionInput, Error> {
+    let mut weights = BTreeMap::new();
+    for (name, value) in pairs("weight", &args.weights)? {
+        let number = value.trim().parse::<f64>().map_err(|_| {
+            invalid("weights_used", Some(value.to_string()), format!("weight {name:?} is not a number: {value:?}"))
+        })?;
+        weights.insert(name.to_string(), number);
+    }
+    let mut features = BTreeMap::new();
+    for (name, value) in pairs("feature", &args.features)? {
+        let feature = match value.trim().parse::<f64>() {
+            Ok(number) => Feature::Number(number),
+            Err(_) => Feature::Text(value.to_string()),
+        };
+        features.insert(name.to_string(), feature);
+    }
+    Ok(DecisionInput {
+        decision_id: args.id.clone(),
+        timestamp: None,
+        user_id: args.user.clone(),
+        input_song: args.song.clone().unwrap_or_default(),
+        recommended_moves: args.moves.clone(),
+        recommendation_scores: args.scores.clone(),
+        algorithm_version: args.algorithm_version.clone(),
+        weights_used: weights,
+        processing_time_ms: args.processing_ms,
+        song_features: features,
+        experiment_id: args.experiment.clone(),
+        variation: args.variation.clone(),
+    })
+}
+
+/// The longest line of an import file.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Stores every line of a JSON Lines file, in batches of [`MAX_BATCH`]. Every line is checked
+/// (parsed) before anything is stored, so a malformed line stores nothing; memory holds one
+/// batch. An error names the line.
+fn import<T: DeserializeOwned>(
+    path: &Path,
+    json: bool,
+    mut store: impl FnMut(Vec<T>) -> Result<Vec<Logged>, Error>,
+) -> Result<ExitCode, Error> {
+    let lines = |path: &Path| -> Result<std::io::Lines<std::io::BufReader<std::fs::File>>, Error> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Ok(std::io::BufReader::new(file).lines())
+    };
+    let parse = |number: usize, line: std::io::Result<String>| -> Result<Option<T>, Error> {
+        let line = line.map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        if line.len() > MAX_LINE_BYTES {
+            return Err(invalid("line", Some(number.to_string()), format!("line {number} is longer than {MAX_LINE_BYTES} bytes")).into());
+        }
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(&line);
+        serde_path_to_error::deserialize(&mut deserializer).map(Some).map_err(|error| {
+            let field = error.path().to_string();
+            invalid(&field, Some(number.to_string()), format!("line {number}: {field}: {}", error.inner())).into()
+        })
+    };
+    // First pass: every line parses.
+    let mut total = 0usize;
+    for (index, line) in lines(path)?.enumerate() {
+        total += usize::from(parse(index + 1, line)?.is_some());
+    }
+    let progress = super::progress::ImportProgress::start(json, total as u64);
+    let (mut stored, mut duplicates) = (0usize, 0usize);
+    let mut batch = Vec::with_capacity(MAX_BATCH.min(total));
+    let mut first_line = 1;
+    let mut flush = |batch: Vec<T>, first_line: usize| -> Result<(), Error> {
+        let count = batch.len();
+        let logged = store(batch).map_err(|error| match error {
+            Error::App(error) => Error::App(at_lines(error, first_line)),
+            other => other,
+        })?;
+        let new = logged.iter().filter(|logged| logged.stored).count();
+        stored += new;
+        duplicates += count - new;
+        progress.add(count as u64);
+        Ok(())
+    };
+    for (index, line) in lines(path)?.enumerate() {
+        if let Some(event) = parse(index + 1, line)? {
+            if batch.is_empty() {
+                first_line = index + 1;
+            }
+            batch.push(event);
+        }
+        if batch.len() == MAX_BATCH {
+            flush(std::mem::take(&mut batch), first_line)?;
+        }
+    }
+    if !batch.is_empty() {
+        flush(batch, first_line)?;
+    }
+    progress.finish();
+    if json {
+        println!("{}", serde_json::json!({"events": total, "stored": stored, "duplicates": duplicates}));
+    } else {
+        println!("{total} event(s): {stored} stored, {duplicates} already stored");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Says which lines a failed batch starting at `first_line` came from.
+fn at_lines(error: bachata_common::AppError, first_line: usize) -> bachata_common::AppError {
+    match error {
+        bachata_common::AppError::Validation { message, field, value, details } => {
+            bachata_common::AppError::Validation {
+                message: format!("in the batch starting at line {first_line}: {message}"),
+                field,
+                value,
+                details,
+            }
+        }
+        other => other,
+    }
+}
+
+fn print_logged(logged: &Logged, id_name: &str, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({id_name: logged.id, "stored": logged.stored}));
+    } else if logged.stored {
+        println!("stored {id_name} {}", logged.id);
+    } else {
+        println!("{id_name} {} was already stored; nothing written", logged.id);
+    }
+}
+
+fn print_metrics(metrics: &PerformanceMetrics, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(metrics).unwrap_or_default());
+        return;
+    }
+    super::output::monitor_metrics(metrics);
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        return;
+    }
+    super::output::monitor_metrics(&report.overall_metrics);
+    println!();
+    println!("day         decisions  mean ms    p95 ms  satisfaction  feedback");
+    for day in &report.daily_metrics {
+        println!(
+            "{}  {:>9}  {:>7.1}  {:>8.1}  {:>12.3}  {:>8}",
+            day.day, day.decisions, day.processing_ms_mean, day.processing_ms.p95, day.satisfaction, day.feedback_count
+        );
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// a reader never sees half a page.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.persist(path).map_err(|error| io(error.error))?;
+    Ok(())
+}
