@@ -2,7 +2,8 @@
 # Runs every test suite: the Rust workspace (unit, end-to-end, doc tests), then the Python and
 # Node bindings against the very component the native host embeds. Installs what they need
 # (the wasm32-wasip2 target; ONNX Runtime, pytest and the binding in virtualenvs inside the
-# clone; the pinned jco with npm), caching nothing outside the clone.
+# clone; the pinned jco with npm), caching nothing outside the clone. When PostgreSQL is
+# installed, a throwaway cluster serves the monitor's tests for the run (tests/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_CACHE_DIR="$PWD/target/pip-cache" npm_config_cache="$PWD/target/npm-cache"
@@ -13,6 +14,13 @@ rustup target add wasm32-wasip2
 echo "--- ONNX Runtime (for the pose tests), in .venv"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check onnxruntime==1.31.1
+
+echo "--- PostgreSQL for the monitor's suite (a throwaway cluster on a Unix socket)"
+source tests/postgres.sh
+if [ -z "${BACHATA_TEST_POSTGRES:-}" ]; then
+  postgres_start
+  trap postgres_stop EXIT
+fi
 
 echo "--- Rust"
 cargo test --workspace
