@@ -32,7 +32,13 @@ fn decision(id: &str, moves: &[&str], ms: f64) -> DecisionInput {
     }
 }
 
-fn feedback(id: &str, decision: &str, kind: &str, value: Option<f64>, move_id: Option<&str>) -> FeedbackInput {
+fn feedback(
+    id: &str,
+    decision: &str,
+    kind: &str,
+    value: Option<f64>,
+    move_id: Option<&str>,
+) -> FeedbackInput {
     FeedbackInput {
         feedback_id: Some(id.to_string()),
         decision_id: decision.to_string(),
@@ -70,7 +76,9 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
             .expect("decisions");
         assert!(logged.iter().all(|l| l.stored), "{}", database.engine);
         // A retry stores nothing new.
-        let again = monitor.log_decision(decision("d-1", &["basic", "spin", "dip"], 10.0)).expect("retry");
+        let again = monitor
+            .log_decision(decision("d-1", &["basic", "spin", "dip"], 10.0))
+            .expect("retry");
         assert!(!again.stored);
         monitor
             .log_feedbacks(vec![
@@ -80,9 +88,23 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
                 feedback("f-4", "d-3", "use", None, Some("basic")),
             ])
             .expect("feedback");
-        assert!(!monitor.log_feedback(feedback("f-1", "d-1", "like", None, Some("spin"))).expect("retry").stored);
+        assert!(
+            !monitor
+                .log_feedback(feedback("f-1", "d-1", "like", None, Some("spin")))
+                .expect("retry")
+                .stored
+        );
 
-        let metrics = monitor.metrics(&policy, &MetricsQuery { days: 7, version: None, k: 2 }).expect("metrics");
+        let metrics = monitor
+            .metrics(
+                &policy,
+                &MetricsQuery {
+                    days: 7,
+                    version: None,
+                    k: 2,
+                },
+            )
+            .expect("metrics");
         assert_eq!(metrics.total_recommendations, 3, "{}", database.engine);
         close(metrics.avg_processing_time_ms, 20.0);
         close(metrics.processing_time_ms.p50, 20.0);
@@ -90,7 +112,11 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
         // like + use positive, skip negative, a 5 counts 1: (2 + 1) / 4.
         close(metrics.user_satisfaction_score, 0.75);
         assert_eq!(metrics.mean_rating, Some(5.0));
-        let basic = metrics.recommendation_distribution.iter().find(|s| s.name == "basic").expect("basic");
+        let basic = metrics
+            .recommendation_distribution
+            .iter()
+            .find(|s| s.name == "basic")
+            .expect("basic");
         assert_eq!(basic.count, 3);
         // Ranking at k = 2: d-1 (spin liked at rank 2, rank 1 rated 5: both relevant),
         // d-2 (spin skipped: no relevant move), d-3 (basic used at rank 1).
@@ -104,7 +130,14 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
         assert_eq!(metrics.by_version["1.0"].ranking.judged_decisions, 2);
 
         let only = monitor
-            .metrics(&policy, &MetricsQuery { days: 7, version: Some("2.0".into()), k: 5 })
+            .metrics(
+                &policy,
+                &MetricsQuery {
+                    days: 7,
+                    version: Some("2.0".into()),
+                    k: 5,
+                },
+            )
             .expect("one version");
         assert_eq!(only.total_recommendations, 1);
         assert!(only.by_version.is_empty());
@@ -117,7 +150,13 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
         assert!(report.top_recommended_moves.len() <= 10);
         assert_eq!(report.report_period.days, 30);
         let json = serde_json::to_value(&report).expect("json");
-        for key in ["report_period", "overall_metrics", "daily_metrics", "top_recommended_moves", "feedback_trends"] {
+        for key in [
+            "report_period",
+            "overall_metrics",
+            "daily_metrics",
+            "top_recommended_moves",
+            "feedback_trends",
+        ] {
             assert!(json.get(key).is_some(), "{key}");
         }
     }
@@ -133,27 +172,55 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
         let error = monitor
             .log_decisions(vec![decision("d-1", &["basic"], 5.0), bad])
             .expect_err("lengths differ");
-        assert_eq!(field(&error).as_deref(), Some("[1].recommendation_scores"), "{}", database.engine);
+        assert_eq!(
+            field(&error).as_deref(),
+            Some("[1].recommendation_scores"),
+            "{}",
+            database.engine
+        );
         let mut nan = decision("d-3", &["basic"], 5.0);
         nan.recommendation_scores = vec![f64::NAN];
-        assert_eq!(field(&monitor.log_decision(nan).expect_err("NaN")).as_deref(), Some("recommendation_scores[0]"));
         assert_eq!(
-            field(&monitor.log_decision(decision("../../etc/passwd", &["basic"], 5.0)).expect_err("hostile id")).as_deref(),
+            field(&monitor.log_decision(nan).expect_err("NaN")).as_deref(),
+            Some("recommendation_scores[0]")
+        );
+        assert_eq!(
+            field(
+                &monitor
+                    .log_decision(decision("../../etc/passwd", &["basic"], 5.0))
+                    .expect_err("hostile id")
+            )
+            .as_deref(),
             Some("decision_id")
         );
-        let metrics = monitor.metrics(&policy, &MetricsQuery::default()).expect("metrics");
+        let metrics = monitor
+            .metrics(&policy, &MetricsQuery::default())
+            .expect("metrics");
         assert_eq!(metrics.total_recommendations, 0, "nothing stored");
 
-        monitor.log_decision(decision("d-1", &["basic", "spin"], 5.0)).expect("decision");
+        monitor
+            .log_decision(decision("d-1", &["basic", "spin"], 5.0))
+            .expect("decision");
         let cases = [
-            (feedback("f-1", "missing", "like", None, None), "decision_id"),
+            (
+                feedback("f-1", "missing", "like", None, None),
+                "decision_id",
+            ),
             (feedback("f-1", "d-1", "like", None, Some("dip")), "move_id"),
-            (feedback("f-1", "d-1", "rating", Some(9.0), None), "feedback_value"),
+            (
+                feedback("f-1", "d-1", "rating", Some(9.0), None),
+                "feedback_value",
+            ),
             (feedback("f-1", "d-1", "love", None, None), "feedback_type"),
         ];
         for (input, expected) in cases {
             let error = monitor.log_feedback(input).expect_err(expected);
-            assert_eq!(field(&error).as_deref(), Some(expected), "{}", database.engine);
+            assert_eq!(
+                field(&error).as_deref(),
+                Some(expected),
+                "{}",
+                database.engine
+            );
         }
         // One bad event in a batch: the good one before it is not stored either.
         let error = monitor
@@ -163,7 +230,9 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
             ])
             .expect_err("unknown decision");
         assert_eq!(field(&error).as_deref(), Some("[1].decision_id"));
-        let metrics = monitor.metrics(&policy, &MetricsQuery::default()).expect("metrics");
+        let metrics = monitor
+            .metrics(&policy, &MetricsQuery::default())
+            .expect("metrics");
         assert_eq!(metrics.feedback_count, 0);
         assert!(monitor.log_decisions(Vec::new()).is_err(), "empty batch");
     }
@@ -178,12 +247,30 @@ fn retention_prunes_old_events_and_windows_leave_them_out() {
         old.timestamp = Some(Utc::now() - Duration::days(100));
         let mut week = decision("week", &["spin"], 5.0);
         week.timestamp = Some(Utc::now() - Duration::days(10));
-        monitor.log_decisions(vec![old, week, decision("now", &["dip"], 5.0)]).expect("decisions");
+        monitor
+            .log_decisions(vec![old, week, decision("now", &["dip"], 5.0)])
+            .expect("decisions");
         let mut late = feedback("f-old", "old", "like", None, None);
         late.timestamp = Some(Utc::now() - Duration::days(99));
         monitor.log_feedback(late).expect("feedback");
-        let days = |days| monitor.metrics(&policy, &MetricsQuery { days, ..Default::default() }).expect("metrics").total_recommendations;
-        assert_eq!((days(1), days(30), days(365)), (1, 2, 3), "{}", database.engine);
+        let days = |days| {
+            monitor
+                .metrics(
+                    &policy,
+                    &MetricsQuery {
+                        days,
+                        ..Default::default()
+                    },
+                )
+                .expect("metrics")
+                .total_recommendations
+        };
+        assert_eq!(
+            (days(1), days(30), days(365)),
+            (1, 2, 3),
+            "{}",
+            database.engine
+        );
         let pruned = monitor.prune(Utc::now()).expect("prune");
         assert_eq!((pruned.decisions, pruned.feedback), (1, 1));
         assert_eq!(days(365), 2);
@@ -196,12 +283,24 @@ fn a_second_monitor_on_the_same_database_sees_the_first_ones_events_and_migratio
     let policy = Policy::embedded().expect("policy");
     for database in databases() {
         let first = open(&database);
-        first.log_decision(decision("d-1", &["basic"], 5.0)).expect("decision");
+        first
+            .log_decision(decision("d-1", &["basic"], 5.0))
+            .expect("decision");
         let second = open(&database);
-        let metrics = second.metrics(&policy, &MetricsQuery::default()).expect("metrics");
+        let metrics = second
+            .metrics(&policy, &MetricsQuery::default())
+            .expect("metrics");
         assert_eq!(metrics.total_recommendations, 1, "{}", database.engine);
-        second.log_feedback(feedback("f-1", "d-1", "like", None, None)).expect("feedback on the other's decision");
-        assert_eq!(first.metrics(&policy, &MetricsQuery::default()).expect("metrics").feedback_count, 1);
+        second
+            .log_feedback(feedback("f-1", "d-1", "like", None, None))
+            .expect("feedback on the other's decision");
+        assert_eq!(
+            first
+                .metrics(&policy, &MetricsQuery::default())
+                .expect("metrics")
+                .feedback_count,
+            1
+        );
     }
 }
 
@@ -219,7 +318,10 @@ fn a_database_migrated_by_a_newer_host_is_refused() {
         .expect("record a future migration");
     drop(connection);
     let error = Monitor::open(&settings(&path.display().to_string())).expect_err("newer schema");
-    assert!(error.to_string().contains("newer than this host knows"), "{error}");
+    assert!(
+        error.to_string().contains("newer than this host knows"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -234,7 +336,13 @@ fn concurrent_writers_lose_nothing() {
                 std::thread::spawn(move || {
                     for batch in 0..10 {
                         let events = (0..25)
-                            .map(|i| decision(&format!("t{t}-b{batch}-{i}"), &["basic", "spin"], 1.0 + i as f64))
+                            .map(|i| {
+                                decision(
+                                    &format!("t{t}-b{batch}-{i}"),
+                                    &["basic", "spin"],
+                                    1.0 + i as f64,
+                                )
+                            })
                             .collect();
                         monitor.log_decisions(events).expect("batch");
                         // A retry of the same batch from the other store changes nothing.
@@ -245,9 +353,20 @@ fn concurrent_writers_lose_nothing() {
         for thread in threads {
             thread.join().expect("writer");
         }
-        let metrics = writers[0].metrics(&policy, &MetricsQuery::default()).expect("metrics");
-        assert_eq!(metrics.total_recommendations, 4 * 10 * 25, "{}", database.engine);
-        let basic = metrics.recommendation_distribution.iter().find(|s| s.name == "basic").expect("basic");
+        let metrics = writers[0]
+            .metrics(&policy, &MetricsQuery::default())
+            .expect("metrics");
+        assert_eq!(
+            metrics.total_recommendations,
+            4 * 10 * 25,
+            "{}",
+            database.engine
+        );
+        let basic = metrics
+            .recommendation_distribution
+            .iter()
+            .find(|s| s.name == "basic")
+            .expect("basic");
         assert_eq!(basic.count, 1000);
     }
 }

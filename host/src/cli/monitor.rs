@@ -20,16 +20,18 @@ use super::EnvFileArg;
 #[derive(Debug, Subcommand)]
 pub enum MonitorCommand {
     /// Store a recommendation decision (or every line of a JSON Lines file with --from).
+    #[command(disable_version_flag = true)]
     LogDecision(DecisionArgs),
     /// Store a user's feedback on a decision (or every line of a JSON Lines file with --from).
     LogFeedback(FeedbackArgs),
     /// Print the metrics of the last days: operational, satisfaction, ranking quality.
+    #[command(disable_version_flag = true)]
     Metrics {
         /// Days in the window (today included).
         #[arg(long, default_value_t = 7)]
         days: u32,
         /// Only this algorithm version.
-        #[arg(long)]
+        #[arg(long, visible_alias = "algorithm-version")]
         version: Option<String>,
         /// The ranking cut-off.
         #[arg(long, default_value_t = bachata_common::monitor::DEFAULT_K)]
@@ -69,13 +71,18 @@ pub struct DecisionArgs {
     #[arg(long, value_delimiter = ',', required_unless_present = "from")]
     moves: Vec<String>,
     /// One score per move, comma-separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, required_unless_present = "from")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        required_unless_present = "from"
+    )]
     scores: Vec<f64>,
     /// How long the recommendation took, in milliseconds.
     #[arg(long, default_value_t = 0.0)]
     processing_ms: f64,
     /// The recommender's version (default 1.0).
-    #[arg(long = "algorithm-version")]
+    #[arg(long = "version", visible_alias = "algorithm-version")]
     algorithm_version: Option<String>,
     /// Who it was made for.
     #[arg(long)]
@@ -167,9 +174,18 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
                 }
             }
         }
-        MonitorCommand::Metrics { days, version, k, env } => {
+        MonitorCommand::Metrics {
+            days,
+            version,
+            k,
+            env,
+        } => {
             let monitor = open(policy, env)?;
-            let query = MetricsQuery { days: *days, version: version.clone(), k: *k };
+            let query = MetricsQuery {
+                days: *days,
+                version: version.clone(),
+                k: *k,
+            };
             print_metrics(&monitor.metrics(policy, &query)?, json);
             Ok(ExitCode::SUCCESS)
         }
@@ -189,7 +205,10 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
             let monitor = open(policy, env)?;
             let pruned = monitor.prune(chrono::Utc::now())?;
             if json {
-                println!("{}", serde_json::json!({"pruned": pruned, "retention_days": monitor.retention_days()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"pruned": pruned, "retention_days": monitor.retention_days()})
+                );
             } else {
                 println!(
                     "removed {} decision(s) and {} feedback event(s) older than {} days",
@@ -209,7 +228,12 @@ fn pairs<'a>(field: &str, items: &'a [String]) -> Result<Vec<(&'a str, &'a str)>
         .iter()
         .map(|item| {
             item.split_once('=').ok_or_else(|| {
-                invalid(field, Some(item.clone()), format!("--{field} takes NAME=VALUE, not {item:?}")).into()
+                invalid(
+                    field,
+                    Some(item.clone()),
+                    format!("--{field} takes NAME=VALUE, not {item:?}"),
+                )
+                .into()
             })
         })
         .collect()
@@ -220,7 +244,11 @@ fn decision(args: &DecisionArgs) -> Result<DecisionInput, Error> {
     let mut weights = BTreeMap::new();
     for (name, value) in pairs("weight", &args.weights)? {
         let number = value.trim().parse::<f64>().map_err(|_| {
-            invalid("weights_used", Some(value.to_string()), format!("weight {name:?} is not a number: {value:?}"))
+            invalid(
+                "weights_used",
+                Some(value.to_string()),
+                format!("weight {name:?} is not a number: {value:?}"),
+            )
         })?;
         weights.insert(name.to_string(), number);
     }
@@ -260,22 +288,40 @@ fn import<T: DeserializeOwned>(
     mut store: impl FnMut(Vec<T>) -> Result<Vec<Logged>, Error>,
 ) -> Result<ExitCode, Error> {
     let lines = |path: &Path| -> Result<std::io::Lines<std::io::BufReader<std::fs::File>>, Error> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(std::io::BufReader::new(file).lines())
     };
     let parse = |number: usize, line: std::io::Result<String>| -> Result<Option<T>, Error> {
-        let line = line.map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let line = line.map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if line.len() > MAX_LINE_BYTES {
-            return Err(invalid("line", Some(number.to_string()), format!("line {number} is longer than {MAX_LINE_BYTES} bytes")).into());
+            return Err(invalid(
+                "line",
+                Some(number.to_string()),
+                format!("line {number} is longer than {MAX_LINE_BYTES} bytes"),
+            )
+            .into());
         }
         if line.trim().is_empty() {
             return Ok(None);
         }
         let mut deserializer = serde_json::Deserializer::from_str(&line);
-        serde_path_to_error::deserialize(&mut deserializer).map(Some).map_err(|error| {
-            let field = error.path().to_string();
-            invalid(&field, Some(number.to_string()), format!("line {number}: {field}: {}", error.inner())).into()
-        })
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map(Some)
+            .map_err(|error| {
+                let field = error.path().to_string();
+                invalid(
+                    &field,
+                    Some(number.to_string()),
+                    format!("line {number}: {field}: {}", error.inner()),
+                )
+                .into()
+            })
     };
     // First pass: every line parses.
     let mut total = 0usize;
@@ -314,7 +360,10 @@ fn import<T: DeserializeOwned>(
     }
     progress.finish();
     if json {
-        println!("{}", serde_json::json!({"events": total, "stored": stored, "duplicates": duplicates}));
+        println!(
+            "{}",
+            serde_json::json!({"events": total, "stored": stored, "duplicates": duplicates})
+        );
     } else {
         println!("{total} event(s): {stored} stored, {duplicates} already stored");
     }
@@ -324,31 +373,43 @@ fn import<T: DeserializeOwned>(
 /// Says which lines a failed batch starting at `first_line` came from.
 fn at_lines(error: bachata_common::AppError, first_line: usize) -> bachata_common::AppError {
     match error {
-        bachata_common::AppError::Validation { message, field, value, details } => {
-            bachata_common::AppError::Validation {
-                message: format!("in the batch starting at line {first_line}: {message}"),
-                field,
-                value,
-                details,
-            }
-        }
+        bachata_common::AppError::Validation {
+            message,
+            field,
+            value,
+            details,
+        } => bachata_common::AppError::Validation {
+            message: format!("in the batch starting at line {first_line}: {message}"),
+            field,
+            value,
+            details,
+        },
         other => other,
     }
 }
 
 fn print_logged(logged: &Logged, id_name: &str, json: bool) {
     if json {
-        println!("{}", serde_json::json!({id_name: logged.id, "stored": logged.stored}));
+        println!(
+            "{}",
+            serde_json::json!({id_name: logged.id, "stored": logged.stored})
+        );
     } else if logged.stored {
         println!("stored {id_name} {}", logged.id);
     } else {
-        println!("{id_name} {} was already stored; nothing written", logged.id);
+        println!(
+            "{id_name} {} was already stored; nothing written",
+            logged.id
+        );
     }
 }
 
 fn print_metrics(metrics: &PerformanceMetrics, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(metrics).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(metrics).unwrap_or_default()
+        );
         return;
     }
     super::output::monitor_metrics(metrics);
@@ -356,7 +417,10 @@ fn print_metrics(metrics: &PerformanceMetrics, json: bool) {
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
         return;
     }
     super::output::monitor_metrics(&report.overall_metrics);
@@ -365,7 +429,12 @@ fn print_report(report: &Report, json: bool) {
     for day in &report.daily_metrics {
         println!(
             "{}  {:>9}  {:>7.1}  {:>8.1}  {:>12.3}  {:>8}",
-            day.day, day.decisions, day.processing_ms_mean, day.processing_ms.p95, day.satisfaction, day.feedback_count
+            day.day,
+            day.decisions,
+            day.processing_ms_mean,
+            day.processing_ms.p95,
+            day.satisfaction,
+            day.feedback_count
         );
     }
 }
@@ -374,7 +443,10 @@ fn print_report(report: &Report, json: bool) {
 /// a reader never sees half a page.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
