@@ -23,7 +23,9 @@ pub fn postgres_database() -> Option<String> {
         if std::env::var("BACHATA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
             panic!("BACHATA_REQUIRE_POSTGRES=1 but BACHATA_TEST_POSTGRES is not set");
         }
-        eprintln!("PostgreSQL: skipped (BACHATA_TEST_POSTGRES is not set; tests/postgres.sh starts a server)");
+        eprintln!(
+            "PostgreSQL: skipped (BACHATA_TEST_POSTGRES is not set; tests/postgres.sh starts a server)"
+        );
         return None;
     };
     let name = format!(
@@ -31,7 +33,8 @@ pub fn postgres_database() -> Option<String> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connect to the test PostgreSQL");
+    let mut client =
+        postgres::Client::connect(&base, postgres::NoTls).expect("connect to the test PostgreSQL");
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create a test database");

@@ -372,7 +372,10 @@ pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitC
 /// The monitor's metrics, for people.
 pub fn monitor_metrics(metrics: &bachata_common::monitor::PerformanceMetrics) {
     let period = &metrics.period;
-    let version = metrics.algorithm_version.as_deref().unwrap_or("all versions");
+    let version = metrics
+        .algorithm_version
+        .as_deref()
+        .unwrap_or("all versions");
     println!(
         "{} to {} ({} days, {})",
         period.start,
@@ -396,7 +399,11 @@ pub fn monitor_metrics(metrics: &bachata_common::monitor::PerformanceMetrics) {
         .iter()
         .map(|share| format!("{} {}", printable(&share.name), share.count))
         .collect();
-    println!("feedback         {} ({})", metrics.feedback_count, feedback.join(", "));
+    println!(
+        "feedback         {} ({})",
+        metrics.feedback_count,
+        feedback.join(", ")
+    );
     let r = &metrics.ranking;
     println!(
         "ranking @{}       precision {:.3} · recall {:.3} · F1 {:.3} · hit rate {:.3} · MRR {:.3} · NDCG {:.3} · accuracy {:.3} ({} judged decisions)",

@@ -257,10 +257,9 @@ async fn schedule(shared: Arc<Shared>, every: Duration, mut stop: watch::Receive
 /// cleanup schedule.
 pub async fn prune_monitor(shared: &Arc<Shared>) {
     let task_shared = Arc::clone(shared);
-    let outcome = tokio::task::spawn_blocking(move || {
-        task_shared.monitor.get()?.prune(chrono::Utc::now())
-    })
-    .await;
+    let outcome =
+        tokio::task::spawn_blocking(move || task_shared.monitor.get()?.prune(chrono::Utc::now()))
+            .await;
     match outcome {
         Ok(Ok(_)) => {}
         Ok(Err(error)) => tracing::warn!(%error, "monitor events could not be pruned"),

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::services::resources::ResourceManager;
 use crate::services::monitor::MonitorSlot;
+use crate::services::resources::ResourceManager;
 use crate::types::config::{DaemonSettings, MonitorSettings};
 use crate::types::error::{AppError, Error};
 

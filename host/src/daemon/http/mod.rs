@@ -347,42 +347,38 @@ async fn read_body(
     limit: usize,
     instance: &str,
 ) -> Result<String, Response> {
-    let bytes = match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        axum::body::to_bytes(body, limit),
-    )
-    .await
-    {
-        Err(_) => {
-            return Err(http_problem(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time",
-                instance,
-            ));
-        }
-        Ok(Err(error)) => {
-            let too_large = std::iter::successors(
-                Some(&error as &(dyn std::error::Error + 'static)),
-                |error| error.source(),
-            )
-            .any(|error| error.to_string().contains("length limit"));
-            return Err(if too_large {
-                http_problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("the request body is larger than {limit} bytes"),
+    let bytes =
+        match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+            Err(_) => {
+                return Err(http_problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
                     instance,
+                ));
+            }
+            Ok(Err(error)) => {
+                let too_large = std::iter::successors(
+                    Some(&error as &(dyn std::error::Error + 'static)),
+                    |error| error.source(),
                 )
-            } else {
-                problem(
-                    shared,
-                    &validation(format!("cannot read the request body: {error}"), "body"),
-                    None,
-                    instance,
-                )
-            });
-        }
-        Ok(Ok(bytes)) => bytes,
-    };
+                .any(|error| error.to_string().contains("length limit"));
+                return Err(if too_large {
+                    http_problem(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("the request body is larger than {limit} bytes"),
+                        instance,
+                    )
+                } else {
+                    problem(
+                        shared,
+                        &validation(format!("cannot read the request body: {error}"), "body"),
+                        None,
+                        instance,
+                    )
+                });
+            }
+            Ok(Ok(bytes)) => bytes,
+        };
     String::from_utf8(bytes.to_vec()).map_err(|_| {
         problem(
             shared,

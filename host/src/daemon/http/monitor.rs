@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, Request, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -26,7 +26,11 @@ pub const MAX_EVENTS_BODY_BYTES: usize = 4 << 20;
 /// The events of a request body: one object, or an array of them (`batch`).
 fn events<T: DeserializeOwned>(body: &str) -> Result<(Vec<T>, bool), AppError> {
     let document: Value = serde_json::from_str(body).map_err(|error| {
-        invalid("body", None, format!("the request body is not valid JSON: {error}"))
+        invalid(
+            "body",
+            None,
+            format!("the request body is not valid JSON: {error}"),
+        )
     })?;
     let (items, batch) = match document {
         Value::Array(items) => (items, true),
@@ -46,7 +50,10 @@ fn events<T: DeserializeOwned>(body: &str) -> Result<(Vec<T>, bool), AppError> {
         return Err(invalid(
             "body",
             Some(items.len().to_string()),
-            format!("a batch holds at most {MAX_BATCH} events, not {}", items.len()),
+            format!(
+                "a batch holds at most {MAX_BATCH} events, not {}",
+                items.len()
+            ),
         ));
     }
     let events = items
@@ -55,7 +62,11 @@ fn events<T: DeserializeOwned>(body: &str) -> Result<(Vec<T>, bool), AppError> {
         .map(|(index, item)| {
             serde_path_to_error::deserialize(item).map_err(|error| {
                 let path = error.path().to_string();
-                let field = if path == "." { "body".to_string() } else { path };
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
                 let error = invalid(&field, None, format!("{field}: {}", error.inner()));
                 if batch { in_batch(error, index) } else { error }
             })
@@ -86,7 +97,12 @@ async fn read_events<T: DeserializeOwned>(
                  {MAX_BATCH} events per request"
             ),
         );
-        return Err(problem(shared, &error, Some(StatusCode::PAYLOAD_TOO_LARGE), instance));
+        return Err(problem(
+            shared,
+            &error,
+            Some(StatusCode::PAYLOAD_TOO_LARGE),
+            instance,
+        ));
     }
     let body = read_body(shared, body, MAX_EVENTS_BODY_BYTES, instance).await?;
     require_json(&parts.headers, &body, instance)?;
@@ -219,14 +235,32 @@ fn metrics_query(query: RawQuery) -> Result<MetricsQuery, AppError> {
     for (name, value) in &params {
         match name.as_str() {
             "days" => {
-                parsed.days = value.trim().parse().ok().filter(|d| (1..=MAX_DAYS).contains(d)).ok_or_else(|| {
-                    invalid("days", Some(value.clone()), format!("days must be a whole number from 1 to {MAX_DAYS}"))
-                })?;
+                parsed.days = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=MAX_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        invalid(
+                            "days",
+                            Some(value.clone()),
+                            format!("days must be a whole number from 1 to {MAX_DAYS}"),
+                        )
+                    })?;
             }
             "k" => {
-                parsed.k = value.trim().parse().ok().filter(|k| (1..=1000).contains(k)).ok_or_else(|| {
-                    invalid("k", Some(value.clone()), "k must be a whole number from 1 to 1000")
-                })?;
+                parsed.k = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|k| (1..=1000).contains(k))
+                    .ok_or_else(|| {
+                        invalid(
+                            "k",
+                            Some(value.clone()),
+                            "k must be a whole number from 1 to 1000",
+                        )
+                    })?;
             }
             "version" => {
                 parsed.version = (!value.is_empty()).then(|| value.clone());
@@ -264,8 +298,17 @@ async fn report(
     instance: &str,
 ) -> Result<crate::services::monitor::Report, Response> {
     let query = metrics_query(query).map_err(|error| problem(shared, &error, None, instance))?;
-    if let Some(other) = query.version.as_ref().map(|_| "version").or((query.k != MetricsQuery::default().k).then_some("k")) {
-        let error = invalid(other, None, format!("{other} is not a parameter of the report: use days"));
+    if let Some(other) = query
+        .version
+        .as_ref()
+        .map(|_| "version")
+        .or((query.k != MetricsQuery::default().k).then_some("k"))
+    {
+        let error = invalid(
+            other,
+            None,
+            format!("{other} is not a parameter of the report: use days"),
+        );
         return Err(problem(shared, &error, None, instance));
     }
     let policy = shared.manager.policy();
