@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bachata_common::capabilities::secrets::SecretSource;
-use bachata_common::{AppError, Policy};
+use bachata_common::{AppError, Policy, monitor};
 use serde_json::Value;
 
 fn vectors(name: &str) -> Value {
@@ -231,5 +231,225 @@ fn error_vectors() {
                     && entry.http_status == wanted["http-status"]),
             "catalog lacks {wanted}"
         );
+    }
+}
+
+/// A `u64` field of a vector record.
+fn count(value: &Value, key: &str) -> u64 {
+    value[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} is a count: {value}"))
+}
+
+/// An `f64` field of a vector record.
+fn number(value: &Value, key: &str) -> f64 {
+    value[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is a number: {value}"))
+}
+
+/// A `u32` field of a vector record.
+fn small(value: &Value, key: &str) -> u32 {
+    u32::try_from(count(value, key)).expect("a u32")
+}
+
+fn items(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn feedback_totals(value: &Value) -> Vec<monitor::FeedbackTotals> {
+    items(value)
+        .iter()
+        .map(|totals| monitor::FeedbackTotals {
+            feedback_type: text(&totals["feedback-type"]).expect("feedback-type"),
+            count: count(totals, "count"),
+            valued: count(totals, "valued"),
+            value_sum: number(totals, "value-sum"),
+        })
+        .collect()
+}
+
+fn decision_totals(value: &Value) -> monitor::DecisionTotals {
+    monitor::DecisionTotals {
+        decisions: count(value, "decisions"),
+        processing_ms_sum: number(value, "processing-ms-sum"),
+        scored: count(value, "scored"),
+        score_sum: number(value, "score-sum"),
+        latency: items(&value["latency"])
+            .iter()
+            .map(|bucket| monitor::LatencyBucket {
+                count: count(bucket, "count"),
+                min_ms: number(bucket, "min-ms"),
+                max_ms: number(bucket, "max-ms"),
+            })
+            .collect(),
+    }
+}
+
+fn window_totals(value: &Value) -> monitor::WindowTotals {
+    monitor::WindowTotals {
+        decisions: decision_totals(&value["decisions"]),
+        feedback: feedback_totals(&value["feedback"]),
+        moves: items(&value["moves"])
+            .iter()
+            .map(|totals| monitor::MoveTotals {
+                move_id: text(&totals["move-id"]).expect("move-id"),
+                recommended: count(totals, "recommended"),
+                first: count(totals, "first"),
+            })
+            .collect(),
+    }
+}
+
+fn ranking_totals(value: &Value) -> monitor::RankingTotals {
+    if value.is_null() {
+        return monitor::RankingTotals::default();
+    }
+    monitor::RankingTotals {
+        judged: count(value, "judged"),
+        with_relevant: count(value, "with-relevant"),
+        precision_sum: number(value, "precision-sum"),
+        recall_sum: number(value, "recall-sum"),
+        hits: count(value, "hits"),
+        reciprocal_rank_sum: number(value, "reciprocal-rank-sum"),
+        ndcg_sum: number(value, "ndcg-sum"),
+        first_relevant: count(value, "first-relevant"),
+    }
+}
+
+fn judged_decisions(value: &Value) -> Vec<monitor::JudgedDecision> {
+    items(value)
+        .iter()
+        .map(|decision| monitor::JudgedDecision {
+            moves: small(decision, "moves"),
+            judgments: items(&decision["judgments"])
+                .iter()
+                .map(|judgment| monitor::Judgment {
+                    rank: small(judgment, "rank"),
+                    feedback_type: text(&judgment["feedback-type"]).expect("feedback-type"),
+                    value: judgment["value"].as_f64(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A host value as a vector writes it: serialized, its field names in kebab-case.
+fn as_wit(value: impl serde::Serialize) -> Value {
+    fn kebab(value: Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(key, item)| (key.replace('_', "-"), kebab(item)))
+                    .collect(),
+            ),
+            Value::Array(list) => Value::Array(list.into_iter().map(kebab).collect()),
+            other => other,
+        }
+    }
+    kebab(serde_json::to_value(value).expect("serializable"))
+}
+
+/// Whether `actual` is `expected`, floats within 1e-9 (see `tests/vectors/README.md`).
+fn assert_close(actual: &Value, expected: &Value, at: &str) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) if a.is_f64() || e.is_f64() => {
+            let (a, e) = (a.as_f64().expect("f64"), e.as_f64().expect("f64"));
+            assert!((a - e).abs() <= 1e-9, "{at}: {a} is not {e}");
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{at}: {actual} is not {expected}");
+            for (index, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_close(a, e, &format!("{at}[{index}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let (mut got, mut want): (Vec<_>, Vec<_>) = (a.keys().collect(), e.keys().collect());
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{at}: fields");
+            for (key, e) in e {
+                assert_close(&a[key], e, &format!("{at}.{key}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{at}"),
+    }
+}
+
+#[test]
+fn monitor_vectors() {
+    let vectors = vectors("monitor.json");
+    for function in ["satisfaction", "summarize", "relevance", "rank", "daily"] {
+        assert!(
+            !items(&vectors[function]).is_empty(),
+            "{function} has cases"
+        );
+    }
+    let policy = Policy::shared().expect("policy");
+
+    for case in items(&vectors["satisfaction"]) {
+        let name = case["name"].as_str().expect("name");
+        let got = policy
+            .satisfaction(&feedback_totals(&case["feedback"]))
+            .expect("call");
+        assert_close(&Value::from(got), &case["expect"], name);
+    }
+
+    for case in items(&vectors["summarize"]) {
+        let name = case["name"].as_str().expect("name");
+        let operational = policy
+            .summarize(&window_totals(&case["window"]), small(case, "top"))
+            .expect("call");
+        let got = as_wit(operational);
+        for (field, wanted) in case["expect"].as_object().expect("expect") {
+            assert_close(&got[field], wanted, &format!("{name}: {field}"));
+        }
+    }
+
+    for case in items(&vectors["relevance"]) {
+        let kind = case["feedback-type"].as_str().expect("feedback-type");
+        let value = case["value"].as_f64();
+        let got = policy.relevance(kind, value).expect("call");
+        assert_eq!(
+            got.map_or(Value::Null, Value::from),
+            case["expect"],
+            "relevance({kind:?}, {value:?})"
+        );
+    }
+
+    for case in items(&vectors["rank"]) {
+        let name = case["name"].as_str().expect("name");
+        let k = small(case, "k");
+        let mut totals = ranking_totals(&case["totals"]);
+        for page in items(&case["pages"]) {
+            totals = policy
+                .rank(k, totals, judged_decisions(page))
+                .expect("call");
+        }
+        assert_close(
+            &as_wit(totals),
+            &case["expect"]["totals"],
+            &format!("{name}: totals"),
+        );
+        let metrics = policy.ranking(k, totals).expect("call");
+        assert_close(
+            &as_wit(metrics),
+            &case["expect"]["metrics"],
+            &format!("{name}: metrics"),
+        );
+    }
+
+    for case in items(&vectors["daily"]) {
+        let name = case["name"].as_str().expect("name");
+        let days: Vec<monitor::DayTotals> = items(&case["days"])
+            .iter()
+            .map(|day| monitor::DayTotals {
+                day: text(&day["day"]).expect("day"),
+                decisions: decision_totals(&day["decisions"]),
+                feedback: feedback_totals(&day["feedback"]),
+            })
+            .collect();
+        let got = policy.daily(&days).expect("call");
+        assert_close(&as_wit(got), &case["expect"], name);
     }
 }

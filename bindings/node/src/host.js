@@ -15,8 +15,8 @@
  *   environment variables, no arguments, no stdin, no exit. stdout and stderr are the process's.
  *
  * jco's shapes: record fields in camelCase (`errorCode`), variants as `{ tag, val }`, enums as
- * strings, options as the value or `undefined`; an export's `result` error is thrown as a
- * `ComponentError` whose `payload` is the error value.
+ * strings, options as the value or `undefined`, `u64` as `BigInt`; an export's `result` error is
+ * thrown as a `ComponentError` whose `payload` is the error value.
  *
  * @module
  */
@@ -181,6 +181,7 @@ const WASI = {
  * @property {object} config `bachata:common/config`
  * @property {object} cleanup `bachata:common/cleanup`
  * @property {object} pose `bachata:common/pose`
+ * @property {object} monitor `bachata:common/monitor`
  */
 
 /**
@@ -208,6 +209,6 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
       },
     },
   };
-  const { errors, config, cleanup, pose } = await instantiate(getCoreModule, imports);
-  return { errors, config, cleanup, pose };
+  const { errors, config, cleanup, pose, monitor } = await instantiate(getCoreModule, imports);
+  return { errors, config, cleanup, pose, monitor };
 }

@@ -2,7 +2,9 @@
  * Runs every shared test vector (tests/vectors/*.json, read in place) against the component.
  *
  * Vectors write values with WIT names (`error-code`, `null` for none); jco uses camelCase record
- * fields and `undefined`. {@link fromWit} and {@link toWit} translate between the two.
+ * fields and `undefined`. {@link fromWit} and {@link toWit} translate between the two. jco's
+ * `u64` is a `BigInt`: {@link monitorValue} makes the monitor's counts so, and {@link toWit} turns
+ * every `BigInt` back into a number.
  */
 
 import assert from 'node:assert/strict';
@@ -24,6 +26,18 @@ function vectors(name) {
   return JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8'));
 }
 
+/** `ranking-totals` before the first page. */
+const ZERO_TOTALS = {
+  judged: 0,
+  'with-relevant': 0,
+  'precision-sum': 0,
+  'recall-sum': 0,
+  hits: 0,
+  'reciprocal-rank-sum': 0,
+  'ndcg-sum': 0,
+  'first-relevant': 0,
+};
+
 const camel = (name) => name.replace(/-([a-z0-9])/g, (_, letter) => letter.toUpperCase());
 const kebab = (name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
@@ -37,6 +51,7 @@ const kebab = (name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCas
  */
 function translate(value, rename, none) {
   if (value === null || value === undefined) return none;
+  if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) return value.map((item) => translate(item, rename, none));
   if (typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [rename(key), translate(item, rename, none)]));
@@ -46,7 +61,7 @@ function translate(value, rename, none) {
 
 /** A vector's value as jco takes it. */
 const fromWit = (value) => translate(value, camel, undefined);
-/** A value jco produced, as vectors write it. */
+/** A value jco produced, as vectors write it (a `BigInt` becomes a number). */
 const toWit = (value) => translate(value, kebab, null);
 
 /**
@@ -63,6 +78,52 @@ function errorOf(run) {
     return error.payload;
   }
   assert.fail('expected the call to fail');
+}
+
+/** The `u64` fields of the monitor's records (jco field names). */
+const U64_FIELDS = new Set([
+  'count', 'valued', 'decisions', 'scored', 'recommended', 'first', 'judged', 'withRelevant', 'hits', 'firstRelevant',
+]);
+
+/**
+ * Makes the `u64` fields of a jco value `BigInt`, recursively (a `decisions` that is a record
+ * stays one).
+ *
+ * @param {unknown} value
+ * @param {string} [key] the field holding `value`
+ * @returns {unknown}
+ */
+function withBigInts(value, key) {
+  if (Array.isArray(value)) return value.map((item) => withBigInts(item));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, withBigInts(item, name)]));
+  }
+  return U64_FIELDS.has(key) && Number.isInteger(value) ? BigInt(value) : value;
+}
+
+/** A monitor vector's value as jco takes it. */
+const monitorValue = (value) => withBigInts(fromWit(value));
+
+/**
+ * Asserts that `actual` is `expected`, numbers within 1e-9 (tests/vectors/README.md).
+ *
+ * @param {unknown} actual
+ * @param {unknown} expected
+ * @param {string} at where in the value, for the message
+ */
+function assertClose(actual, expected, at) {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    assert.ok(Math.abs(actual - expected) <= 1e-9, `${at}: ${actual} is not ${expected}`);
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual), `${at}: ${JSON.stringify(actual)} is not a list`);
+    assert.equal(actual.length, expected.length, `${at}: ${JSON.stringify(actual)}`);
+    expected.forEach((item, index) => assertClose(actual[index], item, `${at}[${index}]`));
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${at}: fields`);
+    for (const [key, item] of Object.entries(expected)) assertClose(actual[key], item, `${at}.${key}`);
+  } else {
+    assert.equal(actual, expected, at);
+  }
 }
 
 /** The keys of `actual` that `wanted` lists. */
@@ -136,4 +197,43 @@ describe('errors.json', async () => {
       );
     }
   });
+});
+
+describe('monitor.json', async () => {
+  const cases = vectors('monitor.json');
+  const { monitor } = await instantiatePolicy();
+
+  for (const vector of cases.satisfaction) {
+    test(`satisfaction: ${vector.name}`, () => {
+      assertClose(monitor.satisfaction(monitorValue(vector.feedback)), vector.expect, vector.name);
+    });
+  }
+
+  for (const vector of cases.summarize) {
+    test(`summarize: ${vector.name}`, () => {
+      const operational = toWit(monitor.summarize(monitorValue(vector.window), vector.top));
+      assertClose(subset(operational, vector.expect), vector.expect, vector.name);
+    });
+  }
+
+  for (const { 'feedback-type': type, value, expect } of cases.relevance) {
+    test(`relevance ${JSON.stringify(type)} ${value}`, () => {
+      assert.equal(monitor.relevance(type, value ?? undefined) ?? null, expect);
+    });
+  }
+
+  for (const vector of cases.rank) {
+    test(`rank: ${vector.name}`, () => {
+      let totals = monitorValue(vector.totals ?? ZERO_TOTALS);
+      for (const page of vector.pages) totals = monitor.rank(vector.k, totals, monitorValue(page));
+      assertClose(toWit(totals), vector.expect.totals, `${vector.name}: totals`);
+      assertClose(toWit(monitor.ranking(vector.k, totals)), vector.expect.metrics, `${vector.name}: metrics`);
+    });
+  }
+
+  for (const vector of cases.daily) {
+    test(`daily: ${vector.name}`, () => {
+      assertClose(toWit(monitor.daily(monitorValue(vector.days))), vector.expect, vector.name);
+    });
+  }
 });

@@ -55,6 +55,7 @@ def test_defaults():
     assert cfg.resources.areas == ("temp", "cache", "output")
     assert cfg.resources.max_cache_size_gb == 5.0
     assert cfg.daemon.listen == "127.0.0.1:9464" and cfg.daemon.api_token is None
+    assert (cfg.monitor.database, cfg.monitor.retention_days) == ("data/monitor.sqlite3", 90)
     assert all(setting.source == "default" for setting in cfg.settings)
 
 
@@ -202,9 +203,24 @@ def test_cloud_without_the_secret_manager_library_fails_clearly():
         config(ENVIRONMENT="cloud", GCP_PROJECT_ID="p")
 
 
+def test_monitor_settings():
+    cfg = config(BACHATA_DATA_DIR="/srv/bachata", MONITOR_RETENTION_DAYS="30")
+    assert (cfg.monitor.database, cfg.monitor.retention_days) == ("/srv/bachata/monitor.sqlite3", 30)
+    url = "postgres://app@db.internal:5432/monitor"
+    assert config(MONITOR_DATABASE=url).monitor.database == url
+    error = rejected(MONITOR_RETENTION_DAYS="0")
+    assert [problem.variable for problem in error.problems] == ["MONITOR_RETENTION_DAYS"]
+
+
 def test_secrets_stay_out_of_repr():
-    cfg = config(ELASTICSEARCH_PASSWORD="hunter2", ELASTICSEARCH_API_KEY="key-123", BACHATA_API_TOKEN="tok-456")
+    cfg = config(
+        ELASTICSEARCH_PASSWORD="hunter2",
+        ELASTICSEARCH_API_KEY="key-123",
+        BACHATA_API_TOKEN="tok-456",
+        MONITOR_DATABASE="postgres://app:pw-789@db/monitor",
+    )
     text = repr(cfg) + repr(cfg.settings)
     assert cfg.elasticsearch.password == "hunter2" and cfg.daemon.api_token == "tok-456"
-    for secret in ("hunter2", "key-123", "tok-456"):
+    assert cfg.monitor.database == "postgres://app:pw-789@db/monitor"
+    for secret in ("hunter2", "key-123", "tok-456", "pw-789"):
         assert secret not in text

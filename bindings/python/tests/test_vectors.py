@@ -9,6 +9,19 @@ from bachata_common import policy
 
 CONFIG = vectors("config.json")["cases"]
 ERRORS = vectors("errors.json")
+MONITOR = vectors("monitor.json")
+
+#: ``ranking-totals`` before the first page.
+ZERO_TOTALS = {
+    "judged": 0,
+    "with-relevant": 0,
+    "precision-sum": 0.0,
+    "recall-sum": 0.0,
+    "hits": 0,
+    "reciprocal-rank-sum": 0.0,
+    "ndcg-sum": 0.0,
+    "first-relevant": 0,
+}
 
 
 def secret_store(secrets: dict):
@@ -19,6 +32,17 @@ def secret_store(secrets: dict):
 def subset(actual: dict, wanted: dict) -> dict:
     """The keys of ``actual`` that ``wanted`` lists."""
     return {key: actual.get(key) for key in wanted}
+
+
+def close(value):
+    """``value`` with every float made ``pytest.approx`` (absolute tolerance 1e-9), recursively."""
+    if isinstance(value, float):
+        return pytest.approx(value, abs=1e-9, rel=0)
+    if isinstance(value, list):
+        return [close(item) for item in value]
+    if isinstance(value, dict):
+        return {key: close(item) for key, item in value.items()}
+    return value
 
 
 def as_lists(pairs) -> list:
@@ -80,3 +104,39 @@ def test_catalog():
     assert len(entries) == ERRORS["catalog"]["count"]
     for entry in ERRORS["catalog"]["contains"]:
         assert entry in entries
+
+
+def names(cases):
+    return [case["name"] for case in cases]
+
+
+@pytest.mark.parametrize("case", MONITOR["satisfaction"], ids=names(MONITOR["satisfaction"]))
+def test_monitor_satisfaction(case):
+    assert policy.monitor_satisfaction(case["feedback"]) == close(case["expect"])
+
+
+@pytest.mark.parametrize("case", MONITOR["summarize"], ids=names(MONITOR["summarize"]))
+def test_monitor_summarize(case):
+    operational = policy.monitor_summarize(case["window"], case["top"])
+    assert subset(operational, case["expect"]) == close(case["expect"])
+
+
+@pytest.mark.parametrize(
+    "entry", MONITOR["relevance"], ids=[f"{e['feedback-type'] or 'empty'}={e['value']}" for e in MONITOR["relevance"]]
+)
+def test_monitor_relevance(entry):
+    assert policy.monitor_relevance(entry["feedback-type"], entry["value"]) is entry["expect"]
+
+
+@pytest.mark.parametrize("case", MONITOR["rank"], ids=names(MONITOR["rank"]))
+def test_monitor_rank_and_ranking(case):
+    totals = case.get("totals", ZERO_TOTALS)
+    for page in case["pages"]:
+        totals = policy.monitor_rank(case["k"], totals, page)
+    assert totals == close(case["expect"]["totals"])
+    assert policy.monitor_ranking(case["k"], totals) == close(case["expect"]["metrics"])
+
+
+@pytest.mark.parametrize("case", MONITOR["daily"], ids=names(MONITOR["daily"]))
+def test_monitor_daily(case):
+    assert policy.monitor_daily(case["days"]) == close(case["expect"])

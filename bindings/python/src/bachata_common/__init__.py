@@ -1,9 +1,10 @@
 """bachata_common: the shared-services policy of the bachata backend, from Python.
 
-The decisions (configuration, the error catalog, cleanup and pose post-processing) live in a
-WebAssembly component, ``bachata_common_policy.wasm``, shipped inside this package and run with
-wasmtime; ``BACHATA_POLICY`` names another component file to use instead. This package is the
-drop-in replacement of the original Django app's ``common`` module:
+The decisions (configuration, the error catalog, cleanup, pose post-processing and the
+monitor's metrics) live in a WebAssembly component, ``bachata_common_policy.wasm``, shipped
+inside this package and run with wasmtime; ``BACHATA_POLICY`` names another component file to
+use instead. This package is the drop-in replacement of the original Django app's ``common``
+module:
 
 >>> from bachata_common import ValidationError, get_user_friendly_message
 >>> ValidationError("bad difficulty", field="difficulty", value="expert").details
@@ -19,6 +20,7 @@ from .config import (
     DaemonSettings,
     ElasticsearchConfig,
     EnvironmentConfig,
+    MonitorSettings,
     ResourceSettings,
     Setting,
     YOLOv8Config,
@@ -44,6 +46,7 @@ __all__ = [
     "DaemonSettings",
     "ElasticsearchConfig",
     "EnvironmentConfig",
+    "MonitorSettings",
     "ResourceSettings",
     "Setting",
     "YOLOv8Config",

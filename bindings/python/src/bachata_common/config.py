@@ -26,6 +26,7 @@ __all__ = [
     "YOLOv8Config",
     "ResourceSettings",
     "DaemonSettings",
+    "MonitorSettings",
     "Setting",
     "EnvironmentConfig",
 ]
@@ -99,6 +100,18 @@ class DaemonSettings:
     api_token: Optional[str] = field(default=None, repr=False)
 
 
+@dataclass
+class MonitorSettings:
+    """Settings of the performance monitor's event store (``MONITOR_*``).
+
+    ``database`` is a SQLite file or a ``postgres://`` URL, which may hold a password, so it is
+    left out of ``repr``.
+    """
+
+    database: str = field(repr=False)
+    retention_days: int = 90
+
+
 class Setting(NamedTuple):
     """One resolved setting: its value as text (``***`` for secrets) and where it came from."""
 
@@ -151,11 +164,12 @@ class EnvironmentConfig:
         if result["tag"] == "err":
             _raise_config_error(result["val"])
         resolved = result["val"]
-        es, yolo, resources, daemon = (
+        es, yolo, resources, daemon, monitor = (
             resolved["elasticsearch"],
             resolved["yolo"],
             resolved["resources"],
             resolved["daemon"],
+            resolved["monitor"],
         )
         #: ``"local"`` or ``"cloud"``.
         self.environment: str = resolved["environment"]
@@ -189,6 +203,7 @@ class EnvironmentConfig:
             areas=tuple(resources["areas"]),
         )
         self.daemon = DaemonSettings(listen=daemon["listen"], api_token=daemon["api-token"])
+        self.monitor = MonitorSettings(database=monitor["database"], retention_days=monitor["retention-days"])
         #: Every setting with its source, in a stable order, secrets shown as ``***``.
         self.settings: list[Setting] = [Setting(**item) for item in resolved["settings"]]
 
@@ -206,5 +221,6 @@ class EnvironmentConfig:
         return (
             f"EnvironmentConfig(environment={self.environment!r}, "
             f"gcp_project_id={self.gcp_project_id!r}, elasticsearch={self.elasticsearch!r}, "
-            f"yolov8={self.yolov8!r}, resources={self.resources!r}, daemon={self.daemon!r})"
+            f"yolov8={self.yolov8!r}, resources={self.resources!r}, daemon={self.daemon!r}, "
+            f"monitor={self.monitor!r})"
         )

@@ -32,6 +32,12 @@ __all__ = [
     "cleanup_run",
     "cleanup_assess",
     "pose_detect",
+    "monitor_satisfaction",
+    "monitor_summarize",
+    "monitor_relevance",
+    "monitor_rank",
+    "monitor_ranking",
+    "monitor_daily",
 ]
 
 Pairs = Union[Mapping[str, str], Iterable[tuple[str, str]]]
@@ -114,3 +120,37 @@ def cleanup_assess(settings: dict, snapshot: dict) -> dict:
 def pose_detect(frames: list[dict], cfg: dict) -> dict:
     """``pose.detect``: needs ``host-pose``, which this host does not lend, so it errs."""
     return call("pose", "detect", frames, cfg)
+
+
+def monitor_satisfaction(feedback: list[dict]) -> float:
+    """``monitor.satisfaction``: user satisfaction in [0, 1] from ``feedback-totals`` records."""
+    return call("monitor", "satisfaction", feedback)
+
+
+def monitor_summarize(window: dict, top: int) -> dict:
+    """``monitor.summarize``: the ``operational`` metrics of a ``window-totals``."""
+    return call("monitor", "summarize", window, top)
+
+
+def monitor_relevance(feedback_type: str, value: Optional[float] = None) -> Optional[bool]:
+    """``monitor.relevance``: whether a piece of feedback marks a move relevant (``None``: no judgment).
+
+    >>> monitor_relevance("rating", 4), monitor_relevance("skip"), monitor_relevance("rating", 3)
+    (True, False, None)
+    """
+    return call("monitor", "relevance", feedback_type, value)
+
+
+def monitor_rank(k: int, totals: dict, page: list[dict]) -> dict:
+    """``monitor.rank``: ``ranking-totals`` with a page of ``judged-decision`` records added."""
+    return call("monitor", "rank", k, totals, page)
+
+
+def monitor_ranking(k: int, totals: dict) -> dict:
+    """``monitor.ranking``: the ``ranking-metrics`` at cut-off ``k`` from the totals of every page."""
+    return call("monitor", "ranking", k, totals)
+
+
+def monitor_daily(days: list[dict]) -> list[dict]:
+    """``monitor.daily``: the ``day-metrics`` of each ``day-totals``, in the order given."""
+    return call("monitor", "daily", days)
