@@ -34,7 +34,11 @@ fn config_show_lists_every_setting_with_its_source() {
     assert_eq!(json["yolo"]["max_det"], 5);
     assert_eq!(json["yolo"]["confidence"], 0.3);
     let settings = json["settings"].as_array().expect("settings");
-    assert_eq!(settings.len(), 32);
+    assert_eq!(settings.len(), 34);
+    assert!(settings.iter().any(|s| s["name"] == "MONITOR_DATABASE"
+        && s["value"] == "data/monitor.sqlite3"
+        && s["source"] == "default"));
+    assert_eq!(json["monitor"]["retention_days"], 90);
     assert!(
         settings
             .iter()

@@ -75,7 +75,7 @@ pub enum Command {
     Tmp(TmpCommand),
     /// The performance monitor: recommendation decisions, user feedback, quality metrics.
     #[command(subcommand)]
-    Monitor(monitor::MonitorCommand),
+    Monitor(Box<monitor::MonitorCommand>),
     /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
     Pose {
         /// Image files (PNG or JPEG) or directories of frames (read in name order).

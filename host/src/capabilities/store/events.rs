@@ -11,11 +11,12 @@ pub fn day_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(86_400_000)
 }
 
-/// The histogram bucket of a processing time: the sign, exponent and top 7 mantissa bits of
-/// the double, so a bucket is under 0.8 % wide and buckets sort as the times do (times are
-/// never negative).
+/// The histogram bucket of a processing time: the sign, exponent and top 4 mantissa bits of
+/// the double, so a bucket is at most 6.25 % wide (16 per doubling) and buckets sort as the
+/// times do (times are never negative). Each bucket keeps its real min and max, which the
+/// percentiles interpolate between.
 pub fn latency_bucket(ms: f64) -> i64 {
-    (ms.max(0.0).to_bits() >> 45) as i64
+    (ms.max(0.0).to_bits() >> 48) as i64
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -39,16 +40,65 @@ struct DecisionDelta {
     score_sum: f64,
 }
 
-const INSERT_DECISION: &str = "INSERT INTO decisions (decision_id, ts_ms, day, user_id, input_song, \
-     recommended_moves, recommendation_scores, move_count, algorithm_version, weights_used, \
-     processing_time_ms, song_features, experiment_id, variation) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-     ON CONFLICT (decision_id) DO NOTHING";
+/// The most rows one statement writes (at most 14 parameters a row: far below both engines'
+/// limits). Statements are cut into powers of two, so a handful of statement texts, each
+/// prepared once per connection, serve every batch size.
+const ROWS_PER_STATEMENT: usize = 256;
 
-const UPSERT_DECISION_ROLLUP: &str = "INSERT INTO decision_rollup (day, algorithm_version, \
-     latency_bucket, decisions, processing_ms_sum, processing_ms_min, processing_ms_max, scored, \
-     score_sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-     ON CONFLICT (day, algorithm_version, latency_bucket) DO UPDATE SET \
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` parameters.
+fn values(rows: usize, columns: usize) -> String {
+    let mut text = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
+/// Runs `INSERT INTO {head} VALUES … {tail}` over `rows`, in statements of a power of two
+/// rows (at most [`ROWS_PER_STATEMENT`]); `each` gets the rows a statement's `RETURNING`
+/// answers.
+fn insert_rows(
+    tx: &mut dyn Tx,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    rows: Vec<Vec<Value>>,
+    each: &mut dyn FnMut(&dyn super::sql::Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter();
+    loop {
+        let left = rows.len();
+        if left == 0 {
+            return Ok(());
+        }
+        // The largest power of two not above what is left.
+        let size = ROWS_PER_STATEMENT.min(1 << left.ilog2());
+        let sql = format!("INSERT INTO {head} VALUES {} {tail}", values(size, columns));
+        let params: Vec<Value> = rows.by_ref().take(size).flatten().collect();
+        tx.query(&sql, &params, each)?;
+    }
+}
+
+const DECISIONS: &str = "decisions (decision_id, ts_ms, day, user_id, input_song, \
+     recommended_moves, recommendation_scores, move_count, algorithm_version, weights_used, \
+     processing_time_ms, song_features, experiment_id, variation)";
+
+const DECISION_ROLLUP: &str = "decision_rollup (day, algorithm_version, latency_bucket, \
+     decisions, processing_ms_sum, processing_ms_min, processing_ms_max, scored, score_sum)";
+
+const DECISION_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, latency_bucket) \
+     DO UPDATE SET \
      decisions = decision_rollup.decisions + excluded.decisions, \
      processing_ms_sum = decision_rollup.processing_ms_sum + excluded.processing_ms_sum, \
      processing_ms_min = CASE WHEN excluded.processing_ms_min < decision_rollup.processing_ms_min \
@@ -58,33 +108,34 @@ const UPSERT_DECISION_ROLLUP: &str = "INSERT INTO decision_rollup (day, algorith
      scored = decision_rollup.scored + excluded.scored, \
      score_sum = decision_rollup.score_sum + excluded.score_sum";
 
-const UPSERT_MOVE_ROLLUP: &str = "INSERT INTO move_rollup (day, algorithm_version, move_id, \
-     recommended, first) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (day, algorithm_version, move_id) DO UPDATE SET \
+const MOVE_ROLLUP: &str = "move_rollup (day, algorithm_version, move_id, recommended, first)";
+
+const MOVE_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, move_id) DO UPDATE SET \
      recommended = move_rollup.recommended + excluded.recommended, \
      first = move_rollup.first + excluded.first";
 
-/// Writes a batch of decisions (sorted by id, so concurrent writers lock rows in one order);
-/// says for each, in the order given, whether it was new.
+fn no_rows(_: &dyn super::sql::Row) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// Writes a batch of decisions in a few multi-row statements (rows in id order, so two
+/// writers lock in one order); says for each, in the order given, whether it was new. A
+/// decision already stored (or repeated in the batch) is written once and counted once.
 pub fn insert_decisions(
     tx: &mut dyn Tx,
     decisions: &[Decision],
 ) -> Result<Vec<Logged>, StoreError> {
     let mut order: Vec<usize> = (0..decisions.len()).collect();
     order.sort_by(|&a, &b| decisions[a].decision_id.cmp(&decisions[b].decision_id));
-    let mut stored = vec![false; decisions.len()];
-    let mut rollup: BTreeMap<(i64, &str, i64), DecisionDelta> = BTreeMap::new();
-    let mut moves: BTreeMap<(i64, &str, &str), (i64, i64)> = BTreeMap::new();
-    for index in order {
-        let decision = &decisions[index];
-        let ts_ms = decision.timestamp.timestamp_millis();
-        let day = day_of(ts_ms);
-        let changed = tx.execute(
-            INSERT_DECISION,
-            &[
+    let rows = order
+        .iter()
+        .map(|&index| {
+            let decision = &decisions[index];
+            let ts_ms = decision.timestamp.timestamp_millis();
+            vec![
                 Value::from(decision.decision_id.as_str()),
                 Value::Int(ts_ms),
-                Value::Int(day),
+                Value::Int(day_of(ts_ms)),
                 Value::from(decision.user_id.clone()),
                 Value::from(decision.input_song.as_str()),
                 Value::Text(json(&decision.recommended_moves)),
@@ -96,12 +147,32 @@ pub fn insert_decisions(
                 Value::Text(json(&decision.song_features)),
                 Value::from(decision.experiment_id.clone()),
                 Value::from(decision.variation.clone()),
-            ],
-        )?;
-        if changed == 0 {
+            ]
+        })
+        .collect();
+    let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    insert_rows(
+        tx,
+        DECISIONS,
+        "ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id",
+        14,
+        rows,
+        &mut |row| {
+            inserted.insert(row.text(0)?);
+            Ok(())
+        },
+    )?;
+    let mut stored = vec![false; decisions.len()];
+    let mut rollup: BTreeMap<(i64, &str, i64), DecisionDelta> = BTreeMap::new();
+    let mut moves: BTreeMap<(i64, &str, &str), (i64, i64)> = BTreeMap::new();
+    for &index in &order {
+        let decision = &decisions[index];
+        // Each id inserted is counted at its first place in the batch only.
+        if !inserted.remove(&decision.decision_id) {
             continue;
         }
         stored[index] = true;
+        let day = day_of(decision.timestamp.timestamp_millis());
         let ms = decision.processing_time_ms;
         let version = decision.algorithm_version.as_str();
         let delta = rollup
@@ -131,10 +202,10 @@ pub fn insert_decisions(
             entry.1 += i64::from(rank == 0);
         }
     }
-    for ((day, version, bucket), delta) in rollup {
-        tx.execute(
-            UPSERT_DECISION_ROLLUP,
-            &[
+    let rollup_rows = rollup
+        .into_iter()
+        .map(|((day, version, bucket), delta)| {
+            vec![
                 Value::Int(day),
                 Value::from(version),
                 Value::Int(bucket),
@@ -144,21 +215,37 @@ pub fn insert_decisions(
                 Value::Real(delta.max),
                 Value::Int(delta.scored),
                 Value::Real(delta.score_sum),
-            ],
-        )?;
-    }
-    for ((day, version, id), (recommended, first)) in moves {
-        tx.execute(
-            UPSERT_MOVE_ROLLUP,
-            &[
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        DECISION_ROLLUP,
+        DECISION_ROLLUP_UPDATE,
+        9,
+        rollup_rows,
+        &mut no_rows,
+    )?;
+    let move_rows = moves
+        .into_iter()
+        .map(|((day, version, id), (recommended, first))| {
+            vec![
                 Value::Int(day),
                 Value::from(version),
                 Value::from(id),
                 Value::Int(recommended),
                 Value::Int(first),
-            ],
-        )?;
-    }
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        MOVE_ROLLUP,
+        MOVE_ROLLUP_UPDATE,
+        5,
+        move_rows,
+        &mut no_rows,
+    )?;
     Ok(decisions
         .iter()
         .zip(stored)
@@ -169,14 +256,14 @@ pub fn insert_decisions(
         .collect())
 }
 
-const INSERT_FEEDBACK: &str = "INSERT INTO feedback (feedback_id, decision_id, ts_ms, day, \
-     user_id, feedback_type, feedback_value, move_id, comments, decision_day, algorithm_version, \
-     move_count, move_rank) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-     ON CONFLICT (feedback_id) DO NOTHING";
+const FEEDBACK: &str = "feedback (feedback_id, decision_id, ts_ms, day, user_id, feedback_type, \
+     feedback_value, move_id, comments, decision_day, algorithm_version, move_count, move_rank)";
 
-const UPSERT_FEEDBACK_ROLLUP: &str = "INSERT INTO feedback_rollup (day, algorithm_version, \
-     feedback_type, events, valued, value_sum) VALUES ($1, $2, $3, $4, $5, $6) \
-     ON CONFLICT (day, algorithm_version, feedback_type) DO UPDATE SET \
+const FEEDBACK_ROLLUP: &str =
+    "feedback_rollup (day, algorithm_version, feedback_type, events, valued, value_sum)";
+
+const FEEDBACK_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, feedback_type) \
+     DO UPDATE SET \
      events = feedback_rollup.events + excluded.events, \
      valued = feedback_rollup.valued + excluded.valued, \
      value_sum = feedback_rollup.value_sum + excluded.value_sum";
@@ -188,23 +275,35 @@ struct Parent {
     moves: Vec<String>,
 }
 
-fn parent(tx: &mut dyn Tx, decision_id: &str) -> Result<Option<Parent>, StoreError> {
-    let mut found = None;
-    tx.query(
-        "SELECT day, algorithm_version, recommended_moves FROM decisions WHERE decision_id = $1",
-        &[Value::from(decision_id)],
-        &mut |row| {
-            let moves = serde_json::from_str(&row.text(2)?).map_err(|error| {
+/// The stored decisions `ids` name, read in statements of at most [`ROWS_PER_STATEMENT`] ids.
+fn parents(
+    tx: &mut dyn Tx,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Parent>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT decision_id, day, algorithm_version, recommended_moves FROM decisions \
+             WHERE decision_id IN ({})",
+            placeholders.join(", ")
+        );
+        let params: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
+        tx.query(&sql, &params, &mut |row| {
+            let moves = serde_json::from_str(&row.text(3)?).map_err(|error| {
                 StoreError::Database(format!("stored moves are not JSON: {error}"))
             })?;
-            found = Some(Parent {
-                day: row.int(0)?,
-                version: row.text(1)?,
-                moves,
-            });
+            found.insert(
+                row.text(0)?,
+                Parent {
+                    day: row.int(1)?,
+                    version: row.text(2)?,
+                    moves,
+                },
+            );
             Ok(())
-        },
-    )?;
+        })?;
+    }
     Ok(found)
 }
 
@@ -216,14 +315,17 @@ pub fn insert_feedback(
     feedback: &[Feedback],
     batch: bool,
 ) -> Result<Vec<Logged>, StoreError> {
-    let mut order: Vec<usize> = (0..feedback.len()).collect();
-    order.sort_by(|&a, &b| feedback[a].feedback_id.cmp(&feedback[b].feedback_id));
-    let mut stored = vec![false; feedback.len()];
-    let mut rollup: BTreeMap<(i64, String, &str), (i64, i64, f64)> = BTreeMap::new();
     let name = |error, index| if batch { in_batch(error, index) } else { error };
-    for index in order {
-        let event = &feedback[index];
-        let Some(decision) = parent(tx, &event.decision_id)? else {
+    let mut ids: Vec<&str> = feedback
+        .iter()
+        .map(|event| event.decision_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let parents = parents(tx, &ids)?;
+    let mut ranks = Vec::with_capacity(feedback.len());
+    for (index, event) in feedback.iter().enumerate() {
+        let Some(decision) = parents.get(&event.decision_id) else {
             return Err(name(
                 invalid(
                     "decision_id",
@@ -234,7 +336,7 @@ pub fn insert_feedback(
             )
             .into());
         };
-        let rank = match &event.move_id {
+        ranks.push(match &event.move_id {
             None => 0,
             Some(id) => match decision.moves.iter().position(|m| m == id) {
                 Some(position) => position as i64 + 1,
@@ -253,16 +355,21 @@ pub fn insert_feedback(
                     .into());
                 }
             },
-        };
-        let ts_ms = event.timestamp.timestamp_millis();
-        let day = day_of(ts_ms);
-        let changed = tx.execute(
-            INSERT_FEEDBACK,
-            &[
+        });
+    }
+    let mut order: Vec<usize> = (0..feedback.len()).collect();
+    order.sort_by(|&a, &b| feedback[a].feedback_id.cmp(&feedback[b].feedback_id));
+    let rows = order
+        .iter()
+        .map(|&index| {
+            let event = &feedback[index];
+            let decision = &parents[&event.decision_id];
+            let ts_ms = event.timestamp.timestamp_millis();
+            vec![
                 Value::from(event.feedback_id.as_str()),
                 Value::from(event.decision_id.as_str()),
                 Value::Int(ts_ms),
-                Value::Int(day),
+                Value::Int(day_of(ts_ms)),
                 Value::from(event.user_id.clone()),
                 Value::from(event.feedback_type.as_str()),
                 Value::from(event.feedback_value),
@@ -271,15 +378,34 @@ pub fn insert_feedback(
                 Value::Int(decision.day),
                 Value::from(decision.version.as_str()),
                 Value::Int(decision.moves.len() as i64),
-                Value::Int(rank),
-            ],
-        )?;
-        if changed == 0 {
+                Value::Int(ranks[index]),
+            ]
+        })
+        .collect();
+    let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    insert_rows(
+        tx,
+        FEEDBACK,
+        "ON CONFLICT (feedback_id) DO NOTHING RETURNING feedback_id",
+        13,
+        rows,
+        &mut |row| {
+            inserted.insert(row.text(0)?);
+            Ok(())
+        },
+    )?;
+    let mut stored = vec![false; feedback.len()];
+    let mut rollup: BTreeMap<(i64, &str, &str), (i64, i64, f64)> = BTreeMap::new();
+    for &index in &order {
+        let event = &feedback[index];
+        if !inserted.remove(&event.feedback_id) {
             continue;
         }
         stored[index] = true;
+        let decision = &parents[&event.decision_id];
+        let day = day_of(event.timestamp.timestamp_millis());
         let entry = rollup
-            .entry((day, decision.version, event.feedback_type.as_str()))
+            .entry((day, decision.version.as_str(), event.feedback_type.as_str()))
             .or_default();
         entry.0 += 1;
         if let Some(value) = event.feedback_value {
@@ -287,19 +413,27 @@ pub fn insert_feedback(
             entry.2 += value;
         }
     }
-    for ((day, version, kind), (events, valued, value_sum)) in rollup {
-        tx.execute(
-            UPSERT_FEEDBACK_ROLLUP,
-            &[
+    let rollup_rows = rollup
+        .into_iter()
+        .map(|((day, version, kind), (events, valued, value_sum))| {
+            vec![
                 Value::Int(day),
-                Value::Text(version),
+                Value::from(version),
                 Value::from(kind),
                 Value::Int(events),
                 Value::Int(valued),
                 Value::Real(value_sum),
-            ],
-        )?;
-    }
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        FEEDBACK_ROLLUP,
+        FEEDBACK_ROLLUP_UPDATE,
+        6,
+        rollup_rows,
+        &mut no_rows,
+    )?;
     Ok(feedback
         .iter()
         .zip(stored)
@@ -346,8 +480,15 @@ mod tests {
         let times = [0.0, 0.001, 0.5, 1.0, 1.007, 1.01, 12.5, 100.0, 1e6];
         let buckets: Vec<i64> = times.iter().map(|&t| latency_bucket(t)).collect();
         assert!(buckets.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(latency_bucket(1.0), latency_bucket(1.007));
-        assert_ne!(latency_bucket(1.0), latency_bucket(1.01));
+        assert_eq!(latency_bucket(1.0), latency_bucket(1.06));
+        assert_ne!(latency_bucket(1.0), latency_bucket(1.0625));
+        assert_eq!(latency_bucket(200.0), latency_bucket(207.0));
+    }
+
+    #[test]
+    fn values_number_parameters_row_by_row() {
+        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values(1, 1), "($1)");
     }
 
     #[test]

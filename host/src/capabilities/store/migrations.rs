@@ -12,7 +12,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
 )];
 
 /// A key for PostgreSQL's advisory lock held while migrating.
-const LOCK_KEY: i64 = 0x6261_6368_6174_61;
+const LOCK_KEY: i64 = 0x0062_6163_6861_7461;
 
 /// Brings the schema up to the newest migration; refuses a database migrated by a newer host.
 pub fn apply(tx: &mut dyn Tx, postgres: bool) -> Result<(), StoreError> {
@@ -48,7 +48,11 @@ pub fn apply(tx: &mut dyn Tx, postgres: bool) -> Result<(), StoreError> {
         )));
     }
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
-        tx.batch(sql)?;
+        if postgres {
+            tx.batch(sql)?;
+        } else {
+            tx.batch(&sql.replace("/*WITHOUT_ROWID*/", "WITHOUT ROWID"))?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
             &[

@@ -20,7 +20,7 @@ use crate::types::config::Database;
 /// The engine behind a store.
 enum Engine {
     Sqlite(rusqlite::Connection),
-    Postgres(Postgres),
+    Postgres(Box<Postgres>),
 }
 
 /// An open event store (one connection; share it behind a lock).
@@ -37,7 +37,7 @@ impl Store {
     /// Opens the store `database` names, creating its schema or bringing it up to date.
     pub fn open(database: &Database) -> Result<Self, StoreError> {
         let engine = if database.is_postgres() {
-            Engine::Postgres(postgres::connect(database.expose())?)
+            Engine::Postgres(Box::new(postgres::connect(database.expose())?))
         } else {
             Engine::Sqlite(sqlite::open(Path::new(database.expose()))?)
         };

@@ -176,13 +176,16 @@ pub fn versions(tx: &mut dyn Tx, window: &Window<'_>) -> Result<Vec<String>, Sto
     Ok(versions)
 }
 
+/// What [`judged_decisions`] hands each page to: the page's algorithm version and decisions.
+pub type PageSink<'a> = dyn FnMut(&str, Vec<JudgedDecision>) -> Result<(), StoreError> + 'a;
+
 /// Streams the window's decisions that have feedback, with their feedback oldest first, in
 /// pages of at most `page_size` decisions: `each(version, page)`. A page holds one version.
 pub fn judged_decisions(
     tx: &mut dyn Tx,
     window: &Window<'_>,
     page_size: usize,
-    each: &mut dyn FnMut(&str, Vec<JudgedDecision>) -> Result<(), StoreError>,
+    each: &mut PageSink<'_>,
 ) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT algorithm_version, decision_id, move_count, move_rank, feedback_type, feedback_value \

@@ -273,18 +273,16 @@ fn default_samples() -> u32 {
     crate::runtime::DEFAULT_SAMPLES
 }
 
-/// Refuses a request without the bearer token, when one is set (`POST` endpoints).
-fn authorize(
+/// The refusal of a request without the bearer token, when one is set (`POST` endpoints).
+fn unauthorized(
     shared: &Shared,
     headers: &axum::http::HeaderMap,
     instance: &str,
-) -> Result<(), Response> {
-    let Some(expected) = &shared.api_token else {
-        return Ok(());
-    };
+) -> Option<Response> {
+    let expected = shared.api_token.as_ref()?;
     let given = bearer_token(headers).unwrap_or_default();
     if same_token(given.as_bytes(), expected.as_bytes()) {
-        return Ok(());
+        return None;
     }
     let mut response = http_problem(
         StatusCode::UNAUTHORIZED,
@@ -295,7 +293,7 @@ fn authorize(
         header::WWW_AUTHENTICATE,
         axum::http::HeaderValue::from_static("Bearer"),
     );
-    Err(response)
+    Some(response)
 }
 
 /// A `413` when the declared length is over `limit`.
@@ -317,27 +315,22 @@ fn declared_too_large(
     })
 }
 
-/// A body must be sent as `application/json` (a cross-site form cannot send that without a
-/// preflight). The one place the content type is decided: on the body actually received.
-fn require_json(
-    headers: &axum::http::HeaderMap,
-    body: &str,
-    instance: &str,
-) -> Result<(), Response> {
+/// The refusal of a body not sent as `application/json` (a cross-site form cannot send that
+/// without a preflight). The one place the content type is decided: on the body actually
+/// received.
+fn not_json(headers: &axum::http::HeaderMap, body: &str, instance: &str) -> Option<Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"));
-    if body.is_empty() || json {
-        Ok(())
-    } else {
-        Err(http_problem(
+    (!body.is_empty() && !json).then(|| {
+        http_problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "the request body must be JSON (Content-Type: application/json)",
             instance,
-        ))
-    }
+        )
+    })
 }
 
 /// Reads the request body within [`BODY_READ_TIMEOUT`] and `limit` bytes.
@@ -392,7 +385,7 @@ async fn read_body(
 async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     const INSTANCE: &str = "/v1/cleanup";
     let (parts, body) = request.into_parts();
-    if let Err(response) = authorize(&shared, &parts.headers, INSTANCE) {
+    if let Some(response) = unauthorized(&shared, &parts.headers, INSTANCE) {
         return response;
     }
     if let Some(response) = declared_too_large(&parts.headers, MAX_BODY_BYTES, INSTANCE) {
@@ -402,7 +395,7 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(body) => body,
         Err(response) => return response,
     };
-    if let Err(response) = require_json(&parts.headers, &body, INSTANCE) {
+    if let Some(response) = not_json(&parts.headers, &body, INSTANCE) {
         return response;
     }
     let request: CleanupRequest = if body.trim().is_empty() {

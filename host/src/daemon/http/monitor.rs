@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::super::Shared;
-use super::{authorize, problem, read_body, require_json};
+use super::{not_json, problem, read_body, unauthorized};
 use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor};
 use crate::types::error::{AppError, Error};
 use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, in_batch, invalid};
@@ -82,7 +82,9 @@ async fn read_events<T: DeserializeOwned>(
     instance: &str,
 ) -> Result<(Vec<T>, bool), Response> {
     let (parts, body) = request.into_parts();
-    authorize(shared, &parts.headers, instance)?;
+    if let Some(response) = unauthorized(shared, &parts.headers, instance) {
+        return Err(response);
+    }
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -105,7 +107,9 @@ async fn read_events<T: DeserializeOwned>(
         ));
     }
     let body = read_body(shared, body, MAX_EVENTS_BODY_BYTES, instance).await?;
-    require_json(&parts.headers, &body, instance)?;
+    if let Some(response) = not_json(&parts.headers, &body, instance) {
+        return Err(response);
+    }
     events(&body).map_err(|error| problem(shared, &error, None, instance))
 }
 

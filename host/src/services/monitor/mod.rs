@@ -155,7 +155,7 @@ impl Monitor {
     pub fn log_decision(&self, input: DecisionInput) -> Result<Logged, Error> {
         let decision = input.validate(Utc::now())?;
         let logged = self.store_decisions(&[decision])?;
-        logged.into_iter().next().ok_or_else(|| unreachable_empty())
+        logged.into_iter().next().ok_or_else(unreachable_empty)
     }
 
     /// Stores a batch of decisions in one transaction: all or, when one breaks a rule, none
@@ -183,7 +183,7 @@ impl Monitor {
     pub fn log_feedback(&self, input: FeedbackInput) -> Result<Logged, Error> {
         let feedback = input.validate(Utc::now())?;
         let logged = self.store_feedback(std::slice::from_ref(&feedback), false)?;
-        logged.into_iter().next().ok_or_else(|| unreachable_empty())
+        logged.into_iter().next().ok_or_else(unreachable_empty)
     }
 
     /// Stores feedback that already met the rules that need no stored data; `batch` says
