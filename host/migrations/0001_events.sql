@@ -42,21 +42,18 @@ CREATE INDEX feedback_by_decision ON feedback (decision_id, ts_ms);
 CREATE INDEX feedback_by_decision_day ON feedback (decision_day);
 CREATE INDEX feedback_by_day ON feedback (day);
 
--- Decisions per day, version and processing-time bucket (the exponent and top 4 mantissa
--- bits of the time as a double: 16 buckets per doubling, each at most 6.25 % wide, with its
--- real min and max).
+-- Decisions per day and version: counts, sums, and the processing times as a histogram
+-- (JSON `[[bucket, count, min_ms, max_ms], …]`, see host/src/capabilities/store/histogram.rs).
 CREATE TABLE decision_rollup (
     day BIGINT NOT NULL,
     algorithm_version TEXT NOT NULL,
-    latency_bucket BIGINT NOT NULL,
     decisions BIGINT NOT NULL,
     processing_ms_sum DOUBLE PRECISION NOT NULL,
-    processing_ms_min DOUBLE PRECISION NOT NULL,
-    processing_ms_max DOUBLE PRECISION NOT NULL,
     scored BIGINT NOT NULL,
     score_sum DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (day, algorithm_version, latency_bucket)
-) /*WITHOUT_ROWID*/;
+    latency TEXT NOT NULL,
+    PRIMARY KEY (day, algorithm_version)
+);
 
 -- How often each move was recommended, per day and version.
 CREATE TABLE move_rollup (

@@ -3,20 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use super::histogram::Histogram;
 use super::sql::{StoreError, Tx, Value};
 use crate::types::monitor::{Decision, Feedback, Logged, in_batch, invalid};
 
 /// The day number (days since 1970-01-01, UTC) of a time in milliseconds.
 pub fn day_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(86_400_000)
-}
-
-/// The histogram bucket of a processing time: the sign, exponent and top 4 mantissa bits of
-/// the double, so a bucket is at most 6.25 % wide (16 per doubling) and buckets sort as the
-/// times do (times are never negative). Each bucket keeps its real min and max, which the
-/// percentiles interpolate between.
-pub fn latency_bucket(ms: f64) -> i64 {
-    (ms.max(0.0).to_bits() >> 48) as i64
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -29,15 +22,14 @@ fn mean_score(decision: &Decision) -> Option<f64> {
     (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
-/// Totals of a batch for one (day, version, bucket).
+/// What a batch adds to one day and version.
 #[derive(Default)]
-struct DecisionDelta {
+struct DayDelta {
     decisions: i64,
     sum: f64,
-    min: f64,
-    max: f64,
     scored: i64,
     score_sum: f64,
+    latency: Histogram,
 }
 
 /// The most rows one statement writes (at most 14 parameters a row: far below both engines'
@@ -94,20 +86,6 @@ const DECISIONS: &str = "decisions (decision_id, ts_ms, day, user_id, input_song
      recommended_moves, recommendation_scores, move_count, algorithm_version, weights_used, \
      processing_time_ms, song_features, experiment_id, variation)";
 
-const DECISION_ROLLUP: &str = "decision_rollup (day, algorithm_version, latency_bucket, \
-     decisions, processing_ms_sum, processing_ms_min, processing_ms_max, scored, score_sum)";
-
-const DECISION_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, latency_bucket) \
-     DO UPDATE SET \
-     decisions = decision_rollup.decisions + excluded.decisions, \
-     processing_ms_sum = decision_rollup.processing_ms_sum + excluded.processing_ms_sum, \
-     processing_ms_min = CASE WHEN excluded.processing_ms_min < decision_rollup.processing_ms_min \
-         THEN excluded.processing_ms_min ELSE decision_rollup.processing_ms_min END, \
-     processing_ms_max = CASE WHEN excluded.processing_ms_max > decision_rollup.processing_ms_max \
-         THEN excluded.processing_ms_max ELSE decision_rollup.processing_ms_max END, \
-     scored = decision_rollup.scored + excluded.scored, \
-     score_sum = decision_rollup.score_sum + excluded.score_sum";
-
 const MOVE_ROLLUP: &str = "move_rollup (day, algorithm_version, move_id, recommended, first)";
 
 const MOVE_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, move_id) DO UPDATE SET \
@@ -163,7 +141,7 @@ pub fn insert_decisions(
         },
     )?;
     let mut stored = vec![false; decisions.len()];
-    let mut rollup: BTreeMap<(i64, &str, i64), DecisionDelta> = BTreeMap::new();
+    let mut days: BTreeMap<(i64, &str), DayDelta> = BTreeMap::new();
     let mut moves: BTreeMap<(i64, &str, &str), (i64, i64)> = BTreeMap::new();
     for &index in &order {
         let decision = &decisions[index];
@@ -173,19 +151,11 @@ pub fn insert_decisions(
         }
         stored[index] = true;
         let day = day_of(decision.timestamp.timestamp_millis());
-        let ms = decision.processing_time_ms;
         let version = decision.algorithm_version.as_str();
-        let delta = rollup
-            .entry((day, version, latency_bucket(ms)))
-            .or_insert_with(|| DecisionDelta {
-                min: ms,
-                max: ms,
-                ..DecisionDelta::default()
-            });
+        let delta = days.entry((day, version)).or_default();
         delta.decisions += 1;
-        delta.sum += ms;
-        delta.min = delta.min.min(ms);
-        delta.max = delta.max.max(ms);
+        delta.sum += decision.processing_time_ms;
+        delta.latency.add(decision.processing_time_ms);
         if let Some(mean) = mean_score(decision) {
             delta.scored += 1;
             delta.score_sum += mean;
@@ -202,30 +172,9 @@ pub fn insert_decisions(
             entry.1 += i64::from(rank == 0);
         }
     }
-    let rollup_rows = rollup
-        .into_iter()
-        .map(|((day, version, bucket), delta)| {
-            vec![
-                Value::Int(day),
-                Value::from(version),
-                Value::Int(bucket),
-                Value::Int(delta.decisions),
-                Value::Real(delta.sum),
-                Value::Real(delta.min),
-                Value::Real(delta.max),
-                Value::Int(delta.scored),
-                Value::Real(delta.score_sum),
-            ]
-        })
-        .collect();
-    insert_rows(
-        tx,
-        DECISION_ROLLUP,
-        DECISION_ROLLUP_UPDATE,
-        9,
-        rollup_rows,
-        &mut no_rows,
-    )?;
+    for ((day, version), delta) in days {
+        add_to_day(tx, day, version, &delta)?;
+    }
     let move_rows = moves
         .into_iter()
         .map(|((day, version, id), (recommended, first))| {
@@ -254,6 +203,61 @@ pub fn insert_decisions(
             stored,
         })
         .collect())
+}
+
+/// Adds a batch's decisions to the totals of their day and version: the row is created when
+/// missing, then read (locked, on PostgreSQL), merged and written back, inside the batch's
+/// transaction.
+fn add_to_day(
+    tx: &mut dyn Tx,
+    day: i64,
+    version: &str,
+    delta: &DayDelta,
+) -> Result<(), StoreError> {
+    let key = [Value::Int(day), Value::from(version)];
+    tx.execute(
+        "INSERT INTO decision_rollup (day, algorithm_version, decisions, processing_ms_sum, \
+         scored, score_sum, latency) VALUES ($1, $2, 0, 0, 0, 0, '[]') \
+         ON CONFLICT (day, algorithm_version) DO NOTHING",
+        &key,
+    )?;
+    let select = if tx.is_postgres() {
+        "SELECT decisions, processing_ms_sum, scored, score_sum, latency FROM decision_rollup \
+         WHERE day = $1 AND algorithm_version = $2 FOR UPDATE"
+    } else {
+        "SELECT decisions, processing_ms_sum, scored, score_sum, latency FROM decision_rollup \
+         WHERE day = $1 AND algorithm_version = $2"
+    };
+    let mut current = None;
+    tx.query(select, &key, &mut |row| {
+        current = Some((
+            row.int(0)?,
+            row.real(1)?,
+            row.int(2)?,
+            row.real(3)?,
+            row.text(4)?,
+        ));
+        Ok(())
+    })?;
+    let (decisions, sum, scored, score_sum, latency) = current.ok_or_else(|| {
+        StoreError::Database("the day's totals vanished inside the transaction".to_string())
+    })?;
+    let mut histogram = Histogram::decode(&latency)?;
+    histogram.merge(&delta.latency);
+    tx.execute(
+        "UPDATE decision_rollup SET decisions = $1, processing_ms_sum = $2, scored = $3, \
+         score_sum = $4, latency = $5 WHERE day = $6 AND algorithm_version = $7",
+        &[
+            Value::Int(decisions + delta.decisions),
+            Value::Real(sum + delta.sum),
+            Value::Int(scored + delta.scored),
+            Value::Real(score_sum + delta.score_sum),
+            Value::Text(histogram.encode()),
+            Value::Int(day),
+            Value::from(version),
+        ],
+    )?;
+    Ok(())
 }
 
 const FEEDBACK: &str = "feedback (feedback_id, decision_id, ts_ms, day, user_id, feedback_type, \
@@ -474,16 +478,6 @@ pub fn prune(tx: &mut dyn Tx, first_kept_day: i64) -> Result<Pruned, StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn buckets_sort_as_times_and_are_narrow() {
-        let times = [0.0, 0.001, 0.5, 1.0, 1.007, 1.01, 12.5, 100.0, 1e6];
-        let buckets: Vec<i64> = times.iter().map(|&t| latency_bucket(t)).collect();
-        assert!(buckets.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(latency_bucket(1.0), latency_bucket(1.06));
-        assert_ne!(latency_bucket(1.0), latency_bucket(1.0625));
-        assert_eq!(latency_bucket(200.0), latency_bucket(207.0));
-    }
 
     #[test]
     fn values_number_parameters_row_by_row() {

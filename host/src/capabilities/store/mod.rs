@@ -4,6 +4,7 @@
 //! ([`events`]); the totals the metrics need read back ([`queries`]).
 
 pub mod events;
+mod histogram;
 mod migrations;
 mod postgres;
 pub mod queries;

@@ -110,6 +110,10 @@ fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl Tx for PgTx<'_> {
+    fn is_postgres(&self) -> bool {
+        true
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
         Ok(self.tx.execute(&statement, &refs(params))?)

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::histogram::Histogram;
 use super::sql::{Row, StoreError, Tx, Value};
 use crate::types::metrics::{
-    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, LatencyBucket, MoveTotals,
-    WindowTotals,
+    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, MoveTotals, WindowTotals,
 };
 
 /// The most moves a window lists (the distribution of a vocabulary larger than this keeps
@@ -48,39 +48,36 @@ fn count(row: &dyn Row, i: usize) -> Result<u64, StoreError> {
     Ok(u64::try_from(row.int(i)?).unwrap_or(0))
 }
 
-/// The decisions of a window, or of each day of it (`by_day`), in day order.
+/// The decisions of a window, or of each day of it (`by_day`), in day order: the rows of
+/// each day and version summed, their histograms merged.
 fn decision_totals(
     tx: &mut dyn Tx,
     window: &Window<'_>,
     by_day: bool,
 ) -> Result<BTreeMap<i64, DecisionTotals>, StoreError> {
-    let (select, group) = if by_day {
-        ("day", "day, latency_bucket")
-    } else {
-        ("CAST(0 AS BIGINT)", "latency_bucket")
-    };
     let sql = format!(
-        "SELECT {select}, CAST(SUM(decisions) AS BIGINT), SUM(processing_ms_sum), \
-         MIN(processing_ms_min), MAX(processing_ms_max), CAST(SUM(scored) AS BIGINT), \
-         SUM(score_sum) FROM decision_rollup WHERE {} GROUP BY {group} ORDER BY {group}",
+        "SELECT day, decisions, processing_ms_sum, scored, score_sum, latency \
+         FROM decision_rollup WHERE {} ORDER BY day, algorithm_version",
         window.condition("day")
     );
-    let mut totals: BTreeMap<i64, DecisionTotals> = BTreeMap::new();
+    let mut totals: BTreeMap<i64, (DecisionTotals, Histogram)> = BTreeMap::new();
     tx.query(&sql, &window.params(), &mut |row| {
-        let entry = totals.entry(row.int(0)?).or_default();
-        let decisions = count(row, 1)?;
-        entry.decisions += decisions;
+        let key = if by_day { row.int(0)? } else { 0 };
+        let (entry, histogram) = totals.entry(key).or_default();
+        entry.decisions += count(row, 1)?;
         entry.processing_ms_sum += row.real(2)?;
-        entry.scored += count(row, 5)?;
-        entry.score_sum += row.real(6)?;
-        entry.latency.push(LatencyBucket {
-            count: decisions,
-            min_ms: row.real(3)?,
-            max_ms: row.real(4)?,
-        });
+        entry.scored += count(row, 3)?;
+        entry.score_sum += row.real(4)?;
+        histogram.merge(&Histogram::decode(&row.text(5)?)?);
         Ok(())
     })?;
-    Ok(totals)
+    Ok(totals
+        .into_iter()
+        .map(|(key, (mut entry, histogram))| {
+            entry.latency = histogram.buckets();
+            (key, entry)
+        })
+        .collect())
 }
 
 /// Feedback per type of a window, or of each day of it.

@@ -1,5 +1,6 @@
 //! The little SQL both engines share: values, rows and a transaction to run statements in.
-//! Statements use `$1`, `$2`, … in order of first use, which SQLite and PostgreSQL both read.
+//! Statements use `$1`, `$2`, … and must use them in that order, first use by first use:
+//! PostgreSQL numbers them by their digits, SQLite by the order they first appear.
 
 use crate::types::error::AppError;
 
@@ -44,6 +45,32 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(value: Option<T>) -> Self {
         value.map_or(Self::Null, Into::into)
     }
+}
+
+/// Whether every `$N` of `sql` first appears in the order 1, 2, 3, … (the rule above).
+pub fn parameters_in_order(sql: &str) -> bool {
+    let mut next = 1u32;
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let digits: String = sql[i + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse::<u32>() {
+                if n > next {
+                    return false;
+                }
+                if n == next {
+                    next += 1;
+                }
+            }
+            i += digits.len();
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Why a store operation failed.
@@ -95,6 +122,8 @@ pub trait Row {
 
 /// A transaction of either engine.
 pub trait Tx {
+    /// Whether the engine is PostgreSQL (for its few statements of its own: row locks).
+    fn is_postgres(&self) -> bool;
     /// Runs a statement; the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs a query and hands each row to `each`, streaming.
@@ -106,4 +135,17 @@ pub trait Tx {
     ) -> Result<(), StoreError>;
     /// Runs statements separated by `;` (migrations), without parameters.
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parameters_in_order;
+
+    #[test]
+    fn parameters_must_first_appear_in_order() {
+        assert!(parameters_in_order("SELECT $1, $2, $1, $3"));
+        assert!(parameters_in_order("DELETE FROM t WHERE a < $1 OR b < $1"));
+        assert!(!parameters_in_order("UPDATE t SET a = $3 WHERE b = $1"));
+        assert!(parameters_in_order("SELECT 1"));
+    }
 }

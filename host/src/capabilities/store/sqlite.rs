@@ -79,7 +79,12 @@ impl Row for SqliteRow<'_, '_> {
 }
 
 impl Tx for Transaction<'_> {
+    fn is_postgres(&self) -> bool {
+        false
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        debug_assert!(super::sql::parameters_in_order(sql), "{sql}");
         let mut statement = self.prepare_cached(sql)?;
         Ok(statement.execute(rusqlite::params_from_iter(params))? as u64)
     }
@@ -90,6 +95,7 @@ impl Tx for Transaction<'_> {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        debug_assert!(super::sql::parameters_in_order(sql), "{sql}");
         let mut statement = self.prepare_cached(sql)?;
         let mut rows = statement.query(rusqlite::params_from_iter(params))?;
         while let Some(row) = rows.next()? {
