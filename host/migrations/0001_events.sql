@@ -42,8 +42,9 @@ CREATE INDEX feedback_by_decision ON feedback (decision_id, ts_ms);
 CREATE INDEX feedback_by_decision_day ON feedback (decision_day);
 CREATE INDEX feedback_by_day ON feedback (day);
 
--- Decisions per day and version: counts, sums, and the processing times as a histogram
--- (JSON `[[bucket, count, min_ms, max_ms], …]`, see host/src/capabilities/store/histogram.rs).
+-- Decisions per day and version: counts, sums, the processing times as a histogram (JSON
+-- `[[bucket, count, min_ms, max_ms], …]`, see host/src/capabilities/store/histogram.rs) and
+-- how often each move was recommended (JSON `[[move_id, recommended, first], …]`).
 CREATE TABLE decision_rollup (
     day BIGINT NOT NULL,
     algorithm_version TEXT NOT NULL,
@@ -52,18 +53,9 @@ CREATE TABLE decision_rollup (
     scored BIGINT NOT NULL,
     score_sum DOUBLE PRECISION NOT NULL,
     latency TEXT NOT NULL,
+    moves TEXT NOT NULL,
     PRIMARY KEY (day, algorithm_version)
 );
-
--- How often each move was recommended, per day and version.
-CREATE TABLE move_rollup (
-    day BIGINT NOT NULL,
-    algorithm_version TEXT NOT NULL,
-    move_id TEXT NOT NULL,
-    recommended BIGINT NOT NULL,
-    first BIGINT NOT NULL,
-    PRIMARY KEY (day, algorithm_version, move_id)
-) /*WITHOUT_ROWID*/;
 
 -- Feedback per day (of the feedback), version (of its decision) and type.
 CREATE TABLE feedback_rollup (

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::histogram::Histogram;
+use super::histogram::{Histogram, MoveCounts};
 use super::sql::{StoreError, Tx, Value};
 use crate::types::monitor::{Decision, Feedback, Logged, in_batch, invalid};
 
@@ -30,6 +30,7 @@ struct DayDelta {
     scored: i64,
     score_sum: f64,
     latency: Histogram,
+    moves: MoveCounts,
 }
 
 /// The most rows one statement writes (at most 14 parameters a row: far below both engines'
@@ -86,12 +87,6 @@ const DECISIONS: &str = "decisions (decision_id, ts_ms, day, user_id, input_song
      recommended_moves, recommendation_scores, move_count, algorithm_version, weights_used, \
      processing_time_ms, song_features, experiment_id, variation)";
 
-const MOVE_ROLLUP: &str = "move_rollup (day, algorithm_version, move_id, recommended, first)";
-
-const MOVE_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, move_id) DO UPDATE SET \
-     recommended = move_rollup.recommended + excluded.recommended, \
-     first = move_rollup.first + excluded.first";
-
 fn no_rows(_: &dyn super::sql::Row) -> Result<(), StoreError> {
     Ok(())
 }
@@ -142,7 +137,6 @@ pub fn insert_decisions(
     )?;
     let mut stored = vec![false; decisions.len()];
     let mut days: BTreeMap<(i64, &str), DayDelta> = BTreeMap::new();
-    let mut moves: BTreeMap<(i64, &str, &str), (i64, i64)> = BTreeMap::new();
     for &index in &order {
         let decision = &decisions[index];
         // Each id inserted is counted at its first place in the batch only.
@@ -160,41 +154,11 @@ pub fn insert_decisions(
             delta.scored += 1;
             delta.score_sum += mean;
         }
-        // A move listed twice in one decision counts once.
-        let mut seen: Vec<&str> = Vec::with_capacity(decision.recommended_moves.len());
-        for (rank, id) in decision.recommended_moves.iter().enumerate() {
-            if seen.contains(&id.as_str()) {
-                continue;
-            }
-            seen.push(id);
-            let entry = moves.entry((day, version, id)).or_default();
-            entry.0 += 1;
-            entry.1 += i64::from(rank == 0);
-        }
+        delta.moves.add(&decision.recommended_moves);
     }
     for ((day, version), delta) in days {
         add_to_day(tx, day, version, &delta)?;
     }
-    let move_rows = moves
-        .into_iter()
-        .map(|((day, version, id), (recommended, first))| {
-            vec![
-                Value::Int(day),
-                Value::from(version),
-                Value::from(id),
-                Value::Int(recommended),
-                Value::Int(first),
-            ]
-        })
-        .collect();
-    insert_rows(
-        tx,
-        MOVE_ROLLUP,
-        MOVE_ROLLUP_UPDATE,
-        5,
-        move_rows,
-        &mut no_rows,
-    )?;
     Ok(decisions
         .iter()
         .zip(stored)
@@ -217,16 +181,16 @@ fn add_to_day(
     let key = [Value::Int(day), Value::from(version)];
     tx.execute(
         "INSERT INTO decision_rollup (day, algorithm_version, decisions, processing_ms_sum, \
-         scored, score_sum, latency) VALUES ($1, $2, 0, 0, 0, 0, '[]') \
+         scored, score_sum, latency, moves) VALUES ($1, $2, 0, 0, 0, 0, '[]', '[]') \
          ON CONFLICT (day, algorithm_version) DO NOTHING",
         &key,
     )?;
     let select = if tx.is_postgres() {
-        "SELECT decisions, processing_ms_sum, scored, score_sum, latency FROM decision_rollup \
-         WHERE day = $1 AND algorithm_version = $2 FOR UPDATE"
+        "SELECT decisions, processing_ms_sum, scored, score_sum, latency, moves \
+         FROM decision_rollup WHERE day = $1 AND algorithm_version = $2 FOR UPDATE"
     } else {
-        "SELECT decisions, processing_ms_sum, scored, score_sum, latency FROM decision_rollup \
-         WHERE day = $1 AND algorithm_version = $2"
+        "SELECT decisions, processing_ms_sum, scored, score_sum, latency, moves \
+         FROM decision_rollup WHERE day = $1 AND algorithm_version = $2"
     };
     let mut current = None;
     tx.query(select, &key, &mut |row| {
@@ -236,23 +200,27 @@ fn add_to_day(
             row.int(2)?,
             row.real(3)?,
             row.text(4)?,
+            row.text(5)?,
         ));
         Ok(())
     })?;
-    let (decisions, sum, scored, score_sum, latency) = current.ok_or_else(|| {
+    let (decisions, sum, scored, score_sum, latency, moves) = current.ok_or_else(|| {
         StoreError::Database("the day's totals vanished inside the transaction".to_string())
     })?;
     let mut histogram = Histogram::decode(&latency)?;
     histogram.merge(&delta.latency);
+    let mut counts = MoveCounts::decode(&moves)?;
+    counts.merge(&delta.moves);
     tx.execute(
         "UPDATE decision_rollup SET decisions = $1, processing_ms_sum = $2, scored = $3, \
-         score_sum = $4, latency = $5 WHERE day = $6 AND algorithm_version = $7",
+         score_sum = $4, latency = $5, moves = $6 WHERE day = $7 AND algorithm_version = $8",
         &[
             Value::Int(decisions + delta.decisions),
             Value::Real(sum + delta.sum),
             Value::Int(scored + delta.scored),
             Value::Real(score_sum + delta.score_sum),
             Value::Text(histogram.encode()),
+            Value::Text(counts.encode()),
             Value::Int(day),
             Value::from(version),
         ],
@@ -466,7 +434,7 @@ pub fn prune(tx: &mut dyn Tx, first_kept_day: i64) -> Result<Pruned, StoreError>
         &day,
     )?;
     let decisions = tx.execute("DELETE FROM decisions WHERE day < $1", &day)?;
-    for table in ["decision_rollup", "move_rollup", "feedback_rollup"] {
+    for table in ["decision_rollup", "feedback_rollup"] {
         tx.execute(&format!("DELETE FROM {table} WHERE day < $1"), &day)?;
     }
     Ok(Pruned {

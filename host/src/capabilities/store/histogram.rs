@@ -1,12 +1,13 @@
-//! Processing times of a day as a histogram: buckets keyed by the top bits of the time's
-//! double (so they sort as the times do), each with its count and its real min and max.
-//! Stored as compact JSON (`[[bucket, count, min_ms, max_ms], …]`) in one row per day and
-//! algorithm version, merged when read.
+//! What one row of totals per day and algorithm version holds besides its sums, stored as
+//! compact JSON and merged when read: the processing times as a histogram (buckets keyed by
+//! the top bits of the time's double, so they sort as the times do, each with its count and
+//! its real min and max: `[[bucket, count, min_ms, max_ms], …]`), and how often each move was
+//! recommended (`[[move_id, recommended, first], …]`).
 
 use std::collections::BTreeMap;
 
 use super::sql::StoreError;
-use crate::types::metrics::LatencyBucket;
+use crate::types::metrics::{LatencyBucket, MoveTotals};
 
 /// Mantissa bits kept in a bucket key: 32 buckets per doubling, each at most 3.2 % wide.
 const MANTISSA_BITS: u32 = 5;
@@ -74,6 +75,75 @@ impl Histogram {
     }
 }
 
+/// How often each move was recommended (by any decision, and first), by move id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MoveCounts(BTreeMap<String, (u64, u64)>);
+
+impl MoveCounts {
+    /// Counts one decision's moves, best first (a move listed twice counts once).
+    pub fn add(&mut self, moves: &[String]) {
+        for (rank, id) in moves.iter().enumerate() {
+            if moves[..rank].contains(id) {
+                continue;
+            }
+            let entry = self.0.entry(id.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(rank == 0);
+        }
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &MoveCounts) {
+        for (id, &(recommended, first)) in &other.0 {
+            let entry = self.0.entry(id.clone()).or_default();
+            entry.0 += recommended;
+            entry.1 += first;
+        }
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        let rows: Vec<(&str, u64, u64)> = self
+            .0
+            .iter()
+            .map(|(id, &(recommended, first))| (id.as_str(), recommended, first))
+            .collect();
+        serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_string())
+    }
+
+    /// Reads the stored form.
+    pub fn decode(text: &str) -> Result<Self, StoreError> {
+        let rows: Vec<(String, u64, u64)> = serde_json::from_str(text).map_err(|error| {
+            StoreError::Database(format!("stored move counts are not valid: {error}"))
+        })?;
+        Ok(Self(
+            rows.into_iter()
+                .map(|(id, recommended, first)| (id, (recommended, first)))
+                .collect(),
+        ))
+    }
+
+    /// The counts, most recommended first (ties by move id), at most `limit`.
+    pub fn top(&self, limit: usize) -> Vec<MoveTotals> {
+        let mut moves: Vec<MoveTotals> = self
+            .0
+            .iter()
+            .map(|(id, &(recommended, first))| MoveTotals {
+                move_id: id.clone(),
+                recommended,
+                first,
+            })
+            .collect();
+        moves.sort_by(|a, b| {
+            b.recommended
+                .cmp(&a.recommended)
+                .then_with(|| a.move_id.cmp(&b.move_id))
+        });
+        moves.truncate(limit);
+        moves
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +176,36 @@ mod tests {
             (3, 10.0, 10.1)
         );
         assert!(Histogram::decode("not json").is_err());
+    }
+}
+
+#[cfg(test)]
+mod move_tests {
+    use super::MoveCounts;
+
+    #[test]
+    fn moves_are_counted_once_per_decision_merged_and_stored() {
+        let mut a = MoveCounts::default();
+        a.add(&["basic".into(), "spin".into(), "basic".into()]);
+        a.add(&["spin".into()]);
+        let mut b = MoveCounts::default();
+        b.add(&["dip".into(), "basic".into()]);
+        a.merge(&b);
+        let stored = MoveCounts::decode(&a.encode()).expect("decode");
+        assert_eq!(stored, a);
+        let top: Vec<_> = stored
+            .top(10)
+            .into_iter()
+            .map(|m| (m.move_id, m.recommended, m.first))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("basic".into(), 2, 1),
+                ("spin".into(), 2, 1),
+                ("dip".into(), 1, 1)
+            ]
+        );
+        assert_eq!(stored.top(1).len(), 1);
     }
 }

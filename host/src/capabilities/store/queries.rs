@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use super::histogram::Histogram;
+use super::histogram::{Histogram, MoveCounts};
 use super::sql::{Row, StoreError, Tx, Value};
 use crate::types::metrics::{
-    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, MoveTotals, WindowTotals,
+    DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment, WindowTotals,
 };
 
 /// The most moves a window lists (the distribution of a vocabulary larger than this keeps
 /// its most recommended moves).
-pub const MAX_MOVES: i64 = 10_000;
+pub const MAX_MOVES: usize = 10_000;
 
 /// Days `from..=to` (day numbers, UTC) and an optional algorithm version.
 #[derive(Debug, Clone, Copy)]
@@ -119,19 +119,15 @@ pub fn window_totals(tx: &mut dyn Tx, window: &Window<'_>) -> Result<WindowTotal
         .remove(&0)
         .unwrap_or_default();
     let sql = format!(
-        "SELECT move_id, CAST(SUM(recommended) AS BIGINT), CAST(SUM(first) AS BIGINT) \
-         FROM move_rollup WHERE {} GROUP BY move_id ORDER BY 2 DESC, move_id LIMIT {MAX_MOVES}",
+        "SELECT moves FROM decision_rollup WHERE {}",
         window.condition("day")
     );
-    let mut moves = Vec::new();
+    let mut counts = MoveCounts::default();
     tx.query(&sql, &window.params(), &mut |row| {
-        moves.push(MoveTotals {
-            move_id: row.text(0)?,
-            recommended: count(row, 1)?,
-            first: count(row, 2)?,
-        });
+        counts.merge(&MoveCounts::decode(&row.text(0)?)?);
         Ok(())
     })?;
+    let moves = counts.top(MAX_MOVES);
     Ok(WindowTotals {
         decisions,
         feedback,
