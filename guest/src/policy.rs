@@ -165,6 +165,11 @@ pub trait Policy {
         crate::monitor::rank(k, totals, &page)
     }
 
+    /// `monitor.combine`.
+    fn monitor_combine(a: RankingTotals, b: RankingTotals) -> RankingTotals {
+        crate::monitor::combine(&a, &b)
+    }
+
     /// `monitor.ranking`.
     fn monitor_ranking(k: u32, totals: RankingTotals) -> RankingMetrics {
         crate::monitor::ranking(k, &totals)
@@ -265,6 +270,9 @@ macro_rules! export_policy {
                 }
                 fn rank(k: u32, totals: RankingTotals, page: Vec<JudgedDecision>) -> RankingTotals {
                     <$policy as $crate::policy::Policy>::monitor_rank(k, totals, page)
+                }
+                fn combine(a: RankingTotals, b: RankingTotals) -> RankingTotals {
+                    <$policy as $crate::policy::Policy>::monitor_combine(a, b)
                 }
                 fn ranking(k: u32, totals: RankingTotals) -> RankingMetrics {
                     <$policy as $crate::policy::Policy>::monitor_ranking(k, totals)

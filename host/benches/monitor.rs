@@ -317,7 +317,10 @@ fn main() {
     println!();
 
     // The report over a large store: decisions over 30 days, feedback on random decisions.
-    let path = dir.path().join("large.sqlite3");
+    // `KEEP_STORE=PATH` keeps the large store there, for a look at its queries.
+    let path = std::env::var_os("KEEP_STORE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("large.sqlite3"));
     let monitor = Monitor::open(&settings(&path)).expect("open");
     let started = Instant::now();
     let mut batch = Vec::with_capacity(1000);

@@ -39,7 +39,10 @@ CREATE TABLE feedback (
     move_rank BIGINT NOT NULL
 );
 CREATE INDEX feedback_by_decision ON feedback (decision_id, ts_ms);
-CREATE INDEX feedback_by_decision_day ON feedback (decision_day);
+-- The ranking metrics read a window's feedback grouped by decision, oldest first, from this
+-- index alone.
+CREATE INDEX feedback_judgments ON feedback (decision_day, decision_id, ts_ms, feedback_id,
+    algorithm_version, move_count, move_rank, feedback_type, feedback_value);
 CREATE INDEX feedback_by_day ON feedback (day);
 
 -- Decisions per day and version: counts, sums, the processing times as a histogram (JSON

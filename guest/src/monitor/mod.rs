@@ -8,7 +8,7 @@ mod ranking;
 mod tests;
 
 pub use quantile::percentiles;
-pub use ranking::{rank, ranking, relevance};
+pub use ranking::{combine, rank, ranking, relevance};
 
 use crate::types::{
     DayMetrics, DayTotals, DecisionTotals, FeedbackTotals, Operational, Share, WindowTotals,

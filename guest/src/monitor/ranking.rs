@@ -76,6 +76,20 @@ pub fn rank(k: u32, mut totals: RankingTotals, page: &[JudgedDecision]) -> Ranki
     totals
 }
 
+/// `monitor.combine`: the sums of two sets of decisions as one.
+pub fn combine(a: &RankingTotals, b: &RankingTotals) -> RankingTotals {
+    RankingTotals {
+        judged: a.judged + b.judged,
+        with_relevant: a.with_relevant + b.with_relevant,
+        precision_sum: a.precision_sum + b.precision_sum,
+        recall_sum: a.recall_sum + b.recall_sum,
+        hits: a.hits + b.hits,
+        reciprocal_rank_sum: a.reciprocal_rank_sum + b.reciprocal_rank_sum,
+        ndcg_sum: a.ndcg_sum + b.ndcg_sum,
+        first_relevant: a.first_relevant + b.first_relevant,
+    }
+}
+
 /// `monitor.ranking`: the means from the sums.
 pub fn ranking(k: u32, totals: &RankingTotals) -> RankingMetrics {
     let judged = totals.judged as f64;

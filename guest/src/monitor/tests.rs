@@ -195,6 +195,15 @@ fn sums_over_pages_equal_one_page() {
 }
 
 #[test]
+fn combined_sums_equal_one_pass_over_both_sets() {
+    let a = decision(4, vec![judgment(2, "like", None)]);
+    let b = decision(2, vec![judgment(1, "skip", None), judgment(2, "use", None)]);
+    let together = rank(3, zero(), &[a.clone(), b.clone()]);
+    let combined = combine(&rank(3, zero(), &[a]), &rank(3, zero(), &[b]));
+    assert_eq!(format!("{together:?}"), format!("{combined:?}"));
+}
+
+#[test]
 fn relevance_rules() {
     assert_eq!(relevance("like", None), Some(true));
     assert_eq!(relevance("use", None), Some(true));

@@ -36,6 +36,7 @@ __all__ = [
     "monitor_summarize",
     "monitor_relevance",
     "monitor_rank",
+    "monitor_combine",
     "monitor_ranking",
     "monitor_daily",
 ]
@@ -144,6 +145,11 @@ def monitor_relevance(feedback_type: str, value: Optional[float] = None) -> Opti
 def monitor_rank(k: int, totals: dict, page: list[dict]) -> dict:
     """``monitor.rank``: ``ranking-totals`` with a page of ``judged-decision`` records added."""
     return call("monitor", "rank", k, totals, page)
+
+
+def monitor_combine(a: dict, b: dict) -> dict:
+    """``monitor.combine``: the ``ranking-totals`` of two sets of decisions as one."""
+    return call("monitor", "combine", a, b)
 
 
 def monitor_ranking(k: int, totals: dict) -> dict:

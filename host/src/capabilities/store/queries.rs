@@ -172,8 +172,9 @@ pub fn versions(tx: &mut dyn Tx, window: &Window<'_>) -> Result<Vec<String>, Sto
 /// What [`judged_decisions`] hands each page to: the page's algorithm version and decisions.
 pub type PageSink<'a> = dyn FnMut(&str, Vec<JudgedDecision>) -> Result<(), StoreError> + 'a;
 
-/// Streams the window's decisions that have feedback, with their feedback oldest first, in
-/// pages of at most `page_size` decisions: `each(version, page)`. A page holds one version.
+/// Streams the window's decisions that have feedback, with their feedback oldest first (read
+/// in the order of the `feedback_judgments` index, no sort), in pages of at most `page_size`
+/// decisions of one algorithm version: `each(version, page)`. Memory holds a page per version.
 pub fn judged_decisions(
     tx: &mut dyn Tx,
     window: &Window<'_>,
@@ -182,39 +183,39 @@ pub fn judged_decisions(
 ) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT algorithm_version, decision_id, move_count, move_rank, feedback_type, feedback_value \
-         FROM feedback WHERE {} ORDER BY algorithm_version, decision_id, ts_ms, feedback_id",
+         FROM feedback WHERE {} ORDER BY decision_day, decision_id, ts_ms, feedback_id",
         window.condition("decision_day")
     );
-    let mut version = String::new();
-    let mut decision = String::new();
-    let mut page: Vec<JudgedDecision> = Vec::new();
+    let mut pages: BTreeMap<String, Vec<JudgedDecision>> = BTreeMap::new();
+    let mut current = (String::new(), String::new());
     tx.query(&sql, &window.params(), &mut |row| {
-        let row_version = row.text(0)?;
-        let row_decision = row.text(1)?;
-        if row_version != version || row_decision != decision || page.is_empty() {
-            if row_version != version || page.len() >= page_size {
-                if !page.is_empty() {
-                    each(&version, std::mem::take(&mut page))?;
-                }
-                version = row_version;
+        let version = row.text(0)?;
+        let decision = row.text(1)?;
+        let judgment = Judgment {
+            rank: u32::try_from(row.int(3)?).unwrap_or(0),
+            feedback_type: row.text(4)?,
+            value: row.opt_real(5)?,
+        };
+        let page = pages.entry(version.clone()).or_default();
+        if current.0 != version || current.1 != decision || page.is_empty() {
+            if page.len() >= page_size {
+                each(&version, std::mem::take(page))?;
             }
-            decision = row_decision;
             page.push(JudgedDecision {
                 moves: u32::try_from(row.int(2)?).unwrap_or(u32::MAX),
                 judgments: Vec::new(),
             });
+            current = (version, decision);
         }
-        if let Some(current) = page.last_mut() {
-            current.judgments.push(Judgment {
-                rank: u32::try_from(row.int(3)?).unwrap_or(0),
-                feedback_type: row.text(4)?,
-                value: row.opt_real(5)?,
-            });
+        if let Some(last) = page.last_mut() {
+            last.judgments.push(judgment);
         }
         Ok(())
     })?;
-    if !page.is_empty() {
-        each(&version, page)?;
+    for (version, page) in pages {
+        if !page.is_empty() {
+            each(&version, page)?;
+        }
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use super::super::Shared;
 use super::{not_json, problem, read_body, unauthorized};
 use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor};
 use crate::types::error::{AppError, Error};
-use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, in_batch, invalid};
+use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, check_all, in_batch, invalid};
 
 /// Largest body of an events request: a full batch of large events fits.
 pub const MAX_EVENTS_BODY_BYTES: usize = 4 << 20;
@@ -165,16 +165,7 @@ pub(super) async fn decisions(State(shared): State<Arc<Shared>>, request: Reques
         Err(response) => return response,
     };
     let outcome = with_monitor(&shared, move |monitor| {
-        let now = Utc::now();
-        let decisions = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| {
-                input
-                    .validate(now)
-                    .map_err(|error| if batch { in_batch(error, index) } else { error })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let decisions = check_all(inputs, batch, Utc::now())?;
         let logged = monitor.store_decisions(&decisions)?;
         Ok((decisions, logged))
     })
@@ -202,16 +193,7 @@ pub(super) async fn feedback(State(shared): State<Arc<Shared>>, request: Request
         Err(response) => return response,
     };
     let outcome = with_monitor(&shared, move |monitor| {
-        let now = Utc::now();
-        let feedback = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| {
-                input
-                    .validate(now)
-                    .map_err(|error| if batch { in_batch(error, index) } else { error })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let feedback = check_all(inputs, batch, Utc::now())?;
         let logged = monitor.store_feedback(&feedback, batch)?;
         Ok((feedback, logged))
     })

@@ -60,6 +60,16 @@ impl Policy {
         Ok(totals.into())
     }
 
+    /// The sums of two sets of decisions as one.
+    pub fn combine(&self, a: RankingTotals, b: RankingTotals) -> Result<RankingTotals, Error> {
+        let totals = self.call("monitor.combine", |instance, store| {
+            instance
+                .bachata_common_monitor()
+                .call_combine(store, a.into(), b.into())
+        })?;
+        Ok(totals.into())
+    }
+
     /// The ranking metrics from the sums of every page.
     pub fn ranking(&self, k: u32, totals: RankingTotals) -> Result<RankingMetrics, Error> {
         let metrics = self.call("monitor.ranking", |instance, store| {

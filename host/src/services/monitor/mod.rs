@@ -47,7 +47,7 @@ use crate::types::config::MonitorSettings;
 use crate::types::error::{AppError, Error};
 use crate::types::metrics::{RankingMetrics, RankingTotals};
 use crate::types::monitor::{
-    Decision, DecisionInput, Feedback, FeedbackInput, Logged, in_batch, invalid,
+    Decision, DecisionInput, Feedback, FeedbackInput, Logged, check_all, invalid,
 };
 
 /// The most events one batch may hold.
@@ -162,12 +162,7 @@ impl Monitor {
     /// (the error names it as `[index].field`).
     pub fn log_decisions(&self, inputs: Vec<DecisionInput>) -> Result<Vec<Logged>, Error> {
         check_batch(inputs.len())?;
-        let now = Utc::now();
-        let decisions = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| input.validate(now).map_err(|error| in_batch(error, index)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let decisions = check_all(inputs, true, Utc::now())?;
         self.store_decisions(&decisions)
     }
 
@@ -198,12 +193,7 @@ impl Monitor {
     /// Stores a batch of feedback in one transaction: all, or none.
     pub fn log_feedbacks(&self, inputs: Vec<FeedbackInput>) -> Result<Vec<Logged>, Error> {
         check_batch(inputs.len())?;
-        let now = Utc::now();
-        let feedback = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| input.validate(now).map_err(|error| in_batch(error, index)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let feedback = check_all(inputs, true, Utc::now())?;
         self.store_feedback(&feedback, true)
     }
 
@@ -274,33 +264,25 @@ impl Monitor {
     }
 }
 
-/// The ranking metrics of a window: its judged decisions streamed page by page through the
-/// policy, for every version and for each.
+/// The ranking metrics of a window, for every version and for each: its judged decisions
+/// streamed page by page through the policy into each version's sums, which the policy then
+/// combines.
 pub(crate) fn ranking(
     tx: &mut dyn crate::capabilities::store::sql::Tx,
     policy: &Policy,
     window: &Window<'_>,
     k: u32,
 ) -> Result<(RankingMetrics, Vec<(String, RankingMetrics)>), StoreError> {
-    let mut overall = RankingTotals::default();
-    let mut versions: Vec<(String, RankingTotals)> = Vec::new();
+    let mut versions: std::collections::BTreeMap<String, RankingTotals> = Default::default();
     queries::judged_decisions(tx, window, RANKING_PAGE, &mut |version, page| {
-        let totals = match versions.last_mut() {
-            Some((name, totals)) if name == version => totals,
-            _ => {
-                versions.push((version.to_string(), RankingTotals::default()));
-                &mut versions
-                    .last_mut()
-                    .ok_or_else(|| StoreError::Database("no version".into()))?
-                    .1
-            }
-        };
-        *totals = policy
-            .rank(k, *totals, page.clone())
-            .map_err(policy_error)?;
-        overall = policy.rank(k, overall, page).map_err(policy_error)?;
+        let totals = versions.entry(version.to_string()).or_default();
+        *totals = policy.rank(k, *totals, page).map_err(policy_error)?;
         Ok(())
     })?;
+    let mut overall = RankingTotals::default();
+    for totals in versions.values() {
+        overall = policy.combine(overall, *totals).map_err(policy_error)?;
+    }
     let overall = policy.ranking(k, overall).map_err(policy_error)?;
     let versions = versions
         .into_iter()

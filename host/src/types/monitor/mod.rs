@@ -434,6 +434,45 @@ impl FeedbackInput {
     }
 }
 
+/// An event as a client sends it, checked into what is stored.
+pub trait Event {
+    /// The event once checked.
+    type Checked;
+    /// Checks every rule that needs no stored data.
+    fn check(self, now: DateTime<Utc>) -> Result<Self::Checked, AppError>;
+}
+
+impl Event for DecisionInput {
+    type Checked = Decision;
+    fn check(self, now: DateTime<Utc>) -> Result<Decision, AppError> {
+        self.validate(now)
+    }
+}
+
+impl Event for FeedbackInput {
+    type Checked = Feedback;
+    fn check(self, now: DateTime<Utc>) -> Result<Feedback, AppError> {
+        self.validate(now)
+    }
+}
+
+/// Checks every event; in a `batch`, an error names the event as `[index].field`.
+pub fn check_all<E: Event>(
+    inputs: Vec<E>,
+    batch: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<E::Checked>, AppError> {
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, input)| {
+            input
+                .check(now)
+                .map_err(|error| if batch { in_batch(error, index) } else { error })
+        })
+        .collect()
+}
+
 /// Names the event of a batch in an error: `field` becomes `[index].field`.
 pub fn in_batch(error: AppError, index: usize) -> AppError {
     match error {
