@@ -8,7 +8,7 @@ use postgres::{Client, NoTls, Statement, Transaction};
 
 use super::sql::{Row, StoreError, Tx, Value};
 
-impl ToSql for Value {
+impl ToSql for Value<'_> {
     fn to_sql(
         &self,
         ty: &Type,
@@ -20,7 +20,7 @@ impl ToSql for Value {
             (Value::Int(value), &Type::FLOAT8) => (*value as f64).to_sql(ty, out),
             (Value::Int(value), _) => value.to_sql(ty, out),
             (Value::Real(value), _) => value.to_sql(ty, out),
-            (Value::Text(value), _) => value.to_sql(ty, out),
+            (Value::Text(value), _) => value.as_ref().to_sql(ty, out),
         }
     }
 
@@ -102,7 +102,7 @@ impl Row for PgRow<'_> {
     }
 }
 
-fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+fn refs<'a>(params: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params
         .iter()
         .map(|value| value as &(dyn ToSql + Sync))
@@ -114,7 +114,7 @@ impl Tx for PgTx<'_> {
         true
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
         Ok(self.tx.execute(&statement, &refs(params))?)
     }
@@ -122,7 +122,7 @@ impl Tx for PgTx<'_> {
     fn query(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Value<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;

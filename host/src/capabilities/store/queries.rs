@@ -26,7 +26,7 @@ pub struct Window<'a> {
 
 impl Window<'_> {
     /// `$1`, `$2` (and `$3`, the version, when there is one), and the SQL condition on `day`.
-    fn params(&self) -> Vec<Value> {
+    fn params(&self) -> Vec<Value<'_>> {
         let mut params = vec![Value::Int(self.from), Value::Int(self.to)];
         if let Some(version) = self.version {
             params.push(Value::from(version));

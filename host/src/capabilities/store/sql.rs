@@ -2,11 +2,13 @@
 //! Statements use `$1`, `$2`, … and must use them in that order, first use by first use:
 //! PostgreSQL numbers them by their digits, SQLite by the order they first appear.
 
+use std::borrow::Cow;
+
 use crate::types::error::AppError;
 
-/// A parameter or column value.
+/// A parameter value; text is borrowed from the event when it can be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     /// SQL NULL.
     Null,
     /// A BIGINT.
@@ -14,34 +16,34 @@ pub enum Value {
     /// A DOUBLE PRECISION.
     Real(f64),
     /// A TEXT.
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
-impl From<i64> for Value {
+impl From<i64> for Value<'_> {
     fn from(value: i64) -> Self {
         Self::Int(value)
     }
 }
 
-impl From<f64> for Value {
+impl From<f64> for Value<'_> {
     fn from(value: f64) -> Self {
         Self::Real(value)
     }
 }
 
-impl From<&str> for Value {
-    fn from(value: &str) -> Self {
-        Self::Text(value.to_string())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(value: &'a str) -> Self {
+        Self::Text(Cow::Borrowed(value))
     }
 }
 
-impl From<String> for Value {
+impl From<String> for Value<'_> {
     fn from(value: String) -> Self {
-        Self::Text(value)
+        Self::Text(Cow::Owned(value))
     }
 }
 
-impl<T: Into<Value>> From<Option<T>> for Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(value: Option<T>) -> Self {
         value.map_or(Self::Null, Into::into)
     }
@@ -125,12 +127,12 @@ pub trait Tx {
     /// Whether the engine is PostgreSQL (for its few statements of its own: row locks).
     fn is_postgres(&self) -> bool;
     /// Runs a statement; the number of rows it changed.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError>;
     /// Runs a query and hands each row to `each`, streaming.
     fn query(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Value<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
     /// Runs statements separated by `;` (migrations), without parameters.

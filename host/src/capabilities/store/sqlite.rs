@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, ToSql, Transaction, TransactionBehavior};
 
 use super::sql::{Row, StoreError, Tx, Value};
 
-impl ToSql for Value {
+impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self {
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
@@ -83,7 +83,7 @@ impl Tx for Transaction<'_> {
         false
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         debug_assert!(super::sql::parameters_in_order(sql), "{sql}");
         let mut statement = self.prepare_cached(sql)?;
         Ok(statement.execute(rusqlite::params_from_iter(params))? as u64)
@@ -92,7 +92,7 @@ impl Tx for Transaction<'_> {
     fn query(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Value<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         debug_assert!(super::sql::parameters_in_order(sql), "{sql}");
