@@ -453,6 +453,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     };
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
+    file.as_file().sync_all().map_err(io)?;
     file.persist(path).map_err(|error| io(error.error))?;
     Ok(())
 }

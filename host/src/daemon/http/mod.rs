@@ -296,23 +296,29 @@ fn unauthorized(
     Some(response)
 }
 
+/// The body length a request declares (`Content-Length`), when it declares one.
+fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|length| length.trim().parse::<u64>().ok())
+}
+
 /// A `413` when the declared length is over `limit`.
 fn declared_too_large(
     headers: &axum::http::HeaderMap,
     limit: usize,
     instance: &str,
 ) -> Option<Response> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|length| length.trim().parse::<u64>().ok());
-    declared.filter(|&length| length > limit as u64).map(|_| {
-        http_problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the request body is larger than {limit} bytes"),
-            instance,
-        )
-    })
+    declared_length(headers)
+        .filter(|&length| length > limit as u64)
+        .map(|_| {
+            http_problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body is larger than {limit} bytes"),
+                instance,
+            )
+        })
 }
 
 /// The refusal of a body not sent as `application/json` (a cross-site form cannot send that

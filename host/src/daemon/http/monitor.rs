@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::super::Shared;
-use super::{not_json, problem, read_body, unauthorized};
+use super::{declared_length, not_json, problem, read_body, unauthorized};
 use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor};
 use crate::types::error::{AppError, Error};
 use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, check_all, in_batch, invalid};
@@ -85,11 +85,7 @@ async fn read_events<T: DeserializeOwned>(
     if let Some(response) = unauthorized(shared, &parts.headers, instance) {
         return Err(response);
     }
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|length| length.trim().parse::<u64>().ok());
+    let declared = declared_length(&parts.headers);
     if declared.is_some_and(|length| length > MAX_EVENTS_BODY_BYTES as u64) {
         let error = invalid(
             "body",

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -111,6 +112,56 @@ where
     ));
 }
 
+/// A chart on the page's axes: days (or types) as slots across, 0 to `top` up.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<SlotAxis, RangedCoordf64>>;
+
+/// How a chart's axes are labelled.
+struct Labels<'f> {
+    /// The slots' labels.
+    x: &'f dyn Fn(&f64) -> String,
+    /// The values' labels.
+    y: &'f dyn Fn(&f64) -> String,
+    /// Room for the values' labels, in SVG units.
+    y_area: u32,
+}
+
+/// A chart with the page's caption, grid, axes and label styles, drawn on `root`.
+fn chart_on<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x: SlotAxis,
+    top: f64,
+    labels: &Labels<'_>,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 22).into_font().color(&INK))
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(labels.y_area)
+        .build_cartesian_2d(x, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(AXIS)
+        .label_style((FONT, 17).into_font().color(&INK))
+        .x_label_formatter(labels.x)
+        .y_label_formatter(labels.y)
+        .y_labels(6)
+        .draw()?;
+    Ok(chart)
+}
+
+/// A whole count as a label; nothing between whole numbers.
+fn whole(value: &f64) -> String {
+    if (value - value.round()).abs() < 1e-6 {
+        format!("{value:.0}")
+    } else {
+        String::new()
+    }
+}
+
 fn decisions_chart(days: &[DayMetrics]) -> ChartResult {
     let mut svg = String::new();
     {
@@ -118,31 +169,19 @@ fn decisions_chart(days: &[DayMetrics]) -> ChartResult {
         root.fill(&WHITE)?;
         let max = days.iter().map(|day| day.decisions).max().unwrap_or(0) as f64;
         let top = top_of(max, 4.0).ceil();
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Decisions per day", (FONT, 22).into_font().color(&INK))
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(54)
-            .build_cartesian_2d(SlotAxis::days(days.len()), 0.0..top)?;
         let label = |value: &f64| day_label(days, *value);
-        let count = |value: &f64| {
-            if (value - value.round()).abs() < 1e-6 {
-                format!("{value:.0}")
-            } else {
-                String::new()
-            }
+        let labels = Labels {
+            x: &label,
+            y: &whole,
+            y_area: 54,
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .label_style((FONT, 17).into_font().color(&INK))
-            .x_label_formatter(&label)
-            .y_label_formatter(&count)
-            .y_labels(6)
-            .draw()?;
+        let mut chart = chart_on(
+            &root,
+            "Decisions per day",
+            SlotAxis::days(days.len()),
+            top,
+            &labels,
+        )?;
         chart.draw_series(days.iter().enumerate().map(|(index, day)| {
             let x = index as f64;
             Rectangle::new(
@@ -203,31 +242,23 @@ fn latency_chart(days: &[DayMetrics]) -> ChartResult {
             .fold(0.0, f64::max);
         // Room above the lines for the legend.
         let top = top_of(max * 1.3, 10.0);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Processing time per day (ms)",
-                (FONT, 22).into_font().color(&INK),
-            )
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(60)
-            .build_cartesian_2d(SlotAxis::days(days.len()), 0.0..top)?;
         let label = |value: &f64| day_label(days, *value);
         let millis = |value: &f64| {
             let text = format!("{value:.1}");
             text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .label_style((FONT, 17).into_font().color(&INK))
-            .x_label_formatter(&label)
-            .y_label_formatter(&millis)
-            .y_labels(6)
-            .draw()?;
+        let labels = Labels {
+            x: &label,
+            y: &millis,
+            y_area: 60,
+        };
+        let mut chart = chart_on(
+            &root,
+            "Processing time per day (ms)",
+            SlotAxis::days(days.len()),
+            top,
+            &labels,
+        )?;
         let series: [Line; 2] = [
             ("p95", SECOND, |day| day.processing_ms.p95),
             ("mean", ACCENT, |day| day.processing_ms_mean),
@@ -272,28 +303,20 @@ fn satisfaction_chart(days: &[DayMetrics]) -> ChartResult {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         let judged = |day: &DayMetrics| day.feedback_count > 0;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "User satisfaction per day",
-                (FONT, 22).into_font().color(&INK),
-            )
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(54)
-            .build_cartesian_2d(SlotAxis::days(days.len()), 0.0..1.0)?;
         let label = |value: &f64| day_label(days, *value);
         let share = |value: &f64| format!("{value:.1}");
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .label_style((FONT, 17).into_font().color(&INK))
-            .x_label_formatter(&label)
-            .y_label_formatter(&share)
-            .y_labels(6)
-            .draw()?;
+        let labels = Labels {
+            x: &label,
+            y: &share,
+            y_area: 54,
+        };
+        let mut chart = chart_on(
+            &root,
+            "User satisfaction per day",
+            SlotAxis::days(days.len()),
+            1.0,
+            &labels,
+        )?;
         let value = |day: &DayMetrics| day.satisfaction.clamp(0.0, 1.0);
         let runs = runs(days, judged, value);
         for run in &runs {
@@ -328,12 +351,6 @@ fn feedback_chart(feedback: &[Share]) -> ChartResult {
         let slots = feedback.len().max(1);
         let max = feedback.iter().map(|share| share.count).max().unwrap_or(0) as f64;
         let axis = SlotAxis::new(slots, 0..feedback.len());
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Feedback by type", (FONT, 22).into_font().color(&INK))
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(54)
-            .build_cartesian_2d(axis, 0.0..top_of(max, 4.0).ceil())?;
         let label = |value: &f64| {
             let index = value.round();
             if index < 0.0 || (index - value).abs() > 1e-6 {
@@ -344,24 +361,13 @@ fn feedback_chart(feedback: &[Share]) -> ChartResult {
                 .map(|share| printable(&share.name).into_owned())
                 .unwrap_or_default()
         };
-        let count = |value: &f64| {
-            if (value - value.round()).abs() < 1e-6 {
-                format!("{value:.0}")
-            } else {
-                String::new()
-            }
+        let labels = Labels {
+            x: &label,
+            y: &whole,
+            y_area: 54,
         };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .axis_style(AXIS)
-            .label_style((FONT, 17).into_font().color(&INK))
-            .x_label_formatter(&label)
-            .y_label_formatter(&count)
-            .y_labels(6)
-            .draw()?;
+        let top = top_of(max, 4.0).ceil();
+        let mut chart = chart_on(&root, "Feedback by type", axis, top, &labels)?;
         chart.draw_series(feedback.iter().enumerate().map(|(index, share)| {
             let x = index as f64;
             let color = match share.name.as_str() {
