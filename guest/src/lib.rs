@@ -9,7 +9,8 @@
 //!   passes in, with secrets read through the host's `host-secrets` capability;
 //! - [`cleanup`]: the cleanup policy over the host's streaming scan of the managed areas;
 //! - [`pose`]: YOLO pose post-processing;
-//! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking).
+//! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking);
+//! - [`experiments`]: A/B experiments (GrowthBook-compatible assignment, the analysis).
 //!
 //! The logic is plain Rust over the WIT types, so it unit-tests natively; only the thin
 //! `policy` glue (the host imports, the `Policy` trait and the `export_policy!` macro) is
@@ -25,6 +26,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 mod dotenv;
+pub mod experiments;
 pub mod monitor;
 pub mod pose;
 
@@ -58,6 +60,11 @@ pub mod types {
         Problem, ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
+    pub use crate::bindings::exports::bachata::common::experiments::{
+        Analysis, AnalysisInput, Arm, ArmSummary, Assignment, AssignmentReason, Bayesian,
+        Comparison, Correction, Definition, Estimate, Metric, MetricSums, Namespace, Outcome,
+        Quantity, SampleRatio, Sums, Verdict, VerdictKind,
+    };
     pub use crate::bindings::exports::bachata::common::monitor::{
         DayMetrics, DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment,
         LatencyBucket, MoveTotals, Operational, Percentiles, RankingMetrics, RankingTotals, Share,

@@ -29,8 +29,9 @@
 use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
 use crate::cleanup::Filesystem;
 use crate::types::{
-    AppError, Assessment, CatalogEntry, CleanupReport, CleanupSettings, ConfigError, DayMetrics,
-    DayTotals, ErrorKind, FeedbackTotals, FsError, JudgedDecision, Operational, Page, Person,
+    Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, CleanupReport,
+    CleanupSettings, ConfigError, Correction, DayMetrics, DayTotals, Definition, ErrorKind,
+    FeedbackTotals, FsError, JudgedDecision, Metric, Namespace, Operational, Page, Person,
     PoseFrame, RankingMetrics, RankingTotals, Removal, RemovalReason, ResolvedConfig, RunOptions,
     SystemResources, Tensor, WindowTotals, YoloConfig,
 };
@@ -179,6 +180,69 @@ pub trait Policy {
     fn monitor_daily(days: Vec<DayTotals>) -> Vec<DayMetrics> {
         crate::monitor::daily(&days)
     }
+
+    /// `experiments.check`.
+    fn experiments_check(definition: Definition) -> Result<(), AppError> {
+        crate::experiments::check(&definition)
+    }
+
+    /// `experiments.hash`.
+    fn experiments_hash(seed: String, value: String, version: u32) -> Option<f64> {
+        crate::experiments::hash::hash(&seed, &value, version)
+    }
+
+    /// `experiments.equal-weights`.
+    fn experiments_equal_weights(count: i32) -> Vec<f64> {
+        crate::experiments::equal_weights(count)
+    }
+
+    /// `experiments.bucket-ranges`.
+    fn experiments_bucket_ranges(
+        count: i32,
+        coverage: f64,
+        weights: Option<Vec<f64>>,
+    ) -> Vec<(f64, f64)> {
+        crate::experiments::bucket_ranges(count, coverage, weights.as_deref())
+    }
+
+    /// `experiments.choose-variation`.
+    fn experiments_choose_variation(n: f64, ranges: Vec<(f64, f64)>) -> i32 {
+        crate::experiments::choose_variation(n, &ranges)
+    }
+
+    /// `experiments.in-namespace`.
+    fn experiments_in_namespace(unit: String, namespace: Namespace) -> bool {
+        crate::experiments::in_namespace(&unit, &namespace)
+    }
+
+    /// `experiments.assign`.
+    fn experiments_assign(
+        definition: Definition,
+        unit: String,
+        now_ms: i64,
+    ) -> Result<Assignment, AppError> {
+        crate::experiments::assign(&definition, &unit, now_ms)
+    }
+
+    /// `experiments.metrics`.
+    fn experiments_metrics() -> Vec<Metric> {
+        crate::experiments::metrics()
+    }
+
+    /// `experiments.analyze`.
+    fn experiments_analyze(input: AnalysisInput) -> Result<Analysis, AppError> {
+        crate::experiments::analyze(&input)
+    }
+
+    /// `experiments.sample-ratio-p`.
+    fn experiments_sample_ratio_p(units: Vec<u64>, weights: Vec<f64>) -> Option<f64> {
+        crate::experiments::stats::sample_ratio_p(&units, &weights)
+    }
+
+    /// `experiments.adjust`.
+    fn experiments_adjust(p_values: Vec<f64>, correction: Correction) -> Vec<f64> {
+        crate::experiments::stats::adjust(&p_values, correction)
+    }
 }
 
 /// The stock policy: every decision as documented in `wit/`.
@@ -193,7 +257,7 @@ macro_rules! export_policy {
     ($policy:ident) => {
         const _: () = {
             use $crate::bindings::exports::bachata::common::{
-                cleanup, config, errors, monitor, pose,
+                cleanup, config, errors, experiments, monitor, pose,
             };
             use $crate::types::*;
 
@@ -282,7 +346,55 @@ macro_rules! export_policy {
                 }
             }
 
-    $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+            impl experiments::Guest for $policy {
+                fn check(definition: Definition) -> Result<(), AppError> {
+                    <$policy as $crate::policy::Policy>::experiments_check(definition)
+                }
+                fn hash(seed: String, value: String, version: u32) -> Option<f64> {
+                    <$policy as $crate::policy::Policy>::experiments_hash(seed, value, version)
+                }
+                fn equal_weights(count: i32) -> Vec<f64> {
+                    <$policy as $crate::policy::Policy>::experiments_equal_weights(count)
+                }
+                fn bucket_ranges(
+                    count: i32,
+                    coverage: f64,
+                    weights: Option<Vec<f64>>,
+                ) -> Vec<(f64, f64)> {
+                    <$policy as $crate::policy::Policy>::experiments_bucket_ranges(
+                        count, coverage, weights,
+                    )
+                }
+                fn choose_variation(n: f64, ranges: Vec<(f64, f64)>) -> i32 {
+                    <$policy as $crate::policy::Policy>::experiments_choose_variation(n, ranges)
+                }
+                fn in_namespace(unit: String, namespace: Namespace) -> bool {
+                    <$policy as $crate::policy::Policy>::experiments_in_namespace(unit, namespace)
+                }
+                fn assign(
+                    definition: Definition,
+                    unit: String,
+                    now_ms: i64,
+                ) -> Result<Assignment, AppError> {
+                    <$policy as $crate::policy::Policy>::experiments_assign(
+                        definition, unit, now_ms,
+                    )
+                }
+                fn metrics() -> Vec<Metric> {
+                    <$policy as $crate::policy::Policy>::experiments_metrics()
+                }
+                fn analyze(input: AnalysisInput) -> Result<Analysis, AppError> {
+                    <$policy as $crate::policy::Policy>::experiments_analyze(input)
+                }
+                fn sample_ratio_p(units: Vec<u64>, weights: Vec<f64>) -> Option<f64> {
+                    <$policy as $crate::policy::Policy>::experiments_sample_ratio_p(units, weights)
+                }
+                fn adjust(p_values: Vec<f64>, correction: Correction) -> Vec<f64> {
+                    <$policy as $crate::policy::Policy>::experiments_adjust(p_values, correction)
+                }
+    }
+
+            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
         };
     };
 }
