@@ -58,6 +58,12 @@ pub mod monitor {
     pub use crate::types::monitor::*;
 }
 
+/// A/B experiments: definitions, GrowthBook-compatible assignment, the analysis.
+pub mod experiments {
+    pub use crate::services::experiments::*;
+    pub use crate::types::experiments::*;
+}
+
 pub use config::Config;
 pub use error::{AppError, Error};
 pub use policy::{BuiltError, CatalogEntry, Limits, Policy, PolicyOrigin};

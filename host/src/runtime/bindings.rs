@@ -27,6 +27,7 @@ pub(crate) mod wit {
         ConfigError, Device, Environment, ResolvedConfig, Source, YoloConfig,
     };
     pub use super::exports::bachata::common::errors::CatalogEntry;
+    pub use super::exports::bachata::common::experiments;
     pub use super::exports::bachata::common::monitor;
     pub use super::exports::bachata::common::pose;
 }

@@ -1,7 +1,8 @@
 //! What the library offers, built on the policy runtime and the capabilities: resolving the
-//! configuration, the resource manager (cleanup, monitoring), temp files, pose detection and the performance monitor.
+//! configuration, the resource manager (cleanup, monitoring), temp files, pose detection, the performance monitor and its A/B experiments.
 
 pub mod config;
+pub mod experiments;
 pub mod monitor;
 pub mod pose;
 pub mod resources;

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 pub mod error;
+pub mod experiments;
 pub mod metrics;
 pub mod monitor;
 pub mod pose;

@@ -5,11 +5,18 @@
 use super::sql::{StoreError, Tx, Value};
 
 /// The migrations, oldest first: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "events",
-    include_str!("../../../migrations/0001_events.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "events",
+        include_str!("../../../migrations/0001_events.sql"),
+    ),
+    (
+        2,
+        "experiments",
+        include_str!("../../../migrations/0002_experiments.sql"),
+    ),
+];
 
 /// A key for PostgreSQL's advisory lock held while migrating.
 const LOCK_KEY: i64 = 0x0062_6163_6861_7461;

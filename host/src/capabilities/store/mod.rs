@@ -4,6 +4,7 @@
 //! ([`events`]); the totals the metrics need read back ([`queries`]).
 
 pub mod events;
+pub mod experiments;
 mod histogram;
 mod migrations;
 mod postgres;

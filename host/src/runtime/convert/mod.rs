@@ -4,6 +4,7 @@
 mod cleanup;
 mod config;
 mod errors;
+mod experiments;
 mod fs;
 mod metrics;
 mod monitor;

@@ -4,5 +4,6 @@
 pub mod cleanup;
 mod config;
 mod errors;
+mod experiments;
 mod monitor;
 mod pose;

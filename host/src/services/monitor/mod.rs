@@ -41,6 +41,7 @@ pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
 pub use self::slot::MonitorSlot;
 use crate::capabilities::store::events::{self, Pruned};
 use crate::capabilities::store::queries::{self, Window};
+use crate::capabilities::store::sql::Tx;
 use crate::capabilities::store::{Store, StoreError};
 use crate::runtime::Policy;
 use crate::types::config::MonitorSettings;
@@ -149,6 +150,25 @@ impl Monitor {
     /// Days events are kept.
     pub fn retention_days(&self) -> u32 {
         self.retention_days
+    }
+
+    /// Runs `body` in a write transaction of the event store, for what is stored beside the
+    /// events (experiments).
+    pub(crate) fn write<R>(
+        &self,
+        body: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, Error> {
+        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        store.write(body).map_err(store_error)
+    }
+
+    /// Runs `body` in a read transaction of the event store (one snapshot).
+    pub(crate) fn read<R>(
+        &self,
+        body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, Error> {
+        let mut store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        store.read(body).map_err(store_error)
     }
 
     /// Stores a decision (once: a retry with the same id stores nothing and says so).

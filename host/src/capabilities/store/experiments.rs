@@ -1,0 +1,235 @@
+//! Experiments in the event store: definitions (JSON), exposures (once per unit and variation)
+//! and the per-variation sums the analysis reads, aggregated in SQL from the monitor's events
+//! (per unit first, then per variation: never a list that grows with the units).
+
+use super::sql::{Row, StoreError, Tx, Value};
+use crate::types::experiments::{Arm, MetricSums, Quantity, Sums};
+
+/// A stored definition: its JSON and when it was created and last changed (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDefinition {
+    /// The definition as JSON.
+    pub json: String,
+    /// First stored.
+    pub created_at_ms: i64,
+    /// Last changed.
+    pub updated_at_ms: i64,
+}
+
+fn stored(row: &dyn Row) -> Result<StoredDefinition, StoreError> {
+    Ok(StoredDefinition {
+        json: row.text(0)?,
+        created_at_ms: row.int(1)?,
+        updated_at_ms: row.int(2)?,
+    })
+}
+
+/// The definition of `test_id`.
+pub fn get(tx: &mut dyn Tx, test_id: &str) -> Result<Option<StoredDefinition>, StoreError> {
+    let mut found = None;
+    tx.query(
+        "SELECT definition, created_at_ms, updated_at_ms FROM experiments WHERE test_id = $1",
+        &[Value::from(test_id)],
+        &mut |row| {
+            found = Some(stored(row)?);
+            Ok(())
+        },
+    )?;
+    Ok(found)
+}
+
+/// Every definition, by key.
+pub fn list(tx: &mut dyn Tx) -> Result<Vec<StoredDefinition>, StoreError> {
+    let mut all = Vec::new();
+    tx.query(
+        "SELECT definition, created_at_ms, updated_at_ms FROM experiments ORDER BY test_id",
+        &[],
+        &mut |row| {
+            all.push(stored(row)?);
+            Ok(())
+        },
+    )?;
+    Ok(all)
+}
+
+/// Stores a new definition.
+pub fn insert(tx: &mut dyn Tx, test_id: &str, json: &str, now_ms: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO experiments (test_id, definition, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $3)",
+        &[Value::from(test_id), Value::from(json), Value::Int(now_ms)],
+    )?;
+    Ok(())
+}
+
+/// Replaces a definition (its exposures stay).
+pub fn update(tx: &mut dyn Tx, test_id: &str, json: &str, now_ms: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE experiments SET definition = $1, updated_at_ms = $2 WHERE test_id = $3",
+        &[Value::from(json), Value::Int(now_ms), Value::from(test_id)],
+    )?;
+    Ok(())
+}
+
+/// Logs that `unit` was served `variation`, unless it already was: whether this is its first
+/// exposure to that variation.
+pub fn expose(
+    tx: &mut dyn Tx,
+    test_id: &str,
+    unit: &str,
+    variation: u32,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let inserted = tx.execute(
+        "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (test_id, unit, variation) DO NOTHING",
+        &[
+            Value::from(test_id),
+            Value::from(unit),
+            Value::Int(i64::from(variation)),
+            Value::Int(now_ms),
+        ],
+    )?;
+    Ok(inserted > 0)
+}
+
+/// Units exposed to more than one variation of `test_id`.
+pub fn multi_exposed(tx: &mut dyn Tx, test_id: &str) -> Result<u64, StoreError> {
+    let mut count = 0;
+    tx.query(
+        "SELECT COUNT(*) FROM (SELECT unit FROM exposures WHERE test_id = $1 \
+         GROUP BY unit HAVING COUNT(*) > 1) AS several",
+        &[Value::from(test_id)],
+        &mut |row| {
+            count = u64::try_from(row.int(0)?).unwrap_or(0);
+            Ok(())
+        },
+    )?;
+    Ok(count)
+}
+
+/// A quantity as a column expression over `per_unit` below.
+fn column(quantity: Quantity) -> &'static str {
+    match quantity {
+        Quantity::Decisions => "decisions",
+        Quantity::ProcessingMs => "processing_ms",
+        Quantity::Likes => "likes",
+        Quantity::Dislikes => "dislikes",
+        Quantity::Skips => "skips",
+        Quantity::Uses => "uses",
+        Quantity::Ratings => "ratings",
+        Quantity::RatingSum => "rating_sum",
+        Quantity::Satisfied => "(likes + uses + (rating_sum - ratings) / 4)",
+        Quantity::Judged => "(likes + uses + dislikes + skips + ratings)",
+    }
+}
+
+/// Each exposed unit's quantities, from its decisions at or after its first exposure and
+/// before `$2` (the end), and their feedback; units exposed to several variations left out.
+const PER_UNIT: &str = "\
+WITH units AS (
+    SELECT unit, MIN(variation) AS variation, MIN(exposed_at_ms) AS since
+    FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1
+), decided AS (
+    SELECT u.unit, d.decision_id, d.processing_time_ms
+    FROM units u JOIN decisions d ON d.user_id = u.unit AND d.ts_ms >= u.since AND d.ts_ms < $2
+), by_decisions AS (
+    SELECT unit, COUNT(*) AS decisions, SUM(processing_time_ms) AS processing_ms
+    FROM decided GROUP BY unit
+), by_feedback AS (
+    SELECT x.unit,
+        SUM(CASE WHEN f.feedback_type = 'like' THEN 1 ELSE 0 END) AS likes,
+        SUM(CASE WHEN f.feedback_type = 'dislike' THEN 1 ELSE 0 END) AS dislikes,
+        SUM(CASE WHEN f.feedback_type = 'skip' THEN 1 ELSE 0 END) AS skips,
+        SUM(CASE WHEN f.feedback_type = 'use' THEN 1 ELSE 0 END) AS uses,
+        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
+            THEN 1 ELSE 0 END) AS ratings,
+        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
+            THEN f.feedback_value ELSE 0 END) AS rating_sum
+    FROM decided x JOIN feedback f ON f.decision_id = x.decision_id GROUP BY x.unit
+), per_unit AS (
+    SELECT u.variation,
+        CAST(COALESCE(d.decisions, 0) AS DOUBLE PRECISION) AS decisions,
+        CAST(COALESCE(d.processing_ms, 0) AS DOUBLE PRECISION) AS processing_ms,
+        CAST(COALESCE(f.likes, 0) AS DOUBLE PRECISION) AS likes,
+        CAST(COALESCE(f.dislikes, 0) AS DOUBLE PRECISION) AS dislikes,
+        CAST(COALESCE(f.skips, 0) AS DOUBLE PRECISION) AS skips,
+        CAST(COALESCE(f.uses, 0) AS DOUBLE PRECISION) AS uses,
+        CAST(COALESCE(f.ratings, 0) AS DOUBLE PRECISION) AS ratings,
+        CAST(COALESCE(f.rating_sum, 0) AS DOUBLE PRECISION) AS rating_sum
+    FROM units u
+    LEFT JOIN by_decisions d ON d.unit = u.unit
+    LEFT JOIN by_feedback f ON f.unit = u.unit
+)";
+
+/// Per variation (`variations` of them): units and, per metric `(numerator, denominator)`,
+/// the sums the analysis reads.
+pub fn arms(
+    tx: &mut dyn Tx,
+    test_id: &str,
+    end_ms: i64,
+    variations: usize,
+    metrics: &[(Quantity, Option<Quantity>)],
+) -> Result<Vec<Arm>, StoreError> {
+    let mut select = vec!["variation".to_string(), "COUNT(*)".to_string()];
+    for (numerator, denominator) in metrics {
+        let x = column(*numerator);
+        select.push(format!("SUM({x})"));
+        select.push(format!("SUM({x} * {x})"));
+        if let Some(denominator) = denominator {
+            let y = column(*denominator);
+            select.push(format!("SUM({y})"));
+            select.push(format!("SUM({y} * {y})"));
+            select.push(format!("SUM({x} * {y})"));
+        }
+    }
+    let sql = format!(
+        "{PER_UNIT} SELECT {} FROM per_unit GROUP BY variation ORDER BY variation",
+        select.join(", ")
+    );
+    let empty = Arm {
+        units: 0,
+        metrics: metrics
+            .iter()
+            .map(|(_, denominator)| MetricSums {
+                denominator: denominator.map(|_| Sums::default()),
+                ..MetricSums::default()
+            })
+            .collect(),
+    };
+    let mut arms = vec![empty; variations];
+    tx.query(
+        &sql,
+        &[Value::from(test_id), Value::Int(end_ms)],
+        &mut |row| {
+            let Some(arm) = usize::try_from(row.int(0)?)
+                .ok()
+                .and_then(|index| arms.get_mut(index))
+            else {
+                // A variation the definition no longer has.
+                return Ok(());
+            };
+            arm.units = u64::try_from(row.int(1)?).unwrap_or(0);
+            let mut at = 2;
+            let mut next = |row: &dyn Row| -> Result<f64, StoreError> {
+                at += 1;
+                Ok(row.opt_real(at - 1)?.unwrap_or(0.0))
+            };
+            for ((_, denominator), sums) in metrics.iter().zip(&mut arm.metrics) {
+                sums.numerator = Sums {
+                    sum: next(row)?,
+                    sum_squares: next(row)?,
+                };
+                if denominator.is_some() {
+                    sums.denominator = Some(Sums {
+                        sum: next(row)?,
+                        sum_squares: next(row)?,
+                    });
+                    sums.sum_products = next(row)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(arms)
+}

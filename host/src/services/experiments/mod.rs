@@ -1,0 +1,227 @@
+//! A/B experiments on the recommender, stored beside the monitor's events: definitions checked
+//! by the policy, GrowthBook-compatible assignment with each unit's exposure logged once, and
+//! the analysis the policy computes from sums aggregated in SQL.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), bachata_common::Error> {
+//! use std::sync::Arc;
+//! use bachata_common::config::{Database, MonitorSettings};
+//! use bachata_common::experiments::{Correction, Definition, Experiments};
+//! use bachata_common::monitor::Monitor;
+//! use bachata_common::Policy;
+//!
+//! let policy = Policy::embedded()?;
+//! let monitor = Arc::new(Monitor::open(&MonitorSettings {
+//!     database: Database::new("data/monitor.sqlite3"),
+//!     retention_days: 90,
+//! })?);
+//! let experiments = Experiments::new(monitor);
+//! let definition: Definition = serde_json::from_str(r#"{
+//!     "test_id": "ranker-v2", "test_name": "New ranker",
+//!     "start_date": "2026-12-01", "end_date": "2026-12-31",
+//!     "algorithm_versions": ["1.0", "2.0"], "traffic_split": {"1.0": 0.5, "2.0": 0.5},
+//!     "success_metrics": ["like_rate", "user_satisfaction"]
+//! }"#).expect("a definition");
+//! experiments.create(&policy, definition)?;
+//! let assignment = experiments.assign(&policy, "ranker-v2", "user-42")?;
+//! println!("serve algorithm {}", assignment.version);
+//! let analysis = experiments.analyze(&policy, "ranker-v2", Correction::None)?;
+//! println!("{}", analysis.verdict.headline);
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::monitor::Monitor;
+use crate::capabilities::store::StoreError;
+use crate::capabilities::store::experiments::{self as stored, StoredDefinition};
+use crate::capabilities::store::sql::Tx;
+use crate::runtime::Policy;
+use crate::types::error::{AppError, Error};
+use crate::types::experiments::{
+    Analysis, Assignment, Correction, Definition, Experiment, check_unit,
+};
+use crate::types::monitor::invalid;
+
+/// Experiments in the monitor's store.
+#[derive(Debug, Clone)]
+pub struct Experiments {
+    monitor: Arc<Monitor>,
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// A stored definition back as an experiment.
+fn experiment(stored: StoredDefinition) -> Result<Experiment, StoreError> {
+    let definition: Definition = serde_json::from_str(&stored.json).map_err(|error| {
+        StoreError::Database(format!(
+            "a stored experiment definition is unreadable: {error}"
+        ))
+    })?;
+    Ok(Experiment {
+        definition,
+        created_at: time(stored.created_at_ms),
+        updated_at: time(stored.updated_at_ms),
+    })
+}
+
+fn unknown(test_id: &str) -> StoreError {
+    StoreError::Invalid(invalid(
+        "test_id",
+        Some(test_id.to_string()),
+        format!("there is no experiment {test_id:?}"),
+    ))
+}
+
+fn load(tx: &mut dyn Tx, test_id: &str) -> Result<Experiment, StoreError> {
+    experiment(stored::get(tx, test_id)?.ok_or_else(|| unknown(test_id))?)
+}
+
+fn to_json(definition: &Definition) -> Result<String, Error> {
+    serde_json::to_string(definition).map_err(|error| {
+        Error::App(AppError::Generation {
+            message: format!("the definition could not be written as JSON: {error}"),
+            details: Vec::new(),
+        })
+    })
+}
+
+impl Experiments {
+    /// Experiments stored beside `monitor`'s events.
+    pub fn new(monitor: Arc<Monitor>) -> Self {
+        Self { monitor }
+    }
+
+    /// The definition as stored: checked by the policy, the seed made explicit.
+    fn prepare(policy: &Policy, mut definition: Definition) -> Result<(Definition, String), Error> {
+        if definition.seed.is_none() {
+            definition.seed = Some(definition.test_id.clone());
+        }
+        policy.check_experiment(&definition)?;
+        let json = to_json(&definition)?;
+        Ok((definition, json))
+    }
+
+    /// Stores a new experiment. Creating one again with the same definition changes nothing;
+    /// with another definition it is an error (see [`Experiments::replace`]).
+    pub fn create(&self, policy: &Policy, definition: Definition) -> Result<Experiment, Error> {
+        let (definition, json) = Self::prepare(policy, definition)?;
+        let now = Utc::now().timestamp_millis();
+        self.monitor.write(|tx| {
+            if let Some(existing) = stored::get(tx, &definition.test_id)? {
+                let existing = experiment(existing)?;
+                if existing.definition == definition {
+                    return Ok(existing);
+                }
+                return Err(StoreError::Invalid(invalid(
+                    "test_id",
+                    Some(definition.test_id.clone()),
+                    format!(
+                        "experiment {:?} exists with another definition: replace it explicitly",
+                        definition.test_id
+                    ),
+                )));
+            }
+            stored::insert(tx, &definition.test_id, &json, now)?;
+            tracing::info!(test_id = %definition.test_id, "experiment created");
+            load(tx, &definition.test_id)
+        })
+    }
+
+    /// Replaces an experiment's definition (its exposures stay: units whose variation changes
+    /// are then exposed to two and left out of the analysis).
+    pub fn replace(&self, policy: &Policy, definition: Definition) -> Result<Experiment, Error> {
+        let (definition, json) = Self::prepare(policy, definition)?;
+        let now = Utc::now().timestamp_millis();
+        self.monitor.write(|tx| {
+            load(tx, &definition.test_id)?;
+            stored::update(tx, &definition.test_id, &json, now)?;
+            tracing::info!(test_id = %definition.test_id, "experiment replaced");
+            load(tx, &definition.test_id)
+        })
+    }
+
+    /// Every experiment, by key.
+    pub fn list(&self) -> Result<Vec<Experiment>, Error> {
+        self.monitor
+            .read(|tx| stored::list(tx)?.into_iter().map(experiment).collect())
+    }
+
+    /// One experiment.
+    pub fn get(&self, test_id: &str) -> Result<Experiment, Error> {
+        self.monitor.read(|tx| load(tx, test_id))
+    }
+
+    /// The variation `unit` is served now; its exposure is logged the first time.
+    pub fn assign(&self, policy: &Policy, test_id: &str, unit: &str) -> Result<Assignment, Error> {
+        self.assign_at(policy, test_id, unit, Utc::now())
+    }
+
+    /// [`Experiments::assign`] at `now`.
+    pub fn assign_at(
+        &self,
+        policy: &Policy,
+        test_id: &str,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Assignment, Error> {
+        check_unit(unit)?;
+        let experiment = self.get(test_id)?;
+        let now_ms = now.timestamp_millis();
+        let assignment = policy.assign(&experiment.definition, unit, now_ms)?;
+        if assignment.in_experiment {
+            let first = self
+                .monitor
+                .write(|tx| stored::expose(tx, test_id, unit, assignment.variation, now_ms))?;
+            if first {
+                tracing::debug!(test_id, variation = assignment.variation, "exposure logged");
+            }
+        }
+        Ok(assignment)
+    }
+
+    /// The analysis of an experiment from its exposures and the monitor's events.
+    pub fn analyze(
+        &self,
+        policy: &Policy,
+        test_id: &str,
+        correction: Correction,
+    ) -> Result<Analysis, Error> {
+        let metrics = policy.experiment_metrics()?;
+        let (experiment, arms, multi_exposed) = self.monitor.read(|tx| {
+            let experiment = load(tx, test_id)?;
+            let d = &experiment.definition;
+            let pairs = d
+                .success_metrics
+                .iter()
+                .map(|name| {
+                    metrics
+                        .iter()
+                        .find(|metric| &metric.name == name)
+                        .map(|metric| (metric.numerator, metric.denominator))
+                        .ok_or_else(|| {
+                            StoreError::Invalid(invalid(
+                                "success_metrics",
+                                Some(name.clone()),
+                                format!("the policy knows no metric {name:?}"),
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let arms = stored::arms(
+                tx,
+                test_id,
+                d.end_date.timestamp_millis(),
+                d.algorithm_versions.len(),
+                &pairs,
+            )?;
+            let multi = stored::multi_exposed(tx, test_id)?;
+            Ok((experiment, arms, multi))
+        })?;
+        policy.analyze(&experiment.definition, &arms, multi_exposed, correction)
+    }
+}
