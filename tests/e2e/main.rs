@@ -6,6 +6,8 @@ mod cli;
 mod compile_cache;
 mod component;
 mod daemon;
+mod experiment_vectors;
+mod experiments;
 mod hardening;
 mod hostile;
 mod layers;

@@ -9,7 +9,7 @@ use bachata_common::capabilities::secrets::SecretSource;
 use bachata_common::{AppError, Policy, monitor};
 use serde_json::Value;
 
-fn vectors(name: &str) -> Value {
+pub(crate) fn vectors(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("vectors")
         .join(name);
@@ -253,7 +253,7 @@ fn small(value: &Value, key: &str) -> u32 {
     u32::try_from(count(value, key)).expect("a u32")
 }
 
-fn items(value: &Value) -> &[Value] {
+pub(crate) fn items(value: &Value) -> &[Value] {
     value.as_array().map_or(&[], Vec::as_slice)
 }
 
@@ -335,7 +335,7 @@ fn judged_decisions(value: &Value) -> Vec<monitor::JudgedDecision> {
 }
 
 /// A host value as a vector writes it: serialized, its field names in kebab-case.
-fn as_wit(value: impl serde::Serialize) -> Value {
+pub(crate) fn as_wit(value: impl serde::Serialize) -> Value {
     fn kebab(value: Value) -> Value {
         match value {
             Value::Object(map) => Value::Object(

@@ -11,6 +11,7 @@ use bachata_common::capabilities::fs::{Progress as CleanupCounters, RemovalLog};
 use bachata_common::resources::{CleanupOptions, ResourceManager};
 use bachata_common::{Error, Policy, config};
 
+mod experiments;
 mod monitor;
 mod output;
 mod pose;
@@ -76,6 +77,9 @@ pub enum Command {
     /// The performance monitor: recommendation decisions, user feedback, quality metrics.
     #[command(subcommand)]
     Monitor(Box<monitor::MonitorCommand>),
+    /// A/B experiments on the recommender: define, assign units, analyze.
+    #[command(subcommand)]
+    Experiments(Box<experiments::ExperimentsCommand>),
     /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
     Pose {
         /// Image files (PNG or JPEG) or directories of frames (read in name order).
@@ -322,6 +326,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
             )
         }
         Command::Monitor(command) => monitor::run(policy, command, cli.json),
+        Command::Experiments(command) => experiments::run(policy, command, cli.json),
         Command::Tmp(TmpCommand::UserDir { id, env }) => {
             let manager = manager(policy, env)?;
             let path = manager.temp().user_temp_dir(id)?;

@@ -157,9 +157,26 @@ pub struct Definition {
     /// Always-valid (sequential) inference.
     #[serde(default)]
     pub sequential: bool,
+    /// The p-value adjustment across metrics × variations (default none).
+    #[serde(default)]
+    pub correction: Correction,
 }
 
 impl Definition {
+    /// A definition from JSON; an error names the field at fault (`body` for the whole).
+    pub fn from_json(text: &str) -> Result<Self, AppError> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            invalid(&field, None, format!("{field}: {}", error.inner()))
+        })
+    }
+
     /// The seed the hash uses: the given one, or the key.
     pub fn seed(&self) -> &str {
         self.seed.as_deref().unwrap_or(&self.test_id)
@@ -190,6 +207,20 @@ pub enum AssignmentReason {
     NotInNamespace,
     /// Outside the coverage.
     NotInCoverage,
+}
+
+impl AssignmentReason {
+    /// The name, as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Assigned => "assigned",
+            Self::NoUnit => "no_unit",
+            Self::NotStarted => "not_started",
+            Self::Ended => "ended",
+            Self::NotInNamespace => "not_in_namespace",
+            Self::NotInCoverage => "not_in_coverage",
+        }
+    }
 }
 
 /// The variation a unit is served.

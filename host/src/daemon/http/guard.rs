@@ -37,7 +37,7 @@ pub(super) fn same_origin(origin: &str, host: &str) -> bool {
 }
 
 /// Refuses what browsers could be tricked into sending: a foreign `Host` on a daemon without
-/// a token (DNS rebinding) and a cross-origin `POST`; the handler refuses a body that is not JSON.
+/// a token (DNS rebinding) and a cross-origin `POST` or `PUT`; the handler refuses a body that is not JSON.
 pub(super) async fn guard(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -58,7 +58,7 @@ pub(super) async fn guard(
             &path,
         );
     }
-    if request.method() == Method::POST
+    if !matches!(*request.method(), Method::GET | Method::HEAD)
         && let Some(origin) = headers.get(header::ORIGIN)
         && !same_origin(origin.to_str().unwrap_or_default(), &host)
     {

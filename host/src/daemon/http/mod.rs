@@ -26,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+mod experiments;
 mod guard;
 mod monitor;
 mod removals;
@@ -59,6 +60,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/metrics/performance", get(monitor::performance))
         .route("/v1/report", get(monitor::report_json))
         .route("/report", get(monitor::report_html))
+        .route(
+            "/v1/experiments",
+            post(experiments::create).get(experiments::list),
+        )
+        .route(
+            "/v1/experiments/{id}",
+            get(experiments::one).put(experiments::replace),
+        )
+        .route(
+            "/v1/experiments/{id}/assignment",
+            get(experiments::assignment),
+        )
+        .route("/v1/experiments/{id}/analysis", get(experiments::analysis))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

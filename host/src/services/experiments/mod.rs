@@ -6,7 +6,7 @@
 //! # fn main() -> Result<(), bachata_common::Error> {
 //! use std::sync::Arc;
 //! use bachata_common::config::{Database, MonitorSettings};
-//! use bachata_common::experiments::{Correction, Definition, Experiments};
+//! use bachata_common::experiments::{Definition, Experiments};
 //! use bachata_common::monitor::Monitor;
 //! use bachata_common::Policy;
 //!
@@ -25,7 +25,7 @@
 //! experiments.create(&policy, definition)?;
 //! let assignment = experiments.assign(&policy, "ranker-v2", "user-42")?;
 //! println!("serve algorithm {}", assignment.version);
-//! let analysis = experiments.analyze(&policy, "ranker-v2", Correction::None)?;
+//! let analysis = experiments.analyze(&policy, "ranker-v2", None)?;
 //! println!("{}", analysis.verdict.headline);
 //! # Ok(()) }
 //! ```
@@ -100,6 +100,19 @@ impl Experiments {
     fn prepare(policy: &Policy, mut definition: Definition) -> Result<(Definition, String), Error> {
         if definition.seed.is_none() {
             definition.seed = Some(definition.test_id.clone());
+        }
+        // The policy refuses this too; here the message can show the dates.
+        if definition.end_date <= definition.start_date {
+            return Err(invalid(
+                "end_date",
+                Some(definition.end_date.to_rfc3339()),
+                format!(
+                    "the end ({}) must be after the start ({})",
+                    definition.end_date.to_rfc3339(),
+                    definition.start_date.to_rfc3339()
+                ),
+            )
+            .into());
         }
         policy.check_experiment(&definition)?;
         let json = to_json(&definition)?;
@@ -184,12 +197,13 @@ impl Experiments {
         Ok(assignment)
     }
 
-    /// The analysis of an experiment from its exposures and the monitor's events.
+    /// The analysis of an experiment from its exposures and the monitor's events, its
+    /// p-values adjusted by `correction` (default: the definition's).
     pub fn analyze(
         &self,
         policy: &Policy,
         test_id: &str,
-        correction: Correction,
+        correction: Option<Correction>,
     ) -> Result<Analysis, Error> {
         let metrics = policy.experiment_metrics()?;
         let (experiment, arms, multi_exposed) = self.monitor.read(|tx| {
@@ -222,6 +236,7 @@ impl Experiments {
             let multi = stored::multi_exposed(tx, test_id)?;
             Ok((experiment, arms, multi))
         })?;
+        let correction = correction.unwrap_or(experiment.definition.correction);
         policy.analyze(&experiment.definition, &arms, multi_exposed, correction)
     }
 }
