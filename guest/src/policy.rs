@@ -392,9 +392,9 @@ macro_rules! export_policy {
                 fn adjust(p_values: Vec<f64>, correction: Correction) -> Vec<f64> {
                     <$policy as $crate::policy::Policy>::experiments_adjust(p_values, correction)
                 }
-    }
+            }
 
-            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+    $crate::bindings::export_common!($policy with_types_in $crate::bindings);
         };
     };
 }

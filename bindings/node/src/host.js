@@ -182,6 +182,7 @@ const WASI = {
  * @property {object} cleanup `bachata:common/cleanup`
  * @property {object} pose `bachata:common/pose`
  * @property {object} monitor `bachata:common/monitor`
+ * @property {object} experiments `bachata:common/experiments`
  */
 
 /**
@@ -209,6 +210,6 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
       },
     },
   };
-  const { errors, config, cleanup, pose, monitor } = await instantiate(getCoreModule, imports);
-  return { errors, config, cleanup, pose, monitor };
+  const { errors, config, cleanup, pose, monitor, experiments } = await instantiate(getCoreModule, imports);
+  return { errors, config, cleanup, pose, monitor, experiments };
 }

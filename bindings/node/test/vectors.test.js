@@ -3,8 +3,9 @@
  *
  * Vectors write values with WIT names (`error-code`, `null` for none); jco uses camelCase record
  * fields and `undefined`. {@link fromWit} and {@link toWit} translate between the two. jco's
- * `u64` is a `BigInt`: {@link monitorValue} makes the monitor's counts so, and {@link toWit} turns
- * every `BigInt` back into a number.
+ * `u64` and `s64` are `BigInt`s: {@link monitorValue} and {@link experimentsValue} make the
+ * monitor's counts and the experiments' counts and instants so, and {@link toWit} turns every
+ * `BigInt` back into a number (and a typed array, jco's `list<f64>`, into a plain one).
  */
 
 import assert from 'node:assert/strict';
@@ -52,6 +53,7 @@ const kebab = (name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCas
 function translate(value, rename, none) {
   if (value === null || value === undefined) return none;
   if (typeof value === 'bigint') return Number(value);
+  if (ArrayBuffer.isView(value)) return Array.from(value, (item) => translate(item, rename, none));
   if (Array.isArray(value)) return value.map((item) => translate(item, rename, none));
   if (typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [rename(key), translate(item, rename, none)]));
@@ -85,24 +87,30 @@ const U64_FIELDS = new Set([
   'count', 'valued', 'decisions', 'scored', 'recommended', 'first', 'judged', 'withRelevant', 'hits', 'firstRelevant',
 ]);
 
+/** The `u64` and `s64` fields of the experiments' records (jco field names). */
+const EXPERIMENTS_INT64_FIELDS = new Set(['startMs', 'endMs', 'minimumSampleSize', 'units', 'multiExposed']);
+
 /**
- * Makes the `u64` fields of a jco value `BigInt`, recursively (a `decisions` that is a record
- * stays one).
+ * Makes the 64-bit integer fields of a jco value `BigInt`, recursively (a `decisions` that is a
+ * record stays one).
  *
  * @param {unknown} value
+ * @param {Set<string>} fields the names of those fields
  * @param {string} [key] the field holding `value`
  * @returns {unknown}
  */
-function withBigInts(value, key) {
-  if (Array.isArray(value)) return value.map((item) => withBigInts(item));
+function withBigInts(value, fields, key) {
+  if (Array.isArray(value)) return value.map((item) => withBigInts(item, fields));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, withBigInts(item, name)]));
+    return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, withBigInts(item, fields, name)]));
   }
-  return U64_FIELDS.has(key) && Number.isInteger(value) ? BigInt(value) : value;
+  return fields.has(key) && Number.isInteger(value) ? BigInt(value) : value;
 }
 
 /** A monitor vector's value as jco takes it. */
-const monitorValue = (value) => withBigInts(fromWit(value));
+const monitorValue = (value) => withBigInts(fromWit(value), U64_FIELDS);
+/** An experiments vector's value as jco takes it. */
+const experimentsValue = (value) => withBigInts(fromWit(value), EXPERIMENTS_INT64_FIELDS);
 
 /**
  * Asserts that `actual` is `expected`, numbers within 1e-9 (tests/vectors/README.md).
@@ -234,6 +242,132 @@ describe('monitor.json', async () => {
   for (const vector of cases.daily) {
     test(`daily: ${vector.name}`, () => {
       assertClose(toWit(monitor.daily(monitorValue(vector.days))), vector.expect, vector.name);
+    });
+  }
+});
+
+/**
+ * A number truncated to 8 decimal places, as GrowthBook's `json.test.ts` rounds both sides
+ * (`Math.floor(n * 1e8) / 1e8`), recursively.
+ *
+ * @param {unknown} value a number or a list of them
+ * @returns {unknown}
+ */
+function truncated(value) {
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value, truncated);
+  return Math.floor(value * 1e8) / 1e8;
+}
+
+describe('growthbook.json', async () => {
+  const cases = vectors('growthbook.json');
+  const { experiments } = await instantiatePolicy();
+
+  for (const [seed, value, version, expected] of cases.hash) {
+    test(`hash v${version}: ${JSON.stringify(seed)} ${JSON.stringify(value)}`, () => {
+      assert.equal(experiments.hash(seed, value, version) ?? null, expected);
+    });
+  }
+
+  for (const [name, [count, coverage, weights], expected] of cases.getBucketRange) {
+    test(`bucket-ranges: ${name}`, () => {
+      const ranges = experiments.bucketRanges(count, coverage, weights ?? undefined);
+      assert.deepEqual(truncated(ranges), truncated(expected));
+    });
+  }
+
+  for (const [name, n, ranges, expected] of cases.chooseVariation) {
+    test(`choose-variation: ${name}`, () => {
+      assert.equal(experiments.chooseVariation(n, ranges), expected);
+    });
+  }
+
+  for (const [name, unit, [id, start, end], expected] of cases.inNamespace) {
+    test(`in-namespace: ${name}`, () => {
+      assert.equal(experiments.inNamespace(unit, { id, start, end }), expected);
+    });
+  }
+
+  for (const [count, expected] of cases.getEqualWeights) {
+    test(`equal-weights ${count}`, () => {
+      assert.deepEqual(truncated(experiments.equalWeights(count)), truncated(expected));
+    });
+  }
+});
+
+/**
+ * Asserts that `actual` (a number or `null`) is `expected` within half a unit of its last
+ * place (tests/vectors/README.md).
+ *
+ * @param {number | null} actual
+ * @param {number | null} expected
+ * @param {number} decimals
+ * @param {string} at where in the value, for the message
+ */
+function assertWithin(actual, expected, decimals, at) {
+  if (expected === null) {
+    assert.equal(actual, null, at);
+    return;
+  }
+  assert.equal(typeof actual, 'number', `${at}: ${actual} is not a number`);
+  const tolerance = 0.5 * 10 ** -decimals + 1e-12;
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${at}: ${actual} is not ${expected} (±${tolerance})`);
+}
+
+/** The fields of a comparison an `analyze` case may list, besides the estimates. */
+const COMPARISON_VALUES = ['control-mean', 'mean'];
+/** The estimates of a comparison an `analyze` case may list (records, or `null` for none). */
+const COMPARISON_ESTIMATES = ['relative', 'absolute', 'bayesian'];
+
+describe('experiments.json', async () => {
+  const cases = vectors('experiments.json');
+  const { experiments } = await instantiatePolicy();
+
+  for (const vector of cases.analyze) {
+    test(`analyze: ${vector.name}`, () => {
+      const input = {
+        definition: { ...cases.definition, 'success-metrics': vector['success-metrics'] },
+        arms: vector.arms,
+        'multi-exposed': 0,
+        correction: 'none',
+      };
+      const analysis = toWit(experiments.analyze(experimentsValue(input)));
+      const [comparison] = analysis.comparisons;
+      const { expect, decimals } = vector;
+      const unknown = Object.keys(expect).filter(
+        (key) => !COMPARISON_VALUES.includes(key) && !COMPARISON_ESTIMATES.includes(key),
+      );
+      assert.deepEqual(unknown, [], 'fields the runner knows');
+      for (const field of COMPARISON_VALUES) {
+        if (field in expect) assertWithin(comparison[field], expect[field], decimals, field);
+      }
+      for (const field of COMPARISON_ESTIMATES) {
+        if (!(field in expect)) continue;
+        if (expect[field] === null) {
+          assert.equal(comparison[field], null, `${field} is none`);
+          continue;
+        }
+        assert.notEqual(comparison[field], null, `${field} is none: ${comparison.problem}`);
+        for (const [key, expected] of Object.entries(expect[field])) {
+          assertWithin(comparison[field][key] ?? null, expected, decimals, `${field}.${key}`);
+        }
+      }
+    });
+  }
+
+  for (const vector of cases['sample-ratio-p']) {
+    test(`sample-ratio-p: ${vector.name}`, () => {
+      const p = experiments.sampleRatioP(vector.units.map(BigInt), vector.weights);
+      assertWithin(p ?? null, vector.expect, vector.decimals, vector.name);
+    });
+  }
+
+  for (const vector of cases.adjust) {
+    test(`adjust: ${vector.name}`, () => {
+      const adjusted = Array.from(experiments.adjust(vector['p-values'], vector.correction));
+      assert.equal(adjusted.length, vector.expect.length, JSON.stringify(adjusted));
+      vector.expect.forEach((expected, index) => {
+        assertWithin(adjusted[index], expected, vector.decimals, `${vector.name}[${index}]`);
+      });
     });
   }
 });

@@ -1,6 +1,7 @@
 """Runs every shared test vector (tests/vectors/*.json) against the component."""
 
 import json
+import math
 
 import pytest
 from conftest import vectors
@@ -10,6 +11,8 @@ from bachata_common import policy
 CONFIG = vectors("config.json")["cases"]
 ERRORS = vectors("errors.json")
 MONITOR = vectors("monitor.json")
+GROWTHBOOK = vectors("growthbook.json")
+EXPERIMENTS = vectors("experiments.json")
 
 #: ``ranking-totals`` before the first page.
 ZERO_TOTALS = {
@@ -140,3 +143,103 @@ def test_monitor_rank_and_ranking(case):
 @pytest.mark.parametrize("case", MONITOR["daily"], ids=names(MONITOR["daily"]))
 def test_monitor_daily(case):
     assert policy.monitor_daily(case["days"]) == close(case["expect"])
+
+
+def truncated(value):
+    """``value`` truncated to 8 decimal places, recursively, as GrowthBook's ``json.test.ts`` rounds
+    both sides (``Math.floor(n * 1e8) / 1e8``)."""
+    if isinstance(value, (list, tuple)):
+        return [truncated(item) for item in value]
+    return math.floor(value * 1e8) / 1e8
+
+
+def within(decimals: int):
+    """The tolerance of a value rounded to ``decimals`` places: half a unit of that place."""
+    return 0.5 * 10.0**-decimals + 1e-12
+
+
+def near(value, decimals: int):
+    """``value`` (a number or ``None``) to compare within :func:`within` ``decimals``."""
+    return None if value is None else pytest.approx(value, abs=within(decimals), rel=0)
+
+
+@pytest.mark.parametrize(
+    "seed, value, version, expect",
+    GROWTHBOOK["hash"],
+    ids=[f"v{version}: {seed!r} {value!r}" for seed, value, version, _ in GROWTHBOOK["hash"]],
+)
+def test_growthbook_hash(seed, value, version, expect):
+    assert policy.experiments_hash(seed, value, version) == expect
+
+
+@pytest.mark.parametrize(
+    "name, arguments, expect", GROWTHBOOK["getBucketRange"], ids=[row[0] for row in GROWTHBOOK["getBucketRange"]]
+)
+def test_growthbook_bucket_ranges(name, arguments, expect):
+    count, coverage, weights = arguments
+    assert truncated(policy.experiments_bucket_ranges(count, coverage, weights)) == truncated(expect)
+
+
+@pytest.mark.parametrize(
+    "name, n, ranges, expect", GROWTHBOOK["chooseVariation"], ids=[row[0] for row in GROWTHBOOK["chooseVariation"]]
+)
+def test_growthbook_choose_variation(name, n, ranges, expect):
+    assert policy.experiments_choose_variation(n, ranges) == expect
+
+
+@pytest.mark.parametrize(
+    "name, unit, namespace, expect", GROWTHBOOK["inNamespace"], ids=[row[0] for row in GROWTHBOOK["inNamespace"]]
+)
+def test_growthbook_in_namespace(name, unit, namespace, expect):
+    namespace_id, start, end = namespace
+    assert policy.experiments_in_namespace(unit, {"id": namespace_id, "start": start, "end": end}) is expect
+
+
+@pytest.mark.parametrize(
+    "count, expect", GROWTHBOOK["getEqualWeights"], ids=[str(row[0]) for row in GROWTHBOOK["getEqualWeights"]]
+)
+def test_growthbook_equal_weights(count, expect):
+    assert truncated(policy.experiments_equal_weights(count)) == truncated(expect)
+
+
+#: The fields of a comparison an ``analyze`` case may list, besides the estimates.
+COMPARISON_VALUES = ("control-mean", "mean")
+#: The estimates of a comparison an ``analyze`` case may list (records, or ``null`` for none).
+COMPARISON_ESTIMATES = ("relative", "absolute", "bayesian")
+
+
+@pytest.mark.parametrize("case", EXPERIMENTS["analyze"], ids=names(EXPERIMENTS["analyze"]))
+def test_experiments_analyze(case):
+    definition = {**EXPERIMENTS["definition"], "success-metrics": case["success-metrics"]}
+    analysis_input = {"definition": definition, "arms": case["arms"], "multi-exposed": 0, "correction": "none"}
+    result = policy.experiments_analyze(analysis_input)
+    assert result["tag"] == "ok", result["val"]
+    comparison, expect, decimals = result["val"]["comparisons"][0], case["expect"], case["decimals"]
+    unknown = sorted(set(expect) - set(COMPARISON_VALUES) - set(COMPARISON_ESTIMATES))
+    assert not unknown, f"fields the runner does not know: {unknown}"
+    actual, wanted = {}, {}
+    for field in COMPARISON_VALUES:
+        if field in expect:
+            actual[field], wanted[field] = comparison[field], near(expect[field], decimals)
+    for field in COMPARISON_ESTIMATES:
+        if field not in expect:
+            continue
+        estimate, fields = comparison[field], expect[field]
+        if fields is None:
+            actual[field], wanted[field] = estimate, None
+        else:
+            assert estimate is not None, f"{field} is none: {comparison['problem']}"
+            actual[field] = subset(estimate, fields)
+            wanted[field] = {key: near(value, decimals) for key, value in fields.items()}
+    assert actual == wanted
+
+
+@pytest.mark.parametrize("case", EXPERIMENTS["sample-ratio-p"], ids=names(EXPERIMENTS["sample-ratio-p"]))
+def test_experiments_sample_ratio_p(case):
+    assert policy.experiments_sample_ratio_p(case["units"], case["weights"]) == near(case["expect"], case["decimals"])
+
+
+@pytest.mark.parametrize("case", EXPERIMENTS["adjust"], ids=names(EXPERIMENTS["adjust"]))
+def test_experiments_adjust(case):
+    adjusted = policy.experiments_adjust(case["p-values"], case["correction"])
+    assert adjusted == [near(value, case["decimals"]) for value in case["expect"]]

@@ -86,21 +86,23 @@ pub fn analyze(input: &AnalysisInput) -> Result<Analysis, AppError> {
             comparisons.push(compare(metric, version, &a, &b, d.sequential));
         }
     }
-    // The adjustment runs over the comparisons that have a p-value.
+    // The adjustment runs over the comparisons that have a p-value: the relative effect's
+    // (what the page and the verdict show), the absolute one's when there is no relative.
+    let tested = |c: &Comparison| c.relative.as_ref().or(c.absolute.as_ref()).copied();
     let p_values: Vec<f64> = comparisons
         .iter()
-        .filter_map(|c| c.absolute.as_ref().map(|e| e.p_value))
+        .filter_map(|c| tested(c).map(|e| e.p_value))
         .collect();
     let mut adjusted = stats::adjust(&p_values, input.correction).into_iter();
-    for (comparison, metric) in comparisons.iter_mut().zip(
-        metrics
-            .iter()
-            .flat_map(|m| std::iter::repeat_n(m, d.algorithm_versions.len() - 1)),
-    ) {
-        if let Some(absolute) = &comparison.absolute {
+    let per_metric = d.algorithm_versions.len() - 1;
+    let directions = metrics
+        .iter()
+        .flat_map(|m| std::iter::repeat_n(m.higher_is_better, per_metric));
+    for (comparison, higher_is_better) in comparisons.iter_mut().zip(directions) {
+        if let Some(estimate) = tested(comparison) {
             let p = adjusted.next().unwrap_or(1.0);
             comparison.adjusted_p_value = Some(p);
-            let good = (absolute.effect > 0.0) == metric.higher_is_better;
+            let good = (estimate.effect > 0.0) == higher_is_better;
             if p < ALPHA {
                 comparison.outcome = if good {
                     Outcome::Better
@@ -262,10 +264,15 @@ fn describe(c: &Comparison, sequential: bool) -> String {
         line.push_str(&format!(", {}", p_text(p)));
     }
     if let Some(bayes) = &c.bayesian {
-        line.push_str(&format!(
-            ", chance to beat control {:.1} %",
-            bayes.chance_to_win * 100.0
-        ));
+        let chance = bayes.chance_to_win * 100.0;
+        let chance = if chance > 99.9 {
+            "> 99.9 %".to_string()
+        } else if chance < 0.1 {
+            "< 0.1 %".to_string()
+        } else {
+            format!("{chance:.1} %")
+        };
+        line.push_str(&format!(", chance to beat control {chance}"));
     }
     if let Some(problem) = &c.problem {
         line.push_str(&format!(" ({problem})"));

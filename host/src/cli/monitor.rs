@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
+use bachata_common::experiments::Experiments;
 use bachata_common::monitor::{
     DecisionInput, Feature, FeedbackInput, Logged, MAX_BATCH, MetricsQuery, Monitor,
     PerformanceMetrics, Report, invalid,
@@ -190,8 +192,8 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         MonitorCommand::Report { days, html, env } => {
-            let monitor = open(policy, env)?;
-            let report = monitor.report(policy, *days)?;
+            let monitor = Arc::new(open(policy, env)?);
+            let report = Experiments::new(monitor).report(policy, *days)?;
             match html {
                 Some(out) => {
                     write_atomically(out, report.to_html().as_bytes())?;
@@ -435,6 +437,14 @@ fn print_report(report: &Report, json: bool) {
             day.processing_ms.p95,
             day.satisfaction,
             day.feedback_count
+        );
+    }
+    for analysis in &report.experiments {
+        println!();
+        println!(
+            "experiment {}: {}",
+            analysis.test_id,
+            bachata_common::text::printable(&analysis.verdict.headline)
         );
     }
 }

@@ -369,7 +369,8 @@ pub struct Comparison {
     pub relative: Option<Estimate>,
     /// Bayesian summary.
     pub bayesian: Option<Bayesian>,
-    /// The absolute p-value after the correction.
+    /// The p-value the outcome reads (the relative effect's, else the absolute one's), after
+    /// the correction.
     pub adjusted_p_value: Option<f64>,
     /// The outcome.
     pub outcome: Outcome,

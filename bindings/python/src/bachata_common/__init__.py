@@ -1,7 +1,7 @@
 """bachata_common: the shared-services policy of the bachata backend, from Python.
 
-The decisions (configuration, the error catalog, cleanup, pose post-processing and the
-monitor's metrics) live in a WebAssembly component, ``bachata_common_policy.wasm``, shipped
+The decisions (configuration, the error catalog, cleanup, pose post-processing, the monitor's
+metrics and A/B experiments) live in a WebAssembly component, ``bachata_common_policy.wasm``, shipped
 inside this package and run with wasmtime; ``BACHATA_POLICY`` names another component file to
 use instead. This package is the drop-in replacement of the original Django app's ``common``
 module:

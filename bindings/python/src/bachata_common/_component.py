@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 PACKAGE = "bachata:common"
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 
@@ -57,7 +57,7 @@ class CapabilityUnavailable(RuntimeError):
 
 
 def interface_name(name: str) -> str:
-    """The full name of an interface of the package, for example ``bachata:common/config@0.3.0``."""
+    """The full name of an interface of the package, for example ``bachata:common/config@0.4.0``."""
     return f"{PACKAGE}/{name}@{VERSION}"
 
 

@@ -14,7 +14,7 @@ raised; the friendlier API is :class:`bachata_common.EnvironmentConfig` and the 
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from ._component import CapabilityUnavailable, PolicyNotFound, call, current_secrets
 from .secrets import SecretStore
@@ -39,6 +39,17 @@ __all__ = [
     "monitor_combine",
     "monitor_ranking",
     "monitor_daily",
+    "experiments_check",
+    "experiments_hash",
+    "experiments_equal_weights",
+    "experiments_bucket_ranges",
+    "experiments_choose_variation",
+    "experiments_in_namespace",
+    "experiments_assign",
+    "experiments_metrics",
+    "experiments_analyze",
+    "experiments_sample_ratio_p",
+    "experiments_adjust",
 ]
 
 Pairs = Union[Mapping[str, str], Iterable[tuple[str, str]]]
@@ -160,3 +171,87 @@ def monitor_ranking(k: int, totals: dict) -> dict:
 def monitor_daily(days: list[dict]) -> list[dict]:
     """``monitor.daily``: the ``day-metrics`` of each ``day-totals``, in the order given."""
     return call("monitor", "daily", days)
+
+
+def experiments_check(definition: dict) -> dict:
+    """``experiments.check``: ``{"tag": "ok"}``, or ``{"tag": "err", "val": app-error}`` naming the
+    field of the ``definition`` at fault."""
+    return call("experiments", "check", definition)
+
+
+def experiments_hash(seed: str, value: str, version: int) -> Optional[float]:
+    """``experiments.hash``: GrowthBook's hash of ``value`` under ``seed``, in [0, 1) (``None`` for
+    a version other than 1 or 2).
+
+    >>> experiments_hash("seed", "a", 2), experiments_hash("", "a", 1), experiments_hash("abc", "def", 99)
+    (0.0505, 0.22, None)
+    """
+    return call("experiments", "hash", seed, value, version)
+
+
+def experiments_equal_weights(count: int) -> list[float]:
+    """``experiments.equal-weights``: ``count`` equal weights summing to 1 (none when ``count`` ≤ 0)."""
+    return call("experiments", "equal-weights", count)
+
+
+def experiments_bucket_ranges(
+    count: int, coverage: float, weights: Optional[Sequence[float]] = None
+) -> list[tuple[float, float]]:
+    """``experiments.bucket-ranges``: each variation's ``(start, end)`` range of [0, 1].
+
+    Equal weights replace ``weights`` when they are ``None``, not ``count`` long, or not summing
+    to 1 ± 0.01.
+
+    >>> experiments_bucket_ranges(2, 0.5)
+    [(0.0, 0.25), (0.5, 0.75)]
+    """
+    return call("experiments", "bucket-ranges", count, coverage, None if weights is None else list(weights))
+
+
+def experiments_choose_variation(n: float, ranges: Iterable[tuple[float, float]]) -> int:
+    """``experiments.choose-variation``: the index of the first range holding ``n``, or -1."""
+    return call("experiments", "choose-variation", n, [tuple(pair) for pair in ranges])
+
+
+def experiments_in_namespace(unit: str, namespace: dict) -> bool:
+    """``experiments.in-namespace``: whether ``unit`` falls in the slice of a ``namespace`` record
+    (``{"id": ..., "start": ..., "end": ...}``)."""
+    return call("experiments", "in-namespace", unit, namespace)
+
+
+def experiments_assign(definition: dict, unit: str, now_ms: int) -> dict:
+    """``experiments.assign``: the ``assignment`` of ``unit`` at ``now_ms`` (milliseconds since the
+    Unix epoch), as ``{"tag": "ok", "val": assignment}``, or ``{"tag": "err", "val": app-error}``
+    when the ``definition`` breaks a rule of :func:`experiments_check`."""
+    return call("experiments", "assign", definition, unit, now_ms)
+
+
+def experiments_metrics() -> list[dict]:
+    """``experiments.metrics``: the ``metric`` records an experiment can be judged on, in a
+    stable order."""
+    return call("experiments", "metrics")
+
+
+def experiments_analyze(analysis_input: dict) -> dict:
+    """``experiments.analyze``: the ``analysis`` of an ``analysis-input`` (its definition, the sums
+    of each arm, the multi-exposed units and the correction), as ``{"tag": "ok", "val":
+    analysis}``, or ``{"tag": "err", "val": app-error}`` when the input does not fit the
+    definition."""
+    return call("experiments", "analyze", analysis_input)
+
+
+def experiments_sample_ratio_p(units: Sequence[int], weights: Sequence[float]) -> Optional[float]:
+    """``experiments.sample-ratio-p``: the chi-square p-value of the ``units`` observed per
+    variation against the ``weights`` (variations of weight 0 left out); ``None`` when fewer than
+    two weights are positive or no unit was observed."""
+    return call("experiments", "sample-ratio-p", list(units), list(weights))
+
+
+def experiments_adjust(p_values: Sequence[float], correction: str) -> list[float]:
+    """``experiments.adjust``: ``p_values`` adjusted by a ``correction`` (``"none"``,
+    ``"holm-bonferroni"`` or ``"benjamini-hochberg"``), in their order.
+
+    >>> experiments_adjust([0.025, 0.03], "holm-bonferroni")
+    [0.05, 0.05]
+    """
+    return call("experiments", "adjust", list(p_values), correction)

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::super::Shared;
 use super::{declared_length, not_json, problem, read_body, unauthorized};
+use crate::services::experiments::Experiments;
 use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor};
 use crate::types::error::{AppError, Error};
 use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, check_all, in_batch, invalid};
@@ -294,9 +295,12 @@ async fn report(
         return Err(problem(shared, &error, None, instance));
     }
     let policy = shared.manager.policy();
-    with_monitor(shared, move |monitor| monitor.report(&policy, query.days))
-        .await
-        .map_err(|error| failure(shared, &error, instance))
+    let task_shared = Arc::clone(shared);
+    with_monitor(shared, move |_| {
+        Experiments::new(task_shared.monitor.get()?).report(&policy, query.days)
+    })
+    .await
+    .map_err(|error| failure(shared, &error, instance))
 }
 
 /// `GET /v1/report?days=7`.

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::monitor::Monitor;
+use super::monitor::{Monitor, Report};
 use crate::capabilities::store::StoreError;
 use crate::capabilities::store::experiments::{self as stored, StoredDefinition};
 use crate::capabilities::store::sql::Tx;
@@ -238,5 +238,22 @@ impl Experiments {
         })?;
         let correction = correction.unwrap_or(experiment.definition.correction);
         policy.analyze(&experiment.definition, &arms, multi_exposed, correction)
+    }
+
+    /// The monitor's report of the last `days` UTC days, with the analysis of every
+    /// experiment that ran in them (started, and not ended before the period).
+    pub fn report(&self, policy: &Policy, days: u32) -> Result<Report, Error> {
+        let now = Utc::now();
+        let mut report = self.monitor.report_at(policy, days, now)?;
+        let since = now - chrono::Duration::days(i64::from(days));
+        for experiment in self.list()? {
+            let d = &experiment.definition;
+            if d.start_date <= now && d.end_date >= since {
+                report
+                    .experiments
+                    .push(self.analyze(policy, &d.test_id, None)?);
+            }
+        }
+        Ok(report)
     }
 }

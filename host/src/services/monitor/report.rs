@@ -12,6 +12,7 @@ use crate::capabilities::store::events;
 use crate::capabilities::store::queries::{self, Window};
 use crate::capabilities::store::sql::Tx;
 use crate::runtime::Policy;
+use crate::types::experiments::Analysis;
 use crate::types::metrics::{DayMetrics, Operational, Percentiles, RankingMetrics, Share};
 
 /// The UTC days a window covers.
@@ -198,6 +199,9 @@ pub struct Report {
     pub top_recommended_moves: Vec<Share>,
     /// Feedback per type, overall and per day.
     pub feedback_trends: FeedbackTrends,
+    /// The analysis of each experiment running in the period (see
+    /// `Experiments::report`; empty from [`super::Monitor::report`]).
+    pub experiments: Vec<Analysis>,
 }
 
 /// The report of `period`.
@@ -233,5 +237,6 @@ pub(super) fn report(
         overall_metrics,
         daily_metrics,
         top_recommended_moves,
+        experiments: Vec::new(),
     })
 }

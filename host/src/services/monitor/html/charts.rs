@@ -18,13 +18,13 @@ const CHART_SIZE: (u32, u32) = (640, 320);
 /// Days beyond which line charts mark only lone days.
 const MARKED_DAYS: usize = 31;
 
-const INK: RGBColor = RGBColor(0x33, 0x33, 0x3d);
-const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xeb);
-const AXIS: RGBColor = RGBColor(0x99, 0x99, 0xa3);
-const ACCENT: RGBColor = RGBColor(0xc2, 0x18, 0x5b);
+pub(super) const INK: RGBColor = RGBColor(0x33, 0x33, 0x3d);
+pub(super) const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xeb);
+pub(super) const AXIS: RGBColor = RGBColor(0x99, 0x99, 0xa3);
+pub(super) const ACCENT: RGBColor = RGBColor(0xc2, 0x18, 0x5b);
 const SECOND: RGBColor = RGBColor(0x3f, 0x51, 0xb5);
-const POSITIVE: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
-const FONT: &str = "sans-serif";
+pub(super) const POSITIVE: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+pub(super) const FONT: &str = "sans-serif";
 
 /// The four charts, each in its figure.
 pub(super) fn charts(page: &mut String, report: &Report) {
@@ -68,10 +68,10 @@ pub(super) fn charts(page: &mut String, report: &Report) {
     page.push_str("</div>\n</section>\n");
 }
 
-type ChartResult = Result<String, Box<dyn std::error::Error>>;
+pub(super) type ChartResult = Result<String, Box<dyn std::error::Error>>;
 
 /// A chart's figure: its SVG (given an id and an accessible name) and its caption.
-fn figure(page: &mut String, id: &str, title: &str, caption: &str, chart: ChartResult) {
+pub(super) fn figure(page: &mut String, id: &str, title: &str, caption: &str, chart: ChartResult) {
     let _ = writeln!(page, "<figure id=\"figure-{id}\" class=\"chart-figure\">");
     match chart {
         Ok(svg) => {

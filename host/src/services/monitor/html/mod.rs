@@ -4,6 +4,7 @@
 
 mod axis;
 mod charts;
+mod experiments;
 mod format;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,13 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.name { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 14px; overflow-wrap: anywhere; }
 .bar { display: inline-block; height: 10px; background: #c2185b; border-radius: 2px; vertical-align: middle; }
 .empty { color: #77778a; font-style: italic; }
+.experiment { background: #fff; border: 1px solid #e3e2ea; border-radius: 8px; padding: 4px 16px 14px; margin-bottom: 14px; }
+.experiment figure { max-width: 760px; margin: 10px 0; }
+.verdict { font-size: 18px; font-weight: 600; border-left: 5px solid #99a; padding: 4px 10px; }
+.verdict-wins { border-color: #2e7d32; } .verdict-loses, .verdict-mismatch { border-color: #c2185b; }
+.verdict-mixed { border-color: #f0a020; }
+.srm-mismatch { color: #b00020; font-weight: 600; }
+tr.outcome-better td { background: #eef7ee; } tr.outcome-worse td { background: #fbeef3; }
 footer { margin-top: 32px; font-size: 12px; color: #88889a; }
 "#;
 
@@ -91,6 +99,7 @@ impl Report {
         }
         key_figures(&mut page, metrics);
         charts(&mut page, self);
+        experiments::experiments(&mut page, &self.experiments);
         versions(&mut page, metrics);
         top_moves(&mut page, &self.top_recommended_moves);
         feedback_table(&mut page, &metrics.feedback);

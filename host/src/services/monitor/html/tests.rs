@@ -112,6 +112,7 @@ fn report(days: &[(&str, u64)], moves: Vec<Share>) -> Report {
         overall_metrics: overall,
         daily_metrics,
         top_recommended_moves: moves,
+        experiments: Vec::new(),
     }
 }
 
