@@ -8,6 +8,7 @@ mod component;
 mod daemon;
 mod experiment_vectors;
 mod experiments;
+mod experiments_http;
 mod hardening;
 mod hostile;
 mod layers;

@@ -1,7 +1,7 @@
 //! The analysis of an experiment: every success metric × every variation against the control,
 //! the sample-ratio check, the p-value adjustment and a verdict.
 
-use super::stats::{self, ALPHA, SRM_MIN_UNITS, SRM_THRESHOLD, Statistic};
+use super::stats::{self, ALPHA, SRM_MIN_UNITS, SRM_THRESHOLD, Statistic, Unestimable};
 use super::{check, invalid, metric, weights};
 use crate::types::{
     Analysis, AnalysisInput, AppError, Arm, ArmSummary, Comparison, Metric, MetricSums, Outcome,
@@ -83,7 +83,18 @@ pub fn analyze(input: &AnalysisInput) -> Result<Analysis, AppError> {
         let a = statistic(control, index);
         for (arm, version) in input.arms.iter().zip(&d.algorithm_versions).skip(1) {
             let b = statistic(arm, index);
-            comparisons.push(compare(metric, version, &a, &b, d.sequential));
+            let mut comparison = compare(metric, version, &a, &b, d.sequential);
+            let no_denominator = |arm: &Arm| {
+                arm.units > 0
+                    && arm.metrics[index]
+                        .denominator
+                        .as_ref()
+                        .is_some_and(|sums| sums.sum == 0.0)
+            };
+            if comparison.absolute.is_none() && (no_denominator(control) || no_denominator(arm)) {
+                comparison.problem = Some(Unestimable::NoDenominator.describe().to_string());
+            }
+            comparisons.push(comparison);
         }
     }
     // The adjustment runs over the comparisons that have a p-value: the relative effect's

@@ -81,6 +81,8 @@ pub enum Unestimable {
     NoVariance,
     /// The control's mean is 0: no relative effect.
     ZeroControl,
+    /// A ratio metric's denominator sums to 0 in a variation (no decisions, no ratings…).
+    NoDenominator,
 }
 
 impl Unestimable {
@@ -90,6 +92,7 @@ impl Unestimable {
             Self::TooFewUnits => "a variation has fewer than 2 units",
             Self::NoVariance => "the metric does not vary",
             Self::ZeroControl => "the control's value is 0, so there is no relative effect",
+            Self::NoDenominator => "a variation has nothing to divide by (its denominator is 0)",
         }
     }
 }

@@ -107,7 +107,7 @@ impl Experiments {
                 "end_date",
                 Some(definition.end_date.to_rfc3339()),
                 format!(
-                    "the end ({}) must be after the start ({})",
+                    "end_date ({}) must be after start_date ({})",
                     definition.end_date.to_rfc3339(),
                     definition.start_date.to_rfc3339()
                 ),
