@@ -94,7 +94,7 @@ fn log_traffic(
                 ..Default::default()
             })
             .expect("a decision");
-        let count = 1 + (draw(i, 0) * 3.0) as u64;
+        let count = 1 + i % 3;
         for k in 0..count {
             let processing = 40.0 + 20.0 * draw(i, 10 + k);
             let logged = monitor
@@ -162,13 +162,13 @@ fn an_experiment_from_definition_to_verdict() {
         })
         .expect("open");
         experiments
-            .create(&policy, definition(json!({})))
+            .create(policy, definition(json!({})))
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         // The same definition again changes nothing; another one is refused.
         experiments
-            .create(&policy, definition(json!({})))
+            .create(policy, definition(json!({})))
             .expect("idempotent");
-        let other = experiments.create(&policy, definition(json!({"coverage": 0.5})));
+        let other = experiments.create(policy, definition(json!({"coverage": 0.5})));
         assert_eq!(
             field(&other.expect_err("conflict")).as_deref(),
             Some("test_id")
@@ -180,10 +180,10 @@ fn an_experiment_from_definition_to_verdict() {
         for i in 0..400 {
             let unit = format!("user-{i}");
             let first = experiments
-                .assign_at(&policy, "ranker-v2", &unit, exposed_at)
+                .assign_at(policy, "ranker-v2", &unit, exposed_at)
                 .expect("assign");
             let again = experiments
-                .assign(&policy, "ranker-v2", &unit)
+                .assign(policy, "ranker-v2", &unit)
                 .expect("assign");
             assert!(first.in_experiment);
             assert_eq!(first.reason, AssignmentReason::Assigned);
@@ -197,7 +197,7 @@ fn an_experiment_from_definition_to_verdict() {
 
         // Four metrics: the family-wise error rate held by Holm–Bonferroni.
         let analysis = experiments
-            .analyze(&policy, "ranker-v2", Some(Correction::HolmBonferroni))
+            .analyze(policy, "ranker-v2", Some(Correction::HolmBonferroni))
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert_eq!(analysis.multi_exposed, 0);
         for arm in &analysis.arms {
@@ -239,20 +239,20 @@ fn an_experiment_from_definition_to_verdict() {
         // left out and counted.
         experiments
             .replace(
-                &policy,
+                policy,
                 definition(json!({"traffic_split": {"1.0": 0.2, "2.0": 0.8}})),
             )
             .expect("replace");
         let mut moved = 0;
         for (unit, version) in &served {
             let now = experiments
-                .assign(&policy, "ranker-v2", unit)
+                .assign(policy, "ranker-v2", unit)
                 .expect("assign");
             moved += u64::from(&now.version != version);
         }
         assert!(moved > 0, "{engine}: some units change variation");
         let analysis = experiments
-            .analyze(&policy, "ranker-v2", None)
+            .analyze(policy, "ranker-v2", None)
             .expect("analyze");
         assert_eq!(analysis.multi_exposed, moved, "{engine}");
         let counted: u64 = analysis.arms.iter().map(|arm| arm.units).sum();
@@ -268,7 +268,7 @@ fn units_outside_the_experiment_get_the_control_and_are_not_counted() {
         let experiments = open(&database.url);
         experiments
             .create(
-                &policy,
+                policy,
                 definition(json!({"test_id": "nobody", "coverage": 0.0})),
             )
             .expect("create");
@@ -277,32 +277,30 @@ fn units_outside_the_experiment_get_the_control_and_are_not_counted() {
             "start_date": (Utc::now() + Duration::days(2)).format("%Y-%m-%d").to_string(),
             "end_date": (Utc::now() + Duration::days(9)).format("%Y-%m-%d").to_string(),
         }));
-        experiments.create(&policy, future).expect("create");
+        experiments.create(policy, future).expect("create");
         for (test_id, reason) in [
             ("nobody", AssignmentReason::NotInCoverage),
             ("later", AssignmentReason::NotStarted),
         ] {
             for i in 0..20 {
                 let a = experiments
-                    .assign(&policy, test_id, &format!("user-{i}"))
+                    .assign(policy, test_id, &format!("user-{i}"))
                     .expect("assign");
                 assert_eq!((a.variation, a.version.as_str()), (0, "1.0"));
                 assert!(!a.in_experiment);
                 assert_eq!(a.reason, reason);
             }
-            let analysis = experiments
-                .analyze(&policy, test_id, None)
-                .expect("analyze");
+            let analysis = experiments.analyze(policy, test_id, None).expect("analyze");
             assert!(analysis.arms.iter().all(|arm| arm.units == 0), "{test_id}");
             assert_eq!(analysis.verdict.kind, VerdictKind::NotEnoughData);
         }
         // A hostile or unknown id: an error, nothing stored.
-        let unknown = experiments.assign(&policy, "../../etc/passwd", "user-1");
+        let unknown = experiments.assign(policy, "../../etc/passwd", "user-1");
         assert_eq!(
             field(&unknown.expect_err("unknown")).as_deref(),
             Some("test_id")
         );
-        let bad_unit = experiments.assign(&policy, "nobody", "user\u{0}1");
+        let bad_unit = experiments.assign(policy, "nobody", "user\u{0}1");
         assert_eq!(
             field(&bad_unit.expect_err("control char")).as_deref(),
             Some("unit")
@@ -339,7 +337,7 @@ fn bad_definitions_store_nothing() {
         ];
         for (change, wanted) in cases {
             let error = experiments
-                .create(&policy, definition(change.clone()))
+                .create(policy, definition(change.clone()))
                 .expect_err("refused");
             assert_eq!(field(&error).as_deref(), Some(wanted), "{change}: {error}");
         }

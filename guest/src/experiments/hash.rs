@@ -38,14 +38,8 @@ pub fn equal_weights(count: i32) -> Vec<f64> {
 /// first `coverage` of its slice; equal weights when `weights` are absent, of another length
 /// or not summing to 1 ± 0.01.
 pub fn bucket_ranges(count: i32, coverage: f64, weights: Option<&[f64]>) -> Vec<(f64, f64)> {
-    // The SDK clamps with `<` and `>`, so NaN passes through unchanged, as it does here.
-    let coverage = if coverage < 0.0 {
-        0.0
-    } else if coverage > 1.0 {
-        1.0
-    } else {
-        coverage
-    };
+    // As the SDK's `<` and `>` do, `clamp` lets NaN through unchanged.
+    let coverage = coverage.clamp(0.0, 1.0);
     let equal = equal_weights(count);
     let mut weights = weights.map_or_else(|| equal.clone(), <[f64]>::to_vec);
     if usize::try_from(count).ok() != Some(weights.len()) {

@@ -29,6 +29,9 @@ fn definition() -> Definition {
     }
 }
 
+/// A change to a definition that breaks one rule.
+type Change = Box<dyn Fn(&mut Definition)>;
+
 fn field_of(error: &AppError) -> Option<String> {
     match &error.kind {
         ErrorKind::Validation(context) => context.field.clone(),
@@ -39,7 +42,7 @@ fn field_of(error: &AppError) -> Option<String> {
 #[test]
 fn definitions_break_rules_with_the_field_named() {
     assert!(check(&definition()).is_ok());
-    let cases: Vec<(&str, Box<dyn Fn(&mut Definition)>)> = vec![
+    let cases: Vec<(&str, Change)> = vec![
         ("test_id", Box::new(|d| d.test_id = "../../etc".into())),
         ("test_name", Box::new(|d| d.test_name = " ".into())),
         ("end_date", Box::new(|d| d.end_ms = d.start_ms)),
