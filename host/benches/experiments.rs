@@ -5,13 +5,14 @@
 //!
 //! Run through `bench/experiments.sh`. `UNITS` sets the exposed units (default 100,000), each
 //! with 1 to 5 decisions and feedback on about a third of them; `ASSIGN` the assignments timed
-//! (default 20,000).
+//! (default 20,000); `KEEP_STORE=PATH` keeps the store.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bachata_common::Policy;
+use bachata_common::capabilities::store::experiments::PER_UNIT;
 use bachata_common::config::{Database, MonitorSettings};
 use bachata_common::experiments::{Correction, Definition, Experiments};
 use bachata_common::monitor::{DecisionInput, FeedbackInput, Monitor};
@@ -88,40 +89,57 @@ fn status_mib(key: &str) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-/// The peer of the analysis: every exposed unit's likes and decisions fetched to the client,
-/// the like rate's sums computed there.
-fn fetch_every_unit(path: &Path) -> (usize, f64) {
+/// The peer of the analysis: the same per-unit rows (the same SQL) fetched to the client and
+/// the four metrics' sums computed there, as a client of a plain SQL store would.
+fn fetch_every_unit(path: &Path, end_ms: i64) -> (usize, f64) {
     let connection = rusqlite::Connection::open(path).expect("open");
-    let mut statement = connection
-        .prepare(
-            "SELECT e.variation, \
-                 (SELECT COUNT(*) FROM decisions d WHERE d.user_id = e.unit \
-                    AND d.ts_ms >= e.exposed_at_ms), \
-                 (SELECT COUNT(*) FROM decisions d JOIN feedback f ON f.decision_id = d.decision_id \
-                    WHERE d.user_id = e.unit AND d.ts_ms >= e.exposed_at_ms \
-                    AND f.feedback_type = 'like') \
-             FROM exposures e WHERE e.test_id = 'ranker-v2'",
-        )
-        .expect("prepare");
-    let rows: Vec<(i64, f64, f64)> = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    let sql = format!(
+        "{PER_UNIT} SELECT variation, decisions, processing_ms, likes, dislikes, skips, uses, \
+         ratings, rating_sum FROM per_unit"
+    );
+    let mut statement = connection.prepare(&sql).expect("prepare");
+    let rows: Vec<[f64; 9]> = statement
+        .query_map(rusqlite::params!["ranker-v2", end_ms], |row| {
+            let mut values = [0.0; 9];
+            values[0] = row.get::<_, i64>(0)? as f64;
+            for (i, value) in values.iter_mut().enumerate().skip(1) {
+                *value = row.get(i)?;
+            }
+            Ok(values)
+        })
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
-    let mut sums = [[0.0f64; 2]; 2];
-    for (variation, decisions, likes) in &rows {
-        let arm = &mut sums[usize::from(*variation == 1)];
-        arm[0] += likes;
-        arm[1] += decisions;
+    // Per variation, per metric: Σx, Σx², Σy, Σy², Σxy.
+    let mut sums = [[[0.0f64; 5]; 4]; 2];
+    for row in &rows {
+        let [variation, decisions, processing, likes, dislikes, skips, uses, ratings, rating_sum] =
+            *row;
+        let satisfied = likes + uses + (rating_sum - ratings) / 4.0;
+        let judged = likes + uses + dislikes + skips + ratings;
+        let pairs = [
+            (likes, decisions),
+            (satisfied, judged),
+            (processing, decisions),
+            (decisions, 0.0),
+        ];
+        for (metric, (x, y)) in sums[usize::from(variation == 1.0)].iter_mut().zip(pairs) {
+            for (total, add) in metric.iter_mut().zip([x, x * x, y, y * y, x * y]) {
+                *total += add;
+            }
+        }
     }
-    (rows.len(), sums[1][0] / sums[1][1])
+    (rows.len(), sums[1][0][0] / sums[1][0][2])
 }
 
 fn main() {
     let units = env_usize("UNITS", 100_000);
     let assign = env_usize("ASSIGN", 20_000).min(units);
     let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("monitor.sqlite3");
+    // `KEEP_STORE=PATH` keeps the store there, for a look at its queries.
+    let path = std::env::var_os("KEEP_STORE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("monitor.sqlite3"));
     let monitor = Arc::new(
         Monitor::open(&MonitorSettings {
             database: Database::new(path.display().to_string()),
@@ -254,7 +272,7 @@ fn main() {
     reset_peak();
     let before = rss_mib();
     let start = Instant::now();
-    let (rows, _) = fetch_every_unit(&path);
+    let (rows, _) = fetch_every_unit(&path, d.end_date.timestamp_millis());
     let peer = start.elapsed().as_secs_f64();
     let peer_peak = peak_mib() - before;
     let best = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -266,6 +284,6 @@ fn main() {
         "| `Experiments::analyze` (per-unit sums in SQL, 4 metrics, the policy's statistics) | {best:.3} s | 2 | {analyze_peak:.1} MiB |"
     );
     println!(
-        "| every unit's row fetched to the client, one metric summed there (the usual way) | {peer:.3} s | {rows} | {peer_peak:.1} MiB |"
+        "| the same per-unit rows fetched to the client, the 4 metrics' sums computed there | {peer:.3} s | {rows} | {peer_peak:.1} MiB |"
     );
 }

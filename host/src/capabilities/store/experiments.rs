@@ -126,7 +126,8 @@ fn column(quantity: Quantity) -> &'static str {
 
 /// Each exposed unit's quantities, from its decisions at or after its first exposure and
 /// before `$2` (the end), and their feedback; units exposed to several variations left out.
-const PER_UNIT: &str = "\
+/// Public for the benchmark's peer, which fetches these rows instead of their sums.
+pub const PER_UNIT: &str = "\
 WITH units AS (
     SELECT unit, MIN(variation) AS variation, MIN(exposed_at_ms) AS since
     FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1
