@@ -113,8 +113,17 @@ fn fetch_every_unit(path: &Path, end_ms: i64) -> (usize, f64) {
     // Per variation, per metric: Σx, Σx², Σy, Σy², Σxy.
     let mut sums = [[[0.0f64; 5]; 4]; 2];
     for row in &rows {
-        let [variation, decisions, processing, likes, dislikes, skips, uses, ratings, rating_sum] =
-            *row;
+        let [
+            variation,
+            decisions,
+            processing,
+            likes,
+            dislikes,
+            skips,
+            uses,
+            ratings,
+            rating_sum,
+        ] = *row;
         let satisfied = likes + uses + (rating_sum - ratings) / 4.0;
         let judged = likes + uses + dislikes + skips + ratings;
         let pairs = [
@@ -180,7 +189,11 @@ fn main() {
     let native = rate(assign, start);
     let start = Instant::now();
     for unit in &names[..assign] {
-        std::hint::black_box(policy.assign(&d, unit, now.timestamp_millis()).expect("assign"));
+        std::hint::black_box(
+            policy
+                .assign(&d, unit, now.timestamp_millis())
+                .expect("assign"),
+        );
     }
     let component = rate(assign, start);
     let start = Instant::now();
