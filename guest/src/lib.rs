@@ -10,7 +10,8 @@
 //! - [`cleanup`]: the cleanup policy over the host's streaming scan of the managed areas;
 //! - [`pose`]: YOLO pose post-processing;
 //! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking);
-//! - [`experiments`]: A/B experiments (GrowthBook-compatible assignment, the analysis).
+//! - [`experiments`]: A/B experiments (GrowthBook-compatible assignment, the analysis);
+//! - [`organizer`]: the directory organizer's categories and plan.
 //!
 //! The logic is plain Rust over the WIT types, so it unit-tests natively; only the thin
 //! `policy` glue (the host imports, the `Policy` trait and the `export_policy!` macro) is
@@ -28,6 +29,7 @@ pub mod config;
 mod dotenv;
 pub mod experiments;
 pub mod monitor;
+pub mod organizer;
 pub mod pose;
 
 /// The generated WIT bindings, for `export_policy!` and policies built on this crate.
@@ -69,6 +71,9 @@ pub mod types {
         DayMetrics, DayTotals, DecisionTotals, FeedbackTotals, JudgedDecision, Judgment,
         LatencyBucket, MoveTotals, Operational, Percentiles, RankingMetrics, RankingTotals, Share,
         WindowTotals,
+    };
+    pub use crate::bindings::exports::bachata::common::organizer::{
+        Category, Clip, Placement, PlacementStatus,
     };
     pub use crate::bindings::exports::bachata::common::pose::{
         Bbox, Frame as PoseFrame, Keypoint, Person,

@@ -29,11 +29,11 @@
 use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
 use crate::cleanup::Filesystem;
 use crate::types::{
-    Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, CleanupReport,
-    CleanupSettings, ConfigError, Correction, DayMetrics, DayTotals, Definition, ErrorKind,
-    FeedbackTotals, FsError, JudgedDecision, Metric, Namespace, Operational, Page, Person,
-    PoseFrame, RankingMetrics, RankingTotals, Removal, RemovalReason, ResolvedConfig, RunOptions,
-    SystemResources, Tensor, WindowTotals, YoloConfig,
+    Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, Category,
+    CleanupReport, CleanupSettings, Clip, ConfigError, Correction, DayMetrics, DayTotals,
+    Definition, ErrorKind, FeedbackTotals, FsError, JudgedDecision, Metric, Namespace, Operational,
+    Page, Person, Placement, PoseFrame, RankingMetrics, RankingTotals, Removal, RemovalReason,
+    ResolvedConfig, RunOptions, SystemResources, Tensor, WindowTotals, YoloConfig,
 };
 use crate::{catalog, config::SecretStore};
 
@@ -243,6 +243,39 @@ pub trait Policy {
     fn experiments_adjust(p_values: Vec<f64>, correction: Correction) -> Vec<f64> {
         crate::experiments::stats::adjust(&p_values, correction)
     }
+
+    /// `organizer.stock-mapping`.
+    fn organizer_stock_mapping() -> Vec<Category> {
+        crate::organizer::stock_mapping()
+    }
+
+    /// `organizer.normalize-label`.
+    fn organizer_normalize_label(label: String) -> String {
+        crate::organizer::normalize_label(&label)
+    }
+
+    /// `organizer.check-mapping`.
+    fn organizer_check_mapping(mapping: Vec<Category>) -> Result<(), AppError> {
+        crate::organizer::check_mapping(&mapping)
+    }
+
+    /// `organizer.categorize`.
+    fn organizer_categorize(
+        label: String,
+        mapping: Vec<Category>,
+        default_category: Option<String>,
+    ) -> Option<(String, String)> {
+        crate::organizer::categorize(&label, &mapping, default_category.as_deref())
+    }
+
+    /// `organizer.plan`.
+    fn organizer_plan(
+        clips: Vec<Clip>,
+        mapping: Vec<Category>,
+        default_category: Option<String>,
+    ) -> Result<Vec<Placement>, AppError> {
+        crate::organizer::plan(&clips, &mapping, default_category.as_deref())
+    }
 }
 
 /// The stock policy: every decision as documented in `wit/`.
@@ -257,7 +290,7 @@ macro_rules! export_policy {
     ($policy:ident) => {
         const _: () = {
             use $crate::bindings::exports::bachata::common::{
-                cleanup, config, errors, experiments, monitor, pose,
+                cleanup, config, errors, experiments, monitor, organizer, pose,
             };
             use $crate::types::*;
 
@@ -391,6 +424,40 @@ macro_rules! export_policy {
                 }
                 fn adjust(p_values: Vec<f64>, correction: Correction) -> Vec<f64> {
                     <$policy as $crate::policy::Policy>::experiments_adjust(p_values, correction)
+                }
+            }
+
+            impl organizer::Guest for $policy {
+                fn stock_mapping() -> Vec<Category> {
+                    <$policy as $crate::policy::Policy>::organizer_stock_mapping()
+                }
+                fn normalize_label(label: String) -> String {
+                    <$policy as $crate::policy::Policy>::organizer_normalize_label(label)
+                }
+                fn check_mapping(mapping: Vec<Category>) -> Result<(), AppError> {
+                    <$policy as $crate::policy::Policy>::organizer_check_mapping(mapping)
+                }
+                fn categorize(
+                    label: String,
+                    mapping: Vec<Category>,
+                    default_category: Option<String>,
+                ) -> Option<(String, String)> {
+                    <$policy as $crate::policy::Policy>::organizer_categorize(
+                        label,
+                        mapping,
+                        default_category,
+                    )
+                }
+                fn plan(
+                    clips: Vec<Clip>,
+                    mapping: Vec<Category>,
+                    default_category: Option<String>,
+                ) -> Result<Vec<Placement>, AppError> {
+                    <$policy as $crate::policy::Policy>::organizer_plan(
+                        clips,
+                        mapping,
+                        default_category,
+                    )
                 }
             }
 

@@ -64,6 +64,12 @@ pub mod experiments {
     pub use crate::types::experiments::*;
 }
 
+/// The directory organizer: training clips sorted into move categories.
+pub mod organizer {
+    pub use crate::services::organizer::*;
+    pub use crate::types::organizer::*;
+}
+
 pub use config::Config;
 pub use error::{AppError, Error};
 pub use policy::{BuiltError, CatalogEntry, Limits, Policy, PolicyOrigin};

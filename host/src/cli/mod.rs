@@ -13,6 +13,7 @@ use bachata_common::{Error, Policy, config};
 
 mod experiments;
 mod monitor;
+mod organize;
 mod output;
 mod pose;
 mod progress;
@@ -80,6 +81,8 @@ pub enum Command {
     /// A/B experiments on the recommender: define, assign units, analyze.
     #[command(subcommand)]
     Experiments(Box<experiments::ExperimentsCommand>),
+    /// Sort annotated training clips into move-category folders (safe, resumable, reported).
+    Organize(Box<organize::OrganizeArgs>),
     /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
     Pose {
         /// Image files (PNG or JPEG) or directories of frames (read in name order).
@@ -327,6 +330,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
         }
         Command::Monitor(command) => monitor::run(policy, command, cli.json),
         Command::Experiments(command) => experiments::run(policy, command, cli.json),
+        Command::Organize(args) => organize::run(policy, args, cli.json),
         Command::Tmp(TmpCommand::UserDir { id, env }) => {
             let manager = manager(policy, env)?;
             let path = manager.temp().user_temp_dir(id)?;

@@ -100,6 +100,41 @@ impl ImportProgress {
     }
 }
 
+/// A bar over the moves of an organizer run. None when stdout is not a terminal or with
+/// `--json`.
+pub struct MoveProgress(Option<ProgressBar>);
+
+impl MoveProgress {
+    /// A bar, shown from the first move.
+    pub fn start(json: bool) -> Self {
+        if json || !std::io::stdout().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {human_pos}/{human_len} clips moved · {per_sec} · {eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        Self(Some(bar))
+    }
+
+    /// `done` of `total` moves made.
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,5 +29,6 @@ pub(crate) mod wit {
     pub use super::exports::bachata::common::errors::CatalogEntry;
     pub use super::exports::bachata::common::experiments;
     pub use super::exports::bachata::common::monitor;
+    pub use super::exports::bachata::common::organizer;
     pub use super::exports::bachata::common::pose;
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod experiments;
 pub mod metrics;
 pub mod monitor;
+pub mod organizer;
 pub mod pose;
 pub mod removals;
 pub mod text;

@@ -6,4 +6,5 @@ mod config;
 mod errors;
 mod experiments;
 mod monitor;
+mod organizer;
 mod pose;

@@ -1,0 +1,267 @@
+//! A dataset root for the directory organizer: every access relative to the root's descriptor
+//! (cap-std), one path component at a time, never through a symbolic link, never onto another
+//! mount, and every move `renameat2(RENAME_NOREPLACE)` so nothing is ever overwritten.
+
+pub mod annotations;
+pub mod journal;
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::Path;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use rustix::fs::{Mode, RenameFlags, mkdirat, renameat_with};
+
+use super::fs::open_dir_nofollow;
+use super::fs::stat::{EntryKind, Mount, Stat, stat_at, stat_fd};
+use crate::types::organizer::Structure;
+
+/// What a relative path names in the dataset.
+#[derive(Debug, Clone, Copy)]
+pub enum Found {
+    /// A regular file (its inode, for "is it still the same file").
+    File(Stat),
+    /// Nothing.
+    Missing,
+    /// Something that is not a regular file (a directory, a link, a device).
+    NotAFile,
+}
+
+/// Why a path cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    /// A component is a symbolic link, another mount, or not a directory.
+    #[error("{0}")]
+    Refused(String),
+    /// The system refused.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// An opened dataset root.
+pub struct Dataset {
+    root: Dir,
+    mount: Mount,
+}
+
+/// What became of one move.
+#[derive(Debug)]
+pub enum Moved {
+    /// Done.
+    Moved,
+    /// Another file is at the target.
+    TargetExists,
+    /// The source is gone.
+    Missing,
+    /// The source is no longer the file planned (replaced, or not a regular file).
+    Changed,
+    /// A path component is a link or another mount.
+    Refused(String),
+    /// The system refused.
+    Failed(io::Error),
+}
+
+impl Dataset {
+    /// Opens the root directory (following a link there only: it is the caller's choice).
+    pub fn open(root: &Path) -> io::Result<Self> {
+        let root = Dir::open_ambient_dir(root, ambient_authority())?;
+        let mount = stat_fd(&root)?.mount;
+        Ok(Self { root, mount })
+    }
+
+    /// The directory holding `parts[..last]`, opened component by component; `create` makes
+    /// missing ones (mode 0755).
+    fn parent(&self, parts: &[&str], create: bool) -> Result<Option<Dir>, PathError> {
+        let mut dir = self.root.try_clone()?;
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            let name = OsStr::new(part);
+            match stat_at(&dir, name) {
+                Ok(stat) if stat.kind == EntryKind::Directory => {
+                    if !self.mount.holds(&stat.mount) {
+                        return Err(PathError::Refused(format!(
+                            "{part:?} is on another filesystem"
+                        )));
+                    }
+                }
+                Ok(stat) if stat.kind == EntryKind::Symlink => {
+                    return Err(PathError::Refused(format!("{part:?} is a symbolic link")));
+                }
+                Ok(_) => {
+                    return Err(PathError::Refused(format!("{part:?} is not a directory")));
+                }
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                    if !create {
+                        return Ok(None);
+                    }
+                    match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) => {}
+                        Err(rustix::io::Errno::EXIST) => {}
+                        Err(error) => return Err(PathError::Io(error.into())),
+                    }
+                }
+                Err(error) => return Err(PathError::Io(error)),
+            }
+            dir = match open_dir_nofollow(&dir, name) {
+                Ok(next) => next,
+                Err(error)
+                    if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+                {
+                    return Err(PathError::Refused(format!("{part:?} is a symbolic link")));
+                }
+                Err(error) => return Err(PathError::Io(error)),
+            };
+            let stat = stat_fd(&dir)?;
+            if !self.mount.holds(&stat.mount) {
+                return Err(PathError::Refused(format!(
+                    "{part:?} is on another filesystem"
+                )));
+            }
+        }
+        Ok(Some(dir))
+    }
+
+    /// What `path` (relative, `/`-separated, already checked by the plan) names.
+    pub fn find(&self, path: &str) -> Result<Found, PathError> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let Some(dir) = self.parent(&parts, false)? else {
+            return Ok(Found::Missing);
+        };
+        let name = OsStr::new(parts[parts.len() - 1]);
+        match stat_at(&dir, name) {
+            Ok(stat) if stat.kind == EntryKind::File => Ok(Found::File(stat)),
+            Ok(stat) if stat.kind == EntryKind::Symlink => {
+                Err(PathError::Refused(format!("{path:?} is a symbolic link")))
+            }
+            Ok(_) => Ok(Found::NotAFile),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Found::Missing),
+            Err(error) => Err(PathError::Io(error)),
+        }
+    }
+
+    /// Moves `from` to `to` when `from` is still the file `expected` (its inode), creating the
+    /// target's directories; never overwrites.
+    pub fn move_file(&self, from: &str, to: &str, expected: Option<u64>) -> Moved {
+        let from_parts: Vec<&str> = from.split('/').collect();
+        let to_parts: Vec<&str> = to.split('/').collect();
+        let source_dir = match self.parent(&from_parts, false) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => return Moved::Missing,
+            Err(PathError::Refused(why)) => return Moved::Refused(why),
+            Err(PathError::Io(error)) => return Moved::Failed(error),
+        };
+        let name = OsStr::new(from_parts[from_parts.len() - 1]);
+        match stat_at(&source_dir, name) {
+            Ok(stat) if stat.kind != EntryKind::File => return Moved::Changed,
+            Ok(stat) if expected.is_some_and(|inode| inode != stat.inode) => return Moved::Changed,
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Moved::Missing,
+            Err(error) => return Moved::Failed(error),
+        }
+        let target_dir = match self.parent(&to_parts, true) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => return Moved::Failed(io::Error::from(io::ErrorKind::NotFound)),
+            Err(PathError::Refused(why)) => return Moved::Refused(why),
+            Err(PathError::Io(error)) => return Moved::Failed(error),
+        };
+        let target = OsStr::new(to_parts[to_parts.len() - 1]);
+        match rename_noreplace(&source_dir, name, &target_dir, target) {
+            Ok(()) => Moved::Moved,
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Moved::TargetExists,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Moved::Missing,
+            Err(error) => Moved::Failed(error),
+        }
+    }
+
+    /// The dataset's structure: video files (by `is_video`), folders, and the videos already
+    /// at `<category>/<label>/<file>` for a category `is_category` accepts. Links and other
+    /// filesystems are counted as skipped, never entered.
+    pub fn survey(
+        &self,
+        is_video: &dyn Fn(&str) -> bool,
+        is_category: &dyn Fn(&str) -> bool,
+    ) -> Structure {
+        let mut structure = Structure::default();
+        let Ok(root) = self.root.try_clone() else {
+            return structure;
+        };
+        // (directory, depth, its top-level folder's name)
+        let mut stack: Vec<(Dir, usize, Option<String>)> = vec![(root, 0, None)];
+        while let Some((dir, depth, top)) = stack.pop() {
+            let Ok(entries) = dir.entries() else {
+                structure.skipped += 1;
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Ok(stat) = stat_at(&dir, &name) else {
+                    structure.skipped += 1;
+                    continue;
+                };
+                let text = name.to_string_lossy();
+                match stat.kind {
+                    EntryKind::Directory if self.mount.holds(&stat.mount) && depth < MAX_DEPTH => {
+                        structure.folders += 1;
+                        match open_dir_nofollow(&dir, &name) {
+                            Ok(next) => {
+                                let top = top.clone().or_else(|| Some(text.to_string()));
+                                stack.push((next, depth + 1, top));
+                            }
+                            Err(_) => structure.skipped += 1,
+                        }
+                    }
+                    EntryKind::File if is_video(&text) => {
+                        structure.video_files += 1;
+                        if let Some(category) = top.as_deref().filter(|_| depth == 2)
+                            && is_category(category)
+                        {
+                            structure.organized_files += 1;
+                            *structure
+                                .per_category
+                                .entry(category.to_string())
+                                .or_default() += 1;
+                        }
+                    }
+                    EntryKind::File => {}
+                    _ => structure.skipped += 1,
+                }
+            }
+        }
+        structure
+    }
+}
+
+/// The deepest folder the survey enters.
+const MAX_DEPTH: usize = 64;
+
+/// `renameat2(RENAME_NOREPLACE)`; where the filesystem cannot, a hard link then unlink of the
+/// source (the link fails when the target exists, so nothing is overwritten either).
+fn rename_noreplace(from_dir: &Dir, from: &OsStr, to_dir: &Dir, to: &OsStr) -> io::Result<()> {
+    match renameat_with(from_dir, from, to_dir, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            rustix::fs::linkat(from_dir, from, to_dir, to, rustix::fs::AtFlags::empty())?;
+            rustix::fs::unlinkat(from_dir, from, rustix::fs::AtFlags::empty())?;
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename over, fsync
+/// of the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        file.as_file().set_permissions(existing.permissions())?;
+    }
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    if let Ok(directory) = std::fs::File::open(dir) {
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}
