@@ -14,6 +14,7 @@ mod hostile;
 mod layers;
 mod monitor;
 mod monitor_http;
+mod organizer;
 mod pose;
 mod redaction;
 mod report_html;

@@ -265,3 +265,60 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_replaced_between_plan_and_move_stays() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("raw")).expect("mkdir");
+        std::fs::write(dir.path().join("raw/a.mp4"), "planned").expect("write");
+        let dataset = Dataset::open(dir.path()).expect("open");
+        let Ok(Found::File(planned)) = dataset.find("raw/a.mp4") else {
+            panic!("a file");
+        };
+        // Replaced by another file under the same name.
+        std::fs::remove_file(dir.path().join("raw/a.mp4")).expect("rm");
+        std::fs::write(dir.path().join("raw/other.mp4"), "x").expect("write");
+        std::fs::write(dir.path().join("raw/a.mp4"), "replacement").expect("write");
+        let moved = dataset.move_file("raw/a.mp4", "cat/label/a.mp4", Some(planned.inode));
+        assert!(matches!(moved, Moved::Changed), "{moved:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("raw/a.mp4")).expect("read"),
+            "replacement"
+        );
+        // Replaced by a link: not followed, not moved.
+        std::fs::remove_file(dir.path().join("raw/a.mp4")).expect("rm");
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("raw/a.mp4")).expect("link");
+        let moved = dataset.move_file("raw/a.mp4", "cat/label/a.mp4", None);
+        assert!(matches!(moved, Moved::Changed), "{moved:?}");
+        assert!(!dir.path().join("cat/label/a.mp4").exists());
+    }
+
+    #[test]
+    fn moves_never_overwrite() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("cat/label")).expect("mkdir");
+        std::fs::write(dir.path().join("a.mp4"), "a").expect("write");
+        std::fs::write(dir.path().join("cat/label/a.mp4"), "there").expect("write");
+        let dataset = Dataset::open(dir.path()).expect("open");
+        assert!(matches!(
+            dataset.move_file("a.mp4", "cat/label/a.mp4", None),
+            Moved::TargetExists
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("cat/label/a.mp4")).expect("read"),
+            "there"
+        );
+        assert!(matches!(
+            dataset.move_file("a.mp4", "cat/other/b.mp4", None),
+            Moved::Moved
+        ));
+        assert!(matches!(
+            dataset.move_file("a.mp4", "cat/other/c.mp4", None),
+            Moved::Missing
+        ));
+    }
+}

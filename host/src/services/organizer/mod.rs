@@ -82,7 +82,14 @@ pub struct Organizer<'a> {
 
 fn annotation_error(error: AnnotationError) -> Error {
     match error {
-        AnnotationError::Io { path, source } => Error::Io { path, source },
+        AnnotationError::Io { path, source } => Error::App(invalid(
+            "annotations",
+            Some(path.display().to_string()),
+            format!(
+                "cannot read the annotation file {}: {source}",
+                path.display()
+            ),
+        )),
         AnnotationError::Invalid { field, message } => Error::App(invalid(
             &field,
             None,
@@ -307,7 +314,13 @@ impl<'a> Organizer<'a> {
 
 /// A mapping file (JSON, or TOML when it ends in `.toml`) as categories, checked by the policy.
 pub fn read_mapping(policy: &Policy, path: &Path) -> Result<Vec<Category>, Error> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Error::App(invalid(
+            "mapping",
+            Some(path.display().to_string()),
+            format!("cannot read the mapping file {}: {error}", path.display()),
+        ))
+    })?;
     let toml = path
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
