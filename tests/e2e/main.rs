@@ -15,6 +15,7 @@ mod layers;
 mod monitor;
 mod monitor_http;
 mod organizer;
+mod organizer_vectors;
 mod pose;
 mod redaction;
 mod report_html;

@@ -72,7 +72,7 @@ impl Policy {
     }
 
     /// Every clip's place.
-    pub(crate) fn plan_clips(
+    pub fn plan(
         &self,
         clips: &[ClipRow],
         mapping: &[Category],

@@ -149,7 +149,7 @@ impl<'a> Organizer<'a> {
             .chain(options.default_category.as_deref())
             .collect();
         let structure = dataset.survey(&is_video, &|name| categories.contains(&name));
-        let placements = self.policy.plan_clips(
+        let placements = self.policy.plan(
             annotations.clips(),
             &mapping,
             options.default_category.as_deref(),
@@ -332,5 +332,5 @@ pub fn read_mapping(policy: &Policy, path: &Path) -> Result<Vec<Category>, Error
 /// A default category name the policy accepts, or its error.
 pub fn check_default_category(policy: &Policy, category: &str) -> Result<(), Error> {
     // The policy checks it with an empty plan.
-    policy.plan_clips(&[], &[], Some(category)).map(|_| ())
+    policy.plan(&[], &[], Some(category)).map(|_| ())
 }
