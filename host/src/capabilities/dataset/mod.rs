@@ -248,6 +248,17 @@ fn rename_noreplace(from_dir: &Dir, from: &OsStr, to_dir: &Dir, to: &OsStr) -> i
     }
 }
 
+/// Holds an exclusive `flock` on the directory `dir` (the annotation file's), so two runs on
+/// one annotation file never interleave; `None` when another process holds it.
+pub fn lock_directory(dir: &Path) -> io::Result<Option<std::fs::File>> {
+    let file = std::fs::File::open(dir)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename over, fsync
 /// of the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {

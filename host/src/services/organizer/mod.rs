@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capabilities::dataset::annotations::{AnnotationError, Annotations};
 use crate::capabilities::dataset::journal::{self, Journal, JournalMove};
-use crate::capabilities::dataset::{Dataset, Found, Moved, PathError};
+use crate::capabilities::dataset::{Dataset, Found, Moved, PathError, lock_directory};
 use crate::runtime::Policy;
 use crate::types::error::Error;
 use crate::types::monitor::invalid;
@@ -122,6 +122,28 @@ impl<'a> Organizer<'a> {
 
     /// Runs the organizer (see the module's documentation).
     pub fn organize(&self, options: &OrganizeOptions) -> Result<OrganizeReport, Error> {
+        // One run at a time per annotation file (the lock goes with this function's end).
+        let folder = options
+            .annotations
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let _lock = if options.dry_run {
+            None
+        } else {
+            match lock_directory(folder) {
+                Ok(Some(lock)) => Some(lock),
+                Ok(None) => {
+                    return Err(Error::App(invalid(
+                        "annotations",
+                        Some(options.annotations.display().to_string()),
+                        "another organize run is working on this annotation file's folder",
+                    )));
+                }
+                // An unreadable folder: reading the annotation file says why.
+                Err(_) => None,
+            }
+        };
         let mut annotations = Annotations::read(&options.annotations).map_err(annotation_error)?;
         let root = match &options.root {
             Some(root) => root.clone(),
