@@ -183,6 +183,7 @@ const WASI = {
  * @property {object} pose `bachata:common/pose`
  * @property {object} monitor `bachata:common/monitor`
  * @property {object} experiments `bachata:common/experiments`
+ * @property {object} organizer `bachata:common/organizer`
  */
 
 /**
@@ -210,6 +211,6 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
       },
     },
   };
-  const { errors, config, cleanup, pose, monitor, experiments } = await instantiate(getCoreModule, imports);
-  return { errors, config, cleanup, pose, monitor, experiments };
+  const { errors, config, cleanup, pose, monitor, experiments, organizer } = await instantiate(getCoreModule, imports);
+  return { errors, config, cleanup, pose, monitor, experiments, organizer };
 }

@@ -371,3 +371,79 @@ describe('experiments.json', async () => {
     });
   }
 });
+
+/** The fields of a `placement` a `plan` case may list (`reason` is not compared). */
+const PLACEMENT_FIELDS = ['clip-id', 'current-path', 'target-path', 'target-category', 'status'];
+
+/**
+ * A `categorize` case's test name: its label, and what it adds to the stock mapping.
+ *
+ * @param {any} vector
+ * @returns {string}
+ */
+function categorizeName(vector) {
+  let name = `categorize ${JSON.stringify(vector.label)}`;
+  if (vector.mapping !== null) name += ' (own mapping)';
+  if (vector['default-category'] !== null) name += ` (default ${vector['default-category']})`;
+  return name;
+}
+
+describe('organizer.json', async () => {
+  const cases = vectors('organizer.json');
+  const { organizer } = await instantiatePolicy();
+  const stock = organizer.stockMapping();
+  /** A vector's mapping as jco takes it: the component's stock mapping when `null`. */
+  const mapping = (value) => (value === null ? stock : fromWit(value));
+
+  test('stock-mapping', () => {
+    assert.deepEqual(toWit(stock), cases['stock-mapping']);
+  });
+
+  for (const [label, expected] of cases['normalize-label']) {
+    test(`normalize-label ${JSON.stringify(label)}`, () => {
+      assert.equal(organizer.normalizeLabel(label), expected);
+    });
+  }
+
+  for (const vector of cases.categorize) {
+    test(categorizeName(vector), () => {
+      const defaultCategory = vector['default-category'] ?? undefined;
+      const found = organizer.categorize(vector.label, mapping(vector.mapping), defaultCategory);
+      assert.deepEqual(found ?? null, vector.expect);
+    });
+  }
+
+  for (const vector of cases['check-mapping']) {
+    test(`check-mapping: ${vector.name}`, () => {
+      const check = () => organizer.checkMapping(mapping(vector.mapping));
+      if (vector.expect === 'ok') {
+        assert.equal(check(), undefined);
+      } else {
+        const error = errorOf(check);
+        assert.equal(error.errorCode, vector.expect, error.message);
+      }
+    });
+  }
+
+  for (const vector of cases.plan) {
+    test(`plan: ${vector.name}`, () => {
+      const plan = () => organizer.plan(
+        fromWit(vector.clips),
+        mapping(vector.mapping),
+        vector['default-category'] ?? undefined,
+      );
+      if (typeof vector.expect === 'string') {
+        const error = errorOf(plan);
+        assert.equal(error.errorCode, vector.expect, error.message);
+        return;
+      }
+      const placements = toWit(plan());
+      assert.equal(placements.length, vector.expect.length, JSON.stringify(placements));
+      vector.expect.forEach((wanted, index) => {
+        const unknown = Object.keys(wanted).filter((key) => !PLACEMENT_FIELDS.includes(key));
+        assert.deepEqual(unknown, [], 'fields the runner knows');
+        assert.deepEqual(subset(placements[index], wanted), wanted, `${vector.name}[${index}]`);
+      });
+    });
+  }
+});

@@ -13,6 +13,7 @@ ERRORS = vectors("errors.json")
 MONITOR = vectors("monitor.json")
 GROWTHBOOK = vectors("growthbook.json")
 EXPERIMENTS = vectors("experiments.json")
+ORGANIZER = vectors("organizer.json")
 
 #: ``ranking-totals`` before the first page.
 ZERO_TOTALS = {
@@ -243,3 +244,63 @@ def test_experiments_sample_ratio_p(case):
 def test_experiments_adjust(case):
     adjusted = policy.experiments_adjust(case["p-values"], case["correction"])
     assert adjusted == [near(value, case["decimals"]) for value in case["expect"]]
+
+
+def mapping(value):
+    """A vector's mapping: the component's stock mapping when ``null``."""
+    return policy.organizer_stock_mapping() if value is None else value
+
+
+def test_organizer_stock_mapping():
+    assert policy.organizer_stock_mapping() == ORGANIZER["stock-mapping"]
+
+
+@pytest.mark.parametrize(
+    "label, expect", ORGANIZER["normalize-label"], ids=[repr(row[0]) for row in ORGANIZER["normalize-label"]]
+)
+def test_organizer_normalize_label(label, expect):
+    assert policy.organizer_normalize_label(label) == expect
+
+
+def categorize_id(case) -> str:
+    """A ``categorize`` case's test id: its label, and what it adds to the stock mapping."""
+    suffix = "" if case["mapping"] is None else " (own mapping)"
+    if case["default-category"] is not None:
+        suffix += f" (default {case['default-category']})"
+    return repr(case["label"]) + suffix
+
+
+@pytest.mark.parametrize("case", ORGANIZER["categorize"], ids=[categorize_id(case) for case in ORGANIZER["categorize"]])
+def test_organizer_categorize(case):
+    got = policy.organizer_categorize(case["label"], mapping(case["mapping"]), case["default-category"])
+    assert (None if got is None else list(got)) == case["expect"]
+
+
+@pytest.mark.parametrize("case", ORGANIZER["check-mapping"], ids=names(ORGANIZER["check-mapping"]))
+def test_organizer_check_mapping(case):
+    result = policy.organizer_check_mapping(mapping(case["mapping"]))
+    if case["expect"] == "ok":
+        assert result["tag"] == "ok", result.get("val")
+    else:
+        assert result["tag"] == "err", result
+        assert result["val"]["error-code"] == case["expect"], result["val"]["message"]
+
+
+#: The fields of a ``placement`` a ``plan`` case may list (``reason`` is not compared).
+PLACEMENT_FIELDS = ("clip-id", "current-path", "target-path", "target-category", "status")
+
+
+@pytest.mark.parametrize("case", ORGANIZER["plan"], ids=names(ORGANIZER["plan"]))
+def test_organizer_plan(case):
+    result = policy.organizer_plan(case["clips"], mapping(case["mapping"]), case["default-category"])
+    if isinstance(case["expect"], str):
+        assert result["tag"] == "err", result
+        assert result["val"]["error-code"] == case["expect"], result["val"]["message"]
+        return
+    assert result["tag"] == "ok", result["val"]
+    placements, expect = result["val"], case["expect"]
+    assert len(placements) == len(expect), placements
+    for placement, wanted in zip(placements, expect):
+        unknown = sorted(set(wanted) - set(PLACEMENT_FIELDS))
+        assert not unknown, f"fields the runner does not know: {unknown}"
+        assert subset(placement, wanted) == wanted

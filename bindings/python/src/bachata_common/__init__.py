@@ -1,10 +1,10 @@
 """bachata_common: the shared-services policy of the bachata backend, from Python.
 
 The decisions (configuration, the error catalog, cleanup, pose post-processing, the monitor's
-metrics and A/B experiments) live in a WebAssembly component, ``bachata_common_policy.wasm``, shipped
-inside this package and run with wasmtime; ``BACHATA_POLICY`` names another component file to
-use instead. This package is the drop-in replacement of the original Django app's ``common``
-module:
+metrics, A/B experiments and the directory organizer's plan) live in a WebAssembly component,
+``bachata_common_policy.wasm``, shipped inside this package and run with wasmtime;
+``BACHATA_POLICY`` names another component file to use instead. This package is the drop-in
+replacement of the original Django app's ``common`` module:
 
 >>> from bachata_common import ValidationError, get_user_friendly_message
 >>> ValidationError("bad difficulty", field="difficulty", value="expert").details

@@ -50,6 +50,11 @@ __all__ = [
     "experiments_analyze",
     "experiments_sample_ratio_p",
     "experiments_adjust",
+    "organizer_stock_mapping",
+    "organizer_normalize_label",
+    "organizer_check_mapping",
+    "organizer_categorize",
+    "organizer_plan",
 ]
 
 Pairs = Union[Mapping[str, str], Iterable[tuple[str, str]]]
@@ -255,3 +260,69 @@ def experiments_adjust(p_values: Sequence[float], correction: str) -> list[float
     [0.05, 0.05]
     """
     return call("experiments", "adjust", list(p_values), correction)
+
+
+def organizer_stock_mapping() -> list[dict]:
+    """``organizer.stock-mapping``: the stock ``category`` records (``{"name": ..., "labels":
+    [...]}``), in order: ``basic_moves``, ``partner_work``, ``turns_spins``, ``styling``,
+    ``advanced``, ``transitions``.
+
+    >>> [category["name"] for category in organizer_stock_mapping()][:3]
+    ['basic_moves', 'partner_work', 'turns_spins']
+    """
+    return call("organizer", "stock-mapping")
+
+
+def organizer_normalize_label(label: str) -> str:
+    """``organizer.normalize-label``: ``label`` as compared: trimmed, lower-cased, ``-`` and spaces
+    turned into ``_``.
+
+    >>> organizer_normalize_label("Lady-Turn"), organizer_normalize_label("  CROSS BODY LEAD ")
+    ('lady_turn', 'cross_body_lead')
+    """
+    return call("organizer", "normalize-label", label)
+
+
+def organizer_check_mapping(mapping: Sequence[dict]) -> dict:
+    """``organizer.check-mapping``: ``{"tag": "ok"}``, or ``{"tag": "err", "val": app-error}`` (a
+    ``VALIDATION_ERROR``) when a category name is not a folder name (1 to 64 lower-case letters,
+    digits, ``_`` or ``-``), a label is empty or not usable as a folder name, or a label
+    (normalized) is in two categories."""
+    return call("organizer", "check-mapping", list(mapping))
+
+
+def organizer_categorize(
+    label: str, mapping: Sequence[dict], default_category: Optional[str] = None
+) -> Optional[tuple[str, str]]:
+    """``organizer.categorize``: the ``(category, folder)`` of ``label`` under ``mapping`` (a list
+    of ``category`` records, for example :func:`organizer_stock_mapping`).
+
+    The normalized label must equal one of a category's labels, or equal it once underscores are
+    dropped, never a substring; the folder is the mapping's spelling. An unknown label goes to
+    ``default_category`` (its folder the normalized label), or nowhere (``None``).
+
+    >>> stock = organizer_stock_mapping()
+    >>> organizer_categorize("Lady-Turn", stock), organizer_categorize("spinning", stock)
+    (('turns_spins', 'ladyturn'), None)
+    >>> organizer_categorize("Mambo Step", stock, "other")
+    ('other', 'mambo_step')
+    """
+    return call("organizer", "categorize", label, list(mapping), default_category)
+
+
+def organizer_plan(
+    clips: Sequence[dict], mapping: Sequence[dict], default_category: Optional[str] = None
+) -> dict:
+    """``organizer.plan``: the ``placement`` of every ``clip`` record (``{"clip-id": ...,
+    "video-path": ..., "move-label": ...}``), in order, as ``{"tag": "ok", "val": placements}``;
+    each has its ``current-path``, ``target-path`` and ``target-category`` (``None`` when the clip
+    stays), a ``status`` (``"move"``, ``"already-organized"``, ``"unmapped"`` or ``"refused"``)
+    and a ``reason`` for the last two. ``{"tag": "err", "val": app-error}`` when ``mapping``
+    breaks a rule of :func:`organizer_check_mapping` or ``default_category`` is not a valid
+    category name.
+
+    >>> clip = {"clip-id": "a", "video-path": "in/a.mkv", "move-label": "Mambo Step"}
+    >>> organizer_plan([clip], organizer_stock_mapping(), "other")["val"][0]["target-path"]
+    'other/mambo_step/a.mkv'
+    """
+    return call("organizer", "plan", list(clips), list(mapping), default_category)
