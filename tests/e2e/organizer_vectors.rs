@@ -113,6 +113,10 @@ fn organizer_vectors() {
                 "status": status_name(placement.status),
             });
             for (key, value) in want.as_object().expect("object") {
+                assert!(
+                    as_json.get(key).is_some(),
+                    "{name}: a field the runner does not know: {key}"
+                );
                 assert_eq!(&as_json[key], value, "{name}: {key}");
             }
         }
