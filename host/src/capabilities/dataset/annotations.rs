@@ -57,6 +57,8 @@ enum Document {
         headers: csv::StringRecord,
         records: Vec<csv::StringRecord>,
         path_column: usize,
+        /// Lines ended `\r\n` (kept on rewrite).
+        crlf: bool,
     },
 }
 
@@ -65,6 +67,8 @@ pub struct Annotations {
     path: PathBuf,
     document: Document,
     clips: Vec<ClipRow>,
+    /// The file began with a UTF-8 byte-order mark.
+    bom: bool,
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> AnnotationError {
@@ -165,6 +169,7 @@ fn read_csv(text: &str) -> Result<(Document, Vec<ClipRow>), AnnotationError> {
             headers,
             records,
             path_column: path,
+            crlf: text.contains("\r\n"),
         },
         rows,
     ))
@@ -185,18 +190,25 @@ impl Annotations {
             ));
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
+        // A byte-order mark (spreadsheet exports) is not part of the first key or column; the
+        // rewrite keeps it.
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, text.as_str()),
+        };
         let csv = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
         let (document, clips) = if csv {
-            read_csv(&text)?
+            read_csv(text)?
         } else {
-            read_json(&text)?
+            read_json(text)?
         };
         Ok(Self {
             path: path.to_path_buf(),
             document,
             clips,
+            bom,
         })
     }
 
@@ -274,9 +286,19 @@ impl Annotations {
                 Ok(text)
             }
             Document::Csv {
-                headers, records, ..
+                headers,
+                records,
+                crlf,
+                ..
             } => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
+                let terminator = if *crlf {
+                    csv::Terminator::CRLF
+                } else {
+                    csv::Terminator::Any(b'\n')
+                };
+                let mut writer = csv::WriterBuilder::new()
+                    .terminator(terminator)
+                    .from_writer(Vec::new());
                 writer.write_record(headers).map_err(io::Error::other)?;
                 for record in records {
                     writer.write_record(record).map_err(io::Error::other)?;
@@ -291,11 +313,66 @@ impl Annotations {
     /// Writes the file back: the previous version to `<file>.bak`, then the new one, each
     /// atomically (written, fsynced, renamed).
     pub fn write(&self) -> io::Result<()> {
-        let text = self.render()?;
+        let mut text = self.render()?;
+        if self.bom {
+            text.splice(0..0, "\u{feff}".bytes());
+        }
         let previous = std::fs::read(&self.path)?;
         let mut backup = self.path.clone().into_os_string();
         backup.push(".bak");
         write_atomically(Path::new(&backup), &previous)?;
         write_atomically(&self.path, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spreadsheet_csv_keeps_its_mark_and_line_ends() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("clips.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}clip_id,video_path,move_label,notes\r\nc1,raw/a.mp4,spin,\"x, y\"\r\n",
+        )
+        .expect("write");
+        let mut annotations = Annotations::read(&path).expect("read");
+        assert_eq!(annotations.clips()[0].clip_id, "c1");
+        annotations.set_path(0, "turns_spins/spin/a.mp4");
+        annotations.write().expect("write");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "\u{feff}clip_id,video_path,move_label,notes\r\nc1,turns_spins/spin/a.mp4,spin,\"x, y\"\r\n"
+        );
+        assert!(dir.path().join("clips.csv.bak").is_file());
+    }
+
+    #[test]
+    fn json_keeps_every_other_key_and_value_as_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("a.json");
+        std::fs::write(
+            &path,
+            r#"{"z": 1.50, "clips": [{"video_path": "a.mp4", "clip_id": 7, "move_label": "dip", "tags": ["ñ"]}], "a": null}"#,
+        )
+        .expect("write");
+        let mut annotations = Annotations::read(&path).expect("read");
+        assert_eq!(annotations.clips()[0].clip_id, "7");
+        annotations.set_path(0, "advanced/dip/a.mp4");
+        annotations.write().expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        // Keys in their order, numbers as written.
+        let z = text.find("\"z\": 1.50").expect("z as written");
+        let clips = text.find("\"clips\"").expect("clips");
+        let a = text.find("\"a\": null").expect("a");
+        assert!(z < clips && clips < a, "{text}");
+        assert!(
+            text.contains("\"video_path\": \"advanced/dip/a.mp4\""),
+            "{text}"
+        );
+        assert!(text.contains("\"clip_id\": 7"), "{text}");
+        assert!(text.contains("[\"ñ\"]"), "{text}");
     }
 }
