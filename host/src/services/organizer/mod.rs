@@ -243,6 +243,7 @@ impl<'a> Organizer<'a> {
                 .write(&journal_path)
                 .map_err(io_error(&journal_path))?;
             let total = planned.len() as u64;
+            let mut moved_any = false;
             for (done, planned_move) in planned.iter().enumerate() {
                 let clip = &mut moves[planned_move.index];
                 (clip.status, clip.error) = match dataset.move_file(
@@ -252,6 +253,7 @@ impl<'a> Organizer<'a> {
                 ) {
                     Moved::Moved => {
                         annotations.set_path(planned_move.index, &planned_move.to);
+                        moved_any = true;
                         (ClipStatus::Moved, None)
                     }
                     Moved::TargetExists => (
@@ -270,9 +272,11 @@ impl<'a> Organizer<'a> {
                     progress(done as u64 + 1, total);
                 }
             }
-            annotations
-                .write()
-                .map_err(io_error(&options.annotations))?;
+            if moved_any {
+                annotations
+                    .write()
+                    .map_err(io_error(&options.annotations))?;
+            }
             Journal::remove(&journal_path).map_err(io_error(&journal_path))?;
         }
         let summary = Summary::of(&moves, resumed);
@@ -319,16 +323,20 @@ impl<'a> Organizer<'a> {
         for planned in &journal.moves {
             let _ = dataset.move_file(&planned.from, &planned.to, Some(planned.inode));
             let at_target = matches!(dataset.find(&planned.to), Ok(Found::File(stat)) if stat.inode == planned.inode);
-            let same_clip = annotations
-                .clips()
-                .get(planned.index)
-                .is_some_and(|clip| clip.clip_id == planned.clip_id);
-            if at_target && same_clip {
+            // The same clip, not yet pointed at its target (a run killed after rewriting the
+            // annotation file leaves nothing to do here).
+            let behind = annotations.clips().get(planned.index).is_some_and(|clip| {
+                clip.clip_id == planned.clip_id && clip.video_path != planned.to
+            });
+            if at_target && behind {
                 annotations.set_path(planned.index, &planned.to);
                 finished += 1;
             }
         }
-        annotations.write().map_err(io_error(annotations.path()))?;
+        // Written only when it changes, so `<file>.bak` keeps the version before the run.
+        if finished > 0 {
+            annotations.write().map_err(io_error(annotations.path()))?;
+        }
         Journal::remove(path).map_err(io_error(path))?;
         Ok(finished)
     }
