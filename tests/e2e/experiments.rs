@@ -235,6 +235,15 @@ fn an_experiment_from_definition_to_verdict() {
             analysis.sample_ratio
         );
 
+        // Once units are exposed, the versions cannot change (exposures name their place).
+        let reordered = experiments.replace(
+            policy,
+            definition(json!({"algorithm_versions": ["2.0", "1.0"]})),
+        );
+        assert_eq!(
+            field(&reordered.expect_err("refused")).as_deref(),
+            Some("algorithm_versions")
+        );
         // A new split moves some units to the other variation: exposed to two, they are
         // left out and counted.
         experiments

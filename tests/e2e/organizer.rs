@@ -378,3 +378,66 @@ fn a_run_killed_at_any_point_is_finished_by_the_next() {
     let run = organize(&sandbox, &[]);
     assert_eq!(run.json()["summary"]["already_organized"], 3_000);
 }
+
+#[test]
+fn an_interrupted_run_is_finished_from_its_journal_in_its_own_root_only() {
+    use std::os::unix::fs::MetadataExt;
+    let sandbox = Sandbox::new();
+    let root = data(&sandbox);
+    std::fs::create_dir_all(root.join("raw/spin")).expect("mkdir");
+    std::fs::create_dir_all(root.join("turns_spins/spin")).expect("mkdir");
+    std::fs::create_dir_all(sandbox.path().join("elsewhere")).expect("mkdir");
+    std::fs::write(root.join("raw/spin/a.mp4"), "a").expect("write");
+    std::fs::write(root.join("raw/spin/b.mp4"), "b").expect("write");
+    let annotations = json!({"clips": [
+        {"clip_id": "a", "video_path": "raw/spin/a.mp4", "move_label": "spin"},
+        {"clip_id": "b", "video_path": "raw/spin/b.mp4", "move_label": "spin"},
+    ]})
+    .to_string();
+    std::fs::write(root.join("annotations.json"), &annotations).expect("write");
+    // A run killed after its first move: the journal lists both, `a` is at its target.
+    let id = |path: &Path| {
+        let meta = std::fs::metadata(path).expect("stat");
+        json!({"inode": meta.ino(), "size": meta.size(), "mtime": meta.mtime(),
+               "mtime_nsec": meta.mtime_nsec()})
+    };
+    let journal = json!({"root": root, "moves": [
+        {"index": 0, "clip_id": "a", "from": "raw/spin/a.mp4", "to": "turns_spins/spin/a.mp4",
+         "file": id(&root.join("raw/spin/a.mp4"))},
+        {"index": 1, "clip_id": "b", "from": "raw/spin/b.mp4", "to": "turns_spins/spin/b.mp4",
+         "file": id(&root.join("raw/spin/b.mp4"))},
+    ]});
+    std::fs::rename(
+        root.join("raw/spin/a.mp4"),
+        root.join("turns_spins/spin/a.mp4"),
+    )
+    .expect("the first move");
+    let journal_path = root.join(".annotations.json.organize-journal");
+    std::fs::write(&journal_path, journal.to_string()).expect("journal");
+
+    // Another root: refused, the journal kept.
+    let run = organize(&sandbox, &["--root", "elsewhere"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(journal_path.exists());
+    // Its own root: the journal's moves finished (`b` moved, `a` recorded), then nothing
+    // left to do.
+    let run = organize(&sandbox, &[]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let report = run.json();
+    assert_eq!(report["summary"]["resumed"], 2, "{report}");
+    assert_eq!(report["summary"]["moved"], 0);
+    assert_eq!(report["summary"]["already_organized"], 2);
+    assert!(!journal_path.exists());
+    assert_eq!(
+        contents(&root),
+        ["a", "b"]
+            .iter()
+            .map(|text| hex::encode(Sha256::digest(text.as_bytes())))
+            .collect()
+    );
+    // The backup is the file as it was before the interrupted run.
+    assert_eq!(
+        std::fs::read_to_string(root.join("annotations.json.bak")).expect("read"),
+        annotations
+    );
+}

@@ -69,6 +69,8 @@ pub struct Annotations {
     clips: Vec<ClipRow>,
     /// The file began with a UTF-8 byte-order mark.
     bom: bool,
+    /// The previous version was saved as `<file>.bak` (once per run).
+    backed_up: std::cell::Cell<bool>,
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> AnnotationError {
@@ -209,6 +211,7 @@ impl Annotations {
             document,
             clips,
             bom,
+            backed_up: std::cell::Cell::new(false),
         })
     }
 
@@ -310,18 +313,23 @@ impl Annotations {
         }
     }
 
-    /// Writes the file back: the previous version to `<file>.bak`, then the new one, each
-    /// atomically (written, fsynced, renamed).
+    /// Writes the file back: the version read to `<file>.bak` (the first time only), then the
+    /// new one, each atomically (written, fsynced, renamed).
     pub fn write(&self) -> io::Result<()> {
         let mut text = self.render()?;
         if self.bom {
             text.splice(0..0, "\u{feff}".bytes());
         }
-        let previous = std::fs::read(&self.path)?;
-        let mut backup = self.path.clone().into_os_string();
-        backup.push(".bak");
-        write_atomically(Path::new(&backup), &previous)?;
-        write_atomically(&self.path, &text)
+        // A link is written through, not replaced.
+        let path = self.path.canonicalize()?;
+        if !self.backed_up.get() {
+            let previous = std::fs::read(&path)?;
+            let mut backup = path.clone().into_os_string();
+            backup.push(".bak");
+            write_atomically(Path::new(&backup), &previous)?;
+            self.backed_up.set(true);
+        }
+        write_atomically(&path, &text)
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::write_atomically;
+use super::{FileId, write_atomically};
 
 /// One planned move.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,8 +21,8 @@ pub struct JournalMove {
     pub from: String,
     /// Where it goes.
     pub to: String,
-    /// The source file's inode when planned.
-    pub inode: u64,
+    /// The source file when planned.
+    pub file: FileId,
 }
 
 /// A run's moves.

@@ -17,6 +17,49 @@ use super::fs::open_dir_nofollow;
 use super::fs::stat::{EntryKind, Mount, Stat, stat_at, stat_fd};
 use crate::types::organizer::Structure;
 
+/// Which file a path named when it was planned: inode, size and modification time (an inode
+/// number alone is reused as soon as a file is deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileId {
+    /// Inode number.
+    pub inode: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds.
+    pub mtime: i64,
+    /// Modification time, nanoseconds within the second.
+    pub mtime_nsec: u32,
+}
+
+impl FileId {
+    /// The identity of the file `stat` describes.
+    pub fn of(stat: &Stat) -> Self {
+        Self {
+            inode: stat.inode,
+            size: stat.size,
+            mtime: stat.mtime,
+            mtime_nsec: stat.mtime_nsec,
+        }
+    }
+}
+
+/// A relative path's components, or why it is refused: absolute, empty, or with an empty, `.`
+/// or `..` component or a NUL (the plan never gives such paths; a journal or another policy
+/// might).
+fn components(path: &str) -> Result<Vec<&str>, PathError> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let bad = path.starts_with('/')
+        || parts
+            .iter()
+            .any(|part| part.is_empty() || *part == "." || *part == ".." || part.contains('\0'));
+    if bad {
+        return Err(PathError::Refused(format!(
+            "{path:?} is not a plain relative path inside the root"
+        )));
+    }
+    Ok(parts)
+}
+
 /// What a relative path names in the dataset.
 #[derive(Debug, Clone, Copy)]
 pub enum Found {
@@ -123,7 +166,7 @@ impl Dataset {
 
     /// What `path` (relative, `/`-separated, already checked by the plan) names.
     pub fn find(&self, path: &str) -> Result<Found, PathError> {
-        let parts: Vec<&str> = path.split('/').collect();
+        let parts = components(path)?;
         let Some(dir) = self.parent(&parts, false)? else {
             return Ok(Found::Missing);
         };
@@ -139,11 +182,18 @@ impl Dataset {
         }
     }
 
-    /// Moves `from` to `to` when `from` is still the file `expected` (its inode), creating the
-    /// target's directories; never overwrites.
-    pub fn move_file(&self, from: &str, to: &str, expected: Option<u64>) -> Moved {
-        let from_parts: Vec<&str> = from.split('/').collect();
-        let to_parts: Vec<&str> = to.split('/').collect();
+    /// Moves `from` to `to` when `from` is still the file `expected`, creating the target's
+    /// directories; never overwrites.
+    pub fn move_file(&self, from: &str, to: &str, expected: Option<FileId>) -> Moved {
+        let (from_parts, to_parts) = match (components(from), components(to)) {
+            (Ok(from), Ok(to)) => (from, to),
+            (Err(PathError::Refused(why)), _) | (_, Err(PathError::Refused(why))) => {
+                return Moved::Refused(why);
+            }
+            (Err(PathError::Io(error)), _) | (_, Err(PathError::Io(error))) => {
+                return Moved::Failed(error);
+            }
+        };
         let source_dir = match self.parent(&from_parts, false) {
             Ok(Some(dir)) => dir,
             Ok(None) => return Moved::Missing,
@@ -153,7 +203,9 @@ impl Dataset {
         let name = OsStr::new(from_parts[from_parts.len() - 1]);
         match stat_at(&source_dir, name) {
             Ok(stat) if stat.kind != EntryKind::File => return Moved::Changed,
-            Ok(stat) if expected.is_some_and(|inode| inode != stat.inode) => return Moved::Changed,
+            Ok(stat) if expected.is_some_and(|id| id != FileId::of(&stat)) => {
+                return Moved::Changed;
+            }
             Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Moved::Missing,
             Err(error) => return Moved::Failed(error),
@@ -171,6 +223,14 @@ impl Dataset {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Moved::Missing,
             Err(error) => Moved::Failed(error),
         }
+    }
+
+    /// Flushes the root's filesystem (the moves' directory entries) to disk, before the
+    /// annotation file is made to point at them.
+    pub fn sync(&self) -> io::Result<()> {
+        // The root's own descriptor may be `O_PATH`; `syncfs` needs a readable one.
+        let readable = open_dir_nofollow(&self.root, OsStr::new("."))?;
+        rustix::fs::syncfs(&readable).map_err(io::Error::from)
     }
 
     /// The dataset's structure: video files (by `is_video`), folders, and the videos already
@@ -294,7 +354,7 @@ mod tests {
         std::fs::remove_file(dir.path().join("raw/a.mp4")).expect("rm");
         std::fs::write(dir.path().join("raw/other.mp4"), "x").expect("write");
         std::fs::write(dir.path().join("raw/a.mp4"), "replacement").expect("write");
-        let moved = dataset.move_file("raw/a.mp4", "cat/label/a.mp4", Some(planned.inode));
+        let moved = dataset.move_file("raw/a.mp4", "cat/label/a.mp4", Some(FileId::of(&planned)));
         assert!(matches!(moved, Moved::Changed), "{moved:?}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("raw/a.mp4")).expect("read"),
@@ -306,6 +366,32 @@ mod tests {
         let moved = dataset.move_file("raw/a.mp4", "cat/label/a.mp4", None);
         assert!(matches!(moved, Moved::Changed), "{moved:?}");
         assert!(!dir.path().join("cat/label/a.mp4").exists());
+    }
+
+    #[test]
+    fn paths_that_climb_are_refused_whoever_gives_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("root/raw")).expect("mkdir");
+        std::fs::write(dir.path().join("root/raw/a.mp4"), "a").expect("write");
+        let dataset = Dataset::open(&dir.path().join("root")).expect("open");
+        for (from, to) in [
+            ("raw/a.mp4", "../out/a.mp4"),
+            ("raw/../raw/a.mp4", "x/y/a.mp4"),
+            ("raw/a.mp4", "/tmp/a.mp4"),
+            ("raw/a.mp4", "x//a.mp4"),
+            ("raw/a.mp4", "./x/a.mp4"),
+        ] {
+            assert!(
+                matches!(dataset.move_file(from, to, None), Moved::Refused(_)),
+                "{from} -> {to}"
+            );
+        }
+        assert!(matches!(
+            dataset.find("../root/raw/a.mp4"),
+            Err(PathError::Refused(_))
+        ));
+        assert!(!dir.path().join("out").exists());
+        assert!(dir.path().join("root/raw/a.mp4").is_file());
     }
 
     #[test]

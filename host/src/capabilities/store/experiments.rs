@@ -93,6 +93,20 @@ pub fn expose(
     Ok(inserted > 0)
 }
 
+/// Whether `test_id` has any exposure.
+pub fn has_exposures(tx: &mut dyn Tx, test_id: &str) -> Result<bool, StoreError> {
+    let mut any = false;
+    tx.query(
+        "SELECT 1 FROM exposures WHERE test_id = $1 LIMIT 1",
+        &[Value::from(test_id)],
+        &mut |_| {
+            any = true;
+            Ok(())
+        },
+    )?;
+    Ok(any)
+}
+
 /// Units exposed to more than one variation of `test_id`.
 pub fn multi_exposed(tx: &mut dyn Tx, test_id: &str) -> Result<u64, StoreError> {
     let mut count = 0;
@@ -124,16 +138,18 @@ fn column(quantity: Quantity) -> &'static str {
     }
 }
 
-/// Each exposed unit's quantities, from its decisions at or after its first exposure and
-/// before `$2` (the end), and their feedback; units exposed to several variations left out.
+/// Each exposed unit's quantities, from its decisions from a minute before its first exposure
+/// (clients' clocks and the decision that followed the assignment) to `$2` (the end), and
+/// their feedback; units exposed to several variations, or first after the end, left out.
 /// Public for the benchmark's peer, which fetches these rows instead of their sums.
 pub const PER_UNIT: &str = "\
 WITH units AS (
     SELECT unit, MIN(variation) AS variation, MIN(exposed_at_ms) AS since
-    FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1
+    FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1 AND MIN(exposed_at_ms) < $2
 ), decided AS (
     SELECT u.unit, d.decision_id, d.processing_time_ms
-    FROM units u JOIN decisions d ON d.user_id = u.unit AND d.ts_ms >= u.since AND d.ts_ms < $2
+    FROM units u JOIN decisions d ON d.user_id = u.unit
+        AND d.ts_ms >= u.since - 60000 AND d.ts_ms < $2
 ), by_decisions AS (
     SELECT unit, COUNT(*) AS decisions, SUM(processing_time_ms) AS processing_ms
     FROM decided GROUP BY unit

@@ -146,12 +146,29 @@ impl Experiments {
     }
 
     /// Replaces an experiment's definition (its exposures stay: units whose variation changes
-    /// are then exposed to two and left out of the analysis).
+    /// are then exposed to two and left out of the analysis). Once units are exposed, the
+    /// versions and their order cannot change.
     pub fn replace(&self, policy: &Policy, definition: Definition) -> Result<Experiment, Error> {
         let (definition, json) = Self::prepare(policy, definition)?;
         let now = Utc::now().timestamp_millis();
         self.monitor.write(|tx| {
-            load(tx, &definition.test_id)?;
+            let existing = load(tx, &definition.test_id)?;
+            // Exposures name variations by their place in the list: once units are exposed,
+            // the versions and their order stay.
+            if existing.definition.algorithm_versions != definition.algorithm_versions
+                && stored::has_exposures(tx, &definition.test_id)?
+            {
+                return Err(StoreError::Invalid(invalid(
+                    "algorithm_versions",
+                    Some(definition.algorithm_versions.join(", ")),
+                    format!(
+                        "experiment {:?} has exposures: its versions cannot change (they are {}); \
+                         define a new experiment",
+                        definition.test_id,
+                        existing.definition.algorithm_versions.join(", ")
+                    ),
+                )));
+            }
             stored::update(tx, &definition.test_id, &json, now)?;
             tracing::info!(test_id = %definition.test_id, "experiment replaced");
             load(tx, &definition.test_id)

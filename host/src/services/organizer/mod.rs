@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::capabilities::dataset::annotations::{AnnotationError, Annotations};
 use crate::capabilities::dataset::journal::{self, Journal, JournalMove};
-use crate::capabilities::dataset::{Dataset, Found, Moved, PathError, lock_directory};
+use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError, lock_directory};
 use crate::runtime::Policy;
 use crate::types::error::Error;
 use crate::types::monitor::invalid;
@@ -163,7 +163,7 @@ impl<'a> Organizer<'a> {
         let resumed = if options.dry_run {
             0
         } else {
-            self.resume(&dataset, &mut annotations, &journal_path)?
+            self.resume(&dataset, &root, &mut annotations, &journal_path)?
         };
         let categories: Vec<&str> = mapping
             .iter()
@@ -176,6 +176,19 @@ impl<'a> Organizer<'a> {
             &mapping,
             options.default_category.as_deref(),
         )?;
+        // A policy answers clip for clip, in order; the rows rewritten depend on it.
+        let in_order = placements.len() == annotations.clips().len()
+            && placements
+                .iter()
+                .zip(annotations.clips())
+                .all(|(placement, clip)| placement.clip_id == clip.clip_id);
+        if !in_order {
+            return Err(Error::App(crate::types::error::AppError::Generation {
+                message: "the policy's plan does not answer the clips one for one, in order"
+                    .to_string(),
+                details: Vec::new(),
+            }));
+        }
 
         // Look at the disk: each clip's status, and the moves to make.
         let mut moves = Vec::with_capacity(placements.len());
@@ -224,7 +237,7 @@ impl<'a> Organizer<'a> {
                                 clip_id: clip.clip_id.clone(),
                                 from: clip.current_path.clone(),
                                 to: target.clone(),
-                                inode: stat.inode,
+                                file: FileId::of(&stat),
                             });
                             (ClipStatus::WouldMove, None)
                         }
@@ -249,7 +262,7 @@ impl<'a> Organizer<'a> {
                 (clip.status, clip.error) = match dataset.move_file(
                     &planned_move.from,
                     &planned_move.to,
-                    Some(planned_move.inode),
+                    Some(planned_move.file),
                 ) {
                     Moved::Moved => {
                         annotations.set_path(planned_move.index, &planned_move.to);
@@ -273,6 +286,8 @@ impl<'a> Organizer<'a> {
                 }
             }
             if moved_any {
+                // The moves reach the disk before the file that points at them.
+                dataset.sync().map_err(io_error(&root))?;
                 annotations
                     .write()
                     .map_err(io_error(&options.annotations))?;
@@ -306,35 +321,60 @@ impl<'a> Organizer<'a> {
         })
     }
 
-    /// Finishes an interrupted run from its journal: each move whose source is still there is
-    /// made, then the annotation file points every journaled clip whose file is at its target
-    /// there. The number of clips finished this way.
+    /// Finishes an interrupted run from its journal: each move whose source is still the
+    /// planned file is made, then the annotation file points every journaled clip whose file is
+    /// at its target there (clips found by id and path, not by row). The journal is removed only
+    /// when every move is accounted for; a journal of another root is refused. The number of
+    /// clips finished this way.
     fn resume(
         &self,
         dataset: &Dataset,
+        root: &Path,
         annotations: &mut Annotations,
         path: &Path,
     ) -> Result<usize, Error> {
         let Some(journal) = Journal::read(path).map_err(io_error(path))? else {
             return Ok(0);
         };
+        let same_root = match (journal.root.canonicalize(), root.canonicalize()) {
+            (Ok(journaled), Ok(now)) => journaled == now,
+            _ => false,
+        };
+        if !same_root {
+            return Err(Error::App(invalid(
+                "root",
+                Some(root.display().to_string()),
+                format!(
+                    "an interrupted run of this annotation file worked in {}: run again with --root {}",
+                    journal.root.display(),
+                    journal.root.display()
+                ),
+            )));
+        }
         tracing::warn!(journal = %path.display(), moves = journal.moves.len(), "finishing an interrupted organizer run");
         let mut finished = 0;
         for planned in &journal.moves {
-            let _ = dataset.move_file(&planned.from, &planned.to, Some(planned.inode));
-            let at_target = matches!(dataset.find(&planned.to), Ok(Found::File(stat)) if stat.inode == planned.inode);
-            // The same clip, not yet pointed at its target (a run killed after rewriting the
-            // annotation file leaves nothing to do here).
-            let behind = annotations.clips().get(planned.index).is_some_and(|clip| {
-                clip.clip_id == planned.clip_id && clip.video_path != planned.to
+            let _ = dataset.move_file(&planned.from, &planned.to, Some(planned.file));
+            let at_target = match dataset.find(&planned.to) {
+                Ok(Found::File(stat)) => FileId::of(&stat) == planned.file,
+                Ok(_) | Err(PathError::Refused(_)) => false,
+                Err(PathError::Io(error)) => return Err(io_error(root)(error)),
+            };
+            if !at_target {
+                // Still at its source (or gone): the annotation already says so.
+                continue;
+            }
+            let row = annotations.clips().iter().position(|clip| {
+                clip.clip_id == planned.clip_id && clip.video_path == planned.from
             });
-            if at_target && behind {
-                annotations.set_path(planned.index, &planned.to);
+            if let Some(row) = row {
+                annotations.set_path(row, &planned.to);
                 finished += 1;
             }
         }
         // Written only when it changes, so `<file>.bak` keeps the version before the run.
         if finished > 0 {
+            dataset.sync().map_err(io_error(root))?;
             annotations.write().map_err(io_error(annotations.path()))?;
         }
         Journal::remove(path).map_err(io_error(path))?;
