@@ -18,27 +18,9 @@ use bachata_common::experiments::{Correction, Definition, Experiments};
 use bachata_common::monitor::{DecisionInput, FeedbackInput, Monitor};
 use chrono::{Duration, Utc};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
 
-/// A small deterministic generator (xorshift), so every run stores the same events.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{Rng, env_usize};
 
 fn definition() -> Definition {
     let now = Utc::now();

@@ -33,27 +33,9 @@ const MOVES: [&str; 12] = [
     "combination",
 ];
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
 
-/// A small deterministic generator (xorshift), so every run stores the same events.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{Rng, env_usize};
 
 /// The move at `rank` (0-based) of a decision whose list starts at `first`.
 fn move_at(first: usize, rank: usize) -> &'static str {

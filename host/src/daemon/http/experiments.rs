@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::super::Shared;
+use super::monitor::{failure, with_monitor};
 use super::{
     MAX_BODY_BYTES, declared_too_large, http_problem, not_json, problem, read_body, unauthorized,
 };
@@ -24,28 +25,15 @@ use crate::types::monitor::invalid;
 
 type RawQuery = Result<Query<HashMap<String, String>>, QueryRejection>;
 
-/// A failure as a problem response.
-fn failure(shared: &Shared, error: &Error, instance: &str) -> Response {
-    if !matches!(error, Error::App(AppError::Validation { .. })) {
-        tracing::warn!(%error, instance, "experiments request failed");
-    }
-    problem(shared, &error.to_app_error(), None, instance)
-}
-
 /// Runs `work` with the experiments on a blocking thread.
 async fn with_experiments<R: Send + 'static>(
     shared: &Arc<Shared>,
     work: impl FnOnce(&Experiments) -> Result<R, Error> + Send + 'static,
 ) -> Result<R, Error> {
-    let task_shared = Arc::clone(shared);
-    tokio::task::spawn_blocking(move || work(&Experiments::new(task_shared.monitor.get()?)))
-        .await
-        .unwrap_or_else(|error| {
-            Err(Error::App(AppError::Generation {
-                message: format!("experiments task failed: {error}"),
-                details: Vec::new(),
-            }))
-        })
+    with_monitor(shared, move |monitor| {
+        work(&Experiments::new(Arc::clone(monitor)))
+    })
+    .await
 }
 
 /// A definition from a request body, or the response refusing it.

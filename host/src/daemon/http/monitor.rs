@@ -130,21 +130,21 @@ fn stored_response(logged: &[Logged], batch: bool, id_name: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// A failure of the monitor as a problem response.
-fn failure(shared: &Shared, error: &Error, instance: &str) -> Response {
+/// A failure of the monitor (or what is stored beside it) as a problem response.
+pub(super) fn failure(shared: &Shared, error: &Error, instance: &str) -> Response {
     if !matches!(error, Error::App(AppError::Validation { .. })) {
-        tracing::warn!(%error, instance, "monitor request failed");
+        tracing::warn!(%error, instance, "request failed");
     }
     problem(shared, &error.to_app_error(), None, instance)
 }
 
 /// Runs `work` with the monitor on a blocking thread.
-async fn with_monitor<R: Send + 'static>(
+pub(super) async fn with_monitor<R: Send + 'static>(
     shared: &Arc<Shared>,
-    work: impl FnOnce(&Monitor) -> Result<R, Error> + Send + 'static,
+    work: impl FnOnce(&Arc<Monitor>) -> Result<R, Error> + Send + 'static,
 ) -> Result<R, Error> {
     let task_shared = Arc::clone(shared);
-    tokio::task::spawn_blocking(move || work(&*task_shared.monitor.get()?))
+    tokio::task::spawn_blocking(move || work(&task_shared.monitor.get()?))
         .await
         .unwrap_or_else(|error| {
             Err(Error::App(AppError::Generation {
@@ -295,9 +295,8 @@ async fn report(
         return Err(problem(shared, &error, None, instance));
     }
     let policy = shared.manager.policy();
-    let task_shared = Arc::clone(shared);
-    with_monitor(shared, move |_| {
-        Experiments::new(task_shared.monitor.get()?).report(&policy, query.days)
+    with_monitor(shared, move |monitor| {
+        Experiments::new(Arc::clone(monitor)).report(&policy, query.days)
     })
     .await
     .map_err(|error| failure(shared, &error, instance))
