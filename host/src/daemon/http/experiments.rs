@@ -64,17 +64,16 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, request: Request) 
         Err(response) => return response,
     };
     let policy = shared.manager.policy();
-    let outcome = with_experiments(&shared, move |experiments| {
-        let existed = experiments.get(&definition.test_id).is_ok();
-        Ok((experiments.create(&policy, definition)?, existed))
-    })
-    .await;
+    // Stored by this request when its creation time is not before the request (one
+    // transaction decides; no separate read that another request could race).
+    let asked = chrono::Utc::now().timestamp_millis();
+    let outcome = with_experiments(&shared, move |e| e.create(&policy, definition)).await;
     match outcome {
-        Ok((experiment, existed)) => {
-            let status = if existed {
-                StatusCode::OK
-            } else {
+        Ok(experiment) => {
+            let status = if experiment.created_at.timestamp_millis() >= asked {
                 StatusCode::CREATED
+            } else {
+                StatusCode::OK
             };
             (status, Json(experiment)).into_response()
         }
