@@ -26,7 +26,9 @@ echo "--- Rust"
 cargo test --workspace
 
 echo "--- the component every host loads: the one the native host embeds"
-cargo run --quiet -p bachata-common -- policy save target/policy.wasm
+# The binary `cargo test` built for the end-to-end tests: `cargo run -p` would build the host
+# again with another feature set.
+target/debug/bachata-common policy save target/policy.wasm
 export BACHATA_POLICY_WASM="$PWD/target/policy.wasm"
 
 echo "--- Python binding"
