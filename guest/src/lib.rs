@@ -30,6 +30,7 @@ mod dotenv;
 pub mod experiments;
 pub mod monitor;
 pub mod organizer;
+pub mod packed;
 pub mod pose;
 
 /// The generated WIT bindings, for `export_policy!` and policies built on this crate.
@@ -45,9 +46,7 @@ pub mod bindings {
 
 /// The WIT types, under plain names.
 pub mod types {
-    pub use crate::bindings::bachata::common::host_fs::{
-        Entry, EntryKind, FsError, Page, Removal, RemovalReason, RemovalStatus, ScanProblem,
-    };
+    pub use crate::bindings::bachata::common::host_fs::{FsError, RemovalReason, ScanProblem};
     pub use crate::bindings::bachata::common::host_metrics::{
         AreaUsage, Disk, Memory, SystemResources,
     };
@@ -78,6 +77,7 @@ pub mod types {
     pub use crate::bindings::exports::bachata::common::pose::{
         Bbox, Frame as PoseFrame, Keypoint, Person,
     };
+    pub use crate::cleanup::{Entry, EntryKind, Page, Removal, RemovalStatus};
 }
 
 #[cfg(target_family = "wasm")]

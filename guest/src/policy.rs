@@ -60,12 +60,33 @@ impl Filesystem for HostFs {
         host_fs::open_scan(area)
     }
 
+    /// Unpacks the host's page; a page that is not in the packed form traps the call.
     fn next(scan: &host_fs::Scan, max: u32) -> Page {
-        scan.next(max)
+        let page = scan.next(max);
+        let entries = crate::packed::unpack_entries(&page.entries)
+            .unwrap_or_else(|reason| panic!("host-fs: the host sent a malformed page: {reason}"));
+        Page {
+            entries,
+            problems: page.problems,
+            done: page.done,
+        }
     }
 
+    /// Packs the paths and unpacks the outcomes; outcomes that are malformed or not one per
+    /// path trap the call.
     fn remove(&self, area: &str, reason: RemovalReason, paths: &[String]) -> Vec<Removal> {
-        host_fs::remove(area, reason, paths)
+        let packed = host_fs::remove(area, reason, &crate::packed::pack_paths(paths));
+        let outcomes = crate::packed::unpack_removals(&packed).unwrap_or_else(|reason| {
+            panic!("host-fs: the host sent malformed removal outcomes: {reason}")
+        });
+        assert_eq!(
+            outcomes.len(),
+            paths.len(),
+            "host-fs: the host answered {} outcomes for {} paths",
+            outcomes.len(),
+            paths.len()
+        );
+        outcomes
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod background;
 mod bad_input;
+mod cleanup_vectors;
 mod cli;
 mod compile_cache;
 mod component;

@@ -24,8 +24,8 @@ mod walk;
 
 use crate::catalog;
 use crate::types::{
-    AppError, Assessment, CleanupReport, CleanupSettings, Entry, ErrorKind, FsError, Level, Page,
-    Removal, RemovalReason, ResourceWarning, RunOptions, SystemResources, ValidationContext,
+    AppError, Assessment, CleanupReport, CleanupSettings, ErrorKind, FsError, Level, RemovalReason,
+    ResourceWarning, RunOptions, ScanProblem, SystemResources, ValidationContext,
 };
 
 pub use cap::Eviction;
@@ -35,6 +35,75 @@ pub use walk::PAGE;
 /// The area whose size is capped.
 pub const CACHE_AREA: &str = "cache";
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// What an entry is (symbolic links are reported as links, never followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (its target is never looked at).
+    Symlink,
+    /// Anything else (socket, FIFO, device).
+    Other,
+}
+
+/// What happened to one path of a removal batch (see `remove` in `wit/host-fs.wit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalStatus {
+    /// Removed (in a dry run: would be removed).
+    Removed,
+    /// Already gone: nothing to do.
+    Vanished,
+    /// Skipped: a process holds a lock on it, or on a directory above it.
+    InUse,
+    /// A directory that is not empty: kept, not an error.
+    NotEmpty,
+    /// Refused by the host.
+    Refused,
+    /// The operating system refused.
+    Failed,
+}
+
+/// One entry found by a scan (what a page carries, packed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the area root, `/`-separated, in the host's form of names.
+    pub path: String,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Size in bytes (0 for directories).
+    pub size: u64,
+    /// Last modification, whole seconds since the Unix epoch.
+    pub mtime: u64,
+    /// The sub-second part of the last modification, in nanoseconds.
+    pub mtime_nanos: u32,
+    /// Whether a process holds a lock on this entry itself.
+    pub locked: bool,
+}
+
+/// The outcome for one path of a removal batch (`host-fs`'s `removal`, carried packed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// What happened.
+    pub status: RemovalStatus,
+    /// Bytes freed.
+    pub bytes: u64,
+    /// Why, when not removed.
+    pub reason: Option<String>,
+}
+
+/// One page of a scan, its entries unpacked (`host-fs` carries them packed).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The next entries of the walk, in order.
+    pub entries: Vec<Entry>,
+    /// Places that could not be read since the last page.
+    pub problems: Vec<ScanProblem>,
+    /// Whether the walk is over.
+    pub done: bool,
+}
 
 /// The host's filesystem capability as the policy sees it.
 pub trait Filesystem {

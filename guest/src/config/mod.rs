@@ -25,6 +25,7 @@ mod daemon;
 mod elasticsearch;
 mod environment;
 mod monitor;
+mod original;
 mod resolver;
 mod resources;
 mod secrets;

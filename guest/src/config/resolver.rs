@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use super::SecretStore;
+use super::original;
 use super::secrets::{self, SecretValues};
 use super::values::{self, BOOL_EXPECTED};
 use crate::dotenv::Dotenv;
@@ -112,10 +113,13 @@ impl Resolver<'_> {
     /// `expected` says what it should be.
     pub(super) fn problem(&mut self, name: &str, raw: Option<&Raw>, expected: &str) {
         let value = raw.map(|raw| secrets::shown_value(&raw.value, raw.secret));
-        let message = match &value {
+        let mut message = match &value {
             Some(value) => format!("{name}={value:?} is invalid: expected {expected}"),
             None => format!("{name} is required: expected {expected}"),
         };
+        if let Some(original) = original::sentence(name, value.as_deref()) {
+            message = format!("{message} ({original})");
+        }
         self.problems.push(Problem {
             variable: name.to_string(),
             value,

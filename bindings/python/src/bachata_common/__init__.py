@@ -12,7 +12,9 @@ replacement of the original Django app's ``common`` module:
 >>> get_user_friendly_message("NOPE_ERROR")
 'An error occurred: NOPE_ERROR'
 
-:mod:`bachata_common.policy` exposes every export of the component with plain values.
+:mod:`bachata_common.policy` exposes every export of the component with plain values;
+``resource_manager`` and ``temp_file_manager`` (and their classes) are the original app's
+resource and temp file services, with this host lending the component files and metrics.
 """
 
 from ._component import CapabilityUnavailable, PolicyNotFound
@@ -39,8 +41,17 @@ from .exceptions import (
     get_user_friendly_message,
 )
 from .policy import load_config
+from ._lend import Cancelled, PolicyViolation
+from .resources import ResourceManager, resource_manager
+from .temp_files import TempFileManager, temp_file_manager
 
 __all__ = [
+    "Cancelled",
+    "PolicyViolation",
+    "ResourceManager",
+    "resource_manager",
+    "TempFileManager",
+    "temp_file_manager",
     "CapabilityUnavailable",
     "PolicyNotFound",
     "DaemonSettings",

@@ -1,14 +1,15 @@
-"""The policy component: compiled once per process, instantiated in a fresh store per call.
+"""The policy component: compiled once per process (and cached compiled on disk), instantiated
+in a fresh store per call.
 
 The component (``bachata:common/common``, see ``wit/world.wit``) imports four host capabilities
 and exports the decisions. This host lends:
 
 - ``host-secrets``: the secret store of the current call (see :mod:`bachata_common.secrets`);
-- ``host-fs``, ``host-metrics``, ``host-pose``: nothing. Functions whose WIT result has an error
-  case answer with it (``"<capability> is not available in this host"``); the others trap with
-  :class:`CapabilityUnavailable`, which the caller of the export sees raised as such. Resource
-  types (``host-fs``'s ``scan``) are defined so the component links, but no value of them is
-  ever made (``open-scan`` errs), and their methods trap like any other function.
+- ``host-fs`` and ``host-metrics``: the managed areas and the resource snapshot lent to the current
+  call (see :mod:`bachata_common._lend`; :class:`bachata_common.ResourceManager` lends them to
+  ``cleanup.run``). Without them, ``open-scan`` answers ``"host-fs is not available in this
+  host"`` and the other functions trap with :class:`CapabilityUnavailable`;
+- ``host-pose``: nothing (``infer`` errs with ``"host-pose is not available in this host"``).
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
 stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments.
@@ -25,11 +26,12 @@ from typing import Any, Callable, Optional
 import wasmtime
 from wasmtime import component as wc
 
-from . import _values
+from . import _cache, _lend, _values
 from .secrets import SecretStore, default_secret_store
 
 __all__ = [
     "COMPONENT_FILE",
+    "call_lending",
     "POLICY_ENV",
     "CapabilityUnavailable",
     "PolicyNotFound",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 PACKAGE = "bachata:common"
-VERSION = "0.4.0"
+VERSION = "0.5.0"
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 
@@ -57,7 +59,7 @@ class CapabilityUnavailable(RuntimeError):
 
 
 def interface_name(name: str) -> str:
-    """The full name of an interface of the package, for example ``bachata:common/config@0.4.0``."""
+    """The full name of an interface of the package, for example ``bachata:common/config@0.5.0``."""
     return f"{PACKAGE}/{name}@{VERSION}"
 
 
@@ -86,24 +88,60 @@ def _trap(capability: str) -> Callable[..., Any]:
     return unavailable
 
 
+def _lent(capability: str) -> _lend.Lent:
+    """The capabilities lent to the current call; traps when none are."""
+    lent = _lend.current.get()
+    if lent is None or (capability == "host-fs" and lent.areas is None):
+        raise CapabilityUnavailable(_unavailable_message(capability))
+    if capability == "host-metrics" and lent.metrics is None:
+        raise CapabilityUnavailable(_unavailable_message(capability))
+    return lent
+
+
+#: The host type id of each resource type the imports name.
+RESOURCE_TYPES = {("host-fs", "scan"): 0}
+
+
+def _open_scan(area: str) -> dict:
+    lent = _lend.current.get()
+    if lent is None or lent.areas is None:
+        return {"tag": "err", "val": {"tag": "io", "val": _unavailable_message("host-fs")}}
+    opened = _lend.open_scan(lent, area)
+    if opened["tag"] == "ok":
+        opened = {"tag": "ok", "val": wc.ResourceHost.own(opened["val"], RESOURCE_TYPES[("host-fs", "scan")])}
+    return opened
+
+
+def _scan_next(scan: Any, maximum: int) -> dict:
+    return _lend.next_page(_lent("host-fs"), scan.rep, maximum)
+
+
+def _drop_scan(_store: Any, rep: int) -> None:
+    """The destructor of ``scan``: the walk it stands for is closed."""
+    lent = _lend.current.get()
+    if lent is not None:
+        lent.drop_scan(rep)
+
+
 #: What this host answers, per imported interface and function; any other function traps.
 HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
     "host-secrets": {"access": _access_secret},
     "host-fs": {
-        "open-scan": lambda _area: {
-            "tag": "err",
-            "val": {"tag": "io", "val": _unavailable_message("host-fs")},
-        },
+        "areas": lambda: _lent("host-fs").areas.names(),
+        "open-scan": _open_scan,
+        "[method]scan.next": _scan_next,
+        "remove": lambda area, reason, paths: _lend.remove(_lent("host-fs"), area, reason, paths),
     },
-    "host-metrics": {},
+    "host-metrics": {
+        "snapshot": lambda: _lent("host-metrics").metrics(),
+    },
     "host-pose": {
         "infer": lambda _frames: {"tag": "err", "val": _unavailable_message("host-pose")},
     },
 }
 
-
-def _drop_nothing(_store: Any, _rep: int) -> None:
-    """The destructor of a host resource type: no value of one is ever made, so none is dropped."""
+#: The destructor of each host resource type.
+RESOURCE_DESTRUCTORS = {("host-fs", "scan"): _drop_scan}
 
 
 def _read_component() -> bytes:
@@ -130,8 +168,13 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
     params = [ty for _, ty in func_ty.params]
     result = func_ty.result
 
-    def host_function(_store: Any, *args: Any) -> Any:
-        plain = implementation(*(_values.lift(ty, arg) for ty, arg in zip(params, args)))
+    def host_function(store: Any, *args: Any) -> Any:
+        lifted = []
+        for ty, arg in zip(params, args):
+            if isinstance(arg, wc.ResourceAny):
+                arg = arg.to_host(store)
+            lifted.append(_values.lift(ty, arg))
+        plain = implementation(*lifted)
         return None if result is None else _values.lower(result, plain)
 
     return host_function
@@ -142,7 +185,7 @@ class _Policy:
 
     def __init__(self, wasm: bytes) -> None:
         self.engine = wasmtime.Engine()
-        self.component = wc.Component(self.engine, wasm)
+        self.component = _cache.load(self.engine, wasm)
         self.linker = wc.Linker(self.engine)
         self.linker.add_wasip2()
         #: The host type id of each resource defined, by ``(capability, resource)``.
@@ -161,14 +204,16 @@ class _Policy:
                 with root.add_instance(interface_name(capability)) as instance:
                     items = imported.ty.exports(self.engine).items()
                     # A component whose imports name a resource type (`scan`) links only when the
-                    # type is defined, even if it never gets a value of it. Each gets a host type
-                    # of its own; this host makes no values, so the destructor has nothing to do.
+                    # type is defined. Each gets a host type of its own; a `scan` value's rep is
+                    # the walk's number in the call's table, closed by its destructor.
                     # Its methods (`[method]scan.next`) are functions like the others, below.
                     for name, item in items:
                         if isinstance(item.ty, wc.ResourceType):
-                            resource_id = len(self.host_resources)
-                            self.host_resources[(capability, name)] = resource_id
-                            instance.add_resource(name, wc.ResourceType.host(resource_id), _drop_nothing)
+                            key = (capability, name)
+                            resource_id = RESOURCE_TYPES.get(key, len(RESOURCE_TYPES) + len(self.host_resources))
+                            self.host_resources[key] = resource_id
+                            destructor = RESOURCE_DESTRUCTORS.get(key, _drop_scan)
+                            instance.add_resource(name, wc.ResourceType.host(resource_id), destructor)
                     for name, item in items:
                         if isinstance(item.ty, wc.FuncType):
                             implementation = functions.get(name) or _trap(capability)
@@ -218,3 +263,19 @@ def _loaded() -> _Policy:
 def call(interface: str, function: str, *args: Any) -> Any:
     """Calls ``interface.function`` of the policy (for example ``call("errors", "catalog")``)."""
     return _loaded().call(interface, function, *args)
+
+
+def call_lending(lent: _lend.Lent, interface: str, function: str, *args: Any) -> Any:
+    """Calls ``interface.function`` lending ``lent``'s capabilities; scans left open are closed
+    afterwards, and a rule the policy broke (see :mod:`bachata_common._lend`) raises
+    :class:`~bachata_common._lend.PolicyViolation` whatever the call returned."""
+    token = _lend.current.set(lent)
+    try:
+        result = _loaded().call(interface, function, *args)
+    finally:
+        _lend.current.reset(token)
+        lent.close()
+    summary = lent.audit.summary()
+    if summary:
+        raise _lend.PolicyViolation(f"the policy broke the host's rules in {interface}.{function}: {summary}")
+    return result

@@ -3,25 +3,27 @@
 use super::super::bindings::wit::host_fs;
 use crate::capabilities::fs;
 
-fn to_wit_kind(kind: fs::EntryKind) -> host_fs::EntryKind {
+/// The packed byte of an entry kind (its case index in `entry-kind`).
+fn kind_byte(kind: fs::EntryKind) -> u8 {
     match kind {
-        fs::EntryKind::File => host_fs::EntryKind::File,
-        fs::EntryKind::Directory => host_fs::EntryKind::Directory,
-        fs::EntryKind::Symlink => host_fs::EntryKind::Symlink,
-        fs::EntryKind::Other => host_fs::EntryKind::Other,
+        fs::EntryKind::File => 0,
+        fs::EntryKind::Directory => 1,
+        fs::EntryKind::Symlink => 2,
+        fs::EntryKind::Other => 3,
     }
 }
 
-fn to_wit_status(status: fs::RemovalStatus) -> host_fs::RemovalStatus {
+/// The packed byte of a removal status (its case index in `removal-status`).
+fn status_byte(status: fs::RemovalStatus) -> u8 {
     match status {
-        fs::RemovalStatus::Removed => host_fs::RemovalStatus::Removed,
-        fs::RemovalStatus::Vanished => host_fs::RemovalStatus::Vanished,
-        fs::RemovalStatus::InUse => host_fs::RemovalStatus::InUse,
-        fs::RemovalStatus::NotEmpty => host_fs::RemovalStatus::NotEmpty,
+        fs::RemovalStatus::Removed => 0,
+        fs::RemovalStatus::Vanished => 1,
+        fs::RemovalStatus::InUse => 2,
+        fs::RemovalStatus::NotEmpty => 3,
         fs::RemovalStatus::Refused
         | fs::RemovalStatus::OutOfBounds
-        | fs::RemovalStatus::Cancelled => host_fs::RemovalStatus::Refused,
-        fs::RemovalStatus::Failed => host_fs::RemovalStatus::Failed,
+        | fs::RemovalStatus::Cancelled => 4,
+        fs::RemovalStatus::Failed => 5,
     }
 }
 
@@ -33,24 +35,25 @@ pub(crate) fn reason_name(reason: host_fs::RemovalReason) -> &'static str {
     }
 }
 
-/// One page of a walk as the WIT `page`.
+/// One page of a walk as the WIT `page`, its entries packed (see `wit/host-fs.wit`).
 pub(crate) fn page(
     entries: Vec<fs::Entry>,
     problems: Vec<fs::ScanProblem>,
     done: bool,
 ) -> host_fs::Page {
+    let size = entries.iter().map(|entry| 26 + entry.path.len()).sum();
+    let mut packed = Vec::with_capacity(size);
+    for entry in &entries {
+        packed.push(kind_byte(entry.kind));
+        packed.push(u8::from(entry.locked));
+        packed.extend_from_slice(&entry.size.to_le_bytes());
+        packed.extend_from_slice(&entry.mtime.to_le_bytes());
+        packed.extend_from_slice(&entry.mtime_nanos.to_le_bytes());
+        packed.extend_from_slice(&packed_len(&entry.path).to_le_bytes());
+        packed.extend_from_slice(entry.path.as_bytes());
+    }
     host_fs::Page {
-        entries: entries
-            .into_iter()
-            .map(|entry| host_fs::Entry {
-                path: entry.path,
-                kind: to_wit_kind(entry.kind),
-                size: entry.size,
-                mtime: entry.mtime,
-                mtime_nanos: entry.mtime_nanos,
-                locked: entry.locked,
-            })
-            .collect(),
+        entries: packed,
         problems: problems
             .into_iter()
             .map(|problem| host_fs::ScanProblem {
@@ -62,11 +65,39 @@ pub(crate) fn page(
     }
 }
 
-/// One removal outcome as the WIT `removal`.
-pub(crate) fn removal(removal: fs::Removal) -> host_fs::Removal {
-    host_fs::Removal {
-        status: to_wit_status(removal.status),
-        bytes: removal.bytes,
-        reason: removal.reason,
+/// A text's length as the 4-byte length of the packed forms (paths and reasons are far
+/// shorter than 4 GiB: a path is at most `PATH_MAX` per level, a reason one sentence).
+fn packed_len(text: &str) -> u32 {
+    u32::try_from(text.len()).unwrap_or(u32::MAX - 1)
+}
+
+/// The reason length that stands for "no reason".
+const NO_REASON: u32 = u32::MAX;
+
+/// A batch's outcomes, packed (see `wit/host-fs.wit`).
+pub(crate) fn removals(removals: &[fs::Removal]) -> Vec<u8> {
+    let mut packed = Vec::with_capacity(removals.len() * 13);
+    for removal in removals {
+        packed.push(status_byte(removal.status));
+        packed.extend_from_slice(&removal.bytes.to_le_bytes());
+        match &removal.reason {
+            Some(reason) => {
+                let length = packed_len(reason);
+                packed.extend_from_slice(&length.to_le_bytes());
+                packed.extend_from_slice(&reason.as_bytes()[..length as usize]);
+            }
+            None => packed.extend_from_slice(&NO_REASON.to_le_bytes()),
+        }
     }
+    packed
+}
+
+/// A batch's paths from their packed form (each followed by a NUL); `None` when the last one
+/// is not ended by a NUL.
+pub(crate) fn paths(packed: &str) -> Option<Vec<String>> {
+    if packed.is_empty() {
+        return Some(Vec::new());
+    }
+    let body = packed.strip_suffix('\0')?;
+    Some(body.split('\0').map(str::to_string).collect())
 }

@@ -13,7 +13,7 @@ mod pose;
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
 pub(crate) use errors::built_error;
-pub(crate) use fs::{page, reason_name, removal};
+pub(crate) use fs::{page, paths, reason_name, removals};
 pub(crate) use metrics::to_wit_snapshot;
 pub(crate) use monitor::{feedback as monitor_feedback, judged};
 pub(crate) use pose::{frame, tensors};

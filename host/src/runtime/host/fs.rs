@@ -38,10 +38,10 @@ impl host_fs::Host for HostState {
         &mut self,
         area: String,
         reason: host_fs::RemovalReason,
-        paths: Vec<String>,
-    ) -> wasmtime::Result<Vec<host_fs::Removal>> {
+        paths: String,
+    ) -> wasmtime::Result<Vec<u8>> {
         let started = Instant::now();
-        let outcome = self.remove_paths(area, reason, paths);
+        let outcome = self.remove_paths(area, reason, &paths);
         self.host_time += started.elapsed();
         outcome
     }
@@ -122,11 +122,16 @@ impl HostState {
         &mut self,
         area: String,
         reason: host_fs::RemovalReason,
-        paths: Vec<String>,
-    ) -> wasmtime::Result<Vec<host_fs::Removal>> {
+        packed: &str,
+    ) -> wasmtime::Result<Vec<u8>> {
         if self.cancelled() {
             return Err(Cancelled.into());
         }
+        let Some(paths) = convert::paths(packed) else {
+            self.audit
+                .violation("sent removal paths not in the packed form".to_string());
+            wasmtime::bail!("host-fs.remove: the last path is not followed by a NUL");
+        };
         if paths.len() > MAX_REMOVAL_BATCH {
             self.audit.violation(format!(
                 "asked to remove {} paths in one call (at most {MAX_REMOVAL_BATCH})",
@@ -170,6 +175,6 @@ impl HostState {
         {
             return Err(Cancelled.into());
         }
-        Ok(outcomes.into_iter().map(convert::removal).collect())
+        Ok(convert::removals(&outcomes))
     }
 }

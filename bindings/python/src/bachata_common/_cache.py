@@ -1,0 +1,120 @@
+"""The compile cache: the policy component compiled to native code once, then loaded from disk
+(``Component.deserialize``) in a few milliseconds by every later process — the native host's
+cache (``host/src/runtime/cache.rs``), for wasmtime-py.
+
+Entries are keyed by the component's sha256 and the wasmtime-py version. Loading precompiled
+code runs it, so an entry is trusted only when its directory and file belong to this user and
+nobody else can write them; each entry ends with a sha256 of what precedes it, so a truncated or
+corrupted file is detected. Anything untrusted, corrupt or stale is compiled afresh and
+rewritten: the cache can slow nothing down and break nothing.
+
+``BACHATA_CACHE_DIR`` names the directory (``off`` or empty turns the cache off); else
+``$XDG_CACHE_HOME/bachata-common``, else ``~/.cache/bachata-common``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import wasmtime
+from wasmtime import component as wc
+
+__all__ = ["cache_dir", "load"]
+
+_log = logging.getLogger("bachata_common")
+_DIGEST = 32
+
+
+def _wasmtime_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("wasmtime")
+    except Exception:
+        return "unknown"
+
+
+def cache_dir() -> Optional[Path]:
+    """The cache directory, or ``None`` when the cache is off or there is nowhere to put it."""
+    given = os.environ.get("BACHATA_CACHE_DIR")
+    if given is not None:
+        return None if given in ("", "off") else Path(given)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "bachata-common"
+    home = os.environ.get("HOME")
+    return Path(home) / ".cache" / "bachata-common" if home else None
+
+
+def _trusted(path: Path, directory: bool) -> bool:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    kind_ok = stat.S_ISDIR(info.st_mode) if directory else stat.S_ISREG(info.st_mode)
+    return kind_ok and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def _entry(directory: Path, wasm: bytes) -> Path:
+    digest = hashlib.sha256(wasm).hexdigest()
+    return directory / f"python-wasmtime-{_wasmtime_version()}-{digest[:32]}.cwasm"
+
+
+def _read(path: Path) -> Optional[bytes]:
+    if not (_trusted(path.parent, True) and _trusted(path, False)):
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    body, trailer = data[:-_DIGEST], data[-_DIGEST:]
+    if len(data) <= _DIGEST or hashlib.sha256(body).digest() != trailer:
+        _log.warning("compile cache entry %s is corrupt; compiling afresh", path)
+        return None
+    return body
+
+
+def _write(path: Path, compiled: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _trusted(path.parent, True):
+        _log.warning("compile cache directory %s is not this user's alone; not writing to it", path.parent)
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(compiled)
+            file.write(hashlib.sha256(compiled).digest())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def load(engine: wasmtime.Engine, wasm: bytes) -> wc.Component:
+    """The component ``wasm`` for ``engine``: from the cache when a trusted entry exists, else
+    compiled (and the entry written)."""
+    directory = cache_dir()
+    if directory is None:
+        return wc.Component(engine, wasm)
+    path = _entry(directory, wasm)
+    cached = _read(path)
+    if cached is not None:
+        try:
+            return wc.Component.deserialize(engine, cached)
+        except wasmtime.WasmtimeError as error:
+            _log.warning("compile cache entry %s cannot be loaded (%s); compiling afresh", path, error)
+    component = wc.Component(engine, wasm)
+    try:
+        _write(path, bytes(component.serialize()))
+    except OSError as error:
+        _log.warning("cannot write the compile cache entry %s: %s", path, error)
+    return component

@@ -1,0 +1,194 @@
+"""The original app's ``resource_manager`` API over the Python host: resources, cleanup by age
+and cache size, warnings, monitoring, one schedule, shutdown."""
+
+import asyncio
+import os
+import threading
+import time
+
+import pytest
+
+import bachata_common
+from bachata_common import Cancelled, ResourceError, ResourceManager, resource_manager
+from bachata_common.resources import ResourceManager as ResourceManagerClass
+
+
+def aged(path, hours: float, size: int = 10) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    when = time.time() - hours * 3600
+    os.utime(path, (when, when))
+
+
+@pytest.fixture
+def manager(tmp_path):
+    manager = ResourceManager(data_dir=tmp_path / "data")
+    yield manager
+    manager.shutdown()
+    manager.areas.close()
+
+
+def test_the_original_names_and_attributes():
+    assert ResourceManager is ResourceManagerClass
+    assert isinstance(resource_manager, ResourceManager)
+    fresh = ResourceManager(data_dir="unused")
+    assert fresh.max_temp_age_hours == 24
+    assert fresh.max_cache_size_gb == 5
+    assert fresh.memory_warning_threshold == 85
+    assert fresh.disk_warning_threshold == 90
+    fresh.max_temp_age_hours = 1
+    assert fresh.cleanup_settings()["max-temp-age-hours"] == 1
+    fresh.memory_warning_threshold = 50
+    assert fresh.cleanup_settings()["memory-warning-threshold"] == 0.5
+    assert "ResourceManager" in bachata_common.__all__ and "resource_manager" in bachata_common.__all__
+
+
+def test_nothing_happens_on_import_and_configuration_is_read_on_first_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHATA_DATA_DIR", str(tmp_path / "configured"))
+    monkeypatch.chdir(tmp_path)
+    manager = ResourceManager()
+    assert not (tmp_path / "configured").exists()
+    assert manager.data_dir == (tmp_path / "configured").resolve()
+    assert sorted(p.name for p in (tmp_path / "configured").iterdir()) == ["cache", "output", "temp"]
+    manager.areas.close()
+
+
+def test_get_system_resources_has_the_original_shape(manager):
+    aged(manager.data_dir / "temp" / "a.bin", 1, size=3 * 1024 * 1024)
+    resources = manager.get_system_resources()
+    memory, disk = resources["memory"], resources["disk"]
+    for key in ("total_gb", "available_gb", "used_gb", "percent_used"):
+        assert isinstance(memory[key], float)
+    assert 0 <= memory["percent_used"] <= 100
+    assert memory["total_bytes"] >= memory["used_bytes"]
+    for key in ("total_gb", "free_gb", "used_gb", "percent_used"):
+        assert isinstance(disk[key], float)
+    temp = resources["temp_directories"][str(manager.data_dir / "temp")]
+    assert temp == {"exists": True, "size_mb": 3.0, "size_bytes": 3 * 1024 * 1024, "file_count": 1}
+    assert set(resources["temp_directories"]) == {str(manager.data_dir / name) for name in ("temp", "cache", "output")}
+
+
+def test_cleanup_temporary_files_removes_old_files_and_keeps_new_ones(manager):
+    temp = manager.data_dir / "temp"
+    aged(temp / "old.tmp", 48, size=100)
+    aged(temp / "deep" / "old.tmp", 48, size=20)
+    aged(temp / "new.tmp", 1, size=7)
+    result = asyncio.run(manager.cleanup_temporary_files())
+    assert result["files_removed"] == 2
+    assert result["bytes_freed"] == 120
+    assert result["directories_processed"] == 3
+    assert not (temp / "old.tmp").exists() and (temp / "new.tmp").exists()
+    forced = asyncio.run(manager.cleanup_temporary_files(force=True))
+    assert forced["files_removed"] == 1 and not (temp / "new.tmp").exists()
+
+
+def test_a_dry_run_changes_nothing(manager):
+    aged(manager.data_dir / "temp" / "old.tmp", 48)
+    result = manager.cleanup_temporary_files_sync(dry_run=True)
+    assert result["files_removed"] == 1 and result["dry_run"] is True
+    assert (manager.data_dir / "temp" / "old.tmp").exists()
+
+
+def test_cleanup_cache_directory_trims_the_oldest_first(manager):
+    cache = manager.data_dir / "cache"
+    for index, hours in enumerate([10, 9, 8, 7]):
+        aged(cache / f"{index}.bin", hours, size=400)
+    manager.max_cache_size_gb = 1024 / 1024**3
+    result = asyncio.run(manager.cleanup_cache_directory())
+    assert result["files_removed"] == 2 and result["bytes_freed"] == 800
+    assert sorted(p.name for p in cache.iterdir()) == ["2.bin", "3.bin"]
+    # The age rule is not this call's business: an old temp file stays.
+    aged(manager.data_dir / "temp" / "old.tmp", 48)
+    assert manager.cleanup_cache_directory_sync()["files_removed"] == 0
+    assert (manager.data_dir / "temp" / "old.tmp").exists()
+
+
+def test_a_locked_file_is_kept(manager):
+    import fcntl
+
+    path = manager.data_dir / "temp" / "busy.tmp"
+    aged(path, 48)
+    with open(path, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        result = manager.cleanup_temporary_files_sync(force=True)
+    assert result["skipped_in_use"] == 1 and result["files_removed"] == 0
+    assert path.exists()
+
+
+def test_one_cleanup_at_a_time_per_data_directory(manager):
+    import fcntl
+
+    fd = os.open(manager.data_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(ResourceError, match="already running"):
+            manager.cleanup_temporary_files_sync()
+    finally:
+        os.close(fd)
+
+
+def test_warnings_follow_the_thresholds(manager, caplog):
+    manager.memory_warning_threshold = 0.0
+    manager.disk_warning_threshold = 0.0
+    with caplog.at_level("WARNING", logger="bachata_common"):
+        assessment = manager.check_resources()
+    resources = {warning["resource"] for warning in assessment["warnings"]}
+    assert resources == {"memory", "disk"}
+    assert any("memory" in record.getMessage() for record in caplog.records)
+
+
+def test_monitoring_runs_until_shutdown(manager):
+    async def scenario():
+        task = asyncio.create_task(manager.start_monitoring(interval_seconds=0.05))
+        await asyncio.sleep(0.3)
+        assert manager.monitoring_active
+        await manager.shutdown()
+        await asyncio.wait_for(task, 5)
+        assert not manager.monitoring_active
+
+    asyncio.run(scenario())
+
+
+def test_schedule_cleanup_keeps_one_schedule(manager):
+    async def scenario():
+        first = manager.schedule_cleanup(interval_hours=6)
+        second = manager.schedule_cleanup(interval_hours=1)
+        await asyncio.sleep(0)
+        assert first is not second
+        assert first.cancelled() or first.done()
+        assert manager.cleanup_task is second and not second.done()
+        manager.shutdown()
+        await asyncio.sleep(0)
+        assert second.cancelled() or second.done()
+
+    asyncio.run(scenario())
+
+
+def test_schedule_cleanup_without_an_event_loop_runs_in_a_thread(manager):
+    aged(manager.data_dir / "temp" / "old.tmp", 48)
+    thread = manager.schedule_cleanup(interval_hours=0.5 / 3600)
+    assert isinstance(thread, threading.Thread)
+    deadline = time.time() + 10
+    while (manager.data_dir / "temp" / "old.tmp").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not (manager.data_dir / "temp" / "old.tmp").exists()
+    assert manager.schedule_cleanup(interval_hours=6) is not thread
+    manager.shutdown()
+    thread.join(5)
+    assert not thread.is_alive()
+    with pytest.raises(ValueError):
+        manager.schedule_cleanup(interval_hours=0)
+
+
+def test_after_shutdown_cleanups_are_refused(manager):
+    manager.shutdown()
+    with pytest.raises(Cancelled):
+        manager.cleanup_temporary_files_sync()
+
+
+def test_an_area_root_that_is_a_link_is_refused(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "data" / "temp").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ValueError, match="symbolic link"):
+        ResourceManager(data_dir=tmp_path / "data").areas
