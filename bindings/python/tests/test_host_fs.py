@@ -166,7 +166,7 @@ def test_a_packed_batch_must_end_with_a_nul(scene):
     lent = _lend.Lent(areas=areas)
     with pytest.raises(PolicyViolation, match="NUL"):
         _lend.remove(lent, "temp", "age", "a/old.tmp")
-    assert _lend.remove(lent, "temp", "age", "") == b""
+    assert _lend.remove(lent, "temp", "age", "") == ""
 
 
 def test_a_cancelled_call_stops(scene):

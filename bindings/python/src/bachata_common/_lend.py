@@ -12,7 +12,6 @@ the host did (:func:`check_report`).
 from __future__ import annotations
 
 import contextvars
-import struct
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -43,8 +42,6 @@ MAX_SCANS_PER_AREA = 16
 #: Most violations an audit keeps word for word.
 KEPT_VIOLATIONS = 8
 
-_OUTCOME_HEAD = struct.Struct("<BQI")
-_NO_REASON = 0xFFFFFFFF
 
 
 class PolicyViolation(RuntimeError):
@@ -197,27 +194,24 @@ def next_page(lent: Lent, rep: int, maximum: int) -> dict:
     if done:
         walker.end_reported = True
     return {
-        "entries": bytes(packed),
+        "entries": packed,
         "problems": [{"path": path, "reason": reason} for path, reason in problems],
         "done": done,
     }
 
 
-def _pack_outcomes(outcomes: list[Removal]) -> bytes:
-    out = bytearray()
-    pack = _OUTCOME_HEAD.pack
+def _pack_outcomes(outcomes: list[Removal]) -> str:
+    """A batch's outcomes as ``host-fs.remove`` answers them (``status:bytes:±reason`` and a NUL
+    each; the host's own refusals, out of bounds and cancelled, are ``refused`` to the policy)."""
+    packed = []
     for outcome in outcomes:
-        status = outcome.status if outcome.status <= 5 else 4  # out of bounds, cancelled: refused
-        if outcome.reason is None:
-            out += pack(status, outcome.bytes, _NO_REASON)
-        else:
-            reason = outcome.reason.encode("utf-8", "replace")
-            out += pack(status, outcome.bytes, len(reason))
-            out += reason
-    return bytes(out)
+        status = outcome.status if outcome.status <= 5 else 4
+        reason = "-" if outcome.reason is None else "+" + outcome.reason.replace("\0", " ")
+        packed.append(f"{status}:{outcome.bytes}:{reason}\0")
+    return "".join(packed)
 
 
-def remove(lent: Lent, area: str, reason: str, packed: str) -> bytes:
+def remove(lent: Lent, area: str, reason: str, packed: str) -> str:
     """``host-fs.remove``: the batch's outcomes, packed."""
     lent.stop_if_cancelled()
     if packed == "":

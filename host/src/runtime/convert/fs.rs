@@ -1,29 +1,32 @@
 //! Entry kinds, pages and removal outcomes of `host-fs`.
 
+use std::fmt::Write as _;
+
 use super::super::bindings::wit::host_fs;
 use crate::capabilities::fs;
 
-/// The packed byte of an entry kind (its case index in `entry-kind`).
-fn kind_byte(kind: fs::EntryKind) -> u8 {
+/// The packed digit of an entry kind (see `page.entries` in `wit/host-fs.wit`).
+fn kind_digit(kind: fs::EntryKind) -> char {
     match kind {
-        fs::EntryKind::File => 0,
-        fs::EntryKind::Directory => 1,
-        fs::EntryKind::Symlink => 2,
-        fs::EntryKind::Other => 3,
+        fs::EntryKind::File => '0',
+        fs::EntryKind::Directory => '1',
+        fs::EntryKind::Symlink => '2',
+        fs::EntryKind::Other => '3',
     }
 }
 
-/// The packed byte of a removal status (its case index in `removal-status`).
-fn status_byte(status: fs::RemovalStatus) -> u8 {
+/// The packed digit of a removal status (see `remove` in `wit/host-fs.wit`); the host's own
+/// refusals (out of bounds, cancelled) are `refused` to the policy.
+fn status_digit(status: fs::RemovalStatus) -> char {
     match status {
-        fs::RemovalStatus::Removed => 0,
-        fs::RemovalStatus::Vanished => 1,
-        fs::RemovalStatus::InUse => 2,
-        fs::RemovalStatus::NotEmpty => 3,
+        fs::RemovalStatus::Removed => '0',
+        fs::RemovalStatus::Vanished => '1',
+        fs::RemovalStatus::InUse => '2',
+        fs::RemovalStatus::NotEmpty => '3',
         fs::RemovalStatus::Refused
         | fs::RemovalStatus::OutOfBounds
-        | fs::RemovalStatus::Cancelled => 4,
-        fs::RemovalStatus::Failed => 5,
+        | fs::RemovalStatus::Cancelled => '4',
+        fs::RemovalStatus::Failed => '5',
     }
 }
 
@@ -41,16 +44,18 @@ pub(crate) fn page(
     problems: Vec<fs::ScanProblem>,
     done: bool,
 ) -> host_fs::Page {
-    let size = entries.iter().map(|entry| 26 + entry.path.len()).sum();
-    let mut packed = Vec::with_capacity(size);
+    let mut packed = String::with_capacity(entries.iter().map(|e| 40 + e.path.len()).sum());
     for entry in &entries {
-        packed.push(kind_byte(entry.kind));
-        packed.push(u8::from(entry.locked));
-        packed.extend_from_slice(&entry.size.to_le_bytes());
-        packed.extend_from_slice(&entry.mtime.to_le_bytes());
-        packed.extend_from_slice(&entry.mtime_nanos.to_le_bytes());
-        packed.extend_from_slice(&packed_len(&entry.path).to_le_bytes());
-        packed.extend_from_slice(entry.path.as_bytes());
+        let _ = write!(
+            packed,
+            "{}:{}:{}:{}:{}:{}\0",
+            kind_digit(entry.kind),
+            u8::from(entry.locked),
+            entry.size,
+            entry.mtime,
+            entry.mtime_nanos,
+            entry.path
+        );
     }
     host_fs::Page {
         entries: packed,
@@ -65,29 +70,25 @@ pub(crate) fn page(
     }
 }
 
-/// A text's length as the 4-byte length of the packed forms (paths and reasons are far
-/// shorter than 4 GiB: a path is at most `PATH_MAX` per level, a reason one sentence).
-fn packed_len(text: &str) -> u32 {
-    u32::try_from(text.len()).unwrap_or(u32::MAX - 1)
-}
-
-/// The reason length that stands for "no reason".
-const NO_REASON: u32 = u32::MAX;
-
-/// A batch's outcomes, packed (see `wit/host-fs.wit`).
-pub(crate) fn removals(removals: &[fs::Removal]) -> Vec<u8> {
-    let mut packed = Vec::with_capacity(removals.len() * 13);
+/// A batch's outcomes, packed (see `remove` in `wit/host-fs.wit`).
+pub(crate) fn removals(removals: &[fs::Removal]) -> String {
+    let mut packed = String::with_capacity(removals.len() * 8);
     for removal in removals {
-        packed.push(status_byte(removal.status));
-        packed.extend_from_slice(&removal.bytes.to_le_bytes());
+        let _ = write!(
+            packed,
+            "{}:{}:",
+            status_digit(removal.status),
+            removal.bytes
+        );
         match &removal.reason {
             Some(reason) => {
-                let length = packed_len(reason);
-                packed.extend_from_slice(&length.to_le_bytes());
-                packed.extend_from_slice(&reason.as_bytes()[..length as usize]);
+                packed.push('+');
+                // A reason is one sentence; a NUL in it (from an OS message) would end it early.
+                packed.push_str(&reason.replace('\0', " "));
             }
-            None => packed.extend_from_slice(&NO_REASON.to_le_bytes()),
+            None => packed.push('-'),
         }
+        packed.push('\0');
     }
     packed
 }

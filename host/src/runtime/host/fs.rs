@@ -39,7 +39,7 @@ impl host_fs::Host for HostState {
         area: String,
         reason: host_fs::RemovalReason,
         paths: String,
-    ) -> wasmtime::Result<Vec<u8>> {
+    ) -> wasmtime::Result<String> {
         let started = Instant::now();
         let outcome = self.remove_paths(area, reason, &paths);
         self.host_time += started.elapsed();
@@ -123,7 +123,7 @@ impl HostState {
         area: String,
         reason: host_fs::RemovalReason,
         packed: &str,
-    ) -> wasmtime::Result<Vec<u8>> {
+    ) -> wasmtime::Result<String> {
         if self.cancelled() {
             return Err(Cancelled.into());
         }

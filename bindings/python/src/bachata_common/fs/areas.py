@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 from ..exceptions import ValidationError
 from . import names
 from .locks import locked_files
-from .remove import OUT_OF_BOUNDS, REFUSED, Removal, remove_in_order, split_relative
+from .remove import OUT_OF_BOUNDS, REFUSED, Removal, remove_batch, split_relative
 from .stat import DIRECTORY, FILE, SYMLINK, Mount, stat_at, stat_fd
 from .walk import Walker, open_dir_nofollow
 
@@ -64,6 +64,25 @@ def _prepare_data_dir(data_dir: Path) -> None:
             data_dir, f"the data directory {data_dir} is a symbolic link to something that does not exist"
         )
     data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _unescape_mount_path(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), text)
+
+
+def mounts_below(path: Path) -> bool:
+    """Whether a mount point lies strictly below ``path`` (``/proc/self/mountinfo``); true when
+    it cannot be read, so walks then look at every entry's mount id."""
+    prefix = str(path).rstrip("/") + "/"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as file:
+            for line in file:
+                fields = line.split(" ", 5)
+                if len(fields) > 4 and _unescape_mount_path(fields[4]).startswith(prefix):
+                    return True
+    except OSError:
+        return True
+    return False
 
 
 def _reopen(fd: int) -> int:
@@ -192,7 +211,14 @@ class Areas:
         reason = self.displaced(area)
         if reason:
             raise OSError(errno.ESTALE, reason)
-        return Walker(_reopen(area.fd), "", area.mount, locked_files() if locks is None else locks, cancelled)
+        return Walker(
+            _reopen(area.fd),
+            "",
+            area.mount,
+            locked_files() if locks is None else locks,
+            cancelled,
+            files_by_device=not mounts_below(area.path),
+        )
 
     def walk_under(self, name: str, relative: str) -> Optional[Walker]:
         """A walk of the directory ``relative`` of area ``name`` (paths stay relative to the
@@ -233,7 +259,7 @@ class Areas:
         reason = self.displaced(area)
         if reason:
             return [Removal(path, REFUSED, 0, reason) for path in paths]
-        return remove_in_order(area, paths, since_ns, dry_run, cancelled)
+        return remove_batch(area, paths, since_ns, dry_run, cancelled)
 
     def usage(self) -> list[dict]:
         """Size and file count of every area, by a streaming walk."""

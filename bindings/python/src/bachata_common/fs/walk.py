@@ -6,12 +6,11 @@ The native host's walk (``host/src/capabilities/fs/walk.rs``), step for step."""
 from __future__ import annotations
 
 import os
-import struct
 from collections import deque
 from typing import Callable, Optional
 
 from . import names
-from .stat import DIRECTORY, FILE, Mount, stat_at
+from .stat import DIRECTORY, FILE, Mount, quick_stat_at, stat_at
 
 __all__ = ["MAX_DEPTH", "Walker", "open_dir_nofollow"]
 
@@ -19,9 +18,6 @@ __all__ = ["MAX_DEPTH", "Walker", "open_dir_nofollow"]
 MAX_DEPTH = 4096
 #: How often (in entries) a walk looks at its cancel switch.
 CANCEL_CHECK_EVERY = 1024
-
-#: A packed entry's head: kind, locked, size, mtime, mtime-nanos, path length (``wit/host-fs.wit``).
-ENTRY_HEAD = struct.Struct("<BBQQII")
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -52,6 +48,10 @@ class Walker:
     """A walk below one directory of an area. Owns ``start_fd`` (closed when the walk ends).
 
     Entries are ``(path, kind, size, mtime, mtime_nanos, locked)``; problems ``(path, reason)``.
+    Every directory is looked at with ``statx`` (its mount id) before it is entered; with
+    ``files_by_device`` (no mount below the area when the walk began) other entries are looked
+    at with the cheaper ``os.stat``, their device number compared — a file mounted there since
+    is still refused by its removal, which looks at mount ids.
     """
 
     def __init__(
@@ -61,8 +61,10 @@ class Walker:
         mount: Mount,
         locks: set,
         cancelled: Optional[Callable[[], bool]] = None,
+        files_by_device: bool = False,
     ) -> None:
         self.mount = mount
+        self.files_by_device = files_by_device
         self.locks = locks
         self._cancelled = cancelled
         try:
@@ -110,14 +112,13 @@ class Walker:
             if found is not None:
                 return found
 
-    def page(self, maximum: int) -> tuple[bytearray, int, list]:
-        """Up to ``maximum`` more entries, packed as ``host-fs`` pages carry them; with how many
-        and the problems met on the way."""
-        packed = bytearray()
-        count = 0
+    def page(self, maximum: int) -> tuple[str, int, list]:
+        """Up to ``maximum`` more entries, packed as ``host-fs`` pages carry them
+        (``kind:locked:size:mtime:nanos:path`` and a NUL each); with how many and the problems
+        met on the way."""
+        packed = []
         problems = []
-        pack = ENTRY_HEAD.pack
-        while count < maximum:
+        while len(packed) < maximum:
             found = next(self, None)
             if found is None:
                 break
@@ -126,11 +127,8 @@ class Walker:
                 problems.append(value)
                 continue
             path, kind, size, mtime, nanos, locked = value
-            raw = path.encode("utf-8")
-            packed += pack(kind, locked, size, mtime, nanos, len(raw))
-            packed += raw
-            count += 1
-        return packed, count, problems
+            packed.append(f"{kind}:{1 if locked else 0}:{size}:{mtime}:{nanos}:{path}\0")
+        return "".join(packed), len(packed), problems
 
     def _advance(self):
         depth = len(self.stack)
@@ -147,7 +145,12 @@ class Walker:
         name = item.name
         path = _join(level.prefix, names.encode(name))
         try:
-            found = stat_at(level.fd, name)
+            if self.files_by_device and not item.is_dir(follow_symlinks=False):
+                found = quick_stat_at(level.fd, name)
+                if found.kind == DIRECTORY:  # replaced by a directory since it was listed
+                    found = stat_at(level.fd, name)
+            else:
+                found = stat_at(level.fd, name)
         except FileNotFoundError:
             return None
         except OSError as error:
