@@ -5,7 +5,14 @@ import importlib
 
 import pytest
 
-MODULES = ["bachata_common", "bachata_common.policy", "bachata_common.exceptions", "bachata_common.config"]
+MODULES = [
+    "bachata_common",
+    "bachata_common.policy",
+    "bachata_common.exceptions",
+    "bachata_common.config",
+    "bachata_common.resources",
+    "bachata_common.temp_files",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -120,10 +120,11 @@ def cleanup_run(
     dry_run: bool = False,
     max_samples: int = DEFAULT_SAMPLES,
 ) -> dict:
-    """``cleanup.run``: needs ``host-fs``, which this host does not lend.
+    """``cleanup.run`` without areas lent: raises :class:`CapabilityUnavailable` (``host-fs is
+    not available in this host``). :meth:`bachata_common.ResourceManager.run_cleanup` runs it
+    lending the managed areas and the metrics.
 
     ``now``, ``force``, ``dry_run`` and ``max_samples`` make its ``run-options`` record.
-    Raises :class:`CapabilityUnavailable` (``host-fs is not available in this host``).
     """
     options = {"now": now, "force": force, "dry-run": dry_run, "max-samples": max_samples}
     return call("cleanup", "run", settings, options)

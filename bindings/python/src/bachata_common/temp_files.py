@@ -7,10 +7,11 @@ under an exclusive ``flock`` while in use; directories are created with mode 070
 same way. The cleaner skips anything locked, so a live temp file is never removed under its user.
 Both are removed on exit, also when the code using them fails.
 
->>> import asyncio
->>> from bachata_common import temp_file_manager
+>>> import asyncio, tempfile
+>>> from bachata_common import ResourceManager, TempFileManager
+>>> manager = TempFileManager(ResourceManager(data_dir=tempfile.mkdtemp()))
 >>> async def mix():
-...     async with temp_file_manager.temp_file(suffix=".wav", user_id="42") as path:
+...     async with manager.temp_file(suffix=".wav", user_id="42") as path:
 ...         path.write_bytes(b"RIFF")
 ...         return path.stat().st_mode & 0o777, path.parent.name
 >>> asyncio.run(mix())
