@@ -1,5 +1,7 @@
 """Behaviour of EnvironmentConfig, after the original app's configuration tests."""
 
+import re
+
 import pytest
 
 from bachata_common import (
@@ -224,3 +226,47 @@ def test_secrets_stay_out_of_repr():
     assert cfg.monitor.database == "postgres://app:pw-789@db/monitor"
     for secret in ("hunter2", "key-123", "tok-456", "pw-789"):
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    "environ, sentence",
+    [
+        ({"ENVIRONMENT": "x"}, "Invalid ENVIRONMENT: x. Must be 'local' or 'cloud'"),
+        ({"ENVIRONMENT": "cloud"}, "GCP_PROJECT_ID environment variable required for cloud environment"),
+        ({"ELASTICSEARCH_HOST": ""}, "Elasticsearch connection is required"),
+        ({"ELASTICSEARCH_PORT": "-1"}, "Elasticsearch port must be a positive integer"),
+        ({"ELASTICSEARCH_PORT": "0"}, "Elasticsearch port must be a positive integer"),
+        ({"ELASTICSEARCH_INDEX": ""}, "Elasticsearch index name is required"),
+        ({"YOLOV8_MODEL": ""}, "YOLOv8 model name is required"),
+        ({"YOLOV8_CONFIDENCE": "1.5"}, "YOLOv8 confidence threshold must be between 0.0 and 1.0"),
+        ({"YOLOV8_IOU_THRESHOLD": "-0.1"}, "YOLOv8 IoU threshold must be between 0.0 and 1.0"),
+        ({"YOLOV8_DEVICE": "tpu"}, "YOLOv8 device must be 'cpu' or 'cuda'"),
+    ],
+)
+def test_the_original_sentences_are_in_the_messages(environ, sentence):
+    with pytest.raises(ValueError, match=re.escape(sentence)) as caught:
+        config(**environ)
+    error = caught.value
+    assert isinstance(error, ValidationError)
+    variable = next(iter(environ)) if environ != {"ENVIRONMENT": "cloud"} else "GCP_PROJECT_ID"
+    problem = next(problem for problem in error.problems if problem.variable == variable)
+    assert sentence in problem.message and variable in problem.message
+    assert sentence in error.details[variable]
+
+
+def test_validate_checks_values_changed_after_loading():
+    loaded = config()
+    assert loaded.validate() is True
+    loaded.elasticsearch.port = -1
+    with pytest.raises(ValueError, match="Elasticsearch port must be a positive integer"):
+        loaded.validate()
+    loaded.elasticsearch.port = 9200
+    loaded.yolov8.confidence_threshold = 2.0
+    with pytest.raises(ValueError, match=re.escape("YOLOv8 confidence threshold must be between 0.0 and 1.0")):
+        loaded._validate_config()
+    loaded.yolov8 = None
+    loaded.elasticsearch = None
+    with pytest.raises(ValidationError) as caught:
+        loaded.validate()
+    assert "Elasticsearch connection is required" in str(caught.value)
+    assert "YOLOv8 model name is required" in str(caught.value)

@@ -192,3 +192,29 @@ def test_an_area_root_that_is_a_link_is_refused(tmp_path):
     (tmp_path / "data" / "temp").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(ValueError, match="symbolic link"):
         ResourceManager(data_dir=tmp_path / "data").areas
+
+
+def test_cgroup_limits_from_fixture_trees(tmp_path):
+    from bachata_common._metrics import effective_memory, read_cgroup_memory
+
+    v2 = tmp_path / "v2"
+    (v2 / "app.slice").mkdir(parents=True)
+    (v2 / "memory.max").write_text("max\n")
+    (v2 / "app.slice" / "memory.max").write_text("1073741824\n")
+    (v2 / "app.slice" / "memory.current").write_text("268435456\n")
+    assert read_cgroup_memory(v2, "0::/app.slice\n") == (1 << 30, 1 << 28)
+    assert read_cgroup_memory(v2, "0::/\n") == (None, None)
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert read_cgroup_memory(v1, "") == (None, None)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("2147483648\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("1073741824\n")
+    assert read_cgroup_memory(v1, "") == (1 << 31, 1 << 30)
+    assert read_cgroup_memory(tmp_path / "none", "") is None
+    limited = effective_memory(16 << 30, 8 << 30, (1 << 30, 1 << 28))
+    assert limited == {
+        "total": 1 << 30, "available": 3 << 28, "used": 1 << 28, "used-ratio": 0.25, "container-limited": True,
+    }
+    unlimited = effective_memory(16 << 30, 12 << 30, (None, 5))
+    assert unlimited["total"] == 16 << 30 and unlimited["used"] == 4 << 30 and not unlimited["container-limited"]

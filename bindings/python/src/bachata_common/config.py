@@ -207,6 +207,63 @@ class EnvironmentConfig:
         #: Every setting with its source, in a stable order, secrets shown as ``***``.
         self.settings: list[Setting] = [Setting(**item) for item in resolved["settings"]]
 
+    def current_environment(self) -> dict[str, str]:
+        """The variables that give this configuration's current values (as changed since it
+        was read): ``ENVIRONMENT``, ``GCP_PROJECT_ID``, ``ELASTICSEARCH_*`` and ``YOLOV8_*``. A
+        section set to ``None`` gives its required values empty."""
+
+        def text(value) -> str:
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            return str(value)
+
+        pairs: dict[str, object] = {"ENVIRONMENT": self.environment, "GCP_PROJECT_ID": self.gcp_project_id}
+        es = self.elasticsearch
+        if es is None:
+            pairs.update(ELASTICSEARCH_HOST="")
+        else:
+            pairs.update(
+                ELASTICSEARCH_HOST=es.host,
+                ELASTICSEARCH_PORT=es.port,
+                ELASTICSEARCH_INDEX=es.index_name,
+                ELASTICSEARCH_USERNAME=es.username,
+                ELASTICSEARCH_PASSWORD=es.password,
+                ELASTICSEARCH_API_KEY=es.api_key,
+                ELASTICSEARCH_USE_SSL=es.use_ssl,
+                ELASTICSEARCH_VERIFY_CERTS=es.verify_certs,
+                ELASTICSEARCH_MAX_CONNECTIONS=es.max_connections,
+                ELASTICSEARCH_TIMEOUT=es.timeout,
+                ELASTICSEARCH_RETRY_ON_TIMEOUT=es.retry_on_timeout,
+            )
+        yolo = self.yolov8
+        if yolo is None:
+            pairs.update(YOLOV8_MODEL="")
+        else:
+            pairs.update(
+                YOLOV8_MODEL=yolo.model_name,
+                YOLOV8_CONFIDENCE=yolo.confidence_threshold,
+                YOLOV8_DEVICE=yolo.device,
+                YOLOV8_IOU_THRESHOLD=yolo.iou_threshold,
+                YOLOV8_MAX_DET=yolo.max_det,
+                YOLOV8_THREADS=yolo.threads,
+                BACHATA_MODELS_DIR=yolo.models_dir,
+                BACHATA_ORT_LIB=yolo.runtime_library,
+            )
+        return {name: text(value) for name, value in pairs.items() if value is not None}
+
+    def validate(self) -> bool:
+        """Checks the current values (after changes to ``elasticsearch``, ``yolov8``, …) with the
+        policy's rules; ``True`` when valid, else :class:`ValidationError` naming each problem,
+        with the original app's sentence for its rule (``Elasticsearch port must be a positive
+        integer``, …). Secrets are not read."""
+        result = policy.load_config(self.current_environment(), None, lambda _project, _name: None)
+        if result["tag"] == "err":
+            _raise_config_error(result["val"])
+        return True
+
+    #: The original name of :meth:`validate`.
+    _validate_config = validate
+
     @property
     def is_local(self) -> bool:
         """Whether the service runs locally (``ENVIRONMENT=local``, the default)."""
