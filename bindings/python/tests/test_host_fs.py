@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,44 @@ def test_a_policy_sees_the_lent_metrics(scene, monkeypatch):
         manager.cleanup_temporary_files_sync()
     assert "memory" in str(raised.value)
     manager.areas.close()
+
+
+@pytest.mark.parametrize("fixture, reason", [("spin", "deadline of 500 ms"), ("memory_bomb", "memory cap of 64 MiB")])
+def test_a_policy_that_loops_or_hoards_memory_is_stopped(fixture, reason, scene, monkeypatch):
+    from bachata_common import PolicyError
+
+    root, _areas = scene
+    manager = ResourceManager(data_dir=root / "data", areas=["temp", "cache"])
+    manager.cleanup_settings()
+    monkeypatch.setattr(_component, "_policy", _component._Policy(hostile(fixture)))
+    monkeypatch.setenv("BACHATA_POLICY_TIMEOUT_MS", "500")
+    before = digest(root)
+    with pytest.raises(PolicyError, match=reason):
+        manager.cleanup_temporary_files_sync(force=True)
+    assert digest(root) == before
+    manager.areas.close()
+
+
+def test_time_in_host_functions_does_not_count_against_the_deadline(scene, monkeypatch):
+    root, _areas = scene
+    manager = ResourceManager(data_dir=root / "data", areas=["temp", "cache"])
+    manager.cleanup_settings()
+    monkeypatch.setenv("BACHATA_POLICY_TIMEOUT_MS", "200")
+    slow_metrics = manager.metrics.snapshot
+
+    def slow():
+        time.sleep(0.5)
+        return slow_metrics()
+
+    monkeypatch.setattr(manager.metrics, "snapshot", slow)
+    report = manager.run_cleanup(dry_run=True)
+    assert report["dry-run"] is True
+    manager.areas.close()
+
+
+def test_bad_limit_settings_are_refused(monkeypatch):
+    from bachata_common import policy
+
+    monkeypatch.setenv("BACHATA_POLICY_TIMEOUT_MS", "soon")
+    with pytest.raises(ValueError, match="BACHATA_POLICY_TIMEOUT_MS"):
+        policy.http_status("VALIDATION_ERROR")

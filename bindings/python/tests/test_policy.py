@@ -72,6 +72,7 @@ def test_scan_resource_links_and_its_next_method_traps():
     assert _component.VERSION in SCAN_NEXT_CALLER
     loaded = _component._Policy(wasmtime.wat2wasm(SCAN_NEXT_CALLER))
     store = wasmtime.Store(loaded.engine)
+    store.set_epoch_deadline(100)  # the engine interrupts by epoch; a raw store sets its own deadline
     instance = loaded.linker.instantiate(store, loaded.component)
     next_of = instance.get_func(store, loaded.component.get_export_index("next-of"))
     scan = wc.ResourceHost.own(1, loaded.host_resources[("host-fs", "scan")])

@@ -17,7 +17,7 @@ replacement of the original Django app's ``common`` module:
 resource and temp file services, with this host lending the component files and metrics.
 """
 
-from ._component import CapabilityUnavailable, PolicyNotFound
+from ._component import CapabilityUnavailable, PolicyError, PolicyNotFound
 from .config import (
     DaemonSettings,
     ElasticsearchConfig,
@@ -53,6 +53,7 @@ __all__ = [
     "TempFileManager",
     "temp_file_manager",
     "CapabilityUnavailable",
+    "PolicyError",
     "PolicyNotFound",
     "DaemonSettings",
     "ElasticsearchConfig",

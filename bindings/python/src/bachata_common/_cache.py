@@ -2,7 +2,8 @@
 (``Component.deserialize``) in a few milliseconds by every later process — the native host's
 cache (``host/src/runtime/cache.rs``), for wasmtime-py.
 
-Entries are keyed by the component's sha256 and the wasmtime-py version. Loading precompiled
+Entries are keyed by the component's sha256, the wasmtime-py version and the engine's settings
+(epoch interruption). Loading precompiled
 code runs it, so an entry is trusted only when its directory and file belong to this user and
 nobody else can write them; each entry ends with a sha256 of what precedes it, so a truncated or
 corrupted file is detected. Anything untrusted, corrupt or stale is compiled afresh and
@@ -63,7 +64,7 @@ def _trusted(path: Path, directory: bool) -> bool:
 
 def _entry(directory: Path, wasm: bytes) -> Path:
     digest = hashlib.sha256(wasm).hexdigest()
-    return directory / f"python-wasmtime-{_wasmtime_version()}-{digest[:32]}.cwasm"
+    return directory / f"python-wasmtime-{_wasmtime_version()}-epoch-{digest[:32]}.cwasm"
 
 
 def _read(path: Path) -> Optional[bytes]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+import time
 from importlib import resources
 from typing import Any, Callable, Optional
 
@@ -30,6 +31,7 @@ from . import _cache, _lend, _values
 from .secrets import SecretStore, default_secret_store
 
 __all__ = [
+    "PolicyError",
     "COMPONENT_FILE",
     "call_lending",
     "POLICY_ENV",
@@ -175,17 +177,60 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
                 arg = arg.to_host(store)
             lifted.append(_values.lift(ty, arg))
         plain = implementation(*lifted)
+        # The deadline counts the policy's own time: what the host spent is given back.
+        call = _current_call.get()
+        if call is not None:
+            call[0].set_epoch_deadline(call[1])
         return None if result is None else _values.lower(result, plain)
 
     return host_function
 
 
+#: Environment variables of the call limits (the native host's names and defaults).
+TIMEOUT_VAR, MEMORY_VAR = "BACHATA_POLICY_TIMEOUT_MS", "BACHATA_POLICY_MAX_MEMORY_MB"
+DEFAULT_TIMEOUT_MS, DEFAULT_MEMORY_MB = 5_000, 64
+#: How often the engine's epoch advances: the deadline's resolution.
+EPOCH_TICK = 0.05
+
+
+class PolicyError(RuntimeError):
+    """The policy failed a call: it trapped, ran past its deadline or out of its memory cap."""
+
+
+def _limit(name: str, default: int, upper: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= upper:
+        # A plain ValueError: a ValidationError is made by the policy, which this limit governs.
+        raise ValueError(f"{name}={value!r} is invalid: expected a whole number from 1 to {upper}")
+    return number
+
+
+#: The store of the call running on this thread, whose deadline host functions push back.
+_current_call: contextvars.ContextVar[Optional[tuple[Any, int]]] = contextvars.ContextVar(
+    "bachata_common_call", default=None
+)
+
+
 class _Policy:
-    """The compiled component, its linker with every import defined, and its export types."""
+    """The compiled component, its linker with every import defined, and its export types.
+
+    Each call runs in a fresh store with the native host's limits: a deadline of
+    ``BACHATA_POLICY_TIMEOUT_MS`` (default 5000) of the policy's own time (epoch interruption;
+    time spent in host functions does not count) and a memory cap of
+    ``BACHATA_POLICY_MAX_MEMORY_MB`` (default 64)."""
 
     def __init__(self, wasm: bytes) -> None:
-        self.engine = wasmtime.Engine()
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        self.engine = wasmtime.Engine(config)
         self.component = _cache.load(self.engine, wasm)
+        self._start_ticker()
         self.linker = wc.Linker(self.engine)
         self.linker.add_wasip2()
         #: The host type id of each resource defined, by ``(capability, resource)``.
@@ -232,17 +277,51 @@ class _Policy:
                 self._exports[key] = (func_index, func_ty)
             return self._exports[key]
 
+    def _start_ticker(self) -> None:
+        """Advances the engine's epoch every :data:`EPOCH_TICK` seconds, for the deadlines."""
+        engine = self.engine
+
+        def tick() -> None:
+            while True:
+                time.sleep(EPOCH_TICK)
+                engine.increment_epoch()
+
+        threading.Thread(target=tick, name="bachata-epoch", daemon=True).start()
+
     def call(self, interface: str, function: str, *args: Any) -> Any:
-        """Calls an export with plain arguments in a fresh, deny-all store; returns a plain value."""
+        """Calls an export with plain arguments in a fresh, deny-all store under the call limits;
+        returns a plain value. A trap, a deadline or the memory cap raises :class:`PolicyError`
+        (an exception a host function raised is raised as it is)."""
         func_index, func_ty = self._export(interface, function)
         params = func_ty.params
         if len(args) != len(params):
             raise TypeError(f"{interface}.{function} takes {len(params)} arguments, not {len(args)}")
+        timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
+        memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
+        ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
         store = wasmtime.Store(self.engine)
         store.set_wasi(wasmtime.WasiConfig())
-        instance = self.linker.instantiate(store, self.component)
-        func = instance.get_func(store, func_index)
-        result = func(store, *(_values.lower(ty, arg) for (_, ty), arg in zip(params, args)))
+        store.set_limits(memory_size=memory_mb << 20, table_elements=100_000, instances=32, tables=32)
+        store.set_epoch_deadline(ticks)
+        token = _current_call.set((store, ticks))
+        try:
+            instance = self.linker.instantiate(store, self.component)
+            func = instance.get_func(store, func_index)
+            result = func(store, *(_values.lower(ty, arg) for (_, ty), arg in zip(params, args)))
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            cause = lines[-1] if lines else type(error).__name__
+            if cause == "wasm trap: interrupt":
+                raise PolicyError(
+                    f"the policy ran past its deadline of {timeout_ms} ms in {interface}.{function} "
+                    f"({TIMEOUT_VAR})"
+                ) from None
+            raise PolicyError(
+                f"the policy failed in {interface}.{function} ({cause}): a bug in it, or its memory cap "
+                f"of {memory_mb} MiB ({MEMORY_VAR})"
+            ) from None
+        finally:
+            _current_call.reset(token)
         return None if func_ty.result is None else _values.lift(func_ty.result, result)
 
 
