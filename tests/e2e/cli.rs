@@ -192,7 +192,7 @@ fn policy_wit_prints_what_the_component_imports_and_exports() {
         "export bachata:common/errors@0.5.0;",
         "export bachata:common/cleanup@0.5.0;",
         "import bachata:common/host-fs@0.5.0;",
-        "remove: func(area: string, reason: removal-reason, paths: string) -> list<u8>;",
+        "remove: func(area: string, reason: removal-reason, paths: string) -> string;",
         "next: func(max: u32) -> page;",
         "load: func(env: list<tuple<string, string>>, dotenv: option<string>) -> result<resolved-config, config-error>;",
     ] {
