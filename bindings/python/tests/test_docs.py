@@ -12,6 +12,8 @@ MODULES = [
     "bachata_common.config",
     "bachata_common.resources",
     "bachata_common.temp_files",
+    "bachata_common.organizer",
+    "bachata_common.directory_organizer",
 ]
 
 

@@ -44,6 +44,7 @@ from .policy import load_config
 from ._lend import Cancelled, PolicyViolation
 from .resources import ResourceManager, resource_manager
 from .temp_files import TempFileManager, temp_file_manager
+from .directory_organizer import DirectoryOrganizer
 
 __all__ = [
     "Cancelled",
@@ -52,6 +53,7 @@ __all__ = [
     "resource_manager",
     "TempFileManager",
     "temp_file_manager",
+    "DirectoryOrganizer",
     "CapabilityUnavailable",
     "PolicyError",
     "PolicyNotFound",

@@ -1,0 +1,338 @@
+"""The directory organizer from Python: training clips sorted into move categories from their
+annotation file, ``<root>/<category>/<label>/<file name>``. The policy component decides each
+clip's category and place (``organizer.plan``); this host moves the files with the native host's
+rules (``host/src/services/organizer/``): inside the root only, no link followed, no other
+filesystem, nothing overwritten; the plan journaled before the first move, so a run killed at
+any point is finished by the next (the journal has the native host's format: either host
+finishes the other's run); the annotation file follows the files.
+
+>>> import json, pathlib, tempfile
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> (root / "raw").mkdir(); (root / "raw" / "a.mp4").write_bytes(b"clip")
+4
+>>> clips = [{"clip_id": "a", "video_path": "raw/a.mp4", "move_label": "Lady-Turn"}]
+>>> _ = (root / "clips.json").write_text(json.dumps({"clips": clips}))
+>>> report = organize(root / "clips.json")
+>>> report["moves"][0]["target_path"], report["summary"]["moved"]
+('turns_spins/ladyturn/a.mp4', 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from .. import policy
+from ..exceptions import ChoreographyGenerationError, ValidationError
+from .annotations import AnnotationError, Annotations
+from .dataset import (
+    CHANGED,
+    FAILED,
+    MISSING,
+    MOVED,
+    REFUSED,
+    TARGET_EXISTS,
+    Dataset,
+    FileId,
+    PathRefused,
+    lock_directory,
+)
+from .journal import Journal, JournalMove, path_for
+from .report import to_markdown
+
+__all__ = ["VIDEO_EXTENSIONS", "is_video", "organize", "read_mapping", "stock_mapping", "to_markdown"]
+
+_log = logging.getLogger("bachata_common")
+
+#: The video extensions the survey counts (the policy's own list for clips).
+VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "mkv", "webm")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def is_video(name: str) -> bool:
+    """Whether a file name has a video extension (any case) after a non-empty stem."""
+    stem, dot, extension = name.rpartition(".")
+    return bool(dot) and bool(stem) and extension.lower() in VIDEO_EXTENSIONS
+
+
+def _checked(result: dict):
+    if result["tag"] == "err":
+        raise ChoreographyGenerationError.from_app_error(result["val"])
+    return result.get("val")
+
+
+def stock_mapping() -> list[dict]:
+    """The policy's stock mapping: ``[{"name": category, "labels": [...]}, ...]``."""
+    return policy.organizer_stock_mapping()
+
+
+def read_mapping(path: PathLike) -> list[dict]:
+    """A mapping file (JSON, or TOML when it ends in ``.toml``: category → labels) as categories,
+    checked by the policy (a label in two categories is a ``ValidationError``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValidationError(f"cannot read the mapping file {path}: {error}", field="mapping", value=str(path)) from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            parsed = tomllib.loads(text)
+        else:
+            import json
+
+            parsed = json.loads(text)
+        if not isinstance(parsed, dict) or not all(
+            isinstance(labels, list) and all(isinstance(label, str) for label in labels) for labels in parsed.values()
+        ):
+            raise ValueError("expected category = [labels]")
+    except ValueError as error:
+        raise ValidationError(
+            f"the mapping must map each category to a list of labels: {error}", field="mapping"
+        ) from None
+    mapping = [{"name": name, "labels": list(labels)} for name, labels in parsed.items()]
+    _checked(policy.organizer_check_mapping(mapping))
+    return mapping
+
+
+def _summary(moves: list[dict], resumed: int) -> dict:
+    def count(status: str) -> int:
+        return sum(1 for move in moves if move["status"] == status)
+
+    return {
+        "total_clips": len(moves),
+        "moved": count("moved"),
+        "would_move": count("would_move"),
+        "already_organized": count("already_organized"),
+        "missing_files": count("missing"),
+        "target_exists": count("target_exists"),
+        "unmapped": count("unmapped"),
+        "refused": count("refused"),
+        "errors": count("error"),
+        "resumed": resumed,
+    }
+
+
+def _state(structure: dict) -> str:
+    if structure["video_files"] > 0 and structure["organized_files"] == structure["video_files"]:
+        return "organized"
+    if structure["organized_files"] > 0:
+        return "partially"
+    return "not"
+
+
+def _found(dataset: Dataset, path: str):
+    try:
+        return dataset.find(path)
+    except PathRefused as refused:
+        return ("refused", str(refused))
+    except OSError as error:
+        return ("error", str(error))
+
+
+def _resume(dataset: Dataset, root: Path, annotations: Annotations, journal_path: Path) -> int:
+    """Finishes an interrupted run from its journal (see the native host's ``resume``): each
+    move whose source is still the planned file is made, then the annotation file points every
+    journaled clip whose file is at its target there (found by id and path). A journal of
+    another root is refused. The number of clips finished."""
+    try:
+        journal = Journal.read(journal_path)
+    except ValueError as error:
+        raise ValidationError(str(error), field="annotations", value=str(journal_path)) from None
+    if journal is None:
+        return 0
+    try:
+        same_root = Path(journal.root).resolve(strict=True) == root.resolve(strict=True)
+    except OSError:
+        same_root = False
+    if not same_root:
+        raise ValidationError(
+            f"an interrupted run of this annotation file worked in {journal.root}: run again with --root "
+            f"{journal.root}",
+            field="root",
+            value=str(root),
+        )
+    _log.warning("finishing an interrupted organizer run", extra={"journal": str(journal_path), "moves": len(journal.moves)})
+    finished = 0
+    for planned in journal.moves:
+        dataset.move_file(planned.source, planned.target, planned.file)
+        kind, found = _found(dataset, planned.target)
+        if kind == "error":
+            raise OSError(found)
+        if kind != "file" or FileId.of(found) != planned.file:
+            continue
+        for row, clip in enumerate(annotations.clips):
+            if clip.clip_id == planned.clip_id and clip.video_path == planned.source:
+                annotations.set_path(row, planned.target)
+                finished += 1
+                break
+    if finished:
+        dataset.sync()
+        annotations.write()
+    Journal.remove(journal_path)
+    return finished
+
+
+def organize(
+    annotations: PathLike,
+    root: Optional[PathLike] = None,
+    dry_run: bool = False,
+    mapping: Optional[list[dict]] = None,
+    default_category: Optional[str] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> dict:
+    """Organizes the clips of ``annotations`` (JSON, or CSV when it ends in ``.csv``) under
+    ``root`` (default: the annotation file's folder). Returns the report, the native host's JSON
+    shape: ``success``, ``dry_run``, ``annotations``, ``root``, ``structure``, ``organized``,
+    ``moves`` (per clip: ``clip_id``, ``current_path``, ``target_path``, ``target_category``,
+    ``status``, ``error``), ``summary`` and ``per_category``. ``progress(done, total)`` is called
+    after each move."""
+    annotations_path = Path(annotations)
+    folder = annotations_path.parent if str(annotations_path.parent) else Path(".")
+    lock = None
+    if not dry_run:
+        try:
+            lock = lock_directory(folder)
+        except OSError:
+            lock = -1  # an unreadable folder: reading the annotation file says why
+        if lock is None:
+            raise ValidationError(
+                "another organize run is working on this annotation file's folder",
+                field="annotations",
+                value=str(annotations_path),
+            )
+    try:
+        return _organize(annotations_path, root, dry_run, mapping, default_category, progress)
+    finally:
+        if lock is not None and lock >= 0:
+            os.close(lock)
+
+
+def _organize(annotations_path: Path, root, dry_run, mapping, default_category, progress) -> dict:
+    try:
+        annotations = Annotations(annotations_path)
+    except AnnotationError as error:
+        raise ValidationError(f"annotation file: {error}", field=error.field) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError(
+            f"cannot read the annotation file {annotations_path}: {error}",
+            field="annotations",
+            value=str(annotations_path),
+        ) from None
+    root = Path(root) if root is not None else (annotations_path.parent if str(annotations_path.parent) else Path("."))
+    dataset = Dataset(root)
+    try:
+        mapping = mapping if mapping is not None else stock_mapping()
+        _checked(policy.organizer_check_mapping(mapping))
+        journal_path = path_for(annotations_path)
+        resumed = 0 if dry_run else _resume(dataset, root, annotations, journal_path)
+        categories = {category["name"] for category in mapping} | ({default_category} if default_category else set())
+        structure = dataset.survey(is_video, categories.__contains__)
+        clips = [
+            {"clip-id": clip.clip_id, "video-path": clip.video_path, "move-label": clip.move_label}
+            for clip in annotations.clips
+        ]
+        placements = _checked(policy.organizer_plan(clips, mapping, default_category))
+        if len(placements) != len(clips) or any(
+            placement["clip-id"] != clip.clip_id for placement, clip in zip(placements, annotations.clips)
+        ):
+            raise ChoreographyGenerationError("the policy's plan does not answer the clips one for one, in order")
+        moves, planned = [], []
+        for index, placement in enumerate(placements):
+            move = {
+                "clip_id": placement["clip-id"],
+                "current_path": placement["current-path"],
+                "target_path": placement["target-path"],
+                "target_category": placement["target-category"],
+                "status": "refused",
+                "error": placement["reason"],
+            }
+            target = placement["target-path"] or ""
+            status = placement["status"]
+            if status == "refused":
+                pass
+            elif status == "unmapped":
+                move["status"] = "unmapped"
+            elif status == "already-organized":
+                kind, found = _found(dataset, target)
+                move["status"], move["error"] = {
+                    "file": ("already_organized", None),
+                    "missing": ("missing", "no file at its path"),
+                    "not-a-file": ("error", "not a regular file"),
+                    "refused": ("refused", found),
+                    "error": ("error", found),
+                }[kind]
+            else:
+                source_kind, source = _found(dataset, move["current_path"])
+                target_kind, target_found = _found(dataset, target)
+                if "refused" in (source_kind, target_kind):
+                    move["status"], move["error"] = "refused", source if source_kind == "refused" else target_found
+                elif "error" in (source_kind, target_kind):
+                    move["status"], move["error"] = "error", source if source_kind == "error" else target_found
+                elif source_kind == "missing":
+                    move["status"], move["error"] = "missing", "no file at its path"
+                elif source_kind == "not-a-file":
+                    move["status"], move["error"] = "error", "not a regular file"
+                elif target_kind in ("file", "not-a-file"):
+                    move["status"], move["error"] = "target_exists", f"{target} is taken by another file"
+                else:
+                    planned.append(JournalMove(index, move["clip_id"], move["current_path"], target, FileId.of(source)))
+                    move["status"], move["error"] = "would_move", None
+            moves.append(move)
+
+        if not dry_run and planned:
+            journal_path = path_for(annotations_path)
+            Journal(str(root), planned).write(journal_path)
+            moved_any = False
+            for done, step in enumerate(planned, start=1):
+                move = moves[step.index]
+                outcome, reason = dataset.move_file(step.source, step.target, step.file)
+                if outcome == MOVED:
+                    annotations.set_path(step.index, step.target)
+                    moved_any = True
+                    move["status"], move["error"] = "moved", None
+                elif outcome == TARGET_EXISTS:
+                    move["status"], move["error"] = "target_exists", f"{step.target} is taken by another file"
+                elif outcome == MISSING:
+                    move["status"], move["error"] = "missing", "no file at its path"
+                elif outcome == CHANGED:
+                    move["status"], move["error"] = "error", "the file changed between the plan and the move"
+                elif outcome == REFUSED:
+                    move["status"], move["error"] = "refused", reason
+                else:
+                    assert outcome == FAILED
+                    move["status"], move["error"] = "error", reason
+                if progress is not None:
+                    progress(done, len(planned))
+            if moved_any:
+                # The moves reach the disk before the file that points at them.
+                dataset.sync()
+                annotations.write()
+            Journal.remove(journal_path)
+    finally:
+        dataset.close()
+    per_category: dict[str, int] = {}
+    for move in moves:
+        if move["target_category"] is not None:
+            per_category[move["target_category"]] = per_category.get(move["target_category"], 0) + 1
+    summary = _summary(moves, resumed)
+    _log.info(
+        "organizer run",
+        extra={"annotations": str(annotations_path), "moved": summary["moved"], "dry_run": dry_run},
+    )
+    return {
+        "success": all(move["status"] in ("moved", "already_organized", "would_move") for move in moves),
+        "dry_run": dry_run,
+        "annotations": str(annotations_path),
+        "root": str(root),
+        "structure": structure,
+        "organized": _state(structure),
+        "moves": moves,
+        "summary": summary,
+        "per_category": dict(sorted(per_category.items())),
+    }
+

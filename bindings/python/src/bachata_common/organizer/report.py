@@ -1,0 +1,81 @@
+"""The organizer's report for people, in Markdown (``host/src/services/organizer/report.rs``):
+the current structure, the plan's totals, clips per category and the first issues."""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["ISSUES", "STATUSES", "to_markdown"]
+
+#: Issues listed at most.
+ISSUES = 20
+#: Every clip status, in report order.
+STATUSES = ("moved", "would_move", "already_organized", "missing", "target_exists", "unmapped", "refused", "error")
+_DONE = ("moved", "already_organized", "would_move")
+_BIDI = {"\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+_DESCRIBE = {"organized": "organized", "partially": "partially organized", "not": "not organized"}
+
+
+def _printable(text: str) -> str:
+    """Control and bidirectional formatting characters written as escapes (``\\n``, ``\\u{1b}``)."""
+    out = []
+    for char in text:
+        if char in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
+        elif unicodedata.category(char) == "Cc" or char in _BIDI:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _cell(text: str) -> str:
+    return _printable(text).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def to_markdown(report: dict) -> str:
+    """A report of :func:`bachata_common.organizer.organize` as Markdown."""
+    summary, structure = report["summary"], report["structure"]
+    lines = ["# Directory organization report", ""]
+    lines += [
+        f"- Annotation file: `{_cell(report['annotations'])}`",
+        f"- Dataset root: `{_cell(report['root'])}`",
+        "- Mode: " + ("dry run (nothing on disk changed)" if report["dry_run"] else "organize"),
+        "- Result: "
+        + ("every clip is in place" if report["success"] else "some clips could not be placed (see the issues)"),
+        "",
+        "## Current structure (before this run)",
+        "",
+        f"- Video files: {structure['video_files']}",
+        f"- Folders: {structure['folders']}",
+        f"- Videos in `<category>/<label>/`: {structure['organized_files']} — {_DESCRIBE[report['organized']]}",
+    ]
+    if structure["skipped"]:
+        lines.append(f"- Not looked into (links, other filesystems, unreadable): {structure['skipped']}")
+    for category, count in structure["per_category"].items():
+        lines.append(f"  - `{_cell(category)}`: {count}")
+    lines += ["", "## Plan", "", "| Status | Clips |", "|---|---:|", f"| total | {summary['total_clips']} |"]
+    for status in STATUSES:
+        count = sum(1 for move in report["moves"] if move["status"] == status)
+        if count:
+            lines.append(f"| {status} | {count} |")
+    if summary["resumed"]:
+        lines += ["", f"{summary['resumed']} moves of an interrupted run were finished first."]
+    if report["per_category"]:
+        lines += ["", "## Clips per category", "", "| Category | Clips |", "|---|---:|"]
+        lines += [f"| `{_cell(category)}` | {count} |" for category, count in report["per_category"].items()]
+    issues = [move for move in report["moves"] if move["status"] not in _DONE]
+    if issues:
+        lines += [
+            "",
+            f"## Issues ({len(issues)} clips; the first {min(len(issues), ISSUES)})",
+            "",
+            "| Clip | Path | Status | Why |",
+            "|---|---|---|---|",
+        ]
+        for move in issues[:ISSUES]:
+            lines.append(
+                f"| {_cell(move['clip_id'])} | `{_cell(move['current_path'])}` | {move['status']} | "
+                f"{_cell(move['error'] or '')} |"
+            )
+    return "\n".join(lines) + "\n"

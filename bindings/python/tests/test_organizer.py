@@ -1,0 +1,254 @@
+"""The directory organizer through the Python host: the original ``DirectoryOrganizer`` API, the
+native host's rules for moves (inside the root, no link, nothing overwritten), the journal that
+finishes a killed run, and the annotation file that follows the files."""
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bachata_common import DirectoryOrganizer, ValidationError
+from bachata_common.organizer import organize, read_mapping, to_markdown
+from bachata_common.organizer.dataset import MOVED, REFUSED, TARGET_EXISTS, Dataset
+from bachata_common.organizer.journal import path_for
+
+LABELS = ["basic", "Basic-Step", "golpes", "CROSS BODY LEAD", "Lady-Turn", "spin", "body roll", "DIP", "intros"]
+
+
+def digest(root: Path) -> dict:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        key = str(path.relative_to(root))
+        if path.is_symlink():
+            out[key] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[key] = "dir"
+    return out
+
+
+def dataset(root: Path, count: int, name: str = "annotations.json") -> Path:
+    clips = []
+    for index in range(count):
+        label = LABELS[index % len(LABELS)]
+        folder = f"raw/{label}/batch{index // 100:02d}"
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        file = f"clip_{index:05d}.mp4"
+        (root / folder / file).write_bytes(f"clip {index}".encode())
+        clips.append({"clip_id": f"c{index:05d}", "video_path": f"{folder}/{file}", "move_label": label, "score": 1.50})
+    path = root / name
+    path.write_text(json.dumps({"dataset": "test", "clips": clips, "version": 3}, indent=1).replace('"score": 1.5', '"score": 1.50'))
+    return path
+
+
+def test_a_dataset_is_organized_once_and_a_dry_run_changes_nothing(tmp_path):
+    annotations = dataset(tmp_path, 300)
+    original = annotations.read_bytes()
+    before = digest(tmp_path)
+    dry = organize(annotations, dry_run=True)
+    assert digest(tmp_path) == before
+    assert dry["summary"]["would_move"] == 300 and dry["success"]
+    assert dry["organized"] == "not"
+    first = organize(annotations)
+    assert first["summary"]["moved"] == 300 and first["success"] and not first["dry_run"]
+    document = json.loads(annotations.read_text())
+    assert list(document) == ["dataset", "clips", "version"]
+    assert '"score": 1.50' in annotations.read_text()
+    for clip in document["clips"]:
+        assert (tmp_path / clip["video_path"]).read_bytes() == f"clip {int(clip['clip_id'][1:])}".encode()
+        category, label, _ = clip["video_path"].split("/")
+        assert category in {"basic_moves", "partner_work", "turns_spins", "styling", "advanced", "transitions"}
+    assert (tmp_path / "annotations.json.bak").read_bytes() == original
+    assert not path_for(annotations).exists()
+    second = organize(annotations)
+    assert second["summary"]["already_organized"] == 300 and second["summary"]["moved"] == 0
+    assert second["organized"] == "organized"
+    assert "— organized" in to_markdown(second) and "— not organized" in to_markdown(dry)
+    assert (tmp_path / "annotations.json.bak").read_bytes() == original
+
+
+def test_hostile_paths_are_refused_and_nothing_outside_moves(tmp_path):
+    root = tmp_path / "root"
+    (root / "raw").mkdir(parents=True)
+    (tmp_path / "outside.mp4").write_bytes(b"not ours")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "far.mp4").write_bytes(b"far")
+    (root / "linked").symlink_to(tmp_path / "elsewhere")
+    (root / "raw" / "ok.mp4").write_bytes(b"ok")
+    clips = [
+        {"clip_id": "up", "video_path": "../outside.mp4", "move_label": "basic"},
+        {"clip_id": "abs", "video_path": str(tmp_path / "outside.mp4"), "move_label": "basic"},
+        {"clip_id": "link", "video_path": "linked/far.mp4", "move_label": "basic"},
+        {"clip_id": "ok", "video_path": "raw/ok.mp4", "move_label": "basic"},
+    ]
+    annotations = root / "a.json"
+    annotations.write_text(json.dumps({"clips": clips}))
+    before_outside = digest(tmp_path / "elsewhere"), (tmp_path / "outside.mp4").read_bytes()
+    report = organize(annotations)
+    statuses = {move["clip_id"]: move["status"] for move in report["moves"]}
+    assert statuses == {"up": "refused", "abs": "refused", "link": "refused", "ok": "moved"}
+    assert not report["success"]
+    assert (digest(tmp_path / "elsewhere"), (tmp_path / "outside.mp4").read_bytes()) == before_outside
+    assert (root / "basic_moves" / "basic" / "ok.mp4").read_bytes() == b"ok"
+
+
+def test_the_dataset_refuses_climbing_and_never_overwrites(tmp_path):
+    (tmp_path / "cat" / "label").mkdir(parents=True)
+    (tmp_path / "a.mp4").write_bytes(b"a")
+    (tmp_path / "cat" / "label" / "a.mp4").write_bytes(b"there")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "cat" / "link").symlink_to(tmp_path / "out")
+    data = Dataset(tmp_path)
+    assert data.move_file("a.mp4", "cat/label/a.mp4")[0] == TARGET_EXISTS
+    assert (tmp_path / "cat" / "label" / "a.mp4").read_bytes() == b"there"
+    for source, target in [("a.mp4", "../x.mp4"), ("a.mp4", "/tmp/x.mp4"), ("a.mp4", "x//a.mp4"),
+                           ("a.mp4", "./a.mp4"), ("a.mp4", "cat/link/a.mp4")]:
+        assert data.move_file(source, target)[0] == REFUSED, target
+    assert list((tmp_path / "out").iterdir()) == []
+    assert data.move_file("a.mp4", "cat/other/b.mp4")[0] == MOVED
+    data.close()
+
+
+def test_a_taken_target_is_reported_and_kept(tmp_path):
+    annotations = dataset(tmp_path, 2)
+    taken = tmp_path / "basic_moves" / "basic" / "clip_00000.mp4"
+    taken.parent.mkdir(parents=True)
+    taken.write_bytes(b"someone else's")
+    report = organize(annotations)
+    assert report["moves"][0]["status"] == "target_exists"
+    assert taken.read_bytes() == b"someone else's"
+    assert (tmp_path / "raw" / "basic" / "batch00" / "clip_00000.mp4").exists()
+
+
+def test_csv_keeps_its_mark_and_line_ends_and_toml_mappings_work(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.mp4").write_bytes(b"a")
+    csv_file = tmp_path / "clips.csv"
+    csv_file.write_bytes("\ufeffclip_id,video_path,move_label,notes\r\nc1,raw/a.mp4,spin,\"x, y\"\r\n".encode())
+    mapping_file = tmp_path / "mapping.toml"
+    mapping_file.write_text('spins = ["spin", "ladyturn"]\nother = ["basic"]\n')
+    report = organize(csv_file, mapping=read_mapping(mapping_file))
+    assert report["moves"][0]["target_path"] == "spins/spin/a.mp4"
+    assert csv_file.read_bytes() == "\ufeffclip_id,video_path,move_label,notes\r\nc1,spins/spin/a.mp4,spin,\"x, y\"\r\n".encode()
+    conflict = tmp_path / "conflict.json"
+    conflict.write_text(json.dumps({"a": ["spin"], "b": ["Spin"]}))
+    with pytest.raises(ValidationError):
+        read_mapping(conflict)
+
+
+def test_unknown_labels_stay_unless_a_default_category_takes_them(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "m.mp4").write_bytes(b"m")
+    annotations = tmp_path / "a.json"
+    annotations.write_text(json.dumps({"clips": [{"clip_id": "m", "video_path": "raw/m.mp4", "move_label": "Mambo"}]}))
+    assert organize(annotations)["moves"][0]["status"] == "unmapped"
+    assert (tmp_path / "raw" / "m.mp4").exists()
+    report = organize(annotations, default_category="other")
+    assert report["moves"][0]["target_path"] == "other/mambo/m.mp4" and report["summary"]["moved"] == 1
+
+
+def test_malformed_annotation_files_are_clear_errors_and_change_nothing(tmp_path):
+    for name, text, field in [
+        ("a.json", "{not json", "body"),
+        ("b.json", json.dumps({"clips": [{"clip_id": "x"}]}), "clips[0].video_path"),
+        ("c.json", json.dumps({"items": []}), "clips"),
+        ("d.csv", "clip_id,move_label\nx,basic\n", "header"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ValidationError) as caught:
+            organize(path)
+        assert caught.value.field == field
+        assert path.read_text() == text
+    with pytest.raises(ValidationError, match="cannot read the annotation file"):
+        organize(tmp_path / "missing.json")
+
+
+def test_one_run_at_a_time_per_annotation_folder(tmp_path):
+    annotations = dataset(tmp_path, 3)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(ValidationError, match="another organize run"):
+            organize(annotations)
+        assert organize(annotations, dry_run=True)["summary"]["would_move"] == 3
+    finally:
+        os.close(fd)
+
+
+KILLER = r"""
+import os, signal, sys
+from bachata_common.organizer import organize
+
+def progress(done, total):
+    if done == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+organize(sys.argv[1], progress=progress)
+"""
+
+
+def test_a_killed_run_is_finished_by_the_next_and_loses_nothing(tmp_path):
+    annotations = dataset(tmp_path, 600)
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(annotations), "250"])
+    assert killed.returncode == -signal.SIGKILL
+    journal = path_for(annotations)
+    assert journal.exists()
+    assert json.loads(journal.read_text())["moves"][0].keys() == {"index", "clip_id", "from", "to", "file"}
+    # Nothing lost: every clip is at its old path or its new one.
+    document = json.loads(annotations.read_text())
+    assert sum(1 for clip in document["clips"] if clip["video_path"].startswith("raw/")) == 600
+    # The next run finishes every journaled move (those made, and the rest), then plans nothing.
+    report = organize(annotations)
+    assert report["summary"]["resumed"] == 600
+    assert report["summary"]["already_organized"] == 600 and report["success"]
+    assert not journal.exists()
+    document = json.loads(annotations.read_text())
+    for clip in document["clips"]:
+        assert (tmp_path / clip["video_path"]).read_bytes() == f"clip {int(clip['clip_id'][1:])}".encode()
+    assert organize(annotations)["summary"]["already_organized"] == 600
+
+
+def test_a_journal_of_another_root_is_refused(tmp_path):
+    annotations = dataset(tmp_path, 2)
+    path_for(annotations).write_text(json.dumps({"root": str(tmp_path / "other"), "moves": []}))
+    with pytest.raises(ValidationError, match="an interrupted run of this annotation file worked in"):
+        organize(annotations)
+    assert path_for(annotations).exists()
+
+
+def test_the_original_directory_organizer_api(tmp_path):
+    data = tmp_path / "data"
+    base = data / "Bachata_steps"
+    annotations = dataset(base, 20, name="unused.json")
+    (data / "bachata_annotations.json").write_text(annotations.read_text())
+    organizer = DirectoryOrganizer(data_dir=data)
+    assert organizer.base_video_path == base
+    assert len(organizer.load_annotations()["clips"]) == 20
+    structure = organizer.analyze_current_structure()
+    assert (structure["video_files"], structure["organized"]) == (20, "not")
+    planned = organizer.create_directory_structure()
+    assert planned["dry_run"] and "turns_spins/ladyturn" in planned["directories"]
+    assert not (base / "turns_spins").exists()
+    made = organizer.create_directory_structure(dry_run=False)
+    assert (base / "turns_spins" / "ladyturn").is_dir() and made["created"] == made["directories"]
+    assert organizer.create_directory_structure(dry_run=False)["created"] == []
+    before = digest(base)
+    dry = organizer.organize_clips_by_annotations()
+    assert dry["dry_run"] and dry["summary"]["would_move"] == 20 and digest(base) == before
+    markdown = organizer.generate_organization_report()
+    assert markdown.startswith("# Directory organization report") and "| would_move | 20 |" in markdown
+    done = organizer.organize_clips_by_annotations(dry_run=False)
+    assert done["summary"]["moved"] == 20
+    assert organizer.analyze_current_structure()["organized"] == "organized"
+    with pytest.raises(ValidationError):
+        organizer.load_annotations("nope.json")
+    absent = DirectoryOrganizer(data_dir=tmp_path / "nothing").analyze_current_structure()
+    assert absent["video_files"] == 0 and absent["exists"] is False
