@@ -1,4 +1,6 @@
-"""Build hook: puts the policy component into the package (``bachata_common/bachata_common_policy.wasm``).
+"""Build hook: puts the policy component into the package (``bachata_common/bachata_common_policy.wasm``)
+and the monitor's schema files, the native host's own (``host/migrations/*.sql`` →
+``bachata_common/migrations/``), so both hosts create and read one schema.
 
 The component comes from ``$BACHATA_POLICY_WASM`` when set; otherwise it is built from the
 repository this directory lives in (two levels up), the same way the native host's build script
@@ -22,6 +24,7 @@ GUEST_PACKAGE = "bachata-common-policy"
 TARGET = "wasm32-wasip2"
 PROFILE = "wasm-release"
 TARGET_DIR = REPOSITORY / "target" / "guest-build"
+MIGRATIONS = REPOSITORY / "host" / "migrations"
 
 # Settings of an outer build that must not reach the wasm build (as in host/build.rs).
 STRIPPED_ENV = (
@@ -91,6 +94,12 @@ class BuildPyWithComponent(build_py):
         package_dir = HERE / "src" / PACKAGE if self.editable_mode else Path(self.build_lib) / PACKAGE
         package_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, package_dir / ARTIFACT)
+        schema = sorted(MIGRATIONS.glob("*.sql"))
+        if not schema:
+            raise SetupError(f"no schema files in {MIGRATIONS}: install from a checkout of the repository")
+        (package_dir / "migrations").mkdir(exist_ok=True)
+        for file in schema:
+            shutil.copyfile(file, package_dir / "migrations" / file.name)
 
 
 setup(cmdclass={"build_py": BuildPyWithComponent})
