@@ -14,6 +14,8 @@ MODULES = [
     "bachata_common.temp_files",
     "bachata_common.organizer",
     "bachata_common.directory_organizer",
+    "bachata_common.monitor",
+    "bachata_common.performance_monitor",
 ]
 
 

@@ -45,6 +45,13 @@ from ._lend import Cancelled, PolicyViolation
 from .resources import ResourceManager, resource_manager
 from .temp_files import TempFileManager, temp_file_manager
 from .directory_organizer import DirectoryOrganizer
+from .performance_monitor import (
+    ABTestConfig,
+    PerformanceMetrics,
+    PerformanceMonitor,
+    RecommendationDecision,
+    UserFeedback,
+)
 
 __all__ = [
     "Cancelled",
@@ -54,6 +61,11 @@ __all__ = [
     "TempFileManager",
     "temp_file_manager",
     "DirectoryOrganizer",
+    "PerformanceMonitor",
+    "RecommendationDecision",
+    "UserFeedback",
+    "PerformanceMetrics",
+    "ABTestConfig",
     "CapabilityUnavailable",
     "PolicyError",
     "PolicyNotFound",

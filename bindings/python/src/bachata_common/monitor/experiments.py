@@ -1,0 +1,387 @@
+"""A/B experiments beside the monitor's events, from Python (``host/src/services/experiments/`` and
+``host/src/capabilities/store/experiments.rs``): definitions checked by the policy and stored as
+the native host stores them (either host reads the other's), GrowthBook-compatible assignment by
+the policy with each unit's exposure logged once, and the analysis the policy computes from
+per-variation sums aggregated in SQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Optional, Union
+
+from .. import policy
+from ..exceptions import ChoreographyGenerationError, ValidationError
+from . import Monitor
+
+__all__ = ["Experiments", "definition_from"]
+
+_log = logging.getLogger("bachata_common")
+
+DEFAULT_MINIMUM_SAMPLE_SIZE = 150
+DEFAULT_HASH_VERSION = 2
+MAX_UNIT_CHARS = 1_000
+_CORRECTIONS = {"none": "none", "off": "none", "holm_bonferroni": "holm_bonferroni", "holm": "holm_bonferroni",
+                "benjamini_hochberg": "benjamini_hochberg", "bh": "benjamini_hochberg"}
+_FIELDS = ("test_id", "test_name", "start_date", "end_date", "algorithm_versions", "traffic_split", "coverage", "seed",
+           "hash_version", "success_metrics", "minimum_sample_size", "namespace", "sequential", "correction")
+
+#: The per-unit quantities of the analysis, as SQL over ``per_unit`` (the native host's).
+_COLUMNS = {
+    "decisions": "decisions",
+    "processing-ms": "processing_ms",
+    "likes": "likes",
+    "dislikes": "dislikes",
+    "skips": "skips",
+    "uses": "uses",
+    "ratings": "ratings",
+    "rating-sum": "rating_sum",
+    "satisfied": "(likes + uses + (rating_sum - ratings) / 4)",
+    "judged": "(likes + uses + dislikes + skips + ratings)",
+}
+
+PER_UNIT = """
+WITH units AS (
+    SELECT unit, MIN(variation) AS variation, MIN(exposed_at_ms) AS since
+    FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1 AND MIN(exposed_at_ms) < $2
+), decided AS (
+    SELECT u.unit, d.decision_id, d.processing_time_ms
+    FROM units u JOIN decisions d ON d.user_id = u.unit
+        AND d.ts_ms >= u.since - 60000 AND d.ts_ms < $2
+), by_decisions AS (
+    SELECT unit, COUNT(*) AS decisions, SUM(processing_time_ms) AS processing_ms
+    FROM decided GROUP BY unit
+), by_feedback AS (
+    SELECT x.unit,
+        SUM(CASE WHEN f.feedback_type = 'like' THEN 1 ELSE 0 END) AS likes,
+        SUM(CASE WHEN f.feedback_type = 'dislike' THEN 1 ELSE 0 END) AS dislikes,
+        SUM(CASE WHEN f.feedback_type = 'skip' THEN 1 ELSE 0 END) AS skips,
+        SUM(CASE WHEN f.feedback_type = 'use' THEN 1 ELSE 0 END) AS uses,
+        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
+            THEN 1 ELSE 0 END) AS ratings,
+        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
+            THEN f.feedback_value ELSE 0 END) AS rating_sum
+    FROM decided x JOIN feedback f ON f.decision_id = x.decision_id GROUP BY x.unit
+), per_unit AS (
+    SELECT u.variation,
+        CAST(COALESCE(d.decisions, 0) AS DOUBLE PRECISION) AS decisions,
+        CAST(COALESCE(d.processing_ms, 0) AS DOUBLE PRECISION) AS processing_ms,
+        CAST(COALESCE(f.likes, 0) AS DOUBLE PRECISION) AS likes,
+        CAST(COALESCE(f.dislikes, 0) AS DOUBLE PRECISION) AS dislikes,
+        CAST(COALESCE(f.skips, 0) AS DOUBLE PRECISION) AS skips,
+        CAST(COALESCE(f.uses, 0) AS DOUBLE PRECISION) AS uses,
+        CAST(COALESCE(f.ratings, 0) AS DOUBLE PRECISION) AS ratings,
+        CAST(COALESCE(f.rating_sum, 0) AS DOUBLE PRECISION) AS rating_sum
+    FROM units u
+    LEFT JOIN by_decisions d ON d.unit = u.unit
+    LEFT JOIN by_feedback f ON f.unit = u.unit
+)"""
+
+
+def _invalid(field: str, value, message: str) -> ValidationError:
+    return ValidationError(message, field=field, value=None if value is None else str(value)[:120])
+
+
+def _instant(field: str, value, end: bool) -> datetime:
+    """A definition's date: a ``date`` or ``YYYY-MM-DD`` is that day's start (for the end date:
+    the next day's start, the day included), a ``datetime`` or RFC 3339 time is itself (naive:
+    UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value + timedelta(days=1 if end else 0), time(0), timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            day = date.fromisoformat(text) if len(text) == 10 else None
+        except ValueError:
+            day = None
+        if day is not None:
+            return _instant(field, day, end)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _invalid(field, value, f"{field}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time") from None
+        if moment.tzinfo is None:
+            raise _invalid(field, value, f"{field}: {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time")
+    else:
+        raise _invalid(field, value, f"{field}: expected a date (YYYY-MM-DD) or an RFC 3339 time")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _rfc3339(moment: datetime) -> str:
+    text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def _ms(moment: datetime) -> int:
+    return int((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1))
+
+
+def definition_from(value: dict) -> dict:
+    """A definition (the JSON fields of the native host's ``Definition``) with its defaults and
+    dates as UTC ``datetime``s; ``ValidationError`` naming the field at fault."""
+    unknown = sorted(set(value) - set(_FIELDS))
+    if unknown:
+        raise _invalid(unknown[0], None, f"{unknown[0]}: unknown field, expected one of {', '.join(_FIELDS)}")
+    for field in ("test_id", "test_name", "start_date", "end_date", "algorithm_versions", "traffic_split", "success_metrics"):
+        if value.get(field) is None:
+            raise _invalid(field, None, f"{field}: missing field")
+    split = value["traffic_split"]
+    if not isinstance(split, dict):
+        raise _invalid("traffic_split", split, "traffic_split: expected a map of version to weight")
+    namespace = value.get("namespace")
+    if namespace is not None and (not isinstance(namespace, (list, tuple)) or len(namespace) != 3):
+        raise _invalid("namespace", namespace, 'namespace: expected ["id", start, end]')
+    correction = str(value.get("correction") or "none").strip().lower().replace("-", "_")
+    if correction not in _CORRECTIONS:
+        raise _invalid("correction", correction, "correction: expected none, holm_bonferroni or benjamini_hochberg")
+    return {
+        "test_id": str(value["test_id"]),
+        "test_name": str(value["test_name"]),
+        "start_date": _instant("start_date", value["start_date"], False),
+        "end_date": _instant("end_date", value["end_date"], True),
+        "algorithm_versions": [str(version) for version in value["algorithm_versions"]],
+        "traffic_split": {str(version): float(weight) for version, weight in sorted(split.items())},
+        "coverage": float(value.get("coverage", 1.0) if value.get("coverage") is not None else 1.0),
+        "seed": value.get("seed"),
+        "hash_version": int(value.get("hash_version") or DEFAULT_HASH_VERSION),
+        "success_metrics": [str(metric) for metric in value["success_metrics"]],
+        "minimum_sample_size": int(value.get("minimum_sample_size") or DEFAULT_MINIMUM_SAMPLE_SIZE),
+        "namespace": None if namespace is None else [str(namespace[0]), float(namespace[1]), float(namespace[2])],
+        "sequential": bool(value.get("sequential", False)),
+        "correction": _CORRECTIONS[correction],
+    }
+
+
+def _stored_json(definition: dict) -> str:
+    """The definition as the native host stores it (its serde form)."""
+    return json.dumps(
+        {**definition, "start_date": _rfc3339(definition["start_date"]), "end_date": _rfc3339(definition["end_date"])},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _wit(definition: dict) -> dict:
+    """The ``definition`` record the policy reads."""
+    namespace = definition["namespace"]
+    return {
+        "test-id": definition["test_id"],
+        "test-name": definition["test_name"],
+        "start-ms": _ms(definition["start_date"]),
+        "end-ms": _ms(definition["end_date"]),
+        "algorithm-versions": definition["algorithm_versions"],
+        "traffic-split": [(version, weight) for version, weight in definition["traffic_split"].items()],
+        "coverage": definition["coverage"],
+        "seed": definition["seed"] or definition["test_id"],
+        "hash-version": definition["hash_version"],
+        "success-metrics": definition["success_metrics"],
+        "minimum-sample-size": definition["minimum_sample_size"],
+        "namespace": None if namespace is None else {"id": namespace[0], "start": namespace[1], "end": namespace[2]},
+        "sequential": definition["sequential"],
+    }
+
+
+def _checked(result: dict):
+    if result["tag"] == "err":
+        raise ChoreographyGenerationError.from_app_error(result["val"])
+    return result.get("val")
+
+
+#: The fields whose values are enum cases: the native host's JSON writes them in snake_case.
+_ENUM_FIELDS = {"kind", "outcome", "correction", "reason"}
+
+
+def _snake(value, key: str = ""):
+    """A policy record in the native host's JSON: snake_case keys and enum cases."""
+    if isinstance(value, dict):
+        return {name.replace("-", "_"): _snake(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_snake(item) for item in value]
+    if isinstance(value, str) and key in _ENUM_FIELDS:
+        return value.replace("-", "_")
+    return value
+
+
+class Experiments:
+    """Experiments stored beside ``monitor``'s events."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    @staticmethod
+    def _prepare(value: dict) -> tuple[dict, str]:
+        definition = definition_from(value)
+        if definition["seed"] is None:
+            definition["seed"] = definition["test_id"]
+        if definition["end_date"] <= definition["start_date"]:
+            raise _invalid(
+                "end_date",
+                _rfc3339(definition["end_date"]),
+                f"end_date ({_rfc3339(definition['end_date'])}) must be after start_date "
+                f"({_rfc3339(definition['start_date'])})",
+            )
+        _checked(policy.experiments_check(_wit(definition)))
+        return definition, _stored_json(definition)
+
+    @staticmethod
+    def _load(tx, test_id: str) -> dict:
+        rows = tx.query("SELECT definition, created_at_ms, updated_at_ms FROM experiments WHERE test_id = $1", [test_id])
+        if not rows:
+            raise _invalid("test_id", test_id, f"there is no experiment {test_id!r}")
+        return Experiments._experiment(rows[0])
+
+    @staticmethod
+    def _experiment(row) -> dict:
+        text, created, updated = row
+        try:
+            definition = definition_from(json.loads(text))
+        except (ValueError, ValidationError) as error:
+            raise ChoreographyGenerationError(f"a stored experiment definition is unreadable: {error}") from None
+        return {"definition": definition, "created_at_ms": int(created), "updated_at_ms": int(updated)}
+
+    def create(self, value: dict) -> dict:
+        """Stores a new experiment; again with the same definition changes nothing, with another
+        it is a ``ValidationError`` (see :meth:`replace`)."""
+        definition, text = self._prepare(value)
+        now = _ms(datetime.now(timezone.utc))
+
+        def body(tx):
+            existing = tx.query("SELECT definition, created_at_ms, updated_at_ms FROM experiments WHERE test_id = $1",
+                                [definition["test_id"]])
+            if existing:
+                stored = self._experiment(existing[0])
+                if stored["definition"] == definition:
+                    return stored
+                raise _invalid("test_id", definition["test_id"],
+                               f"experiment {definition['test_id']!r} exists with another definition: replace it explicitly")
+            tx.execute("INSERT INTO experiments (test_id, definition, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $3)",
+                       [definition["test_id"], text, now])
+            _log.info("experiment created", extra={"test_id": definition["test_id"]})
+            return self._load(tx, definition["test_id"])
+
+        return self.monitor._write(body)
+
+    def replace(self, value: dict) -> dict:
+        """Replaces an experiment's definition; once units are exposed, its versions cannot change."""
+        definition, text = self._prepare(value)
+        now = _ms(datetime.now(timezone.utc))
+
+        def body(tx):
+            existing = self._load(tx, definition["test_id"])
+            if existing["definition"]["algorithm_versions"] != definition["algorithm_versions"] and tx.query(
+                "SELECT 1 FROM exposures WHERE test_id = $1 LIMIT 1", [definition["test_id"]]
+            ):
+                raise _invalid(
+                    "algorithm_versions",
+                    ", ".join(definition["algorithm_versions"]),
+                    f"experiment {definition['test_id']!r} has exposures: its versions cannot change (they are "
+                    f"{', '.join(existing['definition']['algorithm_versions'])}); define a new experiment",
+                )
+            tx.execute("UPDATE experiments SET definition = $1, updated_at_ms = $2 WHERE test_id = $3",
+                       [text, now, definition["test_id"]])
+            return self._load(tx, definition["test_id"])
+
+        return self.monitor._write(body)
+
+    def list(self) -> list[dict]:
+        """Every experiment, by key."""
+        return self.monitor._read(lambda tx: [
+            self._experiment(row)
+            for row in tx.query("SELECT definition, created_at_ms, updated_at_ms FROM experiments ORDER BY test_id")
+        ])
+
+    def get(self, test_id: str) -> dict:
+        """One experiment (``ValidationError`` when there is none)."""
+        return self.monitor._read(lambda tx: self._load(tx, test_id))
+
+    def assign(self, test_id: str, unit: str, now: Optional[datetime] = None) -> dict:
+        """The variation ``unit`` is served (the policy's ``assignment``); its exposure is logged
+        the first time."""
+        unit = str(unit)
+        if len(unit) > MAX_UNIT_CHARS or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in unit):
+            raise _invalid("unit", unit, f"the unit id must be at most {MAX_UNIT_CHARS} characters without control characters")
+        experiment = self.get(test_id)
+        now_ms = _ms(now or datetime.now(timezone.utc))
+        assignment = _checked(policy.experiments_assign(_wit(experiment["definition"]), unit, now_ms))
+        if assignment["in-experiment"]:
+            self.monitor._write(lambda tx: tx.execute(
+                "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (test_id, unit, variation) DO NOTHING",
+                [test_id, unit, assignment["variation"], now_ms],
+            ))
+        return assignment
+
+    def analyze(self, test_id: str, correction: Optional[str] = None) -> dict:
+        """The analysis of an experiment (the native host's ``Analysis`` JSON), its p-values
+        adjusted by ``correction`` (default: the definition's)."""
+        metrics = {metric["name"]: metric for metric in policy.experiments_metrics()}
+
+        def body(tx):
+            experiment = self._load(tx, test_id)
+            definition = experiment["definition"]
+            pairs = []
+            for name in definition["success_metrics"]:
+                if name not in metrics:
+                    raise _invalid("success_metrics", name, f"the policy knows no metric {name!r}")
+                pairs.append((metrics[name]["numerator"], metrics[name]["denominator"]))
+            select = ["variation", "COUNT(*)"]
+            for numerator, denominator in pairs:
+                x = _COLUMNS[numerator]
+                select += [f"SUM({x})", f"SUM({x} * {x})"]
+                if denominator is not None:
+                    y = _COLUMNS[denominator]
+                    select += [f"SUM({y})", f"SUM({y} * {y})", f"SUM({x} * {y})"]
+            arms = [
+                {
+                    "units": 0,
+                    "metrics": [
+                        {"numerator": {"sum": 0.0, "sum-squares": 0.0},
+                         "denominator": None if denominator is None else {"sum": 0.0, "sum-squares": 0.0},
+                         "sum-products": 0.0}
+                        for _, denominator in pairs
+                    ],
+                }
+                for _ in definition["algorithm_versions"]
+            ]
+            end_ms = _ms(definition["end_date"])
+            for row in tx.query(
+                f"{PER_UNIT} SELECT {', '.join(select)} FROM per_unit GROUP BY variation ORDER BY variation",
+                [test_id, end_ms],
+            ):
+                index = int(row[0])
+                if not 0 <= index < len(arms):
+                    continue
+                values = [0.0 if value is None else float(value) for value in row[2:]]
+                arm = arms[index]
+                arm["units"] = int(row[1])
+                at = 0
+                for (_, denominator), sums in zip(pairs, arm["metrics"]):
+                    sums["numerator"] = {"sum": values[at], "sum-squares": values[at + 1]}
+                    at += 2
+                    if denominator is not None:
+                        sums["denominator"] = {"sum": values[at], "sum-squares": values[at + 1]}
+                        sums["sum-products"] = values[at + 2]
+                        at += 3
+            multi = tx.query(
+                "SELECT COUNT(*) FROM (SELECT unit FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) > 1) "
+                "AS several",
+                [test_id],
+            )[0][0]
+            return definition, arms, int(multi)
+
+        definition, arms, multi = self.monitor._read(body)
+        chosen = _CORRECTIONS.get(str(correction or definition["correction"]).lower().replace("-", "_"))
+        if chosen is None:
+            raise _invalid("correction", correction, "correction: expected none, holm_bonferroni or benjamini_hochberg")
+        analysis = _checked(policy.experiments_analyze({
+            "definition": _wit(definition),
+            "arms": arms,
+            "multi-exposed": multi,
+            "correction": chosen.replace("_", "-"),
+        }))
+        return _snake(analysis)
