@@ -50,7 +50,6 @@ pub mod types {
     pub use crate::bindings::bachata::common::host_metrics::{
         AreaUsage, Disk, Memory, SystemResources,
     };
-    pub use crate::bindings::bachata::common::host_pose::Tensor;
     pub use crate::bindings::bachata::common::types::{AppError, ErrorKind, ValidationContext};
     pub use crate::bindings::exports::bachata::common::cleanup::{
         AreaReport, Assessment, CleanupProblem, CleanupReport, CleanupSettings, Level, PhaseReport,
@@ -78,6 +77,7 @@ pub mod types {
         Bbox, Frame as PoseFrame, Keypoint, Person,
     };
     pub use crate::cleanup::{Entry, EntryKind, Page, Removal, RemovalStatus};
+    pub use crate::pose::Tensor;
 }
 
 #[cfg(target_family = "wasm")]

@@ -94,8 +94,12 @@ impl Filesystem for HostFs {
 pub struct HostPose;
 
 impl crate::pose::Inference for HostPose {
+    /// Decodes the host's tensors; malformed data is the call's error.
     fn infer(&self, frames: &[u32]) -> Result<Vec<Tensor>, String> {
-        host_pose::infer(frames)
+        host_pose::infer(frames)?
+            .into_iter()
+            .map(|tensor| Tensor::from_base64(tensor.shape, &tensor.data))
+            .collect()
     }
 }
 

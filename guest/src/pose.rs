@@ -4,7 +4,7 @@
 //! merged by greedy NMS, and at most `max_det` people are kept per frame.
 
 use crate::catalog;
-use crate::types::{AppError, Bbox, ErrorKind, Keypoint, Person, PoseFrame, Tensor, YoloConfig};
+use crate::types::{AppError, Bbox, ErrorKind, Keypoint, Person, PoseFrame, YoloConfig};
 
 /// COCO keypoint names, in the model's order.
 pub const KEYPOINTS: [&str; 17] = [
@@ -29,6 +29,49 @@ pub const KEYPOINTS: [&str; 17] = [
 
 /// Values per anchor: 4 box values, 1 score, 17 × 3 keypoint values.
 pub const CHANNELS: usize = 4 + 1 + KEYPOINTS.len() * 3;
+
+/// A dense tensor of 32-bit floats in row-major order (`host-pose` carries its values as
+/// base64 text; see [`Tensor::from_base64`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Dimensions, outermost first.
+    pub shape: Vec<u32>,
+    /// `product(shape)` values.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor from `host-pose`'s form: its values as little-endian `f32`s in standard,
+    /// padded base64; `Err` says what is malformed.
+    pub fn from_base64(shape: Vec<u32>, data: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|error| format!("tensor data is not base64: {error}"))?;
+        if bytes.len() % 4 != 0 {
+            return Err(format!(
+                "tensor data holds {} bytes, not a whole number of 32-bit floats",
+                bytes.len()
+            ));
+        }
+        let data = bytes
+            .chunks_exact(4)
+            .map(|four| f32::from_le_bytes([four[0], four[1], four[2], four[3]]))
+            .collect();
+        Ok(Self { shape, data })
+    }
+
+    /// The tensor's values in `host-pose`'s form (little-endian `f32`s, base64).
+    pub fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = self
+            .data
+            .iter()
+            .flat_map(|value| value.to_le_bytes())
+            .collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+}
 
 /// The host's inference capability as the policy sees it.
 pub trait Inference {

@@ -200,3 +200,19 @@ fn detect_runs_every_frame_in_order() {
     let error = detect(&Broken, &[square(0)], &cfg()).expect_err("fails");
     assert!(error.message.contains("session gone"));
 }
+
+#[test]
+fn tensors_round_trip_through_base64_and_malformed_data_is_named() {
+    let tensor = Tensor {
+        shape: vec![1, 2, 2],
+        data: vec![0.0, -1.5, f32::MAX, 1e-30],
+    };
+    let text = tensor.to_base64();
+    assert_eq!(Tensor::from_base64(vec![1, 2, 2], &text), Ok(tensor));
+    assert!(Tensor::from_base64(vec![1], "not base64!").is_err());
+    assert!(
+        Tensor::from_base64(vec![1], "AAA=")
+            .expect_err("3 bytes")
+            .contains("whole number")
+    );
+}

@@ -9,7 +9,8 @@ and exports the decisions. This host lends:
   call (see :mod:`bachata_common._lend`; :class:`bachata_common.ResourceManager` lends them to
   ``cleanup.run``). Without them, ``open-scan`` answers ``"host-fs is not available in this
   host"`` and the other functions trap with :class:`CapabilityUnavailable`;
-- ``host-pose``: nothing (``infer`` errs with ``"host-pose is not available in this host"``).
+- ``host-pose``: the frames of the running :class:`bachata_common.pose.PoseDetector` call, on ONNX
+  Runtime (outside one, ``infer`` errs with ``"host-pose is not available in this host"``).
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
 stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments.
@@ -125,6 +126,14 @@ def _drop_scan(_store: Any, rep: int) -> None:
         lent.drop_scan(rep)
 
 
+def _pose_infer(frames: list) -> dict:
+    """``host-pose.infer``: the frames of the running :class:`bachata_common.pose.PoseDetector`
+    call (``err`` outside one)."""
+    from . import pose
+
+    return pose.infer(frames)
+
+
 #: What this host answers, per imported interface and function; any other function traps.
 HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
     "host-secrets": {"access": _access_secret},
@@ -138,7 +147,7 @@ HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
         "snapshot": lambda: _lent("host-metrics").metrics(),
     },
     "host-pose": {
-        "infer": lambda _frames: {"tag": "err", "val": _unavailable_message("host-pose")},
+        "infer": lambda frames: _pose_infer(frames),
     },
 }
 

@@ -41,13 +41,21 @@ pub(crate) fn frame(id: usize, frame: &PreparedFrame) -> wit::pose::Frame {
     }
 }
 
-/// The model's output tensors as the WIT `tensor`s.
+/// The model's output tensors as the WIT `tensor`s: values as little-endian `f32`s in base64.
 pub(crate) fn tensors(tensors: Vec<Tensor>) -> Vec<host_pose::Tensor> {
+    use base64::Engine as _;
     tensors
         .into_iter()
-        .map(|tensor| host_pose::Tensor {
-            shape: tensor.shape,
-            data: tensor.data,
+        .map(|tensor| {
+            let bytes: Vec<u8> = tensor
+                .data
+                .iter()
+                .flat_map(|value| value.to_le_bytes())
+                .collect();
+            host_pose::Tensor {
+                shape: tensor.shape,
+                data: base64::engine::general_purpose::STANDARD.encode(bytes),
+            }
         })
         .collect()
 }
