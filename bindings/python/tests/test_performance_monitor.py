@@ -172,3 +172,24 @@ def test_an_experiment_defined_by_the_native_host_is_served_by_python(tmp_path):
     # The definition Python reads back is the one the native host stored.
     stored = monitor.experiments.get("native-defined")["definition"]
     assert stored["traffic_split"] == {"a": 0.2, "b": 0.3, "c": 0.5} and stored["seed"] == "native-defined"
+
+
+def test_the_data_classes_have_the_original_fields_and_keyword_constructors():
+    from dataclasses import fields
+
+    assert [f.name for f in fields(RecommendationDecision)] == [
+        "decision_id", "timestamp", "input_song", "recommended_moves", "recommendation_scores",
+        "algorithm_version", "weights_used", "processing_time_ms", "song_features", "user_id",
+    ]
+    assert [f.name for f in fields(UserFeedback)] == [
+        "feedback_id", "decision_id", "timestamp", "feedback_type", "feedback_value", "user_id", "move_id", "comments",
+    ]
+    assert {"total_recommendations", "avg_processing_time_ms", "avg_recommendation_score", "user_satisfaction_score",
+            "recommendation_distribution", "accuracy", "precision", "recall", "f1_score"} <= {
+        f.name for f in fields(PerformanceMetrics)}
+    config = ABTestConfig(test_id="t", test_name="T", start_date="2026-01-01", end_date="2026-01-31",
+                          algorithm_versions=["1.0", "2.0"], traffic_split={"1.0": 0.5, "2.0": 0.5},
+                          success_metrics=["like_rate"], minimum_sample_size=100)
+    assert config.minimum_sample_size == 100 and config.definition()["traffic_split"] == {"1.0": 0.5, "2.0": 0.5}
+    feedback = UserFeedback(feedback_id="f", decision_id="d", timestamp=datetime.now(timezone.utc), feedback_type="like")
+    assert feedback.feedback_value is None and feedback.move_id is None

@@ -45,3 +45,16 @@ def test_readme_services_snippet_runs_the_original_api(tmp_path):
     assert resources.startswith("['cpu', 'disk', 'memory', 'temp_directories', 'timestamp']")
     assert user == "{'files_removed': 0, 'bytes_freed': 0, 'skipped_in_use': 0, 'directory_removed': True}"
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cache", "output", "temp"]
+
+
+def test_readme_monitor_snippet_runs_the_original_api(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", readme_snippet(2)],
+        cwd=tmp_path,
+        env={},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines() == ["1 1.0 True", "not_enough_data", "not"]
+    assert (tmp_path / "data" / "monitor" / "monitor.sqlite3").is_file()
