@@ -1,6 +1,7 @@
 """Build hook: puts the policy component into the package (``bachata_common/bachata_common_policy.wasm``)
-and the monitor's schema files, the native host's own (``host/migrations/*.sql`` →
-``bachata_common/migrations/``), so both hosts create and read one schema.
+and the monitor's schema files and shared queries, the native host's own (``host/migrations/*.sql``
+→ ``bachata_common/migrations/``, ``host/sql/*.sql`` → ``bachata_common/sql/``), so both hosts
+create and read one schema the same way.
 
 The component comes from ``$BACHATA_POLICY_WASM`` when set; otherwise it is built from the
 repository this directory lives in (two levels up), the same way the native host's build script
@@ -25,6 +26,7 @@ TARGET = "wasm32-wasip2"
 PROFILE = "wasm-release"
 TARGET_DIR = REPOSITORY / "target" / "guest-build"
 MIGRATIONS = REPOSITORY / "host" / "migrations"
+QUERIES = REPOSITORY / "host" / "sql"
 
 # Settings of an outer build that must not reach the wasm build (as in host/build.rs).
 STRIPPED_ENV = (
@@ -100,6 +102,9 @@ class BuildPyWithComponent(build_py):
         (package_dir / "migrations").mkdir(exist_ok=True)
         for file in schema:
             shutil.copyfile(file, package_dir / "migrations" / file.name)
+        (package_dir / "sql").mkdir(exist_ok=True)
+        for file in sorted(QUERIES.glob("*.sql")):
+            shutil.copyfile(file, package_dir / "sql" / file.name)
 
 
 setup(cmdclass={"build_py": BuildPyWithComponent})

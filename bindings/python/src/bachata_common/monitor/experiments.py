@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import resources
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Union
 
@@ -41,42 +42,11 @@ _COLUMNS = {
     "judged": "(likes + uses + dislikes + skips + ratings)",
 }
 
-PER_UNIT = """
-WITH units AS (
-    SELECT unit, MIN(variation) AS variation, MIN(exposed_at_ms) AS since
-    FROM exposures WHERE test_id = $1 GROUP BY unit HAVING COUNT(*) = 1 AND MIN(exposed_at_ms) < $2
-), decided AS (
-    SELECT u.unit, d.decision_id, d.processing_time_ms
-    FROM units u JOIN decisions d ON d.user_id = u.unit
-        AND d.ts_ms >= u.since - 60000 AND d.ts_ms < $2
-), by_decisions AS (
-    SELECT unit, COUNT(*) AS decisions, SUM(processing_time_ms) AS processing_ms
-    FROM decided GROUP BY unit
-), by_feedback AS (
-    SELECT x.unit,
-        SUM(CASE WHEN f.feedback_type = 'like' THEN 1 ELSE 0 END) AS likes,
-        SUM(CASE WHEN f.feedback_type = 'dislike' THEN 1 ELSE 0 END) AS dislikes,
-        SUM(CASE WHEN f.feedback_type = 'skip' THEN 1 ELSE 0 END) AS skips,
-        SUM(CASE WHEN f.feedback_type = 'use' THEN 1 ELSE 0 END) AS uses,
-        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
-            THEN 1 ELSE 0 END) AS ratings,
-        SUM(CASE WHEN f.feedback_type = 'rating' AND f.feedback_value IS NOT NULL
-            THEN f.feedback_value ELSE 0 END) AS rating_sum
-    FROM decided x JOIN feedback f ON f.decision_id = x.decision_id GROUP BY x.unit
-), per_unit AS (
-    SELECT u.variation,
-        CAST(COALESCE(d.decisions, 0) AS DOUBLE PRECISION) AS decisions,
-        CAST(COALESCE(d.processing_ms, 0) AS DOUBLE PRECISION) AS processing_ms,
-        CAST(COALESCE(f.likes, 0) AS DOUBLE PRECISION) AS likes,
-        CAST(COALESCE(f.dislikes, 0) AS DOUBLE PRECISION) AS dislikes,
-        CAST(COALESCE(f.skips, 0) AS DOUBLE PRECISION) AS skips,
-        CAST(COALESCE(f.uses, 0) AS DOUBLE PRECISION) AS uses,
-        CAST(COALESCE(f.ratings, 0) AS DOUBLE PRECISION) AS ratings,
-        CAST(COALESCE(f.rating_sum, 0) AS DOUBLE PRECISION) AS rating_sum
-    FROM units u
-    LEFT JOIN by_decisions d ON d.unit = u.unit
-    LEFT JOIN by_feedback f ON f.unit = u.unit
-)"""
+def _per_unit() -> str:
+    """The per-unit CTE of the analysis: the native host's own query (``host/sql/``, packaged)."""
+    return resources.files(__package__.rpartition(".")[0]).joinpath("sql", "experiments_per_unit.sql").read_text(
+        encoding="utf-8"
+    )
 
 
 def _invalid(field: str, value, message: str) -> ValidationError:
@@ -350,7 +320,7 @@ class Experiments:
             ]
             end_ms = _ms(definition["end_date"])
             for row in tx.query(
-                f"{PER_UNIT} SELECT {', '.join(select)} FROM per_unit GROUP BY variation ORDER BY variation",
+                f"{_per_unit()} SELECT {', '.join(select)} FROM per_unit GROUP BY variation ORDER BY variation",
                 [test_id, end_ms],
             ):
                 index = int(row[0])

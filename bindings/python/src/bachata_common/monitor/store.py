@@ -110,12 +110,13 @@ class Store:
         return {f"{prefix}{index}": value for index, value in enumerate(params, start=1)}
 
     @contextlib.contextmanager
-    def write(self) -> Iterator["Store"]:
-        """A write transaction: committed when the block ends, rolled back when it raises."""
+    def _transaction(self, begin: str) -> Iterator["Store"]:
+        """A transaction (``begin`` opens it on SQLite; PostgreSQL opens one by itself):
+        committed when the block ends, rolled back when it raises."""
         with self._lock:
             try:
                 if not self.postgres:
-                    self._connection.execute("BEGIN IMMEDIATE")
+                    self._connection.execute(begin)
                 yield self
                 self._connection.commit() if self.postgres else self._connection.execute("COMMIT")
             except BaseException as error:
@@ -125,21 +126,14 @@ class Store:
                     raise StoreError(f"the monitor database failed: {error}") from None
                 raise
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator["Store"]:
+    def write(self):
+        """A write transaction; on SQLite it takes the write lock at once (no upgrade deadlock
+        between processes)."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self):
         """A read transaction: one consistent snapshot."""
-        with self._lock:
-            try:
-                if not self.postgres:
-                    self._connection.execute("BEGIN")
-                yield self
-                self._connection.commit() if self.postgres else self._connection.execute("COMMIT")
-            except BaseException as error:
-                with contextlib.suppress(Exception):
-                    self._connection.rollback() if self.postgres else self._connection.execute("ROLLBACK")
-                if isinstance(error, self._errors):
-                    raise StoreError(f"the monitor database failed: {error}") from None
-                raise
+        return self._transaction("BEGIN")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Runs a statement inside the current transaction; the rows it changed."""
