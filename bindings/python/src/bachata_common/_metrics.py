@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import psutil
-
 from .fs.areas import Areas
 
 __all__ = ["AREA_USAGE_MAX_AGE", "Metrics", "effective_memory", "read_cgroup_memory"]
@@ -96,6 +94,9 @@ class Metrics:
     def __init__(self, areas: Areas, cgroup_root: Path = Path("/sys/fs/cgroup")) -> None:
         self.areas = areas
         self.cgroup_root = cgroup_root
+        import psutil  # imported on first use: `import bachata_common` stays light
+
+        self._psutil = psutil
         self._lock = threading.Lock()
         self._cpu_primed = time.monotonic()
         psutil.cpu_percent(interval=None)
@@ -121,8 +122,8 @@ class Metrics:
         waited = time.monotonic() - self._cpu_primed
         if waited < _CPU_MIN_INTERVAL:
             time.sleep(_CPU_MIN_INTERVAL - waited)
-        cpu = psutil.cpu_percent(interval=None) / 100.0
-        memory = psutil.virtual_memory()
+        cpu = self._psutil.cpu_percent(interval=None) / 100.0
+        memory = self._psutil.virtual_memory()
         try:
             with open("/proc/self/cgroup", encoding="utf-8") as file:
                 proc_self_cgroup = file.read()

@@ -13,7 +13,6 @@ entered, locked files kept), and every report is checked against what the host d
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import logging
 import os
@@ -31,6 +30,13 @@ from .fs.areas import Areas
 __all__ = ["ResourceManager", "resource_manager"]
 
 _log = logging.getLogger("bachata_common")
+
+
+def _asyncio():
+    """``asyncio``, imported on first use (most callers never need it)."""
+    import asyncio
+
+    return asyncio
 
 _GB = 1024.0**3
 _MB = 1024.0**2
@@ -308,7 +314,7 @@ class ResourceManager:
 
     async def cleanup_temporary_files(self, force: bool = False, dry_run: bool = False) -> dict:
         """Async form of :meth:`cleanup_temporary_files_sync` (the work runs in a thread)."""
-        return await asyncio.to_thread(self.cleanup_temporary_files_sync, force, dry_run)
+        return await _asyncio().to_thread(self.cleanup_temporary_files_sync, force, dry_run)
 
     def cleanup_cache_directory_sync(self, dry_run: bool = False) -> dict:
         """Trims the ``cache`` area to ``cache_low_water_ratio`` of ``max_cache_size_gb`` when it
@@ -325,7 +331,7 @@ class ResourceManager:
 
     async def cleanup_cache_directory(self, dry_run: bool = False) -> dict:
         """Async form of :meth:`cleanup_cache_directory_sync`."""
-        return await asyncio.to_thread(self.cleanup_cache_directory_sync, dry_run)
+        return await _asyncio().to_thread(self.cleanup_cache_directory_sync, dry_run)
 
     # -- monitoring and schedules ---------------------------------------------------------------
 
@@ -352,21 +358,21 @@ class ResourceManager:
         try:
             while not self._stop.is_set():
                 try:
-                    await asyncio.to_thread(self.check_resources)
+                    await _asyncio().to_thread(self.check_resources)
                 except Exception as error:  # one failed round must not end the monitoring
                     _log.error("resource monitoring round failed: %s", error)
-                if await asyncio.to_thread(self._stop.wait, interval):
+                if await _asyncio().to_thread(self._stop.wait, interval):
                     break
         finally:
             self.monitoring_active = False
 
     async def _cleanup_loop(self, interval_hours: float) -> None:
         while not self._stop.is_set():
-            if await asyncio.to_thread(self._stop.wait, interval_hours * 3600.0):
+            if await _asyncio().to_thread(self._stop.wait, interval_hours * 3600.0):
                 break
             try:
-                await asyncio.to_thread(self.cleanup_temporary_files_sync)
-                await asyncio.to_thread(self.cleanup_cache_directory_sync)
+                await _asyncio().to_thread(self.cleanup_temporary_files_sync)
+                await _asyncio().to_thread(self.cleanup_cache_directory_sync)
             except Exception as error:  # a failed round must not end the schedule
                 _log.error("scheduled cleanup failed: %s", error)
 
@@ -390,7 +396,7 @@ class ResourceManager:
             )
         self._cancel_schedule()
         try:
-            loop = asyncio.get_running_loop()
+            loop = _asyncio().get_running_loop()
         except RuntimeError:
             loop = None
         if loop is not None:

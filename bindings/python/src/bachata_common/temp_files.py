@@ -20,7 +20,6 @@ Both are removed on exit, also when the code using them fails.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import fcntl
 import logging
@@ -396,7 +395,9 @@ class TempFileManager:
 
     async def cleanup_user_temp_files(self, user_id: UserId) -> dict:
         """Async form of :meth:`cleanup_user_temp_files_sync` (the work runs in a thread)."""
-        return await asyncio.to_thread(self.cleanup_user_temp_files_sync, user_id)
+        from .resources import _asyncio
+
+        return await _asyncio().to_thread(self.cleanup_user_temp_files_sync, user_id)
 
 
 #: The process-wide temp file manager, over :data:`bachata_common.resource_manager`.
