@@ -170,3 +170,37 @@ def test_prune_keeps_the_retention(tmp_path):
     monitor.log_decision(decision(2))
     assert monitor.prune() == {"decisions": 1, "feedback": 0}
     assert monitor.metrics(days=60)["total_recommendations"] == 1
+
+
+def test_a_transaction_lost_to_a_deadlock_is_tried_again_and_others_are_not(tmp_path):
+    from bachata_common.monitor.store import RETRIES, Store, StoreError
+
+    store = Store(str(tmp_path / "m.sqlite3"))
+    attempts = []
+
+    def flaky(tx):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise StoreError("deadlock detected", transient=True)
+        return tx.query("SELECT COUNT(*) FROM decisions")[0][0]
+
+    assert store.run_write(flaky) == 0 and len(attempts) == 3
+    attempts.clear()
+
+    def always(tx):
+        attempts.append(1)
+        raise StoreError("deadlock detected", transient=True)
+
+    with pytest.raises(StoreError):
+        store.run_write(always)
+    assert len(attempts) == RETRIES + 1
+    attempts.clear()
+
+    def broken(tx):
+        attempts.append(1)
+        raise StoreError("disk I/O error")
+
+    with pytest.raises(StoreError):
+        store.run_write(broken)
+    assert len(attempts) == 1
+    store.close()

@@ -19,12 +19,13 @@ import hashlib
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import wasmtime
 from wasmtime import component as wc
+
+from .fs.atomic import write_atomically
 
 __all__ = ["cache_dir", "load"]
 
@@ -86,18 +87,7 @@ def _write(path: Path, compiled: bytes) -> None:
     if not _trusted(path.parent, True):
         _log.warning("compile cache directory %s is not this user's alone; not writing to it", path.parent)
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(compiled)
-            file.write(hashlib.sha256(compiled).digest())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, compiled + hashlib.sha256(compiled).digest(), mode=0o600)
 
 
 def load(engine: wasmtime.Engine, wasm: bytes) -> wc.Component:

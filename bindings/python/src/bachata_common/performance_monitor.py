@@ -304,21 +304,26 @@ class PerformanceMonitor:
         _log.info("A/B test set up", extra={"test_id": config.test_id})
         return config.test_id
 
-    @property
-    def active_ab_tests(self) -> dict:
-        """The A/B tests running now, by id (read from the database, so every instance agrees)."""
+    def _running(self) -> list[dict]:
+        """The definitions of the A/B tests running now, by id (read from the database, so every
+        instance agrees)."""
         now = datetime.now(timezone.utc)
-        return {
-            experiment["definition"]["test_id"]: ABTestConfig.from_definition(experiment["definition"])
+        return [
+            experiment["definition"]
             for experiment in self.experiments.list()
             if experiment["definition"]["start_date"] <= now < experiment["definition"]["end_date"]
-        }
+        ]
+
+    @property
+    def active_ab_tests(self) -> dict:
+        """The A/B tests running now, by id."""
+        return {definition["test_id"]: ABTestConfig.from_definition(definition) for definition in self._running()}
 
     def _served(self, user_id: str) -> Optional[tuple[str, str]]:
-        for test_id in sorted(self.active_ab_tests):
-            assignment = self.experiments.assign(test_id, user_id)
+        for definition in self._running():
+            assignment = self.experiments.assign_definition(definition, user_id)
             if assignment["in-experiment"]:
-                return test_id, assignment["version"]
+                return definition["test_id"], assignment["version"]
         return None
 
     def get_algorithm_version_for_user(self, user_id: str) -> str:

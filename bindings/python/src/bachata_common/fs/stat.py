@@ -12,7 +12,6 @@ Where the C library has no ``statx``, ``os.stat`` gives the device number alone.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import stat as _stat
 import struct
@@ -184,7 +183,3 @@ def stat_fd(fd: int) -> Stat:
         return _raw_statx(fd, b"", _AT_EMPTY_PATH)
     return _from_os_stat(os.fstat(fd))
 
-
-def is_not_found(error: OSError) -> bool:
-    """Whether an error says the entry is not there."""
-    return error.errno == errno.ENOENT

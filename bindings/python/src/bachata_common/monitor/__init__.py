@@ -107,8 +107,7 @@ class Monitor:
 
     def _write(self, body):
         try:
-            with self._writer.write() as tx:
-                return body(tx)
+            return self._writer.run_write(body)
         except StoreError as error:
             raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
 

@@ -272,12 +272,16 @@ class Experiments:
     def assign(self, test_id: str, unit: str, now: Optional[datetime] = None) -> dict:
         """The variation ``unit`` is served (the policy's ``assignment``); its exposure is logged
         the first time."""
+        return self.assign_definition(self.get(test_id)["definition"], unit, now)
+
+    def assign_definition(self, definition: dict, unit: str, now: Optional[datetime] = None) -> dict:
+        """:meth:`assign` for a definition already read (from :meth:`list`, say)."""
         unit = str(unit)
         if len(unit) > MAX_UNIT_CHARS or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in unit):
             raise _invalid("unit", unit, f"the unit id must be at most {MAX_UNIT_CHARS} characters without control characters")
-        experiment = self.get(test_id)
+        test_id = definition["test_id"]
         now_ms = _ms(now or datetime.now(timezone.utc))
-        assignment = _checked(policy.experiments_assign(_wit(experiment["definition"]), unit, now_ms))
+        assignment = _checked(policy.experiments_assign(_wit(definition), unit, now_ms))
         if assignment["in-experiment"]:
             self.monitor._write(lambda tx: tx.execute(
                 "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) "

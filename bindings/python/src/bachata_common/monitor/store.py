@@ -31,7 +31,17 @@ _PARAMETER = re.compile(r"\$(\d+)")
 
 
 class StoreError(RuntimeError):
-    """The database failed (unreachable, refused, a schema newer than this host knows)."""
+    """The database failed (unreachable, refused, a schema newer than this host knows).
+    ``transient`` is set when trying the transaction again may succeed (a PostgreSQL deadlock or
+    serialization failure)."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+#: SQLSTATEs of PostgreSQL failures a retry may get past: deadlock, serialization failure.
+_TRANSIENT = {"40P01", "40001"}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -123,13 +133,27 @@ class Store:
                 with contextlib.suppress(Exception):
                     self._connection.rollback() if self.postgres else self._connection.execute("ROLLBACK")
                 if isinstance(error, self._errors):
-                    raise StoreError(f"the monitor database failed: {error}") from None
+                    transient = getattr(error, "sqlstate", None) in _TRANSIENT
+                    raise StoreError(f"the monitor database failed: {error}", transient) from None
                 raise
 
     def write(self):
         """A write transaction; on SQLite it takes the write lock at once (no upgrade deadlock
         between processes)."""
         return self._transaction("BEGIN IMMEDIATE")
+
+    def run_write(self, body):
+        """``body(tx)`` in a write transaction, tried again (up to :data:`RETRIES` times) when
+        PostgreSQL lost it to a deadlock, as the native host does."""
+        for attempt in range(RETRIES + 1):
+            try:
+                with self.write() as tx:
+                    return body(tx)
+            except StoreError as error:
+                if not error.transient or attempt == RETRIES:
+                    raise
+                _log.debug("monitor transaction retried", extra={"attempt": attempt + 1})
+        raise AssertionError("unreachable")
 
     def read(self):
         """A read transaction: one consistent snapshot."""

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .dataset import write_atomically
+from ..fs.atomic import write_atomically
 
 __all__ = ["MAX_BYTES", "AnnotationError", "Annotations", "ClipRow"]
 

@@ -16,7 +16,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional, Union
 
@@ -28,7 +27,6 @@ __all__ = [
     "FileId",
     "PathRefused",
     "lock_directory",
-    "write_atomically",
     "MOVED",
     "TARGET_EXISTS",
     "MISSING",
@@ -289,35 +287,3 @@ def lock_directory(directory: Union[str, os.PathLike]) -> Optional[int]:
         os.close(fd)
         return None
     return fd
-
-
-def write_atomically(path: Union[str, os.PathLike], data: bytes) -> None:
-    """Writes ``data`` to ``path`` atomically: a temporary file beside it (keeping the existing
-    file's mode), fsync, rename over, fsync of the directory."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        try:
-            os.fchmod(handle, os.stat(path).st_mode & 0o7777)
-        except FileNotFoundError:
-            pass
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from .dataset import FileId, write_atomically
+from ..fs.atomic import write_atomically
+from .dataset import FileId
 
 __all__ = ["Journal", "JournalMove", "path_for"]
 
