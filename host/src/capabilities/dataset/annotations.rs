@@ -2,17 +2,24 @@
 //! CSV with a header row of the same columns. Rewriting changes only the clips' `video_path`s:
 //! every other key, field and column is written back as it was read (JSON values verbatim, in
 //! their order), the previous file kept as `<file>.bak`.
+//!
+//! The file is read and rewritten through its folder's descriptor ([`Folder`]): a regular file
+//! only (never a link, a FIFO or a device), at most [`MAX_BYTES`], and the rewrite replaces only
+//! the file that was read.
 
+use std::cell::Cell;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 
-use super::write_atomically;
+use super::folder::{FileError, Folder, Identity};
 
-/// The largest annotation file read.
-pub const MAX_BYTES: u64 = 512 << 20;
+/// The largest annotation file read (256 MiB).
+pub const MAX_BYTES: u64 = 256 << 20;
 
 /// One clip's columns the organizer reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +35,13 @@ pub struct ClipRow {
 /// Why an annotation file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotationError {
-    /// It could not be read.
+    /// It could not be read (missing, a link, not a regular file, too large, unreadable).
     #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: io::Error,
+        source: FileError,
     },
     /// Its content does not fit (`field` names where: `clips[3].video_path`, `line 4`).
     #[error("{field}: {message}")]
@@ -65,12 +72,20 @@ enum Document {
 /// An annotation file in memory.
 pub struct Annotations {
     path: PathBuf,
+    /// Its folder, and its name there.
+    folder: Folder,
+    name: OsString,
+    /// The file read (the `.bak` is copied from it), and what it was.
+    read: File,
+    read_identity: Identity,
+    /// The file its name should hold: the one read, then the one last written.
+    current: Cell<Identity>,
     document: Document,
     clips: Vec<ClipRow>,
     /// The file began with a UTF-8 byte-order mark.
     bom: bool,
     /// The previous version was saved as `<file>.bak` (once per run).
-    backed_up: std::cell::Cell<bool>,
+    backed_up: Cell<bool>,
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> AnnotationError {
@@ -180,25 +195,29 @@ fn read_csv(text: &str) -> Result<(Document, Vec<ClipRow>), AnnotationError> {
 impl Annotations {
     /// Reads `path`: CSV when it ends in `.csv` (any case), JSON otherwise.
     pub fn read(path: &Path) -> Result<Self, AnnotationError> {
+        let (folder, name) = Folder::of_file(path).map_err(|source| AnnotationError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::open(&folder, &name, path)
+    }
+
+    /// Reads the file `name` of `folder` (`path` names it in messages and says its format).
+    pub fn open(folder: &Folder, name: &OsStr, path: &Path) -> Result<Self, AnnotationError> {
         let io = |source| AnnotationError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_BYTES {
-            return Err(invalid(
-                "annotations",
-                format!("the file is {size} bytes, more than {MAX_BYTES}"),
-            ));
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let read = folder.read_existing(name, MAX_BYTES).map_err(io)?;
+        let text = std::str::from_utf8(&read.bytes)
+            .map_err(|error| invalid("annotations", format!("the file is not UTF-8: {error}")))?;
         // A byte-order mark (spreadsheet exports) is not part of the first key or column; the
         // rewrite keeps it.
         let (bom, text) = match text.strip_prefix('\u{feff}') {
             Some(rest) => (true, rest),
-            None => (false, text.as_str()),
+            None => (false, text),
         };
-        let csv = path
+        let csv = Path::new(name)
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
         let (document, clips) = if csv {
@@ -208,10 +227,15 @@ impl Annotations {
         };
         Ok(Self {
             path: path.to_path_buf(),
+            folder: folder.try_clone().map_err(|error| io(error.into()))?,
+            name: name.to_os_string(),
+            read: read.file,
+            read_identity: read.identity,
+            current: Cell::new(read.identity),
             document,
             clips,
             bom,
-            backed_up: std::cell::Cell::new(false),
+            backed_up: Cell::new(false),
         })
     }
 
@@ -314,22 +338,29 @@ impl Annotations {
     }
 
     /// Writes the file back: the version read to `<file>.bak` (the first time only), then the
-    /// new one, each atomically (written, fsynced, renamed).
-    pub fn write(&self) -> io::Result<()> {
+    /// new one, each atomically (written, fsynced, renamed), through the folder's descriptor.
+    /// Only when the name still holds the file read (or last written): otherwise
+    /// [`FileError::Replaced`] and nothing is written.
+    pub fn write(&self) -> Result<(), FileError> {
         let mut text = self.render()?;
         if self.bom {
             text.splice(0..0, "\u{feff}".bytes());
         }
-        // A link is written through, not replaced.
-        let path = self.path.canonicalize()?;
+        let current = self.current.get();
         if !self.backed_up.get() {
-            let previous = std::fs::read(&path)?;
-            let mut backup = path.clone().into_os_string();
+            self.folder.check(&self.name, &current)?;
+            let previous = Folder::reread(&self.read, &self.read_identity, MAX_BYTES)?;
+            let mut backup = self.name.clone();
             backup.push(".bak");
-            write_atomically(Path::new(&backup), &previous)?;
+            self.folder
+                .replace(&backup, &previous, None, self.read_identity.mode)?;
             self.backed_up.set(true);
         }
-        write_atomically(&path, &text)
+        let written = self
+            .folder
+            .replace(&self.name, &text, Some(&current), current.mode)?;
+        self.current.set(written);
+        Ok(())
     }
 }
 
@@ -382,5 +413,65 @@ mod tests {
         );
         assert!(text.contains("\"clip_id\": 7"), "{text}");
         assert!(text.contains("[\"ñ\"]"), "{text}");
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_link_after_the_read_is_not_written_through() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("outside")).expect("mkdir");
+        let victim = dir.path().join("outside/victim.txt");
+        std::fs::write(&victim, "victim").expect("write");
+        let path = dir.path().join("data/ann.json");
+        let original =
+            r#"{"clips": [{"clip_id": "a", "video_path": "a.mp4", "move_label": "dip"}]}"#;
+        std::fs::write(&path, original).expect("write");
+        let mut annotations = Annotations::read(&path).expect("read");
+        annotations.set_path(0, "advanced/dip/a.mp4");
+        std::fs::remove_file(&path).expect("rm");
+        std::os::unix::fs::symlink("../outside/victim.txt", &path).expect("link");
+        assert!(matches!(annotations.write(), Err(FileError::Replaced)));
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "victim");
+        assert!(!dir.path().join("outside/victim.txt.bak").exists());
+        assert!(!dir.path().join("data/ann.json.bak").exists());
+        assert!(path.is_symlink());
+        // Put back: written, the `.bak` the version read, a second write keeps that `.bak`.
+        std::fs::remove_file(&path).expect("rm");
+        let mut annotations = {
+            std::fs::write(&path, original).expect("write");
+            Annotations::read(&path).expect("read")
+        };
+        annotations.set_path(0, "advanced/dip/a.mp4");
+        annotations.write().expect("write");
+        annotations.set_path(0, "advanced/dip/b.mp4");
+        annotations
+            .write()
+            .expect("a second write of the file just written");
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("read")
+                .contains("b.mp4")
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("data/ann.json.bak")).expect("read"),
+            original
+        );
+    }
+
+    #[test]
+    fn special_files_and_folders_are_refused_without_being_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).expect("link");
+        std::fs::create_dir(dir.path().join("folder.json")).expect("mkdir");
+        for (name, why) in [
+            ("zero.json", "symbolic link"),
+            ("folder.json", "directory"),
+            ("none.json", "no such file"),
+        ] {
+            let error = Annotations::read(&dir.path().join(name))
+                .err()
+                .expect("refused");
+            assert!(error.to_string().contains(why), "{name}: {error}");
+        }
     }
 }

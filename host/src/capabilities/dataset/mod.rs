@@ -1,8 +1,10 @@
 //! A dataset root for the directory organizer: every access relative to the root's descriptor
 //! (cap-std), one path component at a time, never through a symbolic link, never onto another
-//! mount, and every move `renameat2(RENAME_NOREPLACE)` so nothing is ever overwritten.
+//! mount, and every move `renameat2(RENAME_NOREPLACE)` so nothing is ever overwritten. The
+//! annotation file's folder (the annotation file, its `.bak`, the journal) is [`folder`].
 
 pub mod annotations;
+pub mod folder;
 pub mod journal;
 
 use std::ffi::OsStr;
@@ -308,19 +310,9 @@ fn rename_noreplace(from_dir: &Dir, from: &OsStr, to_dir: &Dir, to: &OsStr) -> i
     }
 }
 
-/// Holds an exclusive `flock` on the directory `dir` (the annotation file's), so two runs on
-/// one annotation file never interleave; `None` when another process holds it.
-pub fn lock_directory(dir: &Path) -> io::Result<Option<std::fs::File>> {
-    let file = std::fs::File::open(dir)?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(file)),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename over, fsync
-/// of the directory.
+/// of the directory (an output the user names, such as a report; the annotation file and the
+/// journal go through [`folder::Folder`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));

@@ -19,20 +19,24 @@
 //! # Ok(()) }
 //! ```
 
+mod plan;
 mod report;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::capabilities::dataset::annotations::{AnnotationError, Annotations};
-use crate::capabilities::dataset::journal::{self, Journal, JournalMove};
-use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError, lock_directory};
+use crate::capabilities::dataset::folder::{FileError, Folder, read_file};
+use crate::capabilities::dataset::journal::{self, Journal, JournalError};
+use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError};
 use crate::runtime::Policy;
 use crate::types::error::Error;
 use crate::types::monitor::invalid;
-use crate::types::organizer::{
-    Category, ClipMove, ClipStatus, OrganizeReport, PlacementStatus, Summary,
-};
+use crate::types::organizer::{Category, ClipStatus, OrganizeReport, Summary};
+
+/// The largest mapping file read (16 MiB).
+pub const MAPPING_MAX_BYTES: u64 = 16 << 20;
 
 /// The video extensions the survey counts (the policy's own list for clips).
 const VIDEO_EXTENSIONS: [&str; 5] = ["mp4", "mov", "avi", "mkv", "webm"];
@@ -105,6 +109,76 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
+/// A file of the annotation folder that could not be written (`what` it is, for people): a
+/// replaced annotation file is the caller's to look at (nothing was written, the journal kept).
+fn write_error<'p>(what: &'p str, path: &'p Path) -> impl Fn(FileError) -> Error + 'p {
+    move |error| match error {
+        FileError::Io(source) => Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        FileError::Replaced => Error::App(invalid(
+            "annotations",
+            Some(path.display().to_string()),
+            format!(
+                "cannot rewrite the {what} {}: {error}. The moves made are journaled: once the file is back, run again to record them",
+                path.display()
+            ),
+        )),
+        other => Error::App(invalid(
+            "annotations",
+            Some(path.display().to_string()),
+            format!("cannot write the {what} {}: {other}", path.display()),
+        )),
+    }
+}
+
+/// The journal `path` could not be read (its content never repeated).
+fn journal_error(path: &Path) -> impl Fn(JournalError) -> Error + '_ {
+    move |error| match error {
+        JournalError::File(FileError::Io(source)) => Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => Error::App(invalid(
+            "journal",
+            Some(path.display().to_string()),
+            format!(
+                "cannot use the organizer journal {}: {other}; remove it to drop the interrupted run it records",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// The annotation file's folder and the file's name there.
+fn annotation_folder(annotations: &Path) -> Result<(Folder, std::ffi::OsString), Error> {
+    Folder::of_file(annotations).map_err(|source| {
+        annotation_error(AnnotationError::Io {
+            path: annotations.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// What became of a move, for its clip.
+fn outcome(moved: Moved, to: &str) -> (ClipStatus, Option<String>) {
+    match moved {
+        Moved::Moved => (ClipStatus::Moved, None),
+        Moved::TargetExists => (
+            ClipStatus::TargetExists,
+            Some(format!("{to} is taken by another file")),
+        ),
+        Moved::Missing => (ClipStatus::Missing, Some("no file at its path".into())),
+        Moved::Changed => (
+            ClipStatus::Error,
+            Some("the file changed between the plan and the move".into()),
+        ),
+        Moved::Refused(why) => (ClipStatus::Refused, Some(why)),
+        Moved::Failed(error) => (ClipStatus::Error, Some(error.to_string())),
+    }
+}
+
 impl<'a> Organizer<'a> {
     /// An organizer deciding with `policy`.
     pub fn new(policy: &'a Policy) -> Self {
@@ -122,29 +196,18 @@ impl<'a> Organizer<'a> {
 
     /// Runs the organizer (see the module's documentation).
     pub fn organize(&self, options: &OrganizeOptions) -> Result<OrganizeReport, Error> {
-        // One run at a time per annotation file (the lock goes with this function's end).
-        let folder = options
-            .annotations
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let _lock = if options.dry_run {
-            None
-        } else {
-            match lock_directory(folder) {
-                Ok(Some(lock)) => Some(lock),
-                Ok(None) => {
-                    return Err(Error::App(invalid(
-                        "annotations",
-                        Some(options.annotations.display().to_string()),
-                        "another organize run is working on this annotation file's folder",
-                    )));
-                }
-                // An unreadable folder: reading the annotation file says why.
-                Err(_) => None,
-            }
-        };
-        let mut annotations = Annotations::read(&options.annotations).map_err(annotation_error)?;
+        // The annotation file, its `.bak` and the journal go through its folder's descriptor.
+        let (folder, name) = annotation_folder(&options.annotations)?;
+        // One run at a time per annotation file (the lock goes with the folder's handles).
+        if !options.dry_run && !folder.lock().map_err(io_error(folder.path()))? {
+            return Err(Error::App(invalid(
+                "annotations",
+                Some(options.annotations.display().to_string()),
+                "another organize run is working on this annotation file's folder",
+            )));
+        }
+        let mut annotations =
+            Annotations::open(&folder, &name, &options.annotations).map_err(annotation_error)?;
         let root = match &options.root {
             Some(root) => root.clone(),
             None => options
@@ -159,11 +222,17 @@ impl<'a> Organizer<'a> {
             None => self.policy.stock_mapping()?,
         };
         self.policy.check_mapping(&mapping)?;
+        let journal_name = journal::name_for(&name);
         let journal_path = journal::path_for(&options.annotations);
         let resumed = if options.dry_run {
             0
         } else {
-            self.resume(&dataset, &root, &mut annotations, &journal_path)?
+            let journal = Journaled {
+                folder: &folder,
+                name: &journal_name,
+                path: &journal_path,
+            };
+            self.resume(&dataset, &root, &mut annotations, &journal)?
         };
         let categories: Vec<&str> = mapping
             .iter()
@@ -191,61 +260,11 @@ impl<'a> Organizer<'a> {
         }
 
         // Look at the disk: each clip's status, and the moves to make.
-        let mut moves = Vec::with_capacity(placements.len());
-        let mut planned: Vec<JournalMove> = Vec::new();
-        for (index, placement) in placements.into_iter().enumerate() {
-            let mut clip = ClipMove {
-                clip_id: placement.clip_id,
-                current_path: placement.current_path,
-                target_path: placement.target_path,
-                target_category: placement.target_category,
-                status: ClipStatus::Refused,
-                error: placement.reason,
-            };
-            let target = clip.target_path.clone().unwrap_or_default();
-            (clip.status, clip.error) = match placement.status {
-                PlacementStatus::Refused => (ClipStatus::Refused, clip.error),
-                PlacementStatus::Unmapped => (ClipStatus::Unmapped, clip.error),
-                PlacementStatus::AlreadyOrganized => match dataset.find(&target) {
-                    Ok(Found::File(_)) => (ClipStatus::AlreadyOrganized, None),
-                    Ok(Found::Missing) => (ClipStatus::Missing, Some("no file at its path".into())),
-                    Ok(Found::NotAFile) => (ClipStatus::Error, Some("not a regular file".into())),
-                    Err(PathError::Refused(why)) => (ClipStatus::Refused, Some(why)),
-                    Err(PathError::Io(error)) => (ClipStatus::Error, Some(error.to_string())),
-                },
-                PlacementStatus::Move => {
-                    match (dataset.find(&clip.current_path), dataset.find(&target)) {
-                        (Err(PathError::Refused(why)), _) | (_, Err(PathError::Refused(why))) => {
-                            (ClipStatus::Refused, Some(why))
-                        }
-                        (Err(PathError::Io(error)), _) | (_, Err(PathError::Io(error))) => {
-                            (ClipStatus::Error, Some(error.to_string()))
-                        }
-                        (Ok(Found::Missing), _) => {
-                            (ClipStatus::Missing, Some("no file at its path".into()))
-                        }
-                        (Ok(Found::NotAFile), _) => {
-                            (ClipStatus::Error, Some("not a regular file".into()))
-                        }
-                        (Ok(Found::File(_)), Ok(Found::File(_) | Found::NotAFile)) => (
-                            ClipStatus::TargetExists,
-                            Some(format!("{target} is taken by another file")),
-                        ),
-                        (Ok(Found::File(stat)), Ok(Found::Missing)) => {
-                            planned.push(JournalMove {
-                                index,
-                                clip_id: clip.clip_id.clone(),
-                                from: clip.current_path.clone(),
-                                to: target.clone(),
-                                file: FileId::of(&stat),
-                            });
-                            (ClipStatus::WouldMove, None)
-                        }
-                    }
-                }
-            };
-            moves.push(clip);
-        }
+        let plan::OnDisk {
+            mut moves,
+            planned,
+            follows,
+        } = plan::on_disk(&dataset, placements);
 
         if !options.dry_run && !planned.is_empty() {
             let journal = Journal {
@@ -253,34 +272,32 @@ impl<'a> Organizer<'a> {
                 moves: planned.clone(),
             };
             journal
-                .write(&journal_path)
-                .map_err(io_error(&journal_path))?;
+                .write(&folder, &journal_name)
+                .map_err(write_error("organizer journal", &journal_path))?;
             let total = planned.len() as u64;
             let mut moved_any = false;
             for (done, planned_move) in planned.iter().enumerate() {
-                let clip = &mut moves[planned_move.index];
-                (clip.status, clip.error) = match dataset.move_file(
-                    &planned_move.from,
-                    &planned_move.to,
-                    Some(planned_move.file),
-                ) {
-                    Moved::Moved => {
-                        annotations.set_path(planned_move.index, &planned_move.to);
-                        moved_any = true;
-                        (ClipStatus::Moved, None)
+                let (status, error) = match follows[done] {
+                    // The same file to the same target, moved for an earlier row.
+                    Some(leader) => {
+                        let led = &moves[planned[leader].index];
+                        (led.status, led.error.clone())
                     }
-                    Moved::TargetExists => (
-                        ClipStatus::TargetExists,
-                        Some(format!("{} is taken by another file", planned_move.to)),
+                    None => outcome(
+                        dataset.move_file(
+                            &planned_move.from,
+                            &planned_move.to,
+                            Some(planned_move.file),
+                        ),
+                        &planned_move.to,
                     ),
-                    Moved::Missing => (ClipStatus::Missing, Some("no file at its path".into())),
-                    Moved::Changed => (
-                        ClipStatus::Error,
-                        Some("the file changed between the plan and the move".into()),
-                    ),
-                    Moved::Refused(why) => (ClipStatus::Refused, Some(why)),
-                    Moved::Failed(error) => (ClipStatus::Error, Some(error.to_string())),
                 };
+                if status == ClipStatus::Moved {
+                    annotations.set_path(planned_move.index, &planned_move.to);
+                    moved_any = true;
+                }
+                let clip = &mut moves[planned_move.index];
+                (clip.status, clip.error) = (status, error);
                 if let Some(progress) = self.progress {
                     progress(done as u64 + 1, total);
                 }
@@ -290,9 +307,9 @@ impl<'a> Organizer<'a> {
                 dataset.sync().map_err(io_error(&root))?;
                 annotations
                     .write()
-                    .map_err(io_error(&options.annotations))?;
+                    .map_err(write_error("annotation file", &options.annotations))?;
             }
-            Journal::remove(&journal_path).map_err(io_error(&journal_path))?;
+            Journal::remove(&folder, &journal_name).map_err(io_error(&journal_path))?;
         }
         let summary = Summary::of(&moves, resumed);
         let mut per_category = BTreeMap::new();
@@ -324,19 +341,22 @@ impl<'a> Organizer<'a> {
     /// Finishes an interrupted run from its journal: each move whose source is still the
     /// planned file is made, then the annotation file points every journaled clip whose file is
     /// at its target there (clips found by id and path, not by row). The journal is removed only
-    /// when every move is accounted for; a journal of another root is refused. The number of
+    /// when every move is accounted for; a journal of another root is refused (without
+    /// repeating what it says: whoever can write in the folder can forge one). The number of
     /// clips finished this way.
     fn resume(
         &self,
         dataset: &Dataset,
         root: &Path,
         annotations: &mut Annotations,
-        path: &Path,
+        journal: &Journaled<'_>,
     ) -> Result<usize, Error> {
-        let Some(journal) = Journal::read(path).map_err(io_error(path))? else {
+        let Some(read) =
+            Journal::read(journal.folder, journal.name).map_err(journal_error(journal.path))?
+        else {
             return Ok(0);
         };
-        let same_root = match (journal.root.canonicalize(), root.canonicalize()) {
+        let same_root = match (read.root.canonicalize(), root.canonicalize()) {
             (Ok(journaled), Ok(now)) => journaled == now,
             _ => false,
         };
@@ -345,15 +365,15 @@ impl<'a> Organizer<'a> {
                 "root",
                 Some(root.display().to_string()),
                 format!(
-                    "an interrupted run of this annotation file worked in {}: run again with --root {}",
-                    journal.root.display(),
-                    journal.root.display()
+                    "an interrupted run of this annotation file worked in another dataset root than {}: run again with the root that run was given, or remove its journal {} to drop it",
+                    root.display(),
+                    journal.path.display()
                 ),
             )));
         }
-        tracing::warn!(journal = %path.display(), moves = journal.moves.len(), "finishing an interrupted organizer run");
+        tracing::warn!(journal = %journal.path.display(), moves = read.moves.len(), "finishing an interrupted organizer run");
         let mut finished = 0;
-        for planned in &journal.moves {
+        for planned in &read.moves {
             let _ = dataset.move_file(&planned.from, &planned.to, Some(planned.file));
             let at_target = match dataset.find(&planned.to) {
                 Ok(Found::File(stat)) => FileId::of(&stat) == planned.file,
@@ -375,22 +395,35 @@ impl<'a> Organizer<'a> {
         // Written only when it changes, so `<file>.bak` keeps the version before the run.
         if finished > 0 {
             dataset.sync().map_err(io_error(root))?;
-            annotations.write().map_err(io_error(annotations.path()))?;
+            annotations
+                .write()
+                .map_err(write_error("annotation file", annotations.path()))?;
         }
-        Journal::remove(path).map_err(io_error(path))?;
+        Journal::remove(journal.folder, journal.name).map_err(io_error(journal.path))?;
         Ok(finished)
     }
 }
 
-/// A mapping file (JSON, or TOML when it ends in `.toml`) as categories, checked by the policy.
+/// Where a run's journal is: its folder's handle, its name there, its path for people.
+struct Journaled<'a> {
+    folder: &'a Folder,
+    name: &'a OsStr,
+    path: &'a Path,
+}
+
+/// A mapping file (JSON, or TOML when it ends in `.toml`) as categories, checked by the policy:
+/// a regular file (never a link, a FIFO or a device) of at most [`MAPPING_MAX_BYTES`].
 pub fn read_mapping(policy: &Policy, path: &Path) -> Result<Vec<Category>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let unreadable = |why: String| {
         Error::App(invalid(
             "mapping",
             Some(path.display().to_string()),
-            format!("cannot read the mapping file {}: {error}", path.display()),
+            format!("cannot read the mapping file {}: {why}", path.display()),
         ))
-    })?;
+    };
+    let bytes =
+        read_file(path, MAPPING_MAX_BYTES).map_err(|error| unreadable(error.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|error| unreadable(error.to_string()))?;
     let toml = path
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
