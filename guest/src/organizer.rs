@@ -2,6 +2,8 @@
 //! normalizing, never a substring) and each clip's place, `<category>/<label>/<file name>`
 //! (`wit/organizer.wit`).
 
+mod rows;
+
 use crate::catalog;
 use crate::types::{
     AppError, Category, Clip, ErrorKind, Placement, PlacementStatus, ValidationContext,
@@ -215,7 +217,8 @@ pub fn is_video(name: &str) -> bool {
     })
 }
 
-/// `plan`.
+/// `plan`: each clip placed, then the rows that name one file or one target settled
+/// ([`rows::settle`]).
 pub fn plan(
     clips: &[Clip],
     mapping: &[Category],
@@ -233,10 +236,12 @@ pub fn plan(
             ),
         ));
     }
-    Ok(clips
+    let mut placements: Vec<Placement> = clips
         .iter()
         .map(|clip| place(clip, mapping, default_category))
-        .collect())
+        .collect();
+    rows::settle(&mut placements);
+    Ok(placements)
 }
 
 fn place(clip: &Clip, mapping: &[Category], default_category: Option<&str>) -> Placement {
@@ -416,5 +421,63 @@ mod tests {
             Some("basic_moves/basic/clip 1.MP4")
         );
         assert!(super::plan(&[], &stock, Some("Bad Name")).is_err());
+    }
+
+    #[test]
+    fn rows_of_one_file_agree_or_are_refused_and_a_target_goes_to_one_file() {
+        let stock = stock_mapping();
+        let row = |id: &str, path: &str, label: &str| Clip {
+            clip_id: id.into(),
+            video_path: path.into(),
+            move_label: label.into(),
+        };
+        let plan = plan(
+            &[
+                // The same file twice, the same label: both move (the host moves it once).
+                row("a", "raw/a.mp4", "spin"),
+                row("a", "./raw//a.mp4", "Spin"),
+                // The same file with two labels, or one that leaves it: all refused.
+                row("b", "raw/b.mp4", "spin"),
+                row("b2", "raw/b.mp4", "dip"),
+                row("c", "raw/c.mp4", "spin"),
+                row("c2", "raw/c.mp4", "mambo"),
+                // Two files to one target: the first keeps it.
+                row("d", "raw/x/d.mp4", "dip"),
+                row("d2", "raw/y/d.mp4", "dip"),
+                // One file in place named twice with two labels, nothing moving: left alone.
+                row("e", "advanced/dip/e.mp4", "dip"),
+                row("e2", "advanced/dip/e.mp4", "mambo"),
+            ],
+            &stock,
+            None,
+        )
+        .expect("a plan");
+        use PlacementStatus::*;
+        let statuses: Vec<_> = plan.iter().map(|p| p.status).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                Move,
+                Move,
+                Refused,
+                Refused,
+                Refused,
+                Refused,
+                Move,
+                Refused,
+                AlreadyOrganized,
+                Unmapped
+            ]
+        );
+        assert_eq!(plan[0].target_path, plan[1].target_path);
+        assert!(
+            plan[3]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("\"b\"")),
+            "{:?}",
+            plan[3].reason
+        );
+        assert!(plan[7].target_path.is_none());
     }
 }
