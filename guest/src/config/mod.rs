@@ -24,6 +24,7 @@
 mod daemon;
 mod elasticsearch;
 mod environment;
+mod conninfo;
 mod monitor;
 mod original;
 mod resolver;
@@ -108,7 +109,7 @@ fn resolve(r: &mut Resolver<'_>) -> Result<ResolvedConfig, AppError> {
     let yolo = yolo::resolve(r);
     let resources = resources::resolve(r);
     let daemon = daemon::resolve(r);
-    let monitor = monitor::resolve(r, &resources.data_dir);
+    let monitor = monitor::resolve(r, &resources);
     Ok(ResolvedConfig {
         environment,
         gcp_project_id,

@@ -1,7 +1,6 @@
 //! `monitor`: log decisions and feedback, print metrics and reports.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,10 +8,10 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
-use bachata_common::experiments::Experiments;
+use bachata_common::experiments::{Experiments, ReportedExperiment};
 use bachata_common::monitor::{
-    DecisionInput, Feature, FeedbackInput, Logged, MAX_BATCH, MetricsQuery, Monitor,
-    PerformanceMetrics, Report, invalid,
+    DecisionInput, Event, Feature, FeedbackInput, Logged, MetricsQuery, Monitor,
+    PerformanceMetrics, Report, Spool, Stored, invalid,
 };
 use bachata_common::{Error, Policy, config};
 
@@ -59,8 +58,9 @@ pub enum MonitorCommand {
 /// `monitor log-decision`.
 #[derive(Debug, Args)]
 pub struct DecisionArgs {
-    /// Read decisions from this JSON Lines file (one JSON object per line, the fields of
-    /// `POST /v1/decisions`), stored in batches of 1,000.
+    /// Read decisions from this JSON Lines file, pipe or `-` (standard input): one JSON
+    /// object per line (the fields of `POST /v1/decisions`, at most 1 MiB a line), every line
+    /// checked, then all stored in one transaction, or none.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["song", "moves", "scores"])]
     from: Option<PathBuf>,
     /// The decision's id (default: a new UUID).
@@ -108,7 +108,8 @@ pub struct DecisionArgs {
 /// `monitor log-feedback`.
 #[derive(Debug, Args)]
 pub struct FeedbackArgs {
-    /// Read feedback from this JSON Lines file (the fields of `POST /v1/feedback`).
+    /// Read feedback from this JSON Lines file, pipe or `-` (the fields of
+    /// `POST /v1/feedback`): all stored in one transaction, or none.
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["decision", "feedback_type"])]
     from: Option<PathBuf>,
     /// The feedback's id (default: a new UUID).
@@ -148,7 +149,7 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
         MonitorCommand::LogDecision(args) => {
             let monitor = open(policy, &args.env)?;
             match &args.from {
-                Some(path) => import(path, json, |batch| monitor.log_decisions(batch)),
+                Some(path) => import::<DecisionInput>(path, json, &monitor),
                 None => {
                     let logged = monitor.log_decision(decision(args)?)?;
                     print_logged(&logged, "decision_id", json);
@@ -159,7 +160,7 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
         MonitorCommand::LogFeedback(args) => {
             let monitor = open(policy, &args.env)?;
             match &args.from {
-                Some(path) => import(path, json, |batch| monitor.log_feedbacks(batch)),
+                Some(path) => import::<FeedbackInput>(path, json, &monitor),
                 None => {
                     let logged = monitor.log_feedback(FeedbackInput {
                         feedback_id: args.id.clone(),
@@ -213,9 +214,11 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
                 );
             } else {
                 println!(
-                    "removed {} decision(s) and {} feedback event(s) older than {} days",
+                    "removed {} decision(s), {} feedback event(s) and {} experiment exposure(s) \
+                     older than {} days",
                     pruned.decisions,
                     pruned.feedback,
+                    pruned.exposures,
                     monitor.retention_days()
                 );
             }
@@ -278,116 +281,80 @@ fn decision(args: &DecisionArgs) -> Result<DecisionInput, Error> {
     })
 }
 
-/// The longest line of an import file.
-const MAX_LINE_BYTES: usize = 1 << 20;
-
-/// Stores every line of a JSON Lines file, in batches of [`MAX_BATCH`]. Every line is checked
-/// (parsed) before anything is stored, so a malformed line stores nothing; memory holds one
-/// batch. An error names the line.
-fn import<T: DeserializeOwned>(
-    path: &Path,
-    json: bool,
-    mut store: impl FnMut(Vec<T>) -> Result<Vec<Logged>, Error>,
-) -> Result<ExitCode, Error> {
-    let lines = |path: &Path| -> Result<std::io::Lines<std::io::BufReader<std::fs::File>>, Error> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(std::io::BufReader::new(file).lines())
-    };
-    let parse = |number: usize, line: std::io::Result<String>| -> Result<Option<T>, Error> {
-        let line = line.map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.len() > MAX_LINE_BYTES {
-            return Err(invalid(
-                "line",
-                Some(number.to_string()),
-                format!("line {number} is longer than {MAX_LINE_BYTES} bytes"),
-            )
-            .into());
-        }
-        if line.trim().is_empty() {
-            return Ok(None);
-        }
-        let mut deserializer = serde_json::Deserializer::from_str(&line);
-        serde_path_to_error::deserialize(&mut deserializer)
-            .map(Some)
-            .map_err(|error| {
-                let field = error.path().to_string();
-                invalid(
-                    &field,
-                    Some(number.to_string()),
-                    format!("line {number}: {field}: {}", error.inner()),
-                )
-                .into()
-            })
-    };
-    // First pass: every line parses.
-    let mut total = 0usize;
-    for (index, line) in lines(path)?.enumerate() {
-        total += usize::from(parse(index + 1, line)?.is_some());
-    }
-    let progress = super::progress::ImportProgress::start(json, total as u64);
-    let (mut stored, mut duplicates) = (0usize, 0usize);
-    let mut batch = Vec::with_capacity(MAX_BATCH.min(total));
-    let mut first_line = 1;
-    let mut flush = |batch: Vec<T>, first_line: usize| -> Result<(), Error> {
-        let count = batch.len();
-        let logged = store(batch).map_err(|error| match error {
-            Error::App(error) => Error::App(at_lines(error, first_line)),
-            other => other,
-        })?;
-        let new = logged.iter().filter(|logged| logged.stored).count();
-        stored += new;
-        duplicates += count - new;
-        progress.add(count as u64);
-        Ok(())
-    };
-    for (index, line) in lines(path)?.enumerate() {
-        if let Some(event) = parse(index + 1, line)? {
-            if batch.is_empty() {
-                first_line = index + 1;
-            }
-            batch.push(event);
-        }
-        if batch.len() == MAX_BATCH {
-            flush(std::mem::take(&mut batch), first_line)?;
-        }
-    }
-    if !batch.is_empty() {
-        flush(batch, first_line)?;
-    }
+/// Stores every line of a JSON Lines input (`-` is standard input): read once, every line
+/// checked, then every event stored in one transaction, so a failure at any line stores
+/// nothing and says so. Memory holds one batch.
+fn import<E>(path: &Path, json: bool, monitor: &Monitor) -> Result<ExitCode, Error>
+where
+    E: Event + DeserializeOwned,
+    E::Checked: Stored,
+{
+    let (input, source) = open_input(path)?;
+    let spool = Spool::read::<E>(input, &source, chrono::Utc::now())?;
+    let progress = super::progress::ImportProgress::start(json, spool.len() as u64);
+    let imported = monitor.import::<E>(&spool, &|count| progress.add(count as u64))?;
     progress.finish();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"events": total, "stored": stored, "duplicates": duplicates})
-        );
+        println!("{}", serde_json::json!(imported));
     } else {
-        println!("{total} event(s): {stored} stored, {duplicates} already stored");
+        println!(
+            "{} event(s): {} stored, {} already stored",
+            imported.events, imported.stored, imported.duplicates
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Says which lines a failed batch starting at `first_line` came from.
-fn at_lines(error: bachata_common::AppError, first_line: usize) -> bachata_common::AppError {
-    match error {
-        bachata_common::AppError::Validation {
-            message,
-            field,
-            value,
-            details,
-        } => bachata_common::AppError::Validation {
-            message: format!("in the batch starting at line {first_line}: {message}"),
-            field,
-            value,
-            details,
-        },
-        other => other,
+/// Opens an import's input: `-` is standard input; a path may name a regular file, a pipe
+/// (`<(…)`, `/dev/stdin`), a socket or a terminal, read once. Other special files (devices
+/// such as `/dev/zero`, directories) are refused. A FIFO is opened without waiting for a
+/// writer to appear, then read like any pipe.
+fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin().lock()), "standard input".into()));
     }
+    let io = |source: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|errno| io(errno.into()))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|errno| io(errno.into()))?;
+    let kind = FileType::from_raw_mode(stat.st_mode);
+    let accepted = match kind {
+        FileType::RegularFile | FileType::Fifo | FileType::Socket => true,
+        FileType::CharacterDevice => {
+            std::io::IsTerminal::is_terminal(&std::os::fd::AsFd::as_fd(&fd))
+        }
+        _ => false,
+    };
+    if !accepted {
+        let what = match kind {
+            FileType::Directory => "a directory",
+            FileType::CharacterDevice | FileType::BlockDevice => "a device",
+            _ => "not a file",
+        };
+        return Err(invalid(
+            "from",
+            Some(path.display().to_string()),
+            format!(
+                "{} is {what}: give a JSON Lines file, a pipe or `-` for standard input",
+                path.display()
+            ),
+        )
+        .into());
+    }
+    // Reads block again once open (a pipe waits for its writer's lines).
+    rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|errno| io(errno.into()))?;
+    Ok((
+        Box::new(std::fs::File::from(fd)),
+        path.display().to_string(),
+    ))
 }
 
 fn print_logged(logged: &Logged, id_name: &str, json: bool) {
@@ -439,12 +406,16 @@ fn print_report(report: &Report, json: bool) {
             day.feedback_count
         );
     }
-    for analysis in &report.experiments {
+    for section in &report.experiments {
+        let summary = match section {
+            ReportedExperiment::Analyzed(analysis) => &analysis.verdict.headline,
+            ReportedExperiment::Failed { error, .. } => error,
+        };
         println!();
         println!(
             "experiment {}: {}",
-            analysis.test_id,
-            bachata_common::text::printable(&analysis.verdict.headline)
+            bachata_common::text::printable(section.test_id()),
+            bachata_common::text::printable(summary)
         );
     }
 }

@@ -185,10 +185,19 @@ impl Database {
         Self(value.into())
     }
 
-    /// Whether it is a `postgres://` or `postgresql://` URL.
+    /// Whether it is a PostgreSQL connection string: a `postgres://`/`postgresql://` URI, or
+    /// libpq's `keyword=value` form (it starts with a lower-case word and `=`), as the policy
+    /// reads `MONITOR_DATABASE`.
     pub fn is_postgres(&self) -> bool {
-        let lower = self.0.to_ascii_lowercase();
-        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+        let trimmed = self.0.trim_start();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return true;
+        }
+        let word_end = trimmed
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(trimmed.len());
+        word_end > 0 && trimmed[word_end..].trim_start().starts_with('=')
     }
 
     /// The value, password included, for the database client only. Never log it.
@@ -196,20 +205,38 @@ impl Database {
         &self.0
     }
 
-    /// The value with a URL's password shown as `***`.
+    /// The value as it may be shown: a SQLite path as it is; a PostgreSQL connection string
+    /// rebuilt from what the client library parses of it, without password or options
+    /// (`postgres://app@db:5432/monitor`), or only `postgres://***` when it does not parse.
     pub fn masked(&self) -> String {
-        let Some((scheme, rest)) = self.0.split_once("://") else {
+        if !self.is_postgres() {
             return self.0.clone();
-        };
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        match authority.rsplit_once('@') {
-            Some((credentials, host)) => match credentials.split_once(':') {
-                Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-                None => self.0.clone(),
-            },
-            None => self.0.clone(),
         }
+        let Ok(config) = self.0.parse::<postgres::Config>() else {
+            return "postgres://***".to_string();
+        };
+        let user = config
+            .get_user()
+            .map(|user| format!("{user}@"))
+            .unwrap_or_default();
+        let ports = config.get_ports();
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(index, host)| {
+                let name = match host {
+                    postgres::config::Host::Tcp(name) => name.clone(),
+                    postgres::config::Host::Unix(path) => path.display().to_string(),
+                };
+                match ports.get(index).or(ports.first()) {
+                    Some(port) => format!("{name}:{port}"),
+                    None => name,
+                }
+            })
+            .collect();
+        let dbname = config.get_dbname().unwrap_or_default();
+        format!("postgres://{user}{}/{dbname}", hosts.join(","))
     }
 }
 
@@ -328,15 +355,35 @@ mod tests {
     #[test]
     fn a_url_password_is_masked() {
         let url = Database::new("postgres://app:s3cret@db:5432/monitor?sslmode=disable");
-        assert_eq!(
-            url.masked(),
-            "postgres://app:***@db:5432/monitor?sslmode=disable"
-        );
+        assert_eq!(url.masked(), "postgres://app@db:5432/monitor");
         assert_eq!(format!("{url:?}"), url.masked());
         assert!(!url.to_string().contains("s3cret"));
         assert!(url.is_postgres());
         let file = Database::new("data/monitor.sqlite3");
         assert_eq!(file.masked(), "data/monitor.sqlite3");
         assert!(!file.is_postgres());
+    }
+
+    #[test]
+    fn a_password_is_masked_in_every_form() {
+        for value in [
+            "postgres://app@h/db?password=Leak1x",
+            "postgres://app:Leak/Pw?x9@h/db",
+            "postgresql:///db?host=/run/pg&user=app&password=Leak1x",
+            "host=/run/pg user=app password=Leak1x",
+            "host=h password='Leak 1x' dbname=db",
+            "host=h password='Leak1x",
+            "postgres://app:Leak1x@h/db?options=-c%20x",
+        ] {
+            let database = Database::new(value);
+            assert!(database.is_postgres(), "{value}");
+            let shown = database.masked();
+            assert!(!shown.contains("Leak"), "{value} shown as {shown}");
+            assert!(!format!("{database:?} {database}").contains("Leak"));
+        }
+        assert_eq!(
+            Database::new("host=/run/pg user=app password=x dbname=m").masked(),
+            "postgres://app@/run/pg/m"
+        );
     }
 }

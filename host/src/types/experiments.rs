@@ -452,6 +452,32 @@ pub struct Analysis {
     pub verdict: Verdict,
 }
 
+/// An experiment's part of a report: its analysis, or why it could not be computed (one
+/// experiment never fails a whole report).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ReportedExperiment {
+    /// The analysis.
+    Analyzed(Analysis),
+    /// The analysis failed.
+    Failed {
+        /// The experiment.
+        test_id: String,
+        /// `could not be computed: <why>`.
+        error: String,
+    },
+}
+
+impl ReportedExperiment {
+    /// The experiment's id.
+    pub fn test_id(&self) -> &str {
+        match self {
+            Self::Analyzed(analysis) => &analysis.test_id,
+            Self::Failed { test_id, .. } => test_id,
+        }
+    }
+}
+
 /// A stored experiment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {

@@ -41,7 +41,7 @@ use crate::capabilities::store::sql::Tx;
 use crate::runtime::Policy;
 use crate::types::error::{AppError, Error};
 use crate::types::experiments::{
-    Analysis, Assignment, Correction, Definition, Experiment, check_unit,
+    Analysis, Assignment, Correction, Definition, Experiment, ReportedExperiment, check_unit,
 };
 use crate::types::monitor::invalid;
 
@@ -266,9 +266,17 @@ impl Experiments {
         for experiment in self.list()? {
             let d = &experiment.definition;
             if d.start_date <= now && d.end_date >= since {
-                report
-                    .experiments
-                    .push(self.analyze(policy, &d.test_id, None)?);
+                let section = match self.analyze(policy, &d.test_id, None) {
+                    Ok(analysis) => ReportedExperiment::Analyzed(analysis),
+                    Err(error) => {
+                        tracing::warn!(test_id = %d.test_id, %error, "an experiment of the report could not be analyzed");
+                        ReportedExperiment::Failed {
+                            test_id: d.test_id.clone(),
+                            error: format!("could not be computed: {error}"),
+                        }
+                    }
+                };
+                report.experiments.push(section);
             }
         }
         Ok(report)

@@ -30,6 +30,7 @@
 //! ```
 
 mod html;
+mod import;
 mod report;
 mod slot;
 
@@ -37,6 +38,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
+pub use self::import::{Imported, MAX_LINE_BYTES, Spool, Stored};
 pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
 pub use self::slot::MonitorSlot;
 use crate::capabilities::store::events::{self, Pruned};
@@ -227,6 +229,7 @@ impl Monitor {
         tracing::info!(
             decisions = pruned.decisions,
             feedback = pruned.feedback,
+            exposures = pruned.exposures,
             retention_days = self.retention_days,
             "monitor events pruned"
         );

@@ -12,7 +12,7 @@ use crate::capabilities::store::events;
 use crate::capabilities::store::queries::{self, Window};
 use crate::capabilities::store::sql::Tx;
 use crate::runtime::Policy;
-use crate::types::experiments::Analysis;
+use crate::types::experiments::ReportedExperiment;
 use crate::types::metrics::{DayMetrics, Operational, Percentiles, RankingMetrics, Share};
 
 /// The UTC days a window covers.
@@ -199,9 +199,9 @@ pub struct Report {
     pub top_recommended_moves: Vec<Share>,
     /// Feedback per type, overall and per day.
     pub feedback_trends: FeedbackTrends,
-    /// The analysis of each experiment running in the period (see
-    /// `Experiments::report`; empty from [`super::Monitor::report`]).
-    pub experiments: Vec<Analysis>,
+    /// The analysis of each experiment running in the period, or why it could not be
+    /// computed (see `Experiments::report`; empty from [`super::Monitor::report`]).
+    pub experiments: Vec<ReportedExperiment>,
 }
 
 /// The report of `period`.

@@ -23,7 +23,13 @@ pub const MAX_ENTRIES: usize = 256;
 pub const MAX_ID_BYTES: usize = 128;
 /// The longest free text (a song, a move id, a user id, a feature's text), in characters.
 pub const MAX_TEXT_CHARS: usize = 1_000;
-/// How far in the future a timestamp may be (clocks of a fleet differ a little).
+/// The longest processing time of a decision, in milliseconds (one day).
+pub const MAX_PROCESSING_TIME_MS: f64 = 86_400_000.0;
+/// The largest magnitude of a score, weight or feedback value.
+pub const MAX_MAGNITUDE: f64 = 1e9;
+/// The largest magnitude of a numeric song feature (integers up to it are exact).
+pub const MAX_FEATURE_MAGNITUDE: f64 = 1e15;
+/// How far in the future a timestamp may be (clocks of a fleet differ a little), in seconds.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 24 * 3600;
 
 /// A value of `song_features`: a number or a text.
@@ -237,16 +243,37 @@ fn check_optional_text(field: &str, text: &Option<String>) -> Result<(), AppErro
         .map_or(Ok(()), |text| check_text(field, text, MAX_TEXT_CHARS))
 }
 
-fn check_finite(field: &str, value: f64) -> Result<(), AppError> {
-    if value.is_finite() {
+/// A number from `-limit` to `limit`: sums of many stay finite, so no figure overflows.
+fn check_bounded(field: &str, value: f64, limit: f64) -> Result<(), AppError> {
+    if value.is_finite() && value.abs() <= limit {
         Ok(())
     } else {
         Err(invalid(
             field,
             Some(value.to_string()),
-            format!("{field} must be a finite number"),
+            format!("{field} must be a number from -{limit:e} to {limit:e}"),
         ))
     }
+}
+
+fn check_finite(field: &str, value: f64) -> Result<(), AppError> {
+    check_bounded(field, value, MAX_MAGNITUDE)
+}
+
+/// Free text (comments, song features) may hold line ends and tabs, but no other control
+/// character (NUL, ESC, DEL, C1 codes).
+fn check_free_text(field: &str, text: &str) -> Result<(), AppError> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(
+            field,
+            None,
+            format!("{field} must not contain control characters other than line ends and tabs"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_timestamp(
@@ -319,19 +346,26 @@ impl DecisionInput {
             check_text("weights_used", name, MAX_TEXT_CHARS)?;
             check_finite(&format!("weights_used.{name}"), *weight)?;
         }
-        check_finite("processing_time_ms", self.processing_time_ms)?;
-        if self.processing_time_ms < 0.0 {
+        if !(0.0..=MAX_PROCESSING_TIME_MS).contains(&self.processing_time_ms) {
             return Err(invalid(
                 "processing_time_ms",
                 Some(self.processing_time_ms.to_string()),
-                "processing_time_ms must not be negative",
+                format!(
+                    "processing_time_ms must be from 0 to {MAX_PROCESSING_TIME_MS} (one day), \
+                     not {}",
+                    self.processing_time_ms
+                ),
             ));
         }
         check_entries("song_features", self.song_features.len())?;
         for (name, value) in &self.song_features {
             check_text("song_features", name, MAX_TEXT_CHARS)?;
             match value {
-                Feature::Number(number) => check_finite(&format!("song_features.{name}"), *number)?,
+                Feature::Number(number) => check_bounded(
+                    &format!("song_features.{name}"),
+                    *number,
+                    MAX_FEATURE_MAGNITUDE,
+                )?,
                 Feature::Text(text) if text.chars().count() > MAX_TEXT_CHARS => {
                     return Err(invalid(
                         &format!("song_features.{name}"),
@@ -339,7 +373,7 @@ impl DecisionInput {
                         format!("song_features.{name} is longer than {MAX_TEXT_CHARS} characters"),
                     ));
                 }
-                Feature::Text(_) => {}
+                Feature::Text(text) => check_free_text(&format!("song_features.{name}"), text)?,
             }
         }
         check_optional_id("experiment_id", &self.experiment_id)?;
@@ -409,6 +443,9 @@ impl FeedbackInput {
             (_, None) => {}
         }
         check_optional_text("move_id", &self.move_id)?;
+        if let Some(comments) = &self.comments {
+            check_free_text("comments", comments)?;
+        }
         if let Some(comments) = &self.comments
             && comments.chars().count() > MAX_COMMENT_CHARS
         {

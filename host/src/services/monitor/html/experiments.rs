@@ -9,17 +9,28 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::charts::{ACCENT, AXIS, ChartResult, FONT, GRID, INK, POSITIVE, figure};
 use super::format::{escape, number, percent};
-use crate::types::experiments::{Analysis, Comparison, Outcome, VerdictKind};
+use crate::types::experiments::{Analysis, Comparison, Outcome, ReportedExperiment, VerdictKind};
 use crate::types::text::printable;
 
 /// Each experiment's section (nothing when there is none).
-pub(super) fn experiments(page: &mut String, analyses: &[Analysis]) {
-    if analyses.is_empty() {
+pub(super) fn experiments(page: &mut String, sections: &[ReportedExperiment]) {
+    if sections.is_empty() {
         return;
     }
     page.push_str("<section id=\"experiments\">\n<h2>Experiments</h2>\n");
-    for analysis in analyses {
-        experiment(page, analysis);
+    for section in sections {
+        match section {
+            ReportedExperiment::Analyzed(analysis) => experiment(page, analysis),
+            ReportedExperiment::Failed { test_id, error } => {
+                let id = escape(test_id);
+                let _ = writeln!(
+                    page,
+                    "<article class=\"experiment\" id=\"experiment-{id}\">\n<h3>{id}</h3>\n\
+                     <p class=\"verdict failed\" id=\"verdict-{id}\">{}</p>\n</article>",
+                    escape(error)
+                );
+            }
+        }
     }
     page.push_str("</section>\n");
 }

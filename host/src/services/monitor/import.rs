@@ -1,0 +1,331 @@
+//! Importing events from JSON Lines: the input is read once (a pipe or standard input works
+//! as well as a file), every line is checked before anything is stored, and then every event
+//! is stored in one transaction: all of them, or none.
+//!
+//! Memory does not grow with the input: the checked lines wait in an anonymous spool file
+//! (each with its line number) and are stored in batches, read back from the spool; a line is
+//! read at most [`MAX_LINE_BYTES`] bytes far before it is refused.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use super::{MAX_BATCH, Monitor, store_error};
+use crate::capabilities::store::StoreError;
+use crate::capabilities::store::events;
+use crate::capabilities::store::sql::Tx;
+use crate::types::error::{AppError, Error};
+use crate::types::monitor::{Decision, Event, Feedback, Logged, invalid};
+
+/// The longest line of an import, in bytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A kind of event the store writes.
+pub trait Stored: Sized {
+    /// Writes a batch in the current transaction; errors name an event as `[index].field`.
+    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError>;
+}
+
+impl Stored for Decision {
+    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError> {
+        events::insert_decisions(tx, events)
+    }
+}
+
+impl Stored for Feedback {
+    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError> {
+        events::insert_feedback(tx, events, true)
+    }
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Imported {
+    /// Events read (non-empty lines).
+    pub events: usize,
+    /// Events newly stored.
+    pub stored: usize,
+    /// Events whose id was already stored with the same content (nothing written).
+    pub duplicates: usize,
+}
+
+/// The checked lines of an input, spooled, waiting to be stored.
+pub struct Spool {
+    file: File,
+    events: usize,
+    now: DateTime<Utc>,
+}
+
+impl Spool {
+    /// Reads `input` once, line by line (each at most [`MAX_LINE_BYTES`]), and checks every
+    /// non-empty line as an `E` with `now` as the time of events that give none. The first
+    /// line that does not parse or breaks a rule fails the whole import, naming the line;
+    /// `source` names the input in I/O errors.
+    pub fn read<E>(input: impl Read, source: &str, now: DateTime<Utc>) -> Result<Self, Error>
+    where
+        E: Event + DeserializeOwned,
+    {
+        let io = |error: std::io::Error| Error::Io {
+            path: source.into(),
+            source: error,
+        };
+        let spool = tempfile::tempfile().map_err(|error| Error::Io {
+            path: std::env::temp_dir(),
+            source: error,
+        })?;
+        let mut out = BufWriter::new(spool);
+        let mut reader = BufReader::new(input);
+        let mut line = Vec::new();
+        let (mut number, mut events) = (0usize, 0usize);
+        while read_line(&mut reader, &mut line, number + 1).map_err(|error| match error {
+            LineError::Io(error) => io(error),
+            LineError::App(error) => Error::App(error),
+        })? {
+            number += 1;
+            let Some(text) = text_of(&line, number)? else {
+                continue;
+            };
+            parse::<E>(text, number, now)?;
+            writeln!(out, "{number} {text}").map_err(io)?;
+            events += 1;
+        }
+        let mut file = out.into_inner().map_err(|error| io(error.into_error()))?;
+        file.flush().map_err(io)?;
+        Ok(Self { file, events, now })
+    }
+
+    /// The number of events spooled.
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    /// Whether no event was read.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// Calls `batch` with every spooled event in order, [`MAX_BATCH`] at a time, each batch
+    /// with the line numbers of its events.
+    fn batches<E>(
+        &self,
+        batch: &mut dyn FnMut(Vec<E::Checked>, &[usize]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>
+    where
+        E: Event + DeserializeOwned,
+    {
+        let spool_error =
+            |error: std::io::Error| StoreError::Database(format!("the import spool: {error}"));
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
+        let reader = BufReader::new(file);
+        let mut events = Vec::with_capacity(MAX_BATCH.min(self.events));
+        let mut lines = Vec::with_capacity(MAX_BATCH.min(self.events));
+        for entry in reader.lines() {
+            let entry = entry.map_err(spool_error)?;
+            let (number, text) = entry
+                .split_once(' ')
+                .and_then(|(number, text)| Some((number.parse::<usize>().ok()?, text)))
+                .ok_or_else(|| StoreError::Database("the import spool is damaged".into()))?;
+            let event = parse::<E>(text, number, self.now)
+                .map_err(|error| StoreError::Aborted(Box::new(error)))?;
+            events.push(event);
+            lines.push(number);
+            if events.len() == MAX_BATCH {
+                batch(std::mem::take(&mut events), &lines)?;
+                lines.clear();
+            }
+        }
+        if !events.is_empty() {
+            batch(events, &lines)?;
+        }
+        Ok(())
+    }
+}
+
+impl Monitor {
+    /// Stores every event of `spool` in one transaction: all of them, or none when one
+    /// cannot be stored (the error names its line). `progress` hears how many events each
+    /// stored batch held.
+    pub fn import<E>(&self, spool: &Spool, progress: &dyn Fn(usize)) -> Result<Imported, Error>
+    where
+        E: Event + DeserializeOwned,
+        E::Checked: Stored,
+    {
+        let mut store = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        store
+            .write(|tx| {
+                let mut imported = Imported {
+                    events: spool.len(),
+                    ..Imported::default()
+                };
+                spool.batches::<E>(&mut |batch, lines| {
+                    let count = batch.len();
+                    let logged = <E::Checked as Stored>::insert(tx, &batch)
+                        .map_err(|error| at_line(error, lines))?;
+                    let new = logged.iter().filter(|logged| logged.stored).count();
+                    imported.stored += new;
+                    imported.duplicates += count - new;
+                    progress(count);
+                    Ok(())
+                })?;
+                Ok(imported)
+            })
+            .map_err(store_error)
+    }
+}
+
+/// Why a line could not be read.
+enum LineError {
+    Io(std::io::Error),
+    App(AppError),
+}
+
+/// Reads the line `number` into `line` (without its end), reading at most one byte past
+/// [`MAX_LINE_BYTES`]; `false` at the end of the input.
+fn read_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    number: usize,
+) -> Result<bool, LineError> {
+    line.clear();
+    let limit = MAX_LINE_BYTES as u64 + 1;
+    let read = reader
+        .by_ref()
+        .take(limit)
+        .read_until(b'\n', line)
+        .map_err(LineError::Io)?;
+    if read == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    } else if read as u64 == limit {
+        return Err(LineError::App(invalid(
+            "line",
+            Some(number.to_string()),
+            format!("line {number} is longer than {MAX_LINE_BYTES} bytes"),
+        )));
+    }
+    Ok(true)
+}
+
+/// The text of a line, `None` when blank; a line that is not UTF-8 is refused.
+fn text_of(line: &[u8], number: usize) -> Result<Option<&str>, Error> {
+    let text = std::str::from_utf8(line).map_err(|_| {
+        Error::App(invalid(
+            "line",
+            Some(number.to_string()),
+            format!("line {number} is not UTF-8 text"),
+        ))
+    })?;
+    Ok((!text.trim().is_empty()).then_some(text))
+}
+
+/// Parses and checks the line `number`.
+fn parse<E>(text: &str, number: usize, now: DateTime<Utc>) -> Result<E::Checked, Error>
+where
+    E: Event + DeserializeOwned,
+{
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let input: E = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        Error::App(invalid(
+            &field,
+            Some(number.to_string()),
+            format!("line {number}: {field}: {}", error.inner()),
+        ))
+    })?;
+    input.check(now).map_err(|error| Error::App(on_line(error, number)))
+}
+
+/// Names the line in a rule's error.
+fn on_line(error: AppError, number: usize) -> AppError {
+    match error {
+        AppError::Validation {
+            message,
+            field,
+            value,
+            details,
+        } => AppError::Validation {
+            message: format!("line {number}: {message}"),
+            field,
+            value,
+            details,
+        },
+        other => other,
+    }
+}
+
+/// Names the line of the event a batch's error names as `[index].field`.
+fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
+    let StoreError::Aborted(boxed) = error else {
+        return error;
+    };
+    let Error::App(AppError::Validation {
+        message,
+        field,
+        value,
+        details,
+    }) = *boxed
+    else {
+        return StoreError::Aborted(boxed);
+    };
+    let index = field
+        .as_deref()
+        .and_then(|field| field.strip_prefix('['))
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(index, _)| index.parse::<usize>().ok());
+    let Some(line) = index.and_then(|index| lines.get(index)) else {
+        return StoreError::Aborted(Box::new(Error::App(AppError::Validation {
+            message,
+            field,
+            value,
+            details,
+        })));
+    };
+    let field = field.map(|field| {
+        field
+            .split_once("].")
+            .map_or(field.clone(), |(_, rest)| rest.to_string())
+    });
+    let message = message
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("event "))
+        .map_or(message.clone(), |(_, rest)| rest.to_string());
+    StoreError::Aborted(Box::new(Error::App(AppError::Validation {
+        message: format!("line {line}: {message}; nothing was stored"),
+        field,
+        value,
+        details,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_bounded_while_read() {
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let mut reader = BufReader::new(&long[..]);
+        let mut line = Vec::new();
+        assert!(matches!(
+            read_line(&mut reader, &mut line, 1),
+            Err(LineError::App(_))
+        ));
+        assert!(line.len() <= MAX_LINE_BYTES + 1);
+
+        let text = b"a\r\nb\n\nc";
+        let mut reader = BufReader::new(&text[..]);
+        let mut seen = Vec::new();
+        while read_line(&mut reader, &mut line, seen.len() + 1).unwrap_or(false) {
+            seen.push(String::from_utf8(line.clone()).unwrap_or_default());
+        }
+        assert_eq!(seen, ["a", "b", "", "c"]);
+    }
+}
