@@ -16,6 +16,7 @@ mod layers;
 mod monitor;
 mod monitor_http;
 mod organizer;
+mod organizer_files;
 mod organizer_vectors;
 mod pose;
 mod redaction;
