@@ -113,7 +113,10 @@ fn printable(text: &str, max: usize) -> bool {
 
 /// `definition.check`: every rule of a definition.
 pub fn check(d: &Definition) -> Result<(), AppError> {
+    // The first character a letter or digit: `.`, `..` and `-…` are no names for a URL
+    // path segment or a command line.
     let id_ok = (1..=MAX_ID).contains(&d.test_id.len())
+        && d.test_id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && d.test_id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
@@ -121,7 +124,7 @@ pub fn check(d: &Definition) -> Result<(), AppError> {
         return Err(invalid(
             "test_id",
             &d.test_id,
-            "1 to 128 letters, digits, '.', '_' or '-'",
+            "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit",
         ));
     }
     if !printable(&d.test_name, MAX_NAME) {

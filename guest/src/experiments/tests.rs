@@ -44,6 +44,10 @@ fn definitions_break_rules_with_the_field_named() {
     assert!(check(&definition()).is_ok());
     let cases: Vec<(&str, Change)> = vec![
         ("test_id", Box::new(|d| d.test_id = "../../etc".into())),
+        ("test_id", Box::new(|d| d.test_id = ".".into())),
+        ("test_id", Box::new(|d| d.test_id = "..".into())),
+        ("test_id", Box::new(|d| d.test_id = "-".into())),
+        ("test_id", Box::new(|d| d.test_id = "-rf".into())),
         ("test_name", Box::new(|d| d.test_name = " ".into())),
         ("end_date", Box::new(|d| d.end_ms = d.start_ms)),
         (
