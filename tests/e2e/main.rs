@@ -25,6 +25,8 @@ mod resources;
 mod safety;
 mod scale;
 mod secrets;
+mod sqlite_faults;
+mod store_faults;
 mod swap;
 mod temp;
 mod vectors;
