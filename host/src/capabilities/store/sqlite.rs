@@ -1,11 +1,16 @@
-//! SQLite: one file, WAL, opened with its schema on first use.
+//! SQLite: one file, WAL, opened with its schema on first use. The file (and so its `-wal`
+//! and `-shm`, which SQLite creates with its mode) is readable by its owner only, like the
+//! directories created for it; its WAL index is guarded against truncation ([`shm`]).
 
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, Transaction, TransactionBehavior};
 
+use super::shm::{self, Guard};
 use super::sql::{Row, StoreError, Tx, Value};
 
 impl ToSql for Value<'_> {
@@ -19,22 +24,53 @@ impl ToSql for Value<'_> {
     }
 }
 
+/// An open SQLite database and the guard of its WAL index.
+pub struct Sqlite {
+    connection: Connection,
+    guard: Guard,
+}
+
 /// Opens (creating it and its directory when missing) the SQLite file at `path`: WAL, a
 /// busy timeout for other processes, foreign keys on.
-pub fn open(path: &Path) -> Result<Connection, StoreError> {
+pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+    shm::install();
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|error| {
-            StoreError::Database(format!("cannot create {}: {error}", parent.display()))
-        })?;
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|error| {
+                StoreError::Database(format!("cannot create {}: {error}", parent.display()))
+            })?;
+    }
+    // Created here, private, when missing (SQLite would make it 0644); an empty file is an
+    // empty database. An existing file keeps its mode.
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => {
+            return Err(StoreError::Database(format!(
+                "cannot create {}: {error}",
+                path.display()
+            )));
+        }
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(Duration::from_secs(10))?;
+    // The database file is read, never mapped: a file truncated under the process is an I/O
+    // error, not a fault.
+    connection.pragma_update(None, "mmap_size", 0)?;
     // WAL: readers never block the writer. NORMAL: a commit survives a crash of the process;
     // a power cut may lose the last commits, never corrupt the file.
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -44,18 +80,54 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "temp_store", "MEMORY")?;
     connection.pragma_update(None, "cache_size", -16_000)?;
     connection.set_prepared_statement_cache_capacity(128);
-    Ok(connection)
+    Ok(Sqlite {
+        connection,
+        guard: Guard::new(path),
+    })
 }
 
-/// Starts a write transaction that takes the write lock at once (no upgrade deadlock between
-/// processes).
-pub fn write(connection: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    Ok(connection.transaction_with_behavior(TransactionBehavior::Immediate)?)
-}
+impl Sqlite {
+    /// Runs `body` in a transaction that takes the write lock at once (no upgrade deadlock
+    /// between processes): committed when it returns `Ok`, rolled back otherwise.
+    pub fn write<R>(
+        &mut self,
+        body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.run(TransactionBehavior::Immediate, body)
+    }
 
-/// Starts a read transaction: one consistent snapshot.
-pub fn read(connection: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    Ok(connection.transaction_with_behavior(TransactionBehavior::Deferred)?)
+    /// Runs `body` in a read transaction: one consistent snapshot.
+    pub fn read<R>(
+        &mut self,
+        body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.run(TransactionBehavior::Deferred, body)
+    }
+
+    /// A transaction the WAL index guard watches: abandoned (and refused) when the index was
+    /// truncated meanwhile.
+    fn run<R>(
+        &mut self,
+        behavior: TransactionBehavior,
+        body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let watch = self.guard.check()?;
+        let guard = &self.guard;
+        let outcome = (|| {
+            let mut tx = self.connection.transaction_with_behavior(behavior)?;
+            let result = body(&mut tx)?;
+            if guard.faulted(watch) {
+                // Rolled back: what it read may have come from a damaged index.
+                return Err(guard.fault_refusal());
+            }
+            tx.commit()?;
+            Ok(result)
+        })();
+        if guard.faulted(watch) {
+            return Err(guard.fault_refusal());
+        }
+        outcome
+    }
 }
 
 struct SqliteRow<'a, 'b>(&'a rusqlite::Row<'b>);

@@ -93,10 +93,10 @@ class Store:
                 if str(path.parent):
                     path.parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-                # WAL: readers never block the writer; NORMAL: a commit survives a crash of the
-                # process (the native host's settings).
+                # WAL: readers never block the writer; FULL: a commit is on the disk before it
+                # returns (the native host's settings).
                 connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA synchronous=FULL")
                 connection.execute("PRAGMA foreign_keys=ON")
                 connection.execute("PRAGMA temp_store=MEMORY")
             except (sqlite3.Error, OSError) as error:
