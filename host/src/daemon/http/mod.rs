@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 mod experiments;
 mod guard;
 mod monitor;
+mod openapi;
 mod removals;
 
 use super::Shared;
@@ -53,6 +54,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/resources", get(resources))
         .route("/v1/cleanup", post(cleanup))
         .route("/v1/decisions", post(monitor::decisions))
