@@ -85,7 +85,7 @@ fn an_annotation_file_swapped_for_a_link_after_the_read_is_not_written_through()
         }
     };
     let policy = Policy::shared().expect("policy");
-    let error = Organizer::new(&policy)
+    let error = Organizer::new(policy)
         .with_progress(&swap)
         .organize(&OrganizeOptions::new(&ann))
         .expect_err("the rewrite is refused");
@@ -103,7 +103,7 @@ fn an_annotation_file_swapped_for_a_link_after_the_read_is_not_written_through()
     // The file put back: the next run finishes from the journal.
     std::fs::remove_file(&ann).expect("rm");
     std::fs::write(&ann, &original).expect("write");
-    let report = Organizer::new(&policy)
+    let report = Organizer::new(policy)
         .organize(&OrganizeOptions::new(&ann))
         .expect("a run");
     assert_eq!(report.summary.resumed, 20);
