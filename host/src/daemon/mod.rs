@@ -151,6 +151,7 @@ pub async fn run(
             tracing::warn!("HTTP connections did not close in time; dropped");
         }
     }
+    close_monitor(&shared).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -202,6 +203,18 @@ async fn shutdown(shared: &Arc<Shared>, background: &Background) {
         Ok(Ok(released)) => tracing::info!(released, "released live temp files"),
         Ok(Err(error)) => tracing::error!(%error, "releasing live temp files failed"),
         Err(_) => tracing::warn!("releasing live temp files did not finish in time"),
+    }
+}
+
+/// Closes the monitor's database connections on a blocking thread (a PostgreSQL client must
+/// not be dropped on the runtime's threads), bounded by [`RELEASE_TIMEOUT`].
+async fn close_monitor(shared: &Arc<Shared>) {
+    let task_shared = Arc::clone(shared);
+    let closing = tokio::task::spawn_blocking(move || task_shared.monitor.close());
+    match tokio::time::timeout(RELEASE_TIMEOUT, closing).await {
+        Ok(Ok(())) => tracing::debug!("monitor closed"),
+        Ok(Err(error)) => tracing::error!(%error, "closing the monitor failed"),
+        Err(_) => tracing::warn!("closing the monitor did not finish in time"),
     }
 }
 

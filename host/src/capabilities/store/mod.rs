@@ -3,12 +3,14 @@
 //! written once for both engines ([`sql`]); events written with their per-day totals
 //! ([`events`]); the totals the metrics need read back ([`queries`]).
 
+pub mod backoff;
 pub mod events;
 pub mod experiments;
 mod histogram;
 mod migrations;
 mod postgres;
 pub mod queries;
+mod shm;
 pub mod sql;
 mod sqlite;
 
@@ -17,23 +19,23 @@ use std::path::Path;
 use self::postgres::Postgres;
 pub use self::sql::StoreError;
 use self::sql::Tx;
+use self::sqlite::Sqlite;
 use crate::types::config::Database;
 
 /// The engine behind a store.
 enum Engine {
-    Sqlite(rusqlite::Connection),
+    Sqlite(Sqlite),
     Postgres(Box<Postgres>),
 }
 
-/// An open event store (one connection; share it behind a lock).
+/// An open event store (one connection; share it behind a lock). A PostgreSQL connection
+/// that is lost is made again on a later transaction; dropping the store closes it off any
+/// async runtime.
 pub struct Store {
     engine: Engine,
     /// The database as shown (a URL's password masked).
     shown: String,
 }
-
-/// How many times a PostgreSQL transaction that lost a deadlock is tried again.
-const RETRIES: usize = 3;
 
 impl Store {
     /// Opens the store `database` names, creating its schema or bringing it up to date.
@@ -66,35 +68,15 @@ impl Store {
     }
 
     /// Runs `body` in a write transaction: committed when it returns `Ok`, rolled back
-    /// otherwise (nothing written).
+    /// otherwise (nothing written). On PostgreSQL `body` may run again, from the start, when
+    /// the transaction lost a deadlock, a key to a concurrent writer, or the connection.
     pub fn write<R>(
         &mut self,
         mut body: impl FnMut(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         match &mut self.engine {
-            Engine::Sqlite(connection) => {
-                let mut tx = sqlite::write(connection)?;
-                let result = body(&mut tx)?;
-                tx.commit()?;
-                Ok(result)
-            }
-            Engine::Postgres(client) => {
-                let mut attempt = 0;
-                loop {
-                    let outcome = client.transaction().and_then(|mut tx| {
-                        let result = body(&mut tx)?;
-                        tx.commit()?;
-                        Ok(result)
-                    });
-                    match outcome {
-                        Err(error) if postgres::is_transient(&error) && attempt < RETRIES => {
-                            attempt += 1;
-                            tracing::debug!(attempt, %error, "transaction retried");
-                        }
-                        other => return other,
-                    }
-                }
-            }
+            Engine::Sqlite(database) => database.write(|tx| body(tx)),
+            Engine::Postgres(client) => client.write(body),
         }
     }
 
@@ -104,18 +86,8 @@ impl Store {
         body: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         match &mut self.engine {
-            Engine::Sqlite(connection) => {
-                let mut tx = sqlite::read(connection)?;
-                let result = body(&mut tx)?;
-                tx.commit()?;
-                Ok(result)
-            }
-            Engine::Postgres(client) => {
-                let mut tx = client.transaction()?;
-                let result = body(&mut tx)?;
-                tx.commit()?;
-                Ok(result)
-            }
+            Engine::Sqlite(database) => database.read(body),
+            Engine::Postgres(client) => client.read(body),
         }
     }
 }

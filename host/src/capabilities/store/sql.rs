@@ -85,6 +85,15 @@ pub enum StoreError {
     /// The database failed.
     #[error("{0}")]
     Database(String),
+    /// The database cannot be reached now (the server is down, or its files are being
+    /// repaired): nothing was done; ask again after `retry_after`.
+    #[error("{reason}")]
+    Unavailable {
+        /// Why, without the connection string's password.
+        reason: String,
+        /// When asking again may succeed.
+        retry_after: std::time::Duration,
+    },
     /// Work done inside a transaction failed (the policy computing from what was read): the
     /// transaction is abandoned and the failure passed on as it is.
     #[error(transparent)]
@@ -102,8 +111,26 @@ impl From<postgres::Error> for StoreError {
         // The server's own message and code when there is one ("connection refused" and such
         // otherwise).
         match error.as_db_error() {
-            Some(db) => Self::Database(format!("{} ({})", db.message(), db.code().code())),
+            Some(db) => Self::from_sqlstate(db.code().code(), db.message()),
             None => Self::Database(error.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// A PostgreSQL error by its SQLSTATE: a data exception (class `22`: text the server's
+    /// encoding cannot hold, such as NUL, a number out of range, …) is the caller's value,
+    /// refused as invalid; anything else is the database failing.
+    pub fn from_sqlstate(code: &str, message: &str) -> Self {
+        if code.starts_with("22") {
+            Self::Invalid(AppError::Validation {
+                message: format!("the database cannot store a value of the request: {message}"),
+                field: None,
+                value: None,
+                details: vec![("sqlstate".to_string(), code.to_string())],
+            })
+        } else {
+            Self::Database(format!("{message} ({code})"))
         }
     }
 }
@@ -142,6 +169,23 @@ pub trait Tx {
 #[cfg(test)]
 mod tests {
     use super::parameters_in_order;
+
+    #[test]
+    fn data_exceptions_are_the_callers_values() {
+        use super::StoreError;
+        for code in ["22021", "22P05", "22003"] {
+            let error = StoreError::from_sqlstate(code, "invalid byte sequence");
+            assert!(matches!(error, StoreError::Invalid(_)), "{code}: {error:?}");
+        }
+        for code in ["23505", "40P01", "57P01", "08006"] {
+            let error = StoreError::from_sqlstate(code, "failed");
+            assert!(
+                matches!(error, StoreError::Database(_)),
+                "{code}: {error:?}"
+            );
+            assert!(error.to_string().ends_with(&format!("({code})")));
+        }
+    }
 
     #[test]
     fn parameters_must_first_appear_in_order() {

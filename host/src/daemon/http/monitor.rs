@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::super::Shared;
 use super::{declared_length, not_json, problem, read_body, unauthorized};
 use crate::services::experiments::Experiments;
-use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor};
+use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor, RETRY_AFTER_DETAIL};
 use crate::types::error::{AppError, Error};
 use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, check_all, in_batch, invalid};
 
@@ -135,7 +135,21 @@ pub(super) fn failure(shared: &Shared, error: &Error, instance: &str) -> Respons
     if !matches!(error, Error::App(AppError::Validation { .. })) {
         tracing::warn!(%error, instance, "request failed");
     }
-    problem(shared, &error.to_app_error(), None, instance)
+    let error = error.to_app_error();
+    with_retry_after(problem(shared, &error, None, instance), &error)
+}
+
+/// A refusal that says when to ask again (the database unreachable) with `Retry-After`.
+fn with_retry_after(mut response: Response, error: &AppError) -> Response {
+    let seconds = error
+        .details()
+        .iter()
+        .find(|(name, _)| name == RETRY_AFTER_DETAIL)
+        .and_then(|(_, seconds)| header::HeaderValue::from_str(seconds).ok());
+    if let Some(seconds) = seconds {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }
 
 /// Runs `work` with the monitor on a blocking thread.

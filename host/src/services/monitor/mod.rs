@@ -40,7 +40,7 @@ use chrono::{DateTime, Utc};
 
 pub use self::import::{Imported, MAX_LINE_BYTES, Spool, Stored};
 pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
-pub use self::slot::MonitorSlot;
+pub use self::slot::{MonitorSlot, RETRY_AFTER_DETAIL};
 use crate::capabilities::store::events::{self, Pruned};
 use crate::capabilities::store::queries::{self, Window};
 use crate::capabilities::store::sql::Tx;
@@ -105,16 +105,23 @@ impl std::fmt::Debug for Monitor {
     }
 }
 
-/// A store failure as the library's error: the caller's fault, or the database unavailable.
+/// A store failure as the library's error: the caller's fault, or the database unavailable
+/// (with when to ask again).
 fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::Invalid(error) => Error::App(error),
         StoreError::Aborted(error) => *error,
-        StoreError::Database(reason) => Error::App(AppError::ServiceUnavailable {
-            message: format!("the monitor database failed: {reason}"),
-            service_name: Some("monitor_database".to_string()),
-            details: Vec::new(),
-        }),
+        StoreError::Database(reason) => slot::unavailable(
+            format!("the monitor database failed: {reason}"),
+            slot::RETRY_AFTER_FAILURE,
+        ),
+        StoreError::Unavailable {
+            reason,
+            retry_after,
+        } => slot::unavailable(
+            format!("the monitor database is unavailable: {reason}"),
+            retry_after,
+        ),
     }
 }
 
