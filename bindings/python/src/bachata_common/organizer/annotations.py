@@ -3,6 +3,10 @@ JSON (``{"clips": [{"clip_id", "video_path", "move_label", …}], …}``) or CSV
 the same columns. Rewriting changes only the clips' ``video_path``: every other key, field and
 column is written back as it was read (keys in their order, numbers as written), the previous
 file kept as ``<file>.bak`` (once per run).
+
+The file is read and rewritten through its folder's descriptor (:class:`~.files.Folder`): a regular
+file only (never a link, a FIFO or a device), at most :data:`MAX_BYTES`, and the rewrite replaces
+only the file that was read.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
-from ..fs.atomic import write_atomically
+from .files import Folder
 
 __all__ = ["MAX_BYTES", "AnnotationError", "Annotations", "ClipRow"]
 
-#: The largest annotation file read.
-MAX_BYTES = 512 << 20
+#: The largest annotation file read (256 MiB).
+MAX_BYTES = 256 << 20
 
 
 class AnnotationError(ValueError):
@@ -76,23 +80,56 @@ class Annotations:
     """An annotation file in memory: CSV when its name ends in ``.csv`` (any case), JSON
     otherwise."""
 
-    def __init__(self, path) -> None:
+    def __init__(self, path, folder: Optional[Folder] = None, name: Optional[str] = None) -> None:
+        """Reads ``path``, or the file ``name`` of ``folder`` (``path`` naming it in messages):
+        ``FileError`` when it is not a regular file of at most :data:`MAX_BYTES`."""
         self.path = Path(path)
-        size = os.stat(self.path).st_size
-        if size > MAX_BYTES:
-            raise AnnotationError("annotations", f"the file is {size} bytes, more than {MAX_BYTES}")
-        text = self.path.read_bytes().decode("utf-8")
+        self._read_fd = -1
+        if folder is None or name is None:
+            self._folder, name = Folder.of_file(self.path)
+        else:
+            self._folder = folder.duplicate()
+        self._name = name
+        try:
+            read = self._folder.read_existing(name, MAX_BYTES)
+        except BaseException:
+            self._folder.close()
+            raise
+        self._read_fd, self._read_identity = read.fd, read.identity
+        self._current = read.identity
+        try:
+            text = read.data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            self.close()
+            raise AnnotationError("annotations", f"the file is not UTF-8: {error}") from None
         # A byte-order mark (spreadsheet exports) is not part of the first key or column; the
         # rewrite keeps it.
         self.bom = text.startswith("\ufeff")
         if self.bom:
             text = text[1:]
-        self.csv = self.path.suffix.lower() == ".csv"
+        self.csv = Path(name).suffix.lower() == ".csv"
         self._backed_up = False
-        if self.csv:
-            self._read_csv(text)
-        else:
-            self._read_json(text)
+        try:
+            if self.csv:
+                self._read_csv(text)
+            else:
+                self._read_json(text)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Lets go of the file read and the folder."""
+        if self._read_fd >= 0:
+            os.close(self._read_fd)
+            self._read_fd = -1
+        self._folder.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def _read_json(self, text: str) -> None:
         try:
@@ -175,11 +212,14 @@ class Annotations:
         return (("\ufeff" if self.bom else "") + text).encode("utf-8")
 
     def write(self) -> None:
-        """Writes the file back: the version read to ``<file>.bak`` (the first time only), then
-        the new one, each atomically; a link is written through, not replaced."""
+        """Writes the file back through its folder's descriptor: the version read to
+        ``<file>.bak`` (the first time only), then the new one, each atomically. Only when the name
+        still holds the file read (or last written): otherwise ``FileError`` ``replaced`` and
+        nothing is written."""
         data = self.render()
-        path = Path(os.path.realpath(self.path))
         if not self._backed_up:
-            write_atomically(str(path) + ".bak", path.read_bytes())
+            self._folder.check(self._name, self._current)
+            previous = Folder.reread(self._read_fd, self._read_identity, MAX_BYTES)
+            self._folder.replace(self._name + ".bak", previous, None, self._read_identity.mode)
             self._backed_up = True
-        write_atomically(path, data)
+        self._current = self._folder.replace(self._name, data, self._current, self._current.mode)

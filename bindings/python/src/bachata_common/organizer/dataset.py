@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional, Union
@@ -26,7 +25,6 @@ __all__ = [
     "Dataset",
     "FileId",
     "PathRefused",
-    "lock_directory",
     "MOVED",
     "TARGET_EXISTS",
     "MISSING",
@@ -275,15 +273,3 @@ class Dataset:
             os.close(fd)
         structure["per_category"] = dict(sorted(structure["per_category"].items()))
         return structure
-
-
-def lock_directory(directory: Union[str, os.PathLike]) -> Optional[int]:
-    """A descriptor holding an exclusive ``flock`` on ``directory`` (the annotation file's), so
-    two runs on one annotation file never interleave; ``None`` when another process holds it."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
