@@ -168,7 +168,7 @@ def test_prune_keeps_the_retention(tmp_path):
     old = (datetime.now(timezone.utc) - timedelta(days=30)).isoformat()
     monitor.log_decision(decision(1, timestamp=old))
     monitor.log_decision(decision(2))
-    assert monitor.prune() == {"decisions": 1, "feedback": 0}
+    assert monitor.prune() == {"decisions": 1, "feedback": 0, "exposures": 0}
     assert monitor.metrics(days=60)["total_recommendations"] == 1
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "MoveAnalysisError",
     "VideoGenerationError",
     "ValidationError",
+    "ConflictError",
     "ResourceError",
     "ServiceUnavailableError",
     "Problem",
@@ -152,6 +153,28 @@ class ValidationError(ChoreographyGenerationError, ValueError):
         self.field = payload["field"]
         self.value = payload["value"]
         self.problems = []
+
+
+class ConflictError(ValidationError):
+    """A record was sent again under the id of a stored one (or of an earlier one of the same
+    batch) with other content: nothing was written. The native host's ``Conflict``: a
+    ``VALIDATION_ERROR`` whose ``field`` is the id's name (``decision_id``, ``feedback_id``,
+    ``test_id``) and ``value`` the id, answered by an API with HTTP 409 rather than 400.
+
+    A ``ValidationError`` (and so a ``ValueError``): code catching those catches it too.
+    """
+
+    #: The HTTP status an API answers with for a conflict with stored data.
+    HTTP_STATUS = 409
+
+    @property
+    def http_status(self) -> int:
+        return self.HTTP_STATUS
+
+    def to_problem(self, error_type: Optional[str] = None, instance: Optional[str] = None) -> dict:
+        problem = super().to_problem(error_type, instance)
+        problem["status"] = self.HTTP_STATUS
+        return problem
 
 
 class ResourceError(ChoreographyGenerationError):

@@ -24,6 +24,7 @@ from typing import Any, Optional, Union
 
 from .monitor import MAX_DAYS, Monitor
 from .monitor.experiments import Experiments
+from .monitor.store import is_postgres
 
 __all__ = ["ABTestConfig", "PerformanceMetrics", "PerformanceMonitor", "RecommendationDecision", "UserFeedback"]
 
@@ -169,8 +170,10 @@ class PerformanceMonitor:
     """Recommendation decisions, feedback, metrics, reports and A/B tests.
 
     ``monitor_dir``: where the SQLite database (``monitor.sqlite3``) lives; by default the
-    configured ``MONITOR_DATABASE`` (a SQLite file, or a ``postgres://`` URL for a fleet). A new
-    instance on the same database sees what an earlier one stored."""
+    configured ``MONITOR_DATABASE`` (a SQLite file, or for a fleet a PostgreSQL connection string:
+    a ``postgres://`` URI or libpq's ``keyword=value`` form). A new instance on the same database
+    sees what an earlier one stored. ``database`` is the database as it may be shown (a
+    connection string's password left out)."""
 
     def __init__(self, monitor_dir: Union[str, Path, None] = None, *, database: Optional[str] = None) -> None:
         if database is None:
@@ -180,17 +183,20 @@ class PerformanceMonitor:
                 from .config import EnvironmentConfig
 
                 database = EnvironmentConfig().monitor.database
-        self.database = database
         self.data_dir = Path(monitor_dir) if monitor_dir is not None else (
-            Path(database).parent if "://" not in database else Path(".")
+            Path(database).parent if not is_postgres(database) else Path(".")
         )
         self.monitor = Monitor(database)
+        self.database = self.monitor.database
         self.experiments = Experiments(self.monitor)
         #: The algorithm version of decisions outside any A/B test.
         self.current_algorithm_version = "1.0"
         #: The latest decisions and feedback logged by this instance.
         self.recent_decisions: collections.deque = collections.deque(maxlen=RECENT)
         self.recent_feedback: collections.deque = collections.deque(maxlen=RECENT)
+
+    def __repr__(self) -> str:
+        return f"PerformanceMonitor(database={self.database!r})"
 
     def close(self) -> None:
         self.monitor.close()

@@ -21,11 +21,11 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from .. import policy
-from ..exceptions import ServiceUnavailableError, ValidationError
+from ..exceptions import ConflictError, ServiceUnavailableError, ValidationError
 from . import events, queries
-from .store import Store, StoreError
+from .store import Store, StoreError, masked, redacted
 
-__all__ = ["DEFAULT_K", "MAX_BATCH", "MAX_DAYS", "Monitor", "StoreError"]
+__all__ = ["DEFAULT_K", "MAX_BATCH", "MAX_DAYS", "ConflictError", "Monitor", "StoreError"]
 
 _log = logging.getLogger("bachata_common")
 
@@ -87,19 +87,29 @@ class Period:
 
 
 class Monitor:
-    """The event store ``database`` names (a SQLite file or a ``postgres://`` URL) and what is
-    computed from it. Writes and reads use a connection each."""
+    """The event store ``database`` names (a SQLite file, or a PostgreSQL connection string: a
+    ``postgres://`` URI or libpq's ``keyword=value`` form) and what is computed from it. Writes
+    and reads use a connection each.
+
+    ``database`` is kept as it may be shown (a connection string without its password, see
+    :func:`~bachata_common.monitor.store.masked`); no ``repr``, log or error shows the password.
+    """
 
     def __init__(self, database: str, retention_days: int = 90) -> None:
-        self.database = str(database)
+        database = str(database)
+        #: The database as it may be shown (a PostgreSQL password left out).
+        self.database = masked(database)
         self.retention_days = retention_days
         try:
-            self._writer = Store(self.database)
-            self._reader = Store(self.database)
+            self._writer = Store(database)
+            self._reader = Store(database)
         except StoreError as error:
-            raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
+            raise ServiceUnavailableError(redacted(str(error), database), service_name="monitor_database") from None
         self.engine = "postgres" if self._writer.postgres else "sqlite"
         self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Monitor({self.database!r}, engine={self.engine!r})"
 
     def close(self) -> None:
         self._writer.close()
@@ -122,12 +132,15 @@ class Monitor:
 
     def log_decision(self, event: dict) -> tuple[str, bool]:
         """Stores a decision once; ``(decision_id, stored)`` (``stored`` is false for a retry of
-        an id already stored). ``ValidationError`` names the field at fault."""
+        an id already stored with the same content). ``ValidationError`` names the field at
+        fault; ``ConflictError`` (a ``ValidationError``) the id stored with other content, and
+        nothing is written."""
         decision = events.check_decision(event, _now())
         return self._write(lambda tx: events.insert_decisions(tx, [decision]))[0]
 
     def log_decisions(self, batch: list[dict]) -> list[tuple[str, bool]]:
-        """Stores a batch of decisions in one transaction: all or none."""
+        """Stores a batch of decisions in one transaction: all or none (an id given twice with
+        other content, or stored with other content, is a ``ConflictError``)."""
         self._check_batch(batch)
         now = _now()
         decisions = []
@@ -139,7 +152,8 @@ class Monitor:
         return self._write(lambda tx: events.insert_decisions(tx, decisions))
 
     def log_feedback(self, event: dict) -> tuple[str, bool]:
-        """Stores feedback on a stored decision once; ``(feedback_id, stored)``."""
+        """Stores feedback on a stored decision once; ``(feedback_id, stored)``; its id stored
+        with other content is a ``ConflictError``."""
         feedback = events.check_feedback(event, _now())
         return self._write(lambda tx: events.insert_feedback(tx, [feedback], False))[0]
 
@@ -165,7 +179,9 @@ class Monitor:
             )
 
     def prune(self, now: Optional[datetime] = None) -> dict:
-        """Removes events older than the retention (whole UTC days)."""
+        """Removes events and experiment exposures older than the retention (whole UTC days);
+        feedback of a removed decision goes with it, and the totals of kept days that counted
+        it are counted again. ``{"decisions", "feedback", "exposures"}`` removed."""
         now = now or _now()
         first_kept = events.day_of(int(now.timestamp() * 1000)) - self.retention_days + 1
         return self._write(lambda tx: events.prune(tx, first_kept))

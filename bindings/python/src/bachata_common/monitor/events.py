@@ -1,6 +1,13 @@
 """The monitor's events (``host/src/types/monitor/`` and ``host/src/capabilities/store/events.rs``):
 the rules a decision or a feedback must meet, and writing them — each once (a retry with the same
-id writes nothing), with the per-day totals they add to, in one transaction per batch."""
+id and content writes nothing; the same id with other content is a :class:`ConflictError`), with
+the per-day totals they add to, in one transaction per batch.
+
+Numbers are bounded so that sums of many stay finite: a processing time from 0 to one day in
+milliseconds, scores, weights and feedback values of magnitude at most 1e9, numeric song features
+at most 1e15. Free text (comments, text song features) may hold line ends and tabs but no other
+control character. Lists and maps are stored as JSON written as the native host writes it, so a
+repeated event is recognized whichever host stored the first."""
 
 from __future__ import annotations
 
@@ -9,9 +16,10 @@ import json
 import math
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Optional
 
-from ..exceptions import ValidationError
+from ..exceptions import ConflictError, ValidationError
 from .histogram import Histogram, MoveCounts
 from .store import Store
 
@@ -33,6 +41,12 @@ MAX_MOVES = 1_000
 MAX_ENTRIES = 256
 MAX_ID_BYTES = 128
 MAX_TEXT_CHARS = 1_000
+#: The longest processing time of a decision, in milliseconds (one day).
+MAX_PROCESSING_TIME_MS = 86_400_000.0
+#: The largest magnitude of a score, weight or feedback value.
+MAX_MAGNITUDE = 1e9
+#: The largest magnitude of a numeric song feature (integers up to it are exact).
+MAX_FEATURE_MAGNITUDE = 1e15
 MAX_CLOCK_SKEW_SECS = 24 * 3600
 #: The most rows one statement writes (statements cut into powers of two).
 ROWS_PER_STATEMENT = 256
@@ -73,15 +87,67 @@ def _check_text(field: str, value, limit: int = MAX_TEXT_CHARS) -> str:
         raise invalid(field, None if value is None else str(value), f"{field} must not be empty")
     if len(value) > limit:
         raise invalid(field, value, f"{field} is longer than {limit} characters")
-    if any((ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) and c not in "\n\t" for c in value):
+    if any(_is_control(c) and c not in "\n\t" for c in value):
         raise invalid(field, value, f"{field} must not contain control characters")
     return value
 
 
+def _float(value) -> Optional[float]:
+    """``value`` as a float when it is a number (``inf`` for an integer too large for one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def shown(value) -> str:
+    """A number as the native host shows it (Rust's ``Display`` of ``f64``: ``1``, ``0.5``,
+    ``100000000000000000000``, ``NaN``, ``inf``); anything else as ``str`` does."""
+    number = _float(value)
+    if number is None:
+        return str(value)
+    if isinstance(value, int) and not math.isfinite(number):
+        return str(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    text = format(Decimal(repr(number)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _exponent(limit: float) -> str:
+    """A bound as Rust's ``{:e}`` writes it: ``1e9``, ``1.5e3``."""
+    _sign, digits, exponent = Decimal(repr(limit)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return f"{mantissa}e{exponent + len(text) - 1}"
+
+
+def _check_bounded(field: str, value, limit: float) -> float:
+    """A number from ``-limit`` to ``limit``: sums of many stay finite, so no figure overflows."""
+    number = _float(value)
+    if number is None or not (math.isfinite(number) and abs(number) <= limit):
+        raise invalid(field, shown(value), f"{field} must be a number from -{_exponent(limit)} to {_exponent(limit)}")
+    return number
+
+
 def _check_finite(field: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise invalid(field, str(value), f"{field} must be a finite number")
-    return float(value)
+    return _check_bounded(field, value, MAX_MAGNITUDE)
+
+
+def _is_control(c: str) -> bool:
+    """Unicode's control characters (``Cc``): C0, DEL and C1."""
+    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
+
+
+def _check_free_text(field: str, text: str) -> None:
+    """Free text (comments, song features) may hold line ends and tabs, but no other control
+    character (NUL, ESC, DEL, C1 codes)."""
+    if any(_is_control(c) and c not in "\n\r\t" for c in text):
+        raise invalid(field, None, f"{field} must not contain control characters other than line ends and tabs")
 
 
 def _timestamp(field: str, value, now: datetime) -> datetime:
@@ -141,9 +207,15 @@ def check_decision(event: dict, now: datetime) -> dict:
     if len(weights) > MAX_ENTRIES:
         raise invalid("weights_used", None, f"weights_used has {len(weights)} entries; at most {MAX_ENTRIES} are allowed")
     weights = {_check_text("weights_used", name): _check_finite(f"weights_used.{name}", value) for name, value in weights.items()}
-    processing = _check_finite("processing_time_ms", event.get("processing_time_ms"))
-    if processing < 0:
-        raise invalid("processing_time_ms", str(processing), "processing_time_ms must not be negative")
+    processing = event.get("processing_time_ms")
+    number = _float(processing)
+    if number is None or not 0.0 <= number <= MAX_PROCESSING_TIME_MS:
+        raise invalid(
+            "processing_time_ms",
+            shown(processing),
+            f"processing_time_ms must be from 0 to {shown(MAX_PROCESSING_TIME_MS)} (one day), not {shown(processing)}",
+        )
+    processing = number
     features = event.get("song_features") or {}
     if not isinstance(features, dict):
         raise invalid("song_features", None, "song_features must map names to numbers or texts")
@@ -155,9 +227,10 @@ def check_decision(event: dict, now: datetime) -> dict:
         if isinstance(value, str):
             if len(value) > MAX_TEXT_CHARS:
                 raise invalid(f"song_features.{name}", value, f"song_features.{name} is longer than {MAX_TEXT_CHARS} characters")
+            _check_free_text(f"song_features.{name}", value)
             checked_features[name] = value
         else:
-            checked_features[name] = _check_finite(f"song_features.{name}", value)
+            checked_features[name] = _check_bounded(f"song_features.{name}", value, MAX_FEATURE_MAGNITUDE)
     experiment = event.get("experiment_id")
     if experiment is not None:
         _check_id("experiment_id", experiment)
@@ -201,15 +274,18 @@ def check_feedback(event: dict, now: datetime) -> dict:
     if kind == "rating":
         if value is None:
             raise invalid("feedback_value", None, "feedback_value is required for a rating (1 to 5)")
-        value = _check_finite("feedback_value", value)
-        if not 1.0 <= value <= 5.0:
-            raise invalid("feedback_value", str(value), f"a rating must be from 1 to 5, not {value}")
+        number = _float(value)
+        if number is None or not 1.0 <= number <= 5.0:
+            raise invalid("feedback_value", shown(value), f"a rating must be from 1 to 5, not {shown(value)}")
+        value = number
     elif value is not None:
         value = _check_finite("feedback_value", value)
     move_id = event.get("move_id")
     if move_id is not None:
         _check_text("move_id", move_id)
     comments = event.get("comments")
+    if isinstance(comments, str):
+        _check_free_text("comments", comments)
     if comments is not None and (not isinstance(comments, str) or len(comments) > MAX_COMMENT_CHARS):
         raise invalid(
             "comments",
@@ -233,8 +309,37 @@ def _ms(time: datetime) -> int:
     return calendar.timegm(time.utctimetuple()) * 1000 + time.microsecond // 1000
 
 
+def _number_json(number: float) -> str:
+    """A float as ``serde_json`` writes it (``ryu``): the shortest digits that read back, in
+    decimal from 1e-5 to below 1e16 (``0.00001``, ``128.0``), else ``1e-7``, ``1.5e16``."""
+    text = repr(number)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    sign = ""
+    if mantissa.startswith("-"):
+        sign, mantissa = "-", mantissa[1:]
+    digits = mantissa.replace(".", "")
+    point = int(exponent) + 1  # the value is 0.digits × 10^point
+    if -5 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if 0 < point <= 16:
+        if len(digits) <= point:
+            return f"{sign}{digits}{'0' * (point - len(digits))}.0"
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    return f"{sign}{digits[0]}{'.' + digits[1:] if len(digits) > 1 else ''}e{point - 1}"
+
+
 def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON as the native host writes it (``serde_json``), byte for byte: the stored
+    text is compared when an event is repeated."""
+    if isinstance(value, float):
+        return _number_json(value) if math.isfinite(value) else "null"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json(str(key))}:{_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_json(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _values(rows: int, columns: int) -> str:
@@ -270,7 +375,9 @@ _DECISIONS = (
 
 def insert_decisions(tx: Store, decisions: list[dict]) -> list[tuple[str, bool]]:
     """Writes a batch of decisions (rows in id order); ``(id, stored)`` for each, in the order
-    given. One already stored (or repeated in the batch) is written and counted once."""
+    given. One already stored (or repeated in the batch) is written and counted once; one whose
+    id is stored (or given earlier in the batch) with other content is a :class:`ConflictError`
+    (raise it inside the transaction: nothing is written)."""
     order = sorted(range(len(decisions)), key=lambda index: decisions[index]["decision_id"])
     rows = []
     for index in order:
@@ -297,6 +404,14 @@ def insert_decisions(tx: Store, decisions: list[dict]) -> list[tuple[str, bool]]
     inserted = {row[0] for row in _insert_rows(
         tx, _DECISIONS, "ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id", 14, rows
     )}
+    _check_repeats(
+        tx,
+        "decision_id",
+        "SELECT decision_id, user_id, input_song, recommended_moves, recommendation_scores, algorithm_version, "
+        "weights_used, processing_time_ms, song_features, experiment_id, variation FROM decisions WHERE decision_id IN",
+        [(row[0], _decision_content(row)) for row in rows],
+        inserted,
+    )
     stored = [False] * len(decisions)
     days: dict[tuple[int, str], dict] = {}
     for index in order:
@@ -373,7 +488,8 @@ def _in_batch(error: ValidationError, index: int) -> ValidationError:
 
 def insert_feedback(tx: Store, feedback: list[dict], batch: bool) -> list[tuple[str, bool]]:
     """Writes a batch of feedback; each must name a stored decision and, when it names a move,
-    one of that decision's moves (else nothing is written)."""
+    one of that decision's moves (else nothing is written). A repeated ``feedback_id`` must
+    repeat its content, as for decisions."""
     ids = sorted({event["decision_id"] for event in feedback})
     parents: dict[str, tuple[int, str, list]] = {}
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
@@ -425,6 +541,14 @@ def insert_feedback(tx: Store, feedback: list[dict], batch: bool) -> list[tuple[
     inserted = {row[0] for row in _insert_rows(
         tx, _FEEDBACK, "ON CONFLICT (feedback_id) DO NOTHING RETURNING feedback_id", 13, rows
     )}
+    _check_repeats(
+        tx,
+        "feedback_id",
+        "SELECT feedback_id, decision_id, user_id, feedback_type, feedback_value, move_id, comments FROM feedback "
+        "WHERE feedback_id IN",
+        [(row[0], _feedback_content(row)) for row in rows],
+        inserted,
+    )
     stored = [False] * len(feedback)
     rollup: dict[tuple[int, str, str], list] = {}
     for index in order:
@@ -449,10 +573,69 @@ def insert_feedback(tx: Store, feedback: list[dict], batch: bool) -> list[tuple[
     return [(event["feedback_id"], flag) for event, flag in zip(feedback, stored)]
 
 
+def _decision_content(row: list) -> tuple:
+    """What identifies a decision's content (all but its time, which a retry may leave to the
+    server), as the row's columns read back: ``user_id`` … ``variation`` of :data:`_DECISIONS`
+    without ``move_count``."""
+    return (row[3], row[4], row[5], row[6], row[8], row[9], row[10], row[11], row[12], row[13])
+
+
+def _feedback_content(row: list) -> tuple:
+    """What identifies a feedback event's content (all but its time): ``decision_id``,
+    ``user_id``, ``feedback_type``, ``feedback_value``, ``move_id``, ``comments``."""
+    return (row[1], row[4], row[5], row[6], row[7], row[8])
+
+
+def _conflict(field: str, id_: str) -> ConflictError:
+    return ConflictError(f'{field} "{id_}" is already stored with other content', field=field, value=id_)
+
+
+def _check_repeats(tx: Store, field: str, select: str, events: list[tuple[str, tuple]], inserted: set) -> None:
+    """A repeated id must repeat its content: an event whose id was already stored (or given
+    twice in the batch) with other content is a :class:`ConflictError` naming the id. ``events``
+    are ``(id, content)`` in id order; ``select`` reads the id and the content's columns, in
+    order (``... WHERE id IN``); ``inserted`` holds the ids this batch wrote."""
+    first: dict[str, tuple] = {}
+    for id_, content in events:
+        seen = first.setdefault(id_, content)
+        if seen is not content and seen != content:
+            raise _conflict(field, id_)
+    repeated = sorted(id_ for id_ in first if id_ not in inserted)
+    for start in range(0, len(repeated), ROWS_PER_STATEMENT):
+        chunk = repeated[start : start + ROWS_PER_STATEMENT]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(chunk) + 1))
+        differs = sorted(
+            row[0] for row in tx.query(f"{select} ({placeholders})", chunk) if tuple(row[1:]) != first[row[0]]
+        )
+        if differs:
+            raise _conflict(field, differs[0])
+
+
+#: The largest BIGINT, for a time computed from a day.
+_I64 = (-(2**63), 2**63 - 1)
+
+
 def prune(tx: Store, first_kept_day: int) -> dict:
-    """Removes events (and per-day totals) of days before ``first_kept_day``."""
-    feedback = tx.execute("DELETE FROM feedback WHERE day < $1 OR decision_day < $1", [first_kept_day])
-    decisions = tx.execute("DELETE FROM decisions WHERE day < $1", [first_kept_day])
+    """Removes events, exposures and per-day totals of days before ``first_kept_day``. Feedback
+    goes with its decision: feedback of a removed decision is removed whatever its own day, and
+    the per-day totals of the days it was counted in (kept days) are counted again from the
+    feedback that stays, so no figure counts a removed event. ``{"decisions", "feedback",
+    "exposures"}``: how many of each were removed."""
+    day = [first_kept_day]
+    # Kept days whose totals count feedback of a decision about to be removed.
+    recount = [row[0] for row in tx.query("SELECT DISTINCT day FROM feedback WHERE decision_day < $1 AND day >= $1", day)]
+    feedback = tx.execute("DELETE FROM feedback WHERE day < $1 OR decision_day < $1", day)
+    before_ms = min(max(first_kept_day * 86_400_000, _I64[0]), _I64[1])
+    exposures = tx.execute("DELETE FROM exposures WHERE exposed_at_ms < $1", [before_ms])
+    decisions = tx.execute("DELETE FROM decisions WHERE day < $1", day)
     for table in ("decision_rollup", "feedback_rollup"):
-        tx.execute(f"DELETE FROM {table} WHERE day < $1", [first_kept_day])
-    return {"decisions": decisions, "feedback": feedback}
+        tx.execute(f"DELETE FROM {table} WHERE day < $1", day)
+    for kept in sorted(recount):
+        tx.execute("DELETE FROM feedback_rollup WHERE day = $1", [kept])
+        tx.execute(
+            f"INSERT INTO {_FEEDBACK_ROLLUP} SELECT day, algorithm_version, feedback_type, COUNT(*), "
+            "COUNT(feedback_value), COALESCE(SUM(feedback_value), 0) FROM feedback WHERE day = $1 "
+            "GROUP BY day, algorithm_version, feedback_type",
+            [kept],
+        )
+    return {"decisions": decisions, "feedback": feedback, "exposures": exposures}

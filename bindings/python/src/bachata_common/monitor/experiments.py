@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Union
 
 from .. import policy
-from ..exceptions import ChoreographyGenerationError, ValidationError
+from ..exceptions import ChoreographyGenerationError, ConflictError, ValidationError
 from . import Monitor
 
 __all__ = ["Experiments", "definition_from"]
@@ -216,7 +216,7 @@ class Experiments:
 
     def create(self, value: dict) -> dict:
         """Stores a new experiment; again with the same definition changes nothing, with another
-        it is a ``ValidationError`` (see :meth:`replace`)."""
+        it is a ``ConflictError`` (a ``ValidationError``; see :meth:`replace`)."""
         definition, text = self._prepare(value)
         now = _ms(datetime.now(timezone.utc))
 
@@ -227,8 +227,11 @@ class Experiments:
                 stored = self._experiment(existing[0])
                 if stored["definition"] == definition:
                     return stored
-                raise _invalid("test_id", definition["test_id"],
-                               f"experiment {definition['test_id']!r} exists with another definition: replace it explicitly")
+                raise ConflictError(
+                    f"experiment {definition['test_id']!r} exists with another definition: replace it explicitly",
+                    field="test_id",
+                    value=definition["test_id"],
+                )
             tx.execute("INSERT INTO experiments (test_id, definition, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $3)",
                        [definition["test_id"], text, now])
             _log.info("experiment created", extra={"test_id": definition["test_id"]})
