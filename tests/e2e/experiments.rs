@@ -44,7 +44,8 @@ fn definition(changes: serde_json::Value) -> Definition {
 
 fn field(error: &Error) -> Option<String> {
     match error {
-        Error::App(AppError::Validation { field, .. }) => field.clone(),
+        Error::App(AppError::Validation { field, .. })
+        | Error::Conflict(AppError::Validation { field, .. }) => field.clone(),
         _ => None,
     }
 }

@@ -81,7 +81,7 @@ fn experiments_over_http() {
     let mut other = definition();
     other["coverage"] = json!(0.5);
     let (status, _) = send(client.post(&create), &other);
-    assert_eq!(status, 400, "another definition under the same key");
+    assert_eq!(status, 409, "another definition under the same key");
     let (status, replaced) = send(client.put(daemon.url("/v1/experiments/ranker-v2")), &other);
     assert_eq!(
         (status, &replaced["coverage"]),

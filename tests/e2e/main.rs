@@ -15,6 +15,8 @@ mod hostile;
 mod layers;
 mod monitor;
 mod monitor_http;
+mod monitor_input;
+mod openapi;
 mod organizer;
 mod organizer_files;
 mod organizer_vectors;

@@ -118,7 +118,7 @@ pub fn resolve(
     dotenv: Option<&DotenvFile>,
 ) -> Result<Config, Error> {
     let outcome = policy.load_config(env, dotenv.map(|file| file.text.as_str()))?;
-    outcome.map_err(|mut failure| {
+    let config = outcome.map_err(|mut failure| {
         // The policy knows the text, the host knows the file: name it.
         if let Some(file) = dotenv {
             for problem in &mut failure.problems {
@@ -139,5 +139,56 @@ pub fn resolve(
             }
         }
         Error::from(failure)
-    })
+    })?;
+    database_outside_areas(&config)?;
+    Ok(config)
+}
+
+/// The policy refuses a SQLite database written inside a managed area; this checks where it
+/// really is, through links and absolute paths: inside an area, cleanup would remove its
+/// journal and, after a crash, every event. A database whose folder does not exist yet is
+/// left to the policy's rule.
+fn database_outside_areas(config: &Config) -> Result<(), Error> {
+    let database = &config.monitor.database;
+    if database.is_postgres() {
+        return Ok(());
+    }
+    let path = Path::new(database.expose());
+    let folder = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(folder) = std::fs::canonicalize(folder) else {
+        return Ok(());
+    };
+    let resources = &config.resources;
+    for area in &resources.areas {
+        let Ok(dir) = std::fs::canonicalize(resources.data_dir.join(area)) else {
+            continue;
+        };
+        if folder.starts_with(&dir) {
+            let expected = "a database outside the managed areas".to_string();
+            let message = format!(
+                "MONITOR_DATABASE={:?} is invalid: expected {expected} (it is inside `{area}` \
+                 at {}, whose old files cleanup removes)",
+                database.masked(),
+                dir.display()
+            );
+            return Err(Error::Config {
+                error: AppError::Validation {
+                    message: format!("configuration is invalid: {message}"),
+                    field: Some("MONITOR_DATABASE".to_string()),
+                    value: Some(database.masked()),
+                    details: Vec::new(),
+                },
+                problems: vec![crate::types::config::Problem {
+                    variable: "MONITOR_DATABASE".to_string(),
+                    value: Some(database.masked()),
+                    expected,
+                    message,
+                }],
+            });
+        }
+    }
+    Ok(())
 }

@@ -218,6 +218,10 @@ pub enum Error {
         /// The data directory.
         data_dir: PathBuf,
     },
+    /// A record was sent again under the id of a stored one with other content (HTTP 409);
+    /// nothing was written.
+    #[error("{0}")]
+    Conflict(AppError),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -236,7 +240,7 @@ impl Error {
             Self::App(error) | Self::Config { error, .. } => {
                 matches!(error, AppError::Validation { .. })
             }
-            Self::PolicyLoad { .. } => true,
+            Self::PolicyLoad { .. } | Self::Conflict(_) => true,
             Self::PolicyCall { .. }
             | Self::PolicyViolation { .. }
             | Self::Cancelled { .. }
@@ -255,7 +259,7 @@ impl Error {
     /// missing file as `VALIDATION_ERROR`, anything else as `GENERATION_ERROR`.
     pub fn to_app_error(&self) -> AppError {
         match self {
-            Self::App(error) | Self::Config { error, .. } => error.clone(),
+            Self::App(error) | Self::Config { error, .. } | Self::Conflict(error) => error.clone(),
             Self::PolicyLoad { origin, .. } => AppError::Validation {
                 message: self.to_string(),
                 field: Some("policy".to_string()),
@@ -290,7 +294,7 @@ impl Error {
     /// The catalog error behind this failure, when there is one.
     pub fn app_error(&self) -> Option<&AppError> {
         match self {
-            Self::App(error) | Self::Config { error, .. } => Some(error),
+            Self::App(error) | Self::Config { error, .. } | Self::Conflict(error) => Some(error),
             _ => None,
         }
     }

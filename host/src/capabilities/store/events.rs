@@ -135,6 +135,18 @@ pub fn insert_decisions(
             Ok(())
         },
     )?;
+    let content = |index: usize| decision_content(&decisions[index]);
+    check_repeats(
+        tx,
+        "decision_id",
+        "SELECT decision_id, user_id, input_song, recommended_moves, recommendation_scores, \
+         algorithm_version, weights_used, processing_time_ms, song_features, experiment_id, \
+         variation FROM decisions WHERE decision_id IN",
+        &order,
+        &|index| decisions[index].decision_id.as_str(),
+        &content,
+        &inserted,
+    )?;
     let mut stored = vec![false; decisions.len()];
     let mut days: BTreeMap<(i64, &str), DayDelta> = BTreeMap::new();
     for &index in &order {
@@ -366,6 +378,17 @@ pub fn insert_feedback(
             Ok(())
         },
     )?;
+    let content = |index: usize| feedback_content(&feedback[index]);
+    check_repeats(
+        tx,
+        "feedback_id",
+        "SELECT feedback_id, decision_id, user_id, feedback_type, feedback_value, move_id, \
+         comments FROM feedback WHERE feedback_id IN",
+        &order,
+        &|index| feedback[index].feedback_id.as_str(),
+        &content,
+        &inserted,
+    )?;
     let mut stored = vec![false; feedback.len()];
     let mut rollup: BTreeMap<(i64, &str, &str), (i64, i64, f64)> = BTreeMap::new();
     for &index in &order {
@@ -414,6 +437,107 @@ pub fn insert_feedback(
             stored,
         })
         .collect())
+}
+
+/// What identifies a decision's content (all but its time, which a retry may leave to the
+/// server), as the row's text columns read back.
+fn decision_content(decision: &Decision) -> Vec<Cell> {
+    vec![
+        Cell::Text(decision.user_id.clone()),
+        Cell::Text(Some(decision.input_song.clone())),
+        Cell::Text(Some(json(&decision.recommended_moves))),
+        Cell::Text(Some(json(&decision.recommendation_scores))),
+        Cell::Text(Some(decision.algorithm_version.clone())),
+        Cell::Text(Some(json(&decision.weights_used))),
+        Cell::Real(Some(decision.processing_time_ms)),
+        Cell::Text(Some(json(&decision.song_features))),
+        Cell::Text(decision.experiment_id.clone()),
+        Cell::Text(decision.variation.clone()),
+    ]
+}
+
+/// What identifies a feedback event's content (all but its time).
+fn feedback_content(event: &Feedback) -> Vec<Cell> {
+    vec![
+        Cell::Text(Some(event.decision_id.clone())),
+        Cell::Text(event.user_id.clone()),
+        Cell::Text(Some(event.feedback_type.clone())),
+        Cell::Real(event.feedback_value),
+        Cell::Text(event.move_id.clone()),
+        Cell::Text(event.comments.clone()),
+    ]
+}
+
+/// One column of an event's content, compared with the stored row's.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Text(Option<String>),
+    Real(Option<f64>),
+}
+
+/// A repeated id must repeat its content: an event whose id was already stored (or given
+/// twice in the batch) with other content is refused as a conflict naming the id, and the
+/// batch writes nothing. `select` reads the id and the content columns of `content`, in
+/// order (`... WHERE id IN`); `inserted` holds the ids this batch wrote.
+fn check_repeats<'a>(
+    tx: &mut dyn Tx,
+    field: &str,
+    select: &str,
+    order: &[usize],
+    id: &dyn Fn(usize) -> &'a str,
+    content: &dyn Fn(usize) -> Vec<Cell>,
+    inserted: &std::collections::HashSet<String>,
+) -> Result<(), StoreError> {
+    let conflict = |id: &str| {
+        StoreError::Conflict(invalid(
+            field,
+            Some(id.to_string()),
+            format!("{field} {id:?} is already stored with other content"),
+        ))
+    };
+    // Within the batch: each id's first content.
+    let mut first: std::collections::HashMap<&'a str, Vec<Cell>> = std::collections::HashMap::new();
+    for &index in order {
+        let key = id(index);
+        match first.get(key) {
+            Some(seen) if *seen != content(index) => return Err(conflict(key)),
+            Some(_) => {}
+            None => {
+                first.insert(key, content(index));
+            }
+        }
+    }
+    // Against the store: ids this batch did not write.
+    let repeated: Vec<&str> = first
+        .keys()
+        .copied()
+        .filter(|key| !inserted.contains(*key))
+        .collect();
+    for chunk in repeated.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} ({})", placeholders.join(", "));
+        let params: Vec<Value> = chunk.iter().map(|key| Value::from(*key)).collect();
+        let mut differs = None;
+        tx.query(&sql, &params, &mut |row| {
+            let key = row.text(0)?;
+            let expected = first.get(key.as_str()).cloned().unwrap_or_default();
+            for (column, want) in expected.iter().enumerate() {
+                let got = match want {
+                    Cell::Text(_) => Cell::Text(row.opt_text(column + 1)?),
+                    Cell::Real(_) => Cell::Real(row.opt_real(column + 1)?),
+                };
+                if got != *want {
+                    differs.get_or_insert(key);
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(key) = differs {
+            return Err(conflict(&key));
+        }
+    }
+    Ok(())
 }
 
 /// What a prune removed.

@@ -82,6 +82,9 @@ pub enum StoreError {
     /// the decision did not recommend): nothing was written.
     #[error(transparent)]
     Invalid(#[from] AppError),
+    /// An event repeats an id already stored with other content: nothing was written.
+    #[error("{0}")]
+    Conflict(AppError),
     /// The database failed.
     #[error("{0}")]
     Database(String),

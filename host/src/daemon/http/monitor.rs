@@ -135,8 +135,10 @@ pub(super) fn failure(shared: &Shared, error: &Error, instance: &str) -> Respons
     if !matches!(error, Error::App(AppError::Validation { .. })) {
         tracing::warn!(%error, instance, "request failed");
     }
+    // The policy's status for the error's kind, but 409 for a conflict with stored data.
+    let status = matches!(error, Error::Conflict(_)).then_some(StatusCode::CONFLICT);
     let error = error.to_app_error();
-    with_retry_after(problem(shared, &error, None, instance), &error)
+    with_retry_after(problem(shared, &error, status, instance), &error)
 }
 
 /// A refusal that says when to ask again (the database unreachable) with `Retry-After`.

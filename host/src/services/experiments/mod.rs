@@ -130,7 +130,7 @@ impl Experiments {
                 if existing.definition == definition {
                     return Ok(existing);
                 }
-                return Err(StoreError::Invalid(invalid(
+                return Err(StoreError::Conflict(invalid(
                     "test_id",
                     Some(definition.test_id.clone()),
                     format!(

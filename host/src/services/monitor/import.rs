@@ -263,30 +263,34 @@ fn on_line(error: AppError, number: usize) -> AppError {
 
 /// Names the line of the event a batch's error names as `[index].field`.
 fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
-    let StoreError::Aborted(boxed) = error else {
-        return error;
-    };
-    let Error::App(AppError::Validation {
-        message,
-        field,
-        value,
-        details,
-    }) = *boxed
-    else {
-        return StoreError::Aborted(boxed);
-    };
+    let (message, field, value, details, rebuild): (_, _, _, _, fn(AppError) -> StoreError) =
+        match error {
+            StoreError::Invalid(AppError::Validation {
+                message,
+                field,
+                value,
+                details,
+            }) => (message, field, value, details, StoreError::Invalid),
+            StoreError::Conflict(AppError::Validation {
+                message,
+                field,
+                value,
+                details,
+            }) => (message, field, value, details, StoreError::Conflict),
+            other => return other,
+        };
     let index = field
         .as_deref()
         .and_then(|field| field.strip_prefix('['))
         .and_then(|rest| rest.split_once(']'))
         .and_then(|(index, _)| index.parse::<usize>().ok());
     let Some(line) = index.and_then(|index| lines.get(index)) else {
-        return StoreError::Aborted(Box::new(Error::App(AppError::Validation {
-            message,
+        return rebuild(AppError::Validation {
+            message: format!("{message}; nothing was stored"),
             field,
             value,
             details,
-        })));
+        });
     };
     let field = field.map(|field| {
         field
@@ -297,12 +301,12 @@ fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("event "))
         .map_or(message.clone(), |(_, rest)| rest.to_string());
-    StoreError::Aborted(Box::new(Error::App(AppError::Validation {
+    rebuild(AppError::Validation {
         message: format!("line {line}: {message}; nothing was stored"),
         field,
         value,
         details,
-    })))
+    })
 }
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ impl std::fmt::Debug for Monitor {
 fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::Invalid(error) => Error::App(error),
+        StoreError::Conflict(error) => Error::Conflict(error),
         StoreError::Aborted(error) => *error,
         StoreError::Database(reason) => slot::unavailable(
             format!("the monitor database failed: {reason}"),
