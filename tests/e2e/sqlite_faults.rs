@@ -3,14 +3,15 @@
 //! database made immutable. The daemon keeps serving; the monitor recovers or answers 503
 //! with the reason. And the files it creates are private to their owner.
 
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bachata_common_tests::{Daemon, Sandbox};
+use bachata_common_tests::Sandbox;
 use serde_json::{Value as Json, json};
 
 use crate::store_faults::{Answer, client, decision, post};
@@ -21,6 +22,67 @@ fn sandbox_with(database: &Path) -> Sandbox {
         .env("BACHATA_LISTEN", "127.0.0.1:0")
         .env("MONITOR_DATABASE", &database.display().to_string());
     sandbox
+}
+
+/// A daemon whose log goes to a file: the faults make it log a line per refusal, more than a
+/// pipe nobody reads holds.
+struct Logged {
+    child: Option<Child>,
+    base: String,
+    _log: tempfile::NamedTempFile,
+}
+
+impl Logged {
+    fn start(sandbox: &Sandbox) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let mut child = sandbox
+            .command(&["run"])
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().expect("log"))
+            .spawn()
+            .expect("start the daemon");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the daemon's first line");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(line.starts_with("listening on"), "{line}");
+        Self {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            _log: log,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM; the exit code and the log.
+    fn terminate(mut self) -> (i32, String) {
+        let mut child = self.child.take().expect("running");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let status = child.wait().expect("wait");
+        let log = std::fs::read_to_string(self._log.path()).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        (status.code().unwrap_or(-1), tail)
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn shm_of(database: &Path) -> PathBuf {
@@ -42,7 +104,7 @@ fn truncate(path: &Path, len: u64) {
         .expect("truncate");
 }
 
-fn healthy(daemon: &Daemon) {
+fn healthy(daemon: &Logged) {
     let status = reqwest::blocking::get(daemon.url("/healthz"))
         .expect("the daemon is alive")
         .status();
@@ -51,7 +113,7 @@ fn healthy(daemon: &Daemon) {
 
 /// Posts `body` until it is stored (a 503 in between must name its reason and say when to
 /// try again); the answers refused on the way.
-fn post_until_stored(daemon: &Daemon, body: &Json) -> Vec<Answer> {
+fn post_until_stored(daemon: &Logged, body: &Json) -> Vec<Answer> {
     let client = client();
     let started = Instant::now();
     let mut refused = Vec::new();
@@ -74,9 +136,9 @@ fn post_until_stored(daemon: &Daemon, body: &Json) -> Vec<Answer> {
 
 /// Stops the daemon (it must exit 0) and checks every id of `acked` is in the database, which
 /// is whole.
-fn stop_and_check(daemon: Daemon, database: &Path, acked: &[String]) {
-    let (code, stderr) = daemon.terminate();
-    assert_eq!(code, 0, "{stderr}");
+fn stop_and_check(daemon: Logged, database: &Path, acked: &[String]) {
+    let (code, log) = daemon.terminate();
+    assert_eq!(code, 0, "{log}");
     let connection = rusqlite::Connection::open(database).expect("open to check");
     let integrity: String = connection
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
@@ -99,7 +161,7 @@ fn a_truncated_shm_is_restored_and_the_daemon_keeps_serving() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = sandbox.daemon();
+    let daemon = Logged::start(&sandbox);
     let client = client();
     let mut acked = Vec::new();
     let (ids, body) = batch("before", 50);
@@ -129,7 +191,7 @@ fn truncating_the_shm_under_load_never_takes_the_daemon_down() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = sandbox.daemon();
+    let daemon = Logged::start(&sandbox);
     let url = daemon.url("/v1/decisions");
     let (ids, body) = batch("first", 10);
     assert_eq!(post(&client(), &url, &body).status, 201);
@@ -201,7 +263,7 @@ fn a_truncated_shm_that_cannot_be_restored_is_a_503_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = sandbox.daemon();
+    let daemon = Logged::start(&sandbox);
     let client = client();
     let (mut acked, body) = batch("before", 20);
     assert_eq!(
@@ -233,7 +295,7 @@ fn an_immutable_database_leaves_the_daemon_serving() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = sandbox.daemon();
+    let daemon = Logged::start(&sandbox);
     let client = client();
     let (mut acked, body) = batch("before", 20);
     assert_eq!(
@@ -263,7 +325,11 @@ fn an_immutable_database_leaves_the_daemon_serving() {
 }
 
 fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[test]
@@ -272,7 +338,7 @@ fn the_database_and_the_directories_the_host_creates_are_private() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let database = dir.path().join("new/sub/monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = sandbox.daemon();
+    let daemon = Logged::start(&sandbox);
     let (ids, body) = batch("private", 5);
     assert_eq!(
         post(&client(), &daemon.url("/v1/decisions"), &body).status,
