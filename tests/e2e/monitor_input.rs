@@ -128,7 +128,11 @@ fn an_import_stores_all_or_nothing() {
     sandbox.write("feedback.jsonl", &feedback);
     let run = sandbox.run(&["monitor", "log-feedback", "--from", "feedback.jsonl"]);
     assert_eq!(run.code, 2, "{}", run.all_output());
-    assert!(run.error_line().contains("line 1500"), "{}", run.error_line());
+    assert!(
+        run.error_line().contains("line 1500"),
+        "{}",
+        run.error_line()
+    );
     let connection =
         rusqlite::Connection::open(sandbox.path().join("monitor.sqlite3")).expect("open");
     let count = |sql: &str| -> i64 { connection.query_row(sql, [], |row| row.get(0)).expect(sql) };
@@ -138,10 +142,7 @@ fn an_import_stores_all_or_nothing() {
         0
     );
     // The corrected file, twice: stored once.
-    sandbox.write(
-        "feedback.jsonl",
-        feedback.replace("\"unknown\"", "\"d-1\""),
-    );
+    sandbox.write("feedback.jsonl", feedback.replace("\"unknown\"", "\"d-1\""));
     for _ in 0..2 {
         let run = sandbox.run(&["monitor", "log-feedback", "--from", "feedback.jsonl"]);
         assert_eq!(run.code, 0, "{}", run.all_output());
@@ -194,9 +195,10 @@ fn numbers_are_bounded_so_figures_stay_finite() {
         assert!(json["avg_recommendation_score"].is_number(), "{json}");
         // Control characters in free text.
         let mut feature = decision("c", 1.0, 0.5);
-        feature
-            .song_features
-            .insert("key".into(), bachata_common::monitor::Feature::Text("A\u{1b}[2J".into()));
+        feature.song_features.insert(
+            "key".into(),
+            bachata_common::monitor::Feature::Text("A\u{1b}[2J".into()),
+        );
         assert!(monitor.log_decision(feature).is_err());
         for comments in ["nul\u{0}here", "esc\u{1b}[31m"] {
             let error = monitor
@@ -228,8 +230,15 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
             retention_days: 90,
         })
         .expect("open");
-        assert!(monitor.log_decision(decision("r", 10.0, 0.5)).expect("first").stored);
-        let again = monitor.log_decision(decision("r", 10.0, 0.5)).expect("a retry");
+        assert!(
+            monitor
+                .log_decision(decision("r", 10.0, 0.5))
+                .expect("first")
+                .stored
+        );
+        let again = monitor
+            .log_decision(decision("r", 10.0, 0.5))
+            .expect("a retry");
         assert!(!again.stored);
         let error = monitor
             .log_decision(decision("r", 11.0, 0.5))
@@ -244,7 +253,10 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         let error = monitor
             .log_decisions(vec![decision("s", 1.0, 0.5), decision("s", 2.0, 0.5)])
             .expect_err("a batch that contradicts itself");
-        assert!(matches!(error, bachata_common::Error::Conflict(_)), "{error}");
+        assert!(
+            matches!(error, bachata_common::Error::Conflict(_)),
+            "{error}"
+        );
         let like = |comments: &str| FeedbackInput {
             feedback_id: Some("f".into()),
             decision_id: "r".into(),
@@ -254,8 +266,13 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         };
         assert!(monitor.log_feedback(like("great")).expect("first").stored);
         assert!(!monitor.log_feedback(like("great")).expect("a retry").stored);
-        let error = monitor.log_feedback(like("awful")).expect_err("other content");
-        assert!(matches!(error, bachata_common::Error::Conflict(_)), "{error}");
+        let error = monitor
+            .log_feedback(like("awful"))
+            .expect_err("other content");
+        assert!(
+            matches!(error, bachata_common::Error::Conflict(_)),
+            "{error}"
+        );
     }
 }
 
@@ -337,12 +354,18 @@ fn one_broken_experiment_does_not_break_the_report() {
         .expect("open"),
     );
     let experiments = Experiments::new(std::sync::Arc::clone(&monitor));
-    experiments.create(&policy, definition("good")).expect("good");
-    experiments.create(&policy, definition("broken")).expect("broken");
+    experiments
+        .create(&policy, definition("good"))
+        .expect("good");
+    experiments
+        .create(&policy, definition("broken"))
+        .expect("broken");
     for unit in 0..40 {
         let unit = format!("u{unit}");
         experiments.assign(&policy, "good", &unit).expect("assign");
-        experiments.assign(&policy, "broken", &unit).expect("assign");
+        experiments
+            .assign(&policy, "broken", &unit)
+            .expect("assign");
         let mut input = decision(&format!("d-{unit}"), 10.0, 0.5);
         input.user_id = Some(unit.clone());
         monitor.log_decision(input).expect("decision");
@@ -350,12 +373,11 @@ fn one_broken_experiment_does_not_break_the_report() {
     // Decisions stored before the bounds existed: sums overflow to infinity.
     let connection = rusqlite::Connection::open(&path).expect("open");
     connection
-        .execute(
-            "UPDATE decisions SET processing_time_ms = 1.7e308",
-            [],
-        )
+        .execute("UPDATE decisions SET processing_time_ms = 1.7e308", [])
         .expect("legacy values");
-    let report = experiments.report(&policy, 7).expect("the report as a whole");
+    let report = experiments
+        .report(&policy, 7)
+        .expect("the report as a whole");
     assert!(
         report.experiments.iter().any(|s| s.test_id() == "good"),
         "{:?}",
@@ -400,7 +422,12 @@ fn pruning_removes_what_the_figures_count() {
                 .expect("feedback");
         }
         let pruned = monitor.prune(now).expect("prune");
-        assert_eq!((pruned.decisions, pruned.feedback), (1, 2), "{}", database.engine);
+        assert_eq!(
+            (pruned.decisions, pruned.feedback),
+            (1, 2),
+            "{}",
+            database.engine
+        );
         let metrics = monitor
             .metrics(
                 &policy,
@@ -447,12 +474,20 @@ fn connection_string_passwords_are_never_shown() {
 
 #[test]
 fn a_database_inside_a_managed_area_is_refused() {
-    for value in ["data/temp/m.db", "./data/cache/x/../m.db", "data/output/m.db"] {
+    for value in [
+        "data/temp/m.db",
+        "./data/cache/x/../m.db",
+        "data/output/m.db",
+    ] {
         let mut sandbox = Sandbox::new();
         sandbox.env("MONITOR_DATABASE", value);
         let run = sandbox.run(&["config", "check"]);
         assert_eq!(run.code, 2, "{value}: {}", run.all_output());
-        assert!(run.all_output().contains("MONITOR_DATABASE"), "{}", run.all_output());
+        assert!(
+            run.all_output().contains("MONITOR_DATABASE"),
+            "{}",
+            run.all_output()
+        );
     }
     let mut sandbox = Sandbox::new();
     sandbox.env("MONITOR_DATABASE", "data/monitor-elsewhere.sqlite3");

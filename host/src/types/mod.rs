@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod cleanup;
 pub mod config;
+mod dates;
 pub mod error;
 pub mod experiments;
 pub mod metrics;

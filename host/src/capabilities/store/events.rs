@@ -4,15 +4,18 @@
 use std::collections::BTreeMap;
 
 use super::histogram::{Histogram, MoveCounts};
+use super::repeats::{check_repeats, decision_content, feedback_content};
 use super::sql::{StoreError, Tx, Value};
 use crate::types::monitor::{Decision, Feedback, Logged, in_batch, invalid};
+
+pub use super::retention::{Pruned, prune};
 
 /// The day number (days since 1970-01-01, UTC) of a time in milliseconds.
 pub fn day_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(86_400_000)
 }
 
-fn json(value: &impl serde::Serialize) -> String {
+pub(super) fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
@@ -36,7 +39,7 @@ struct DayDelta {
 /// The most rows one statement writes (at most 14 parameters a row: far below both engines'
 /// limits). Statements are cut into powers of two, so a handful of statement texts, each
 /// prepared once per connection, serve every batch size.
-const ROWS_PER_STATEMENT: usize = 256;
+pub(super) const ROWS_PER_STATEMENT: usize = 256;
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` parameters.
 fn values(rows: usize, columns: usize) -> String {
@@ -243,7 +246,7 @@ fn add_to_day(
 const FEEDBACK: &str = "feedback (feedback_id, decision_id, ts_ms, day, user_id, feedback_type, \
      feedback_value, move_id, comments, decision_day, algorithm_version, move_count, move_rank)";
 
-const FEEDBACK_ROLLUP: &str =
+pub(super) const FEEDBACK_ROLLUP: &str =
     "feedback_rollup (day, algorithm_version, feedback_type, events, valued, value_sum)";
 
 const FEEDBACK_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, feedback_type) \
@@ -437,165 +440,6 @@ pub fn insert_feedback(
             stored,
         })
         .collect())
-}
-
-/// What identifies a decision's content (all but its time, which a retry may leave to the
-/// server), as the row's text columns read back.
-fn decision_content(decision: &Decision) -> Vec<Cell> {
-    vec![
-        Cell::Text(decision.user_id.clone()),
-        Cell::Text(Some(decision.input_song.clone())),
-        Cell::Text(Some(json(&decision.recommended_moves))),
-        Cell::Text(Some(json(&decision.recommendation_scores))),
-        Cell::Text(Some(decision.algorithm_version.clone())),
-        Cell::Text(Some(json(&decision.weights_used))),
-        Cell::Real(Some(decision.processing_time_ms)),
-        Cell::Text(Some(json(&decision.song_features))),
-        Cell::Text(decision.experiment_id.clone()),
-        Cell::Text(decision.variation.clone()),
-    ]
-}
-
-/// What identifies a feedback event's content (all but its time).
-fn feedback_content(event: &Feedback) -> Vec<Cell> {
-    vec![
-        Cell::Text(Some(event.decision_id.clone())),
-        Cell::Text(event.user_id.clone()),
-        Cell::Text(Some(event.feedback_type.clone())),
-        Cell::Real(event.feedback_value),
-        Cell::Text(event.move_id.clone()),
-        Cell::Text(event.comments.clone()),
-    ]
-}
-
-/// One column of an event's content, compared with the stored row's.
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Text(Option<String>),
-    Real(Option<f64>),
-}
-
-/// A repeated id must repeat its content: an event whose id was already stored (or given
-/// twice in the batch) with other content is refused as a conflict naming the id, and the
-/// batch writes nothing. `select` reads the id and the content columns of `content`, in
-/// order (`... WHERE id IN`); `inserted` holds the ids this batch wrote.
-fn check_repeats<'a>(
-    tx: &mut dyn Tx,
-    field: &str,
-    select: &str,
-    order: &[usize],
-    id: &dyn Fn(usize) -> &'a str,
-    content: &dyn Fn(usize) -> Vec<Cell>,
-    inserted: &std::collections::HashSet<String>,
-) -> Result<(), StoreError> {
-    let conflict = |id: &str| {
-        StoreError::Conflict(invalid(
-            field,
-            Some(id.to_string()),
-            format!("{field} {id:?} is already stored with other content"),
-        ))
-    };
-    // Within the batch: each id's first content.
-    let mut first: std::collections::HashMap<&'a str, Vec<Cell>> = std::collections::HashMap::new();
-    for &index in order {
-        let key = id(index);
-        match first.get(key) {
-            Some(seen) if *seen != content(index) => return Err(conflict(key)),
-            Some(_) => {}
-            None => {
-                first.insert(key, content(index));
-            }
-        }
-    }
-    // Against the store: ids this batch did not write.
-    let repeated: Vec<&str> = first
-        .keys()
-        .copied()
-        .filter(|key| !inserted.contains(*key))
-        .collect();
-    for chunk in repeated.chunks(ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{select} ({})", placeholders.join(", "));
-        let params: Vec<Value> = chunk.iter().map(|key| Value::from(*key)).collect();
-        let mut differs = None;
-        tx.query(&sql, &params, &mut |row| {
-            let key = row.text(0)?;
-            let expected = first.get(key.as_str()).cloned().unwrap_or_default();
-            for (column, want) in expected.iter().enumerate() {
-                let got = match want {
-                    Cell::Text(_) => Cell::Text(row.opt_text(column + 1)?),
-                    Cell::Real(_) => Cell::Real(row.opt_real(column + 1)?),
-                };
-                if got != *want {
-                    differs.get_or_insert(key);
-                    break;
-                }
-            }
-            Ok(())
-        })?;
-        if let Some(key) = differs {
-            return Err(conflict(&key));
-        }
-    }
-    Ok(())
-}
-
-/// What a prune removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Pruned {
-    /// Decisions removed.
-    pub decisions: u64,
-    /// Feedback removed.
-    pub feedback: u64,
-    /// Experiment exposures removed.
-    pub exposures: u64,
-}
-
-/// Removes events, exposures and per-day totals of days before `first_kept_day`. Feedback goes
-/// with its decision: feedback of a removed decision is removed whatever its own day, and the
-/// per-day totals of the days it was counted in (kept days) are counted again from the
-/// feedback that stays, so no figure counts a removed event.
-pub fn prune(tx: &mut dyn Tx, first_kept_day: i64) -> Result<Pruned, StoreError> {
-    let day = [Value::Int(first_kept_day)];
-    // Kept days whose totals count feedback of a decision about to be removed.
-    let mut recount = Vec::new();
-    tx.query(
-        "SELECT DISTINCT day FROM feedback WHERE decision_day < $1 AND day >= $1",
-        &day,
-        &mut |row| {
-            recount.push(row.int(0)?);
-            Ok(())
-        },
-    )?;
-    let feedback = tx.execute(
-        "DELETE FROM feedback WHERE day < $1 OR decision_day < $1",
-        &day,
-    )?;
-    let exposures = tx.execute(
-        "DELETE FROM exposures WHERE exposed_at_ms < $1",
-        &[Value::Int(first_kept_day.saturating_mul(86_400_000))],
-    )?;
-    let decisions = tx.execute("DELETE FROM decisions WHERE day < $1", &day)?;
-    for table in ["decision_rollup", "feedback_rollup"] {
-        tx.execute(&format!("DELETE FROM {table} WHERE day < $1"), &day)?;
-    }
-    for kept in recount {
-        let key = [Value::Int(kept)];
-        tx.execute("DELETE FROM feedback_rollup WHERE day = $1", &key)?;
-        tx.execute(
-            &format!(
-                "INSERT INTO {FEEDBACK_ROLLUP} SELECT day, algorithm_version, feedback_type, \
-                 COUNT(*), COUNT(feedback_value), COALESCE(SUM(feedback_value), 0) \
-                 FROM feedback WHERE day = $1 GROUP BY day, algorithm_version, feedback_type"
-            ),
-            &key,
-        )?;
-    }
-    Ok(Pruned {
-        decisions,
-        feedback,
-        exposures,
-    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ mod histogram;
 mod migrations;
 mod postgres;
 pub mod queries;
+mod repeats;
+mod retention;
 mod shm;
 pub mod sql;
 mod sqlite;

@@ -40,6 +40,9 @@ impl Stored for Feedback {
     }
 }
 
+/// Takes one batch of checked events with the line numbers they came from.
+type BatchSink<'a, T> = dyn FnMut(Vec<T>, &[usize]) -> Result<(), StoreError> + 'a;
+
 /// What an import stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Imported {
@@ -108,10 +111,7 @@ impl Spool {
 
     /// Calls `batch` with every spooled event in order, [`MAX_BATCH`] at a time, each batch
     /// with the line numbers of its events.
-    fn batches<E>(
-        &self,
-        batch: &mut dyn FnMut(Vec<E::Checked>, &[usize]) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>
+    fn batches<E>(&self, batch: &mut BatchSink<'_, E::Checked>) -> Result<(), StoreError>
     where
         E: Event + DeserializeOwned,
     {
@@ -240,7 +240,9 @@ where
             format!("line {number}: {field}: {}", error.inner()),
         ))
     })?;
-    input.check(now).map_err(|error| Error::App(on_line(error, number)))
+    input
+        .check(now)
+        .map_err(|error| Error::App(on_line(error, number)))
 }
 
 /// Names the line in a rule's error.
