@@ -174,7 +174,9 @@ mod tests {
         assert!(!is_postgres("data/monitor.sqlite3"));
         assert!(!is_postgres("./host=db"));
         assert!(!is_postgres("/var/lib/a=b.sqlite3"));
-        assert!(keyword_value_is_valid("host=db password='a b\\'c' port=5432"));
+        assert!(keyword_value_is_valid(
+            "host=db password='a b\\'c' port=5432"
+        ));
         assert!(!keyword_value_is_valid("host=db password='open"));
         assert!(!keyword_value_is_valid("host=db stray"));
     }

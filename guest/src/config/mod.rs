@@ -21,10 +21,10 @@
 //! the Secret Manager lookups and the masking; `environment`, `elasticsearch`, `yolo`,
 //! `resources` and `daemon` resolve one section each.
 
+mod conninfo;
 mod daemon;
 mod elasticsearch;
 mod environment;
-mod conninfo;
 mod monitor;
 mod original;
 mod resolver;

@@ -142,9 +142,18 @@ mod tests {
     fn a_database_in_a_managed_area_is_found() {
         let areas = ["temp", "cache", "output"].map(String::from);
         assert_eq!(managed_area("data/temp/m.db", "data", &areas), Some("temp"));
-        assert_eq!(managed_area("./data//cache/x/m.db", "data/", &areas), Some("cache"));
-        assert_eq!(managed_area("data/x/../output/m.db", "./data", &areas), Some("output"));
-        assert_eq!(managed_area("/srv/d/temp/m.db", "/srv/d", &areas), Some("temp"));
+        assert_eq!(
+            managed_area("./data//cache/x/m.db", "data/", &areas),
+            Some("cache")
+        );
+        assert_eq!(
+            managed_area("data/x/../output/m.db", "./data", &areas),
+            Some("output")
+        );
+        assert_eq!(
+            managed_area("/srv/d/temp/m.db", "/srv/d", &areas),
+            Some("temp")
+        );
         assert_eq!(managed_area("data/monitor.sqlite3", "data", &areas), None);
         assert_eq!(managed_area("data/temp", "data", &areas), None);
         assert_eq!(managed_area("data/temporary/m.db", "data", &areas), None);

@@ -116,7 +116,10 @@ pub fn check(d: &Definition) -> Result<(), AppError> {
     // The first character a letter or digit: `.`, `..` and `-…` are no names for a URL
     // path segment or a command line.
     let id_ok = (1..=MAX_ID).contains(&d.test_id.len())
-        && d.test_id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && d.test_id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && d.test_id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
