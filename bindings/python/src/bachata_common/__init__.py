@@ -30,6 +30,7 @@ from .config import (
 from .exceptions import (
     ERROR_MESSAGES,
     ChoreographyGenerationError,
+    ConflictError,
     MoveAnalysisError,
     MusicAnalysisError,
     Problem,
@@ -78,6 +79,7 @@ __all__ = [
     "YOLOv8Config",
     "ERROR_MESSAGES",
     "ChoreographyGenerationError",
+    "ConflictError",
     "MoveAnalysisError",
     "MusicAnalysisError",
     "Problem",

@@ -104,8 +104,9 @@ class DaemonSettings:
 class MonitorSettings:
     """Settings of the performance monitor's event store (``MONITOR_*``).
 
-    ``database`` is a SQLite file or a ``postgres://`` URL, which may hold a password, so it is
-    left out of ``repr``.
+    ``database`` is a SQLite file or a PostgreSQL connection string in any form libpq takes (a
+    ``postgres://`` or ``postgresql://`` URI, or ``host=... dbname=...``), which may hold a
+    password, so it is left out of ``repr``. A SQLite file inside a managed area is refused.
     """
 
     database: str = field(repr=False)
