@@ -3,10 +3,9 @@
 //! database made immutable. The daemon keeps serving; the monitor recovers or answers 503
 //! with the reason. And the files it creates are private to their owner.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use bachata_common_tests::Sandbox;
 use serde_json::{Value as Json, json};
 
-use crate::store_faults::{Answer, client, decision, post};
+use crate::store_faults::{Answer, Logged, client, decision, post};
 
 fn sandbox_with(database: &Path) -> Sandbox {
     let mut sandbox = Sandbox::new();
@@ -22,67 +21,6 @@ fn sandbox_with(database: &Path) -> Sandbox {
         .env("BACHATA_LISTEN", "127.0.0.1:0")
         .env("MONITOR_DATABASE", &database.display().to_string());
     sandbox
-}
-
-/// A daemon whose log goes to a file: the faults make it log a line per refusal, more than a
-/// pipe nobody reads holds.
-struct Logged {
-    child: Option<Child>,
-    base: String,
-    _log: tempfile::NamedTempFile,
-}
-
-impl Logged {
-    fn start(sandbox: &Sandbox) -> Self {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut child = sandbox
-            .command(&["run"])
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("log"))
-            .spawn()
-            .expect("start the daemon");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the daemon's first line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        assert!(line.starts_with("listening on"), "{line}");
-        Self {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            _log: log,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGTERM; the exit code and the log.
-    fn terminate(mut self) -> (i32, String) {
-        let mut child = self.child.take().expect("running");
-        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-        let status = child.wait().expect("wait");
-        let log = std::fs::read_to_string(self._log.path()).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        (status.code().unwrap_or(-1), tail)
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn shm_of(database: &Path) -> PathBuf {
@@ -161,7 +99,7 @@ fn a_truncated_shm_is_restored_and_the_daemon_keeps_serving() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = Logged::start(&sandbox);
+    let daemon = Logged::start(&sandbox, &["run"]);
     let client = client();
     let mut acked = Vec::new();
     let (ids, body) = batch("before", 50);
@@ -191,7 +129,7 @@ fn truncating_the_shm_under_load_never_takes_the_daemon_down() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = Logged::start(&sandbox);
+    let daemon = Logged::start(&sandbox, &["run"]);
     let url = daemon.url("/v1/decisions");
     let (ids, body) = batch("first", 10);
     assert_eq!(post(&client(), &url, &body).status, 201);
@@ -263,7 +201,7 @@ fn a_truncated_shm_that_cannot_be_restored_is_a_503_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = Logged::start(&sandbox);
+    let daemon = Logged::start(&sandbox, &["run"]);
     let client = client();
     let (mut acked, body) = batch("before", 20);
     assert_eq!(
@@ -295,7 +233,7 @@ fn an_immutable_database_leaves_the_daemon_serving() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = Logged::start(&sandbox);
+    let daemon = Logged::start(&sandbox, &["run"]);
     let client = client();
     let (mut acked, body) = batch("before", 20);
     assert_eq!(
@@ -338,7 +276,7 @@ fn the_database_and_the_directories_the_host_creates_are_private() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let database = dir.path().join("new/sub/monitor.sqlite3");
     let sandbox = sandbox_with(&database);
-    let daemon = Logged::start(&sandbox);
+    let daemon = Logged::start(&sandbox, &["run"]);
     let (ids, body) = batch("private", 5);
     assert_eq!(
         post(&client(), &daemon.url("/v1/decisions"), &body).status,

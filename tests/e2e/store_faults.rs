@@ -3,8 +3,9 @@
 //! by itself), a value the server cannot store (a validation error, not "try again"), and
 //! several writers creating one experiment at once.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -63,6 +64,74 @@ pub fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("client")
+}
+
+/// A daemon whose log goes to a file (the faults make it log a line per refusal, more than a
+/// pipe nobody reads holds).
+pub struct Logged {
+    child: Option<Child>,
+    base: String,
+    _log: tempfile::NamedTempFile,
+}
+
+impl Logged {
+    /// Starts `bachata-common` with `args` (`run`, maybe after `-v`).
+    pub fn start(sandbox: &Sandbox, args: &[&str]) -> Self {
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let mut child = sandbox
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().expect("log"))
+            .spawn()
+            .expect("start the daemon");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the daemon's first line");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(line.starts_with("listening on"), "{line}");
+        Self {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            _log: log,
+        }
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM; the exit code and the log's last lines.
+    pub fn terminate(self) -> (i32, String) {
+        let (code, log) = self.terminate_with_log();
+        let lines: Vec<&str> = log.lines().collect();
+        (code, lines[lines.len().saturating_sub(40)..].join("\n"))
+    }
+
+    /// SIGTERM; the exit code and the whole log.
+    pub fn terminate_with_log(mut self) -> (i32, String) {
+        let mut child = self.child.take().expect("running");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let status = child.wait().expect("wait");
+        let log = std::fs::read_to_string(self._log.path()).unwrap_or_default();
+        (status.code().unwrap_or(-1), log)
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// A PostgreSQL cluster of the test's own (it is stopped and started), on a Unix socket in a
@@ -493,6 +562,61 @@ fn writers_creating_one_experiment_at_once_all_get_an_answer_of_the_catalog() {
                         && error.to_string().contains("exists") => {}
                 Err(error) => panic!("round {round}: {error}"),
             }
+        }
+    }
+}
+
+#[test]
+fn the_password_is_never_logged_nor_answered_even_in_debug_logs() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    const PASSWORD: &str = "Pw-9f3kq7";
+    let socket = cluster.dir.path().display().to_string();
+    let forms = [
+        format!("postgresql://postgres:{PASSWORD}@/postgres?host={socket}"),
+        format!("postgresql:///postgres?host={socket}&user=postgres&password={PASSWORD}"),
+        format!("host={socket} user=postgres password={PASSWORD} dbname=postgres"),
+    ];
+    for (n, url) in forms.iter().enumerate() {
+        let mut sandbox = daemon_sandbox(url);
+        sandbox.env("RUST_LOG", "debug");
+        let daemon = Logged::start(&sandbox, &["-v", "run"]);
+        let client = client();
+        let mut answers = Vec::new();
+        let answer = post(
+            &client,
+            &daemon.url("/v1/decisions"),
+            &decision(&format!("pw-{n}")),
+        );
+        assert_eq!(answer.status, 201, "{url}: {}", answer.body);
+        answers.push(answer.body);
+        cluster.stop("immediate");
+        let feedback = json!({"decision_id": format!("pw-{n}"), "feedback_type": "like"});
+        for (path, body) in [
+            ("/v1/decisions", decision(&format!("pw-{n}-down"))),
+            ("/v1/feedback", feedback),
+        ] {
+            let answer = post(&client, &daemon.url(path), &body);
+            assert_eq!(answer.status, 503, "{}", answer.body);
+            answers.push(answer.body);
+        }
+        let metrics = client
+            .get(daemon.url("/v1/metrics/performance"))
+            .send()
+            .expect("metrics");
+        assert_eq!(metrics.status(), 503);
+        answers.push(metrics.text().unwrap_or_default());
+        cluster.resume();
+        let (code, log) = daemon.terminate_with_log();
+        assert_eq!(code, 0, "{log}");
+        assert!(log.contains("DEBUG"), "debug logs are on: {log}");
+        assert!(!log.contains(PASSWORD), "the log shows the password: {log}");
+        for body in answers {
+            assert!(
+                !body.contains(PASSWORD),
+                "an answer shows the password: {body}"
+            );
         }
     }
 }
