@@ -32,3 +32,4 @@ mod store_faults;
 mod swap;
 mod temp;
 mod vectors;
+mod write_faults;
