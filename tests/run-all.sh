@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: the Rust workspace (unit, end-to-end, doc tests), then the Python and
-# Node bindings against the very component the native host embeds. Installs what they need
-# (the wasm32-wasip2 target; ONNX Runtime, pytest and the binding in virtualenvs inside the
-# clone; the pinned jco with npm), caching nothing outside the clone. When PostgreSQL is
+# Node bindings against the very component the native host embeds, and Schemathesis against
+# the daemon's OpenAPI document. Installs what they need (the wasm32-wasip2 target; ONNX
+# Runtime, pytest, Schemathesis and the binding in virtualenvs inside the clone; the pinned jco
+# with npm), caching nothing outside the clone. When PostgreSQL is
 # installed, a throwaway cluster serves the monitor's tests for the run (tests/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ fi
 
 echo "--- Rust"
 cargo test --workspace
+
+echo "--- the daemon's HTTP API fuzzed against its OpenAPI document (Schemathesis)"
+bash tests/schemathesis.sh
 
 echo "--- the component every host loads: the one the native host embeds"
 # The binary `cargo test` built for the end-to-end tests: `cargo run -p` would build the host
