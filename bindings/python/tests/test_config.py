@@ -270,3 +270,17 @@ def test_validate_checks_values_changed_after_loading():
         loaded.validate()
     assert "Elasticsearch connection is required" in str(caught.value)
     assert "YOLOv8 model name is required" in str(caught.value)
+
+
+def test_a_database_inside_a_managed_area_is_refused(tmp_path):
+    # Written inside an area: the policy's rule.
+    assert rejected(MONITOR_DATABASE="data/temp/m.db").field == "MONITOR_DATABASE"
+    # Reached through a link or an absolute path: the host's check, as the native host's.
+    area = tmp_path / "data" / "temp"
+    area.mkdir(parents=True)
+    (tmp_path / "db").symlink_to(area)
+    for database in (str(tmp_path / "db" / "m.db"), str(area / "m.db")):
+        error = rejected(MONITOR_DATABASE=database, BACHATA_DATA_DIR=str(tmp_path / "data"))
+        assert error.field == "MONITOR_DATABASE"
+        assert error.problems and "managed areas" in error.problems[0].expected
+    config(MONITOR_DATABASE=str(tmp_path / "monitor.sqlite3"), BACHATA_DATA_DIR=str(tmp_path / "data"))

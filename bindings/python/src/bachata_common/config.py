@@ -140,6 +140,36 @@ def _raise_config_error(config_error: dict) -> None:
     raise exception
 
 
+def _database_outside_areas(database: str, data_dir: str, areas: tuple) -> None:
+    """Where a SQLite database really is, through links and absolute paths: inside a managed
+    area, cleanup would remove its journal (the policy refuses one written inside; the native
+    host's ``services/config.rs`` makes the same check). A folder that does not exist yet is
+    left to the policy's rule."""
+    from .monitor.store import is_postgres, masked
+
+    if is_postgres(database):
+        return
+    folder = os.path.dirname(database) or "."
+    if not os.path.isdir(folder):
+        return
+    folder = os.path.realpath(folder)
+    for area in areas:
+        area_dir = os.path.join(data_dir, area)
+        if not os.path.isdir(area_dir):
+            continue
+        area_dir = os.path.realpath(area_dir)
+        if folder == area_dir or folder.startswith(area_dir + os.sep):
+            expected = "a database outside the managed areas"
+            shown = masked(database)
+            message = (
+                f"MONITOR_DATABASE={shown!r} is invalid: expected {expected} (it is inside "
+                f"`{area}` at {area_dir}, whose old files cleanup removes)"
+            )
+            error = ValidationError(f"configuration is invalid: {message}", field="MONITOR_DATABASE", value=shown)
+            error.problems = [Problem("MONITOR_DATABASE", shown, expected, message)]
+            raise error
+
+
 class EnvironmentConfig:
     """The service's configuration for the current environment (``local`` or ``cloud``).
 
@@ -205,6 +235,7 @@ class EnvironmentConfig:
         )
         self.daemon = DaemonSettings(listen=daemon["listen"], api_token=daemon["api-token"])
         self.monitor = MonitorSettings(database=monitor["database"], retention_days=monitor["retention-days"])
+        _database_outside_areas(self.monitor.database, self.resources.data_dir, self.resources.areas)
         #: Every setting with its source, in a stable order, secrets shown as ``***``.
         self.settings: list[Setting] = [Setting(**item) for item in resolved["settings"]]
 
