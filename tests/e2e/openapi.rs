@@ -283,6 +283,9 @@ fn the_document_lists_exactly_the_routes_of_the_router() {
         ("input_song", json!("x".repeat(1001))),
         ("decision_id", json!("d 1")),
         ("processing_time_ms", json!(-1)),
+        ("processing_time_ms", json!(1e308)),
+        ("recommendation_scores", json!([1e10, 0.0, 0.0])),
+        ("song_features", json!({"key": "A\u{0}minor"})),
         ("recommended_moves", json!("basic")),
         ("unknown", json!(1)),
     ] {
