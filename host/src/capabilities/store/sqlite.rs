@@ -48,13 +48,17 @@ pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
     }
     // Created here, private, when missing (SQLite would make it 0644); an empty file is an
     // empty database. An existing file keeps its mode.
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
+    let created = match path.as_os_str().to_str() {
+        Some(":memory:") => Ok(()),
+        _ => OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop),
+    };
+    match created {
+        Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(error) => {
             return Err(StoreError::Database(format!(
