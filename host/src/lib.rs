@@ -52,7 +52,7 @@ pub use services::{resources, temp};
 
 /// The performance monitor: events, storage and metrics.
 pub mod monitor {
-    pub use crate::capabilities::store::events::Pruned;
+    pub use crate::capabilities::store::retention::Pruned;
     pub use crate::services::monitor::*;
     pub use crate::types::metrics::*;
     pub use crate::types::monitor::*;

@@ -110,7 +110,7 @@ fn experiments_over_http() {
     for (url, status) in [
         ("/v1/experiments/ranker-v2/assignment", 400),
         ("/v1/experiments/ranker-v2/assignment?unit=u&extra=1", 400),
-        ("/v1/experiments/nope/assignment?unit=u", 400),
+        ("/v1/experiments/nope/assignment?unit=u", 404),
         (
             "/v1/experiments/ranker-v2/analysis?correction=bonferroni",
             400,

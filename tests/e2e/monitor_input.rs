@@ -508,3 +508,32 @@ fn a_database_reached_through_a_link_into_an_area_is_refused() {
     let run = sandbox.run(&["config", "check"]);
     assert_eq!(run.code, 2, "{}", run.all_output());
 }
+
+#[test]
+fn an_event_or_definition_written_as_an_array_is_refused() {
+    let mut sandbox = sandbox();
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0");
+    let daemon = sandbox.daemon();
+    let client = reqwest::blocking::Client::new();
+    let post = |path: &str, body: &str| {
+        client
+            .post(daemon.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    // The fields in order, as serde would read a struct from a sequence.
+    let fields = r#"[null,null,null,"song",["a"],[0.5],null,{},3.0,{},null,null]"#;
+    assert_eq!(post("/v1/decisions", &format!("[{fields}]")), 400);
+    assert_eq!(post("/v1/decisions", fields), 400);
+    let definition = r#"["t2","T","2026-01-01","2099-01-01",["a","b"],{"a":0.5,"b":0.5},1.0,null,2,["like_rate"],150,null,false,"none"]"#;
+    assert_eq!(post("/v1/experiments", definition), 400);
+    drop(daemon);
+    sandbox.write("lines.jsonl", format!("{fields}\n"));
+    let run = sandbox.run(&["monitor", "log-decision", "--from", "lines.jsonl"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert_eq!(stored_decisions(&sandbox), 0);
+}

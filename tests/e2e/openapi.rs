@@ -463,7 +463,7 @@ fn real_answers_fit_the_document() {
         "/v1/experiments/{id}",
         client.get(url("/v1/experiments/no-such-test")),
     );
-    assert_eq!(status, 400);
+    assert_eq!(status, 404);
     let assignment = format!("/v1/experiments/{id}/assignment");
     for unit in ["user-42", "user-7", ""] {
         let (status, body) = spec.check(

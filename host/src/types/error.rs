@@ -222,6 +222,9 @@ pub enum Error {
     /// nothing was written.
     #[error("{0}")]
     Conflict(AppError),
+    /// What a request names (an experiment) is not stored (HTTP 404).
+    #[error("{0}")]
+    NotFound(AppError),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -240,7 +243,7 @@ impl Error {
             Self::App(error) | Self::Config { error, .. } => {
                 matches!(error, AppError::Validation { .. })
             }
-            Self::PolicyLoad { .. } | Self::Conflict(_) => true,
+            Self::PolicyLoad { .. } | Self::Conflict(_) | Self::NotFound(_) => true,
             Self::PolicyCall { .. }
             | Self::PolicyViolation { .. }
             | Self::Cancelled { .. }
@@ -259,7 +262,10 @@ impl Error {
     /// missing file as `VALIDATION_ERROR`, anything else as `GENERATION_ERROR`.
     pub fn to_app_error(&self) -> AppError {
         match self {
-            Self::App(error) | Self::Config { error, .. } | Self::Conflict(error) => error.clone(),
+            Self::App(error)
+            | Self::Config { error, .. }
+            | Self::Conflict(error)
+            | Self::NotFound(error) => error.clone(),
             Self::PolicyLoad { origin, .. } => AppError::Validation {
                 message: self.to_string(),
                 field: Some("policy".to_string()),
@@ -294,7 +300,10 @@ impl Error {
     /// The catalog error behind this failure, when there is one.
     pub fn app_error(&self) -> Option<&AppError> {
         match self {
-            Self::App(error) | Self::Config { error, .. } | Self::Conflict(error) => Some(error),
+            Self::App(error)
+            | Self::Config { error, .. }
+            | Self::Conflict(error)
+            | Self::NotFound(error) => Some(error),
             _ => None,
         }
     }

@@ -142,6 +142,14 @@ pub struct Definition {
 impl Definition {
     /// A definition from JSON; an error names the field at fault (`body` for the whole).
     pub fn from_json(text: &str) -> Result<Self, AppError> {
+        // A definition is an object: serde would also read its fields from an array.
+        if !text.trim_start().starts_with('{') {
+            return Err(invalid(
+                "body",
+                None,
+                "an experiment definition must be a JSON object",
+            ));
+        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();

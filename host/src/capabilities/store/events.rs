@@ -6,17 +6,12 @@ use std::collections::BTreeMap;
 use super::histogram::{Histogram, MoveCounts};
 use super::repeats::{check_repeats, decision_content, feedback_content};
 use super::sql::{StoreError, Tx, Value};
+use super::tables::{FEEDBACK_ROLLUP, ROWS_PER_STATEMENT, json};
 use crate::types::monitor::{Decision, Feedback, Logged, in_batch, invalid};
-
-pub use super::retention::{Pruned, prune};
 
 /// The day number (days since 1970-01-01, UTC) of a time in milliseconds.
 pub fn day_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(86_400_000)
-}
-
-pub(super) fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
 /// A decision's mean score, when it has scores.
@@ -35,11 +30,6 @@ struct DayDelta {
     latency: Histogram,
     moves: MoveCounts,
 }
-
-/// The most rows one statement writes (at most 14 parameters a row: far below both engines'
-/// limits). Statements are cut into powers of two, so a handful of statement texts, each
-/// prepared once per connection, serve every batch size.
-pub(super) const ROWS_PER_STATEMENT: usize = 256;
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` parameters.
 fn values(rows: usize, columns: usize) -> String {
@@ -245,9 +235,6 @@ fn add_to_day(
 
 const FEEDBACK: &str = "feedback (feedback_id, decision_id, ts_ms, day, user_id, feedback_type, \
      feedback_value, move_id, comments, decision_day, algorithm_version, move_count, move_rank)";
-
-pub(super) const FEEDBACK_ROLLUP: &str =
-    "feedback_rollup (day, algorithm_version, feedback_type, events, valued, value_sum)";
 
 const FEEDBACK_ROLLUP_UPDATE: &str = "ON CONFLICT (day, algorithm_version, feedback_type) \
      DO UPDATE SET \

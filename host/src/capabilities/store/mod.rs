@@ -11,10 +11,11 @@ mod migrations;
 mod postgres;
 pub mod queries;
 mod repeats;
-mod retention;
+pub mod retention;
 mod shm;
 pub mod sql;
 mod sqlite;
+mod tables;
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! Repeated ids: an event sent again under a stored id must repeat its content, else it is
 //! a conflict (a retry is safe; a different event under a reused id is refused).
 
-use super::events::{ROWS_PER_STATEMENT, json};
 use super::sql::{StoreError, Tx, Value};
+use super::tables::{ROWS_PER_STATEMENT, json};
 use crate::types::monitor::{Decision, Feedback, invalid};
 
 /// What identifies a decision's content (all but its time, which a retry may leave to the

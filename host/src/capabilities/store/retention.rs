@@ -1,8 +1,8 @@
 //! Retention: removing events, exposures and per-day totals older than the first kept day,
 //! so that no figure counts a removed event.
 
-use super::events::FEEDBACK_ROLLUP;
 use super::sql::{StoreError, Tx, Value};
+use super::tables::FEEDBACK_ROLLUP;
 
 /// What a prune removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

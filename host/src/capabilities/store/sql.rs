@@ -85,6 +85,9 @@ pub enum StoreError {
     /// An event repeats an id already stored with other content: nothing was written.
     #[error("{0}")]
     Conflict(AppError),
+    /// What the request names (an experiment) is not stored.
+    #[error("{0}")]
+    NotFound(AppError),
     /// The database failed.
     #[error("{0}")]
     Database(String),

@@ -61,6 +61,11 @@ fn events<T: DeserializeOwned>(body: &str) -> Result<(Vec<T>, bool), AppError> {
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
+            // An event is an object: serde would also read its fields from an array.
+            if !item.is_object() {
+                let error = invalid("body", None, "an event must be a JSON object");
+                return Err(if batch { in_batch(error, index) } else { error });
+            }
             serde_path_to_error::deserialize(item).map_err(|error| {
                 let path = error.path().to_string();
                 let field = if path == "." {
@@ -135,8 +140,13 @@ pub(super) fn failure(shared: &Shared, error: &Error, instance: &str) -> Respons
     if !matches!(error, Error::App(AppError::Validation { .. })) {
         tracing::warn!(%error, instance, "request failed");
     }
-    // The policy's status for the error's kind, but 409 for a conflict with stored data.
-    let status = matches!(error, Error::Conflict(_)).then_some(StatusCode::CONFLICT);
+    // The policy's status for the error's kind, but 409 for a conflict with stored data and
+    // 404 for an experiment that is not stored.
+    let status = match error {
+        Error::Conflict(_) => Some(StatusCode::CONFLICT),
+        Error::NotFound(_) => Some(StatusCode::NOT_FOUND),
+        _ => None,
+    };
     let error = error.to_app_error();
     with_retry_after(problem(shared, &error, status, instance), &error)
 }

@@ -70,7 +70,7 @@ fn experiment(stored: StoredDefinition) -> Result<Experiment, StoreError> {
 }
 
 fn unknown(test_id: &str) -> StoreError {
-    StoreError::Invalid(invalid(
+    StoreError::NotFound(invalid(
         "test_id",
         Some(test_id.to_string()),
         format!("there is no experiment {test_id:?}"),

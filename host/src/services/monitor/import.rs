@@ -231,6 +231,14 @@ fn parse<E>(text: &str, number: usize, now: DateTime<Utc>) -> Result<E::Checked,
 where
     E: Event + DeserializeOwned,
 {
+    // An event is an object: serde would also read its fields from an array.
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::App(invalid(
+            "line",
+            Some(number.to_string()),
+            format!("line {number}: an event must be a JSON object"),
+        )));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let input: E = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let field = error.path().to_string();

@@ -41,8 +41,9 @@ use chrono::{DateTime, Utc};
 pub use self::import::{Imported, MAX_LINE_BYTES, Spool, Stored};
 pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
 pub use self::slot::{MonitorSlot, RETRY_AFTER_DETAIL};
-use crate::capabilities::store::events::{self, Pruned};
+use crate::capabilities::store::events;
 use crate::capabilities::store::queries::{self, Window};
+use crate::capabilities::store::retention::{self, Pruned};
 use crate::capabilities::store::sql::Tx;
 use crate::capabilities::store::{Store, StoreError};
 use crate::runtime::Policy;
@@ -111,6 +112,7 @@ fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::Invalid(error) => Error::App(error),
         StoreError::Conflict(error) => Error::Conflict(error),
+        StoreError::NotFound(error) => Error::NotFound(error),
         StoreError::Aborted(error) => *error,
         StoreError::Database(reason) => slot::unavailable(
             format!("the monitor database failed: {reason}"),
@@ -232,7 +234,7 @@ impl Monitor {
         let first_kept = day_of(now) - i64::from(self.retention_days) + 1;
         let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let pruned = store
-            .write(|tx| events::prune(tx, first_kept))
+            .write(|tx| retention::prune(tx, first_kept))
             .map_err(store_error)?;
         tracing::info!(
             decisions = pruned.decisions,
