@@ -448,3 +448,16 @@ def test_the_configuration_never_shows_a_monitor_password():
             assert config.monitor.database == value
             text = repr(config) + repr(config.settings) + repr(config.monitor)
         assert "Leak" not in text and "k1x" not in text, (value, text)
+
+
+def test_the_database_and_its_new_folders_are_private(tmp_path):
+    import os
+    import stat
+
+    from bachata_common.monitor import Monitor
+
+    database = tmp_path / "a" / "b" / "monitor.sqlite3"
+    Monitor(str(database))
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+    for folder in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import re
 import threading
 import time
@@ -93,6 +94,25 @@ def _is_keyword_value(database: str) -> bool:
     while end < len(trimmed) and ("a" <= trimmed[end] <= "z" or trimmed[end] == "_"):
         end += 1
     return end > 0 and _trim_start(trimmed[end:]).startswith("=")
+
+
+def _create_private(path: Path) -> None:
+    """The folders the host creates 0700 and a new database file 0600 (its ``-wal`` and
+    ``-shm`` take the file's mode), as the native host; what exists keeps its mode."""
+    missing = []
+    folder = path.parent
+    while str(folder) and not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        pass
 
 
 def is_postgres(database: str) -> bool:
@@ -379,8 +399,7 @@ class Store:
 
             path = Path(database)
             try:
-                if str(path.parent):
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(path)
                 connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
                 # WAL: readers never block the writer; FULL: a commit is on the disk before it
                 # returns (the native host's settings).
