@@ -1,31 +1,34 @@
 //! The daemon's HTTP endpoint, served by hyper with limits a hostile client cannot get
 //! around:
 //!
-//! - request headers must arrive within [`HEADER_READ_TIMEOUT`], which also closes a
-//!   keep-alive connection idle for that long; a request body within [`BODY_READ_TIMEOUT`];
-//!   bodies of at most [`MAX_BODY_BYTES`];
-//! - at most [`MAX_CONNECTIONS`] connections are served at once (more wait in the backlog);
-//! - browsers cannot be used against the API: a request whose `Host` is not a loopback name
-//!   is refused when no token is set (DNS rebinding), a `POST` whose `Origin` is not the
-//!   daemon itself is refused (cross-site requests), and a `POST` body must be
-//!   `application/json` (a cross-site form cannot send that without a preflight).
+//! - request heads of at most [`connections::MAX_HEAD_BYTES`] must arrive within
+//!   [`connections::HEADER_READ_TIMEOUT`], which also closes a keep-alive connection idle for
+//!   that long; a request body within [`body::BODY_READ_TIMEOUT`]; bodies of at most
+//!   [`MAX_BODY_BYTES`] (4 MiB for events), and all the bodies in flight within
+//!   [`body::BODY_BUDGET_BYTES`] together (else `503`);
+//! - at most [`connections::MAX_CONNECTIONS`] connections are open at once; when all are
+//!   taken, the one idle longest is closed for a new one;
+//! - browsers cannot be used against the API (see [`guard`]): a request whose `Host` is a
+//!   name other than `localhost` needs the bearer token (DNS rebinding; without a token only
+//!   loopback hosts are served), a request whose `Origin` is not the daemon itself is refused
+//!   (cross-site requests), and a `POST` body must be `application/json` (a cross-site form
+//!   cannot send that without a preflight).
 //!
 //! Every error is an RFC 9457 `application/problem+json` document.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+mod body;
+mod connections;
 mod experiments;
 mod guard;
 mod monitor;
@@ -37,17 +40,12 @@ use crate::capabilities::fs::RemovalLog;
 use crate::runtime::Policy;
 use crate::services::resources::{CleanupOptions, cleanup_json, resources_json};
 use crate::types::error::{AppError, Error};
+use body::{declared_length, declared_too_large, not_json, read_body};
 pub(crate) use guard::listen_problem;
 use guard::{bearer_token, guard, same_token};
 
-/// Longest wait for a request's headers, and longest idle time of a kept-alive connection.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for a request's body.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request body accepted.
+/// Largest request body accepted (the events endpoints take more).
 pub const MAX_BODY_BYTES: usize = 64 << 10;
-/// Most connections served at once.
-pub const MAX_CONNECTIONS: usize = 512;
 
 /// The routes, behind the request guard.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -91,48 +89,7 @@ pub async fn serve(
     shared: Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(shared);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of descriptors, a connection reset before accept...: wait a little
-                    // and go on serving the others.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = TowerToHyperService::new(router.clone());
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(64 << 10)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "HTTP connection ended with an error");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
+    connections::serve(listener, router(shared), shutdown).await
 }
 
 /// An RFC 9457 problem document for an HTTP-level refusal (no catalog error behind it).
@@ -312,98 +269,6 @@ fn unauthorized(
     Some(response)
 }
 
-/// The body length a request declares (`Content-Length`), when it declares one.
-fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|length| length.trim().parse::<u64>().ok())
-}
-
-/// A `413` when the declared length is over `limit`.
-fn declared_too_large(
-    headers: &axum::http::HeaderMap,
-    limit: usize,
-    instance: &str,
-) -> Option<Response> {
-    declared_length(headers)
-        .filter(|&length| length > limit as u64)
-        .map(|_| {
-            http_problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the request body is larger than {limit} bytes"),
-                instance,
-            )
-        })
-}
-
-/// The refusal of a body not sent as `application/json` (a cross-site form cannot send that
-/// without a preflight). The one place the content type is decided: on the body actually
-/// received.
-fn not_json(headers: &axum::http::HeaderMap, body: &str, instance: &str) -> Option<Response> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"));
-    (!body.is_empty() && !json).then(|| {
-        http_problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the request body must be JSON (Content-Type: application/json)",
-            instance,
-        )
-    })
-}
-
-/// Reads the request body within [`BODY_READ_TIMEOUT`] and `limit` bytes.
-async fn read_body(
-    shared: &Shared,
-    body: axum::body::Body,
-    limit: usize,
-    instance: &str,
-) -> Result<String, Response> {
-    let bytes =
-        match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
-            Err(_) => {
-                return Err(http_problem(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body did not arrive in time",
-                    instance,
-                ));
-            }
-            Ok(Err(error)) => {
-                let too_large = std::iter::successors(
-                    Some(&error as &(dyn std::error::Error + 'static)),
-                    |error| error.source(),
-                )
-                .any(|error| error.to_string().contains("length limit"));
-                return Err(if too_large {
-                    http_problem(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!("the request body is larger than {limit} bytes"),
-                        instance,
-                    )
-                } else {
-                    problem(
-                        shared,
-                        &validation(format!("cannot read the request body: {error}"), "body"),
-                        None,
-                        instance,
-                    )
-                });
-            }
-            Ok(Ok(bytes)) => bytes,
-        };
-    String::from_utf8(bytes.to_vec()).map_err(|_| {
-        problem(
-            shared,
-            &validation("the request body is not UTF-8".to_string(), "body"),
-            None,
-            instance,
-        )
-    })
-}
-
 async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     const INSTANCE: &str = "/v1/cleanup";
     let (parts, body) = request.into_parts();
@@ -431,6 +296,8 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             }
         }
     };
+    // Its share of the body budget goes back before the cleanup runs.
+    drop(body);
     let spool = if request.removals_log {
         match tempfile::tempfile() {
             Ok(file) => Some(file),
