@@ -17,6 +17,7 @@ mod area;
 mod areas;
 mod locks;
 pub mod names;
+mod parents;
 mod record;
 mod remove;
 pub mod stat;
@@ -28,9 +29,10 @@ use std::time::SystemTime;
 
 pub use areas::Areas;
 pub use locks::{locked_files, parse_proc_locks};
+pub use parents::MAX_OPEN_PARENTS;
 pub use record::{Progress, RemovalLog};
 pub use stat::EntryKind;
-pub use walk::{Found, Locks, MAX_DEPTH, Walker};
+pub use walk::{Found, Locks, MAX_DEPTH, MAX_HELD_NAMES, MAX_OPEN_DIRS, Walker};
 
 /// One entry found by a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]

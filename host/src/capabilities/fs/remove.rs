@@ -1,6 +1,6 @@
 //! Removal batches: each path checked to be a plain relative path, its parent chain opened
-//! without following links (reused between consecutive paths), files locked and unlinked
-//! while the lock is held, large batches spread over a few threads.
+//! without following links (reused between consecutive paths, see [`super::parents`]), files
+//! locked and unlinked while the lock is held, large batches spread over a few threads.
 
 use std::borrow::Cow;
 use std::ffi::OsStr;
@@ -10,7 +10,8 @@ use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions};
 
 use super::area::Area;
-use super::locks::{directory_locked, lock_directory};
+use super::locks::lock_directory;
+use super::parents::{ParentCache, open_parent};
 use super::stat::{EntryKind, Stat, stat_at, stat_fd};
 use super::{CallContext, Removal, RemovalStatus, names, open_dir_nofollow};
 
@@ -134,112 +135,6 @@ pub(super) fn remove_batch(area: &Area, paths: &[String], context: &CallContext)
             })
         })
         .collect()
-}
-
-/// The chain of directories opened for the last path, reused for the next one as far as the
-/// two share parents: removing a deep tree children first opens each directory once.
-#[derive(Default)]
-struct ParentCache {
-    chain: Vec<(String, Dir)>,
-}
-
-/// Why a component of a path could not be opened as a directory: the entry changed since
-/// the work began (a race with another process: skipped and reported), or the policy named
-/// a path through a link that was there all along (out of bounds).
-fn not_a_directory(
-    base: &Dir,
-    part: &str,
-    name: &OsStr,
-    context: &CallContext,
-) -> (RemovalStatus, String) {
-    match stat_at(base, name) {
-        Ok(found) if found.kind == EntryKind::Symlink => {
-            let changed = context
-                .since_nanos
-                .is_some_and(|since| found.ctime_nanos() >= since);
-            if changed {
-                (
-                    RemovalStatus::Refused,
-                    format!(
-                        "`{part}` became a symbolic link during the cleanup; it is never \
-                         followed, so this path was skipped"
-                    ),
-                )
-            } else {
-                (
-                    RemovalStatus::OutOfBounds,
-                    format!("`{part}` is a symbolic link, which is never followed"),
-                )
-            }
-        }
-        Ok(_) => (
-            RemovalStatus::Refused,
-            format!("`{part}` is not a directory (it changed since the scan)"),
-        ),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => (
-            RemovalStatus::Vanished,
-            "parent directory is gone".to_string(),
-        ),
-        Err(error) => (RemovalStatus::Failed, error.to_string()),
-    }
-}
-
-/// Opens the parent chain of a path without following links, leaving the area's mount or
-/// entering a directory someone holds a lock on.
-fn open_parent<'a>(
-    area: &'a Area,
-    cache: &'a mut ParentCache,
-    parents: &[&str],
-    context: &CallContext,
-) -> Result<&'a Dir, (RemovalStatus, String)> {
-    let common = cache
-        .chain
-        .iter()
-        .zip(parents)
-        .take_while(|((cached, _), wanted)| cached == *wanted)
-        .count();
-    cache.chain.truncate(common);
-    for part in &parents[common..] {
-        let name = names::decode(part).map_err(|reason| (RemovalStatus::OutOfBounds, reason))?;
-        let base = cache.chain.last().map_or(&area.dir, |(_, dir)| dir);
-        let next = match open_dir_nofollow(base, &name) {
-            Ok(next) => next,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err((
-                    RemovalStatus::Vanished,
-                    "parent directory is gone".to_string(),
-                ));
-            }
-            Err(error)
-                if [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
-                    .iter()
-                    .any(|errno| error.raw_os_error() == Some(errno.raw_os_error())) =>
-            {
-                return Err(not_a_directory(base, part, &name, context));
-            }
-            Err(error) => {
-                return Err((
-                    RemovalStatus::Failed,
-                    format!("cannot open `{part}`: {error}"),
-                ));
-            }
-        };
-        let found = stat_fd(&next).map_err(|error| (RemovalStatus::Failed, error.to_string()))?;
-        if !area.mount.holds(&found.mount) {
-            return Err((
-                RemovalStatus::Refused,
-                format!("`{part}` is a mount point of another filesystem or a bind mount"),
-            ));
-        }
-        if directory_locked(&next) {
-            return Err((
-                RemovalStatus::InUse,
-                format!("directory `{part}` is locked by a process"),
-            ));
-        }
-        cache.chain.push(((*part).to_string(), next));
-    }
-    Ok(cache.chain.last().map_or(&area.dir, |(_, dir)| dir))
 }
 
 /// The refusal for an entry on another mount (a mount point inside an area).

@@ -1,37 +1,48 @@
 //! The streaming walk of an area: depth first, a directory listed before what it holds,
-//! one open directory (and its listing) per level of the current path and nothing else, so
-//! memory does not grow with the area. Never through a link or into another mount; stops
-//! when cancelled.
+//! never through a link or into another mount; stops when cancelled.
+//!
+//! Memory and descriptors stay bounded whatever the tree. The walk keeps at most
+//! [`MAX_OPEN_DIRS`] directories open: the innermost levels of the current path, and the
+//! start. To go deeper, it closes the outermost open level after reading the rest of its
+//! listing (names only; at most [`MAX_HELD_NAMES`] held by the whole walk). Coming back up to
+//! a closed level, it opens it again through `..` of the level below (should that fail, name
+//! by name from the nearest open level, never following a link) and goes on only if it is the
+//! very directory it closed (same device and inode); otherwise that level is reported, not
+//! listed further. A directory deeper than [`MAX_DEPTH`] levels is listed, not entered, and
+//! reported, as is one the walk cannot enter within those bounds.
 
 use std::collections::{HashSet, VecDeque};
+use std::ffi::{OsStr, OsString};
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use cap_std::fs::{Dir, ReadDir};
+use cap_std::fs::Dir;
 
 use super::locks::lock_key;
 use super::stat::{EntryKind, Mount, stat_at};
-use super::{CallContext, Entry, ScanProblem, names, open_dir_nofollow};
+use super::{CallContext, Entry, ScanProblem, names};
 use crate::types::text::printable;
 
-/// Deepest level a walk descends to: each level holds two descriptors (the directory and
-/// its listing; the open-file limit is raised to its hard limit when the areas are opened).
-/// A directory deeper than this, or one that cannot be opened for lack of descriptors, is
-/// listed, not entered, and reported.
+mod level;
+
+use level::{Level, id_of, open_dir};
+
+/// Deepest level a walk descends to. A directory deeper than this is listed, not entered,
+/// and reported.
 pub const MAX_DEPTH: usize = 4096;
+
+/// Most directories one walk keeps open at once.
+pub const MAX_OPEN_DIRS: usize = 64;
+
+/// Most names one walk holds in memory for the levels it closed.
+pub const MAX_HELD_NAMES: usize = 1 << 20;
 
 /// How often (in entries) a walk looks at its cancel switch.
 const CANCEL_CHECK_EVERY: u64 = 1024;
 
 /// The devices and inodes locked by some process (see [`super::locked_files`]).
 pub type Locks = HashSet<(u64, u64, u64)>;
-
-/// One directory open on the current path.
-struct Level {
-    dir: Dir,
-    listing: ReadDir,
-    prefix: String,
-}
 
 /// What a walk yields: an entry, or a place it could not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +59,12 @@ pub struct Walker {
     locks: Arc<Locks>,
     context: CallContext,
     stack: Vec<Level>,
+    /// The path of the innermost level, relative to the area root.
+    path: String,
+    /// Levels with an open directory.
+    open: usize,
+    /// Names held by all levels.
+    held: usize,
     queued: VecDeque<Found>,
     seen: u64,
     cancelled: bool,
@@ -78,16 +95,18 @@ impl Walker {
         locks: Arc<Locks>,
         context: CallContext,
     ) -> io::Result<Self> {
-        let listing = start.entries()?;
+        // A listing of its own: `start` may share its position with the area's handle.
+        let fd = open_dir(start.as_fd(), OsStr::new("."))?;
+        drop(start);
+        let id = id_of(&fd)?;
         Ok(Self {
             mount,
             locks,
             context,
-            stack: vec![Level {
-                dir: start,
-                listing,
-                prefix: prefix.to_string(),
-            }],
+            stack: vec![Level::new(fd, OsString::new(), id, prefix.len())?],
+            path: prefix.to_string(),
+            open: 1,
+            held: 0,
             queued: VecDeque::new(),
             seen: 0,
             cancelled: false,
@@ -115,6 +134,11 @@ impl Walker {
         self.stack.is_empty() && self.queued.is_empty()
     }
 
+    /// How many directories the walk holds open now (at most [`MAX_OPEN_DIRS`]).
+    pub fn open_dirs(&self) -> usize {
+        self.open
+    }
+
     /// Up to `max` more entries, and the problems met on the way.
     pub fn page(&mut self, max: usize) -> (Vec<Entry>, Vec<ScanProblem>) {
         let mut entries = Vec::with_capacity(max.min(4096));
@@ -133,22 +157,29 @@ impl Walker {
     fn advance(&mut self) -> Option<Found> {
         let depth = self.stack.len();
         let level = self.stack.last_mut()?;
-        let item = match level.listing.next() {
+        if !level.held.is_empty() {
+            self.held = self.held.saturating_sub(1);
+        }
+        let name = match level.next_name() {
+            Some(Ok(name)) => name,
             None => {
-                self.stack.pop();
+                self.pop();
                 return None;
             }
             Some(Err(error)) => {
                 // A listing that fails once is not read further.
-                let prefix = level.prefix.clone();
-                self.stack.pop();
-                return Some(problem(&prefix, error));
+                let path = self.path.clone();
+                self.pop();
+                return Some(problem(&path, error));
             }
-            Some(Ok(item)) => item,
         };
-        let name = item.file_name();
-        let path = join(&level.prefix, &names::encode(&name));
-        let found = match stat_at(&level.dir, &name) {
+        let path = join(&self.path, &names::encode(&name));
+        let Some(base) = level.fd() else {
+            // Never happens: the innermost level is always open.
+            self.pop();
+            return Some(problem(&path, "the directory is not open"));
+        };
+        let found = match stat_at(base, &name) {
             Ok(found) => found,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
             Err(error) => return Some(problem(&path, error)),
@@ -180,24 +211,148 @@ impl Walker {
                     &entry.path,
                     format!("deeper than {MAX_DEPTH} levels: not entered"),
                 ));
-            } else {
-                let opened = open_dir_nofollow(&level.dir, &name)
-                    .and_then(|dir| dir.entries().map(|listing| (dir, listing)));
-                match opened {
-                    Ok((dir, listing)) => {
-                        let prefix = entry.path.clone();
-                        self.stack.push(Level {
-                            dir,
-                            listing,
-                            prefix,
-                        });
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                    Err(error) => self.queued.push_back(problem(&entry.path, error)),
-                }
+            } else if let Err(reason) = self.enter(name, &entry, (found.mount.device, found.inode))
+            {
+                self.queued.push_back(problem(&entry.path, reason));
             }
         }
         Some(Found::Entry(entry))
+    }
+
+    /// Opens the directory `name` of the innermost level (the entry just found, with `id`)
+    /// as the new innermost level. `Err` says why it is not entered (nothing when it is
+    /// gone).
+    fn enter(&mut self, name: OsString, entry: &Entry, id: (u64, u64)) -> Result<(), String> {
+        if self.open >= MAX_OPEN_DIRS && !self.close_outermost() {
+            return Err(format!(
+                "not entered: the walk already holds {MAX_OPEN_DIRS} directories open and \
+                 {MAX_HELD_NAMES} names of the directories above it"
+            ));
+        }
+        let base = self
+            .stack
+            .last()
+            .and_then(Level::fd)
+            .ok_or("no open parent")?;
+        let fd = match open_dir(base, &name) {
+            Ok(fd) => fd,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error.to_string()),
+        };
+        if id_of(&fd).map_err(|error| error.to_string())? != id {
+            return Err("replaced while it was being entered: not entered".to_string());
+        }
+        let level = Level::new(fd, name, id, entry.path.len()).map_err(|e| e.to_string())?;
+        self.path.clone_from(&entry.path);
+        self.stack.push(level);
+        self.open += 1;
+        Ok(())
+    }
+
+    /// Closes the outermost open level but the start and the innermost, after reading the
+    /// rest of its listing; whether one could be closed within [`MAX_HELD_NAMES`].
+    fn close_outermost(&mut self) -> bool {
+        let innermost = self.stack.len().saturating_sub(1);
+        let Some(index) = (1..innermost).find(|&index| self.stack[index].dir.is_some()) else {
+            return false;
+        };
+        let level = &mut self.stack[index];
+        while level.streaming {
+            if self.held >= MAX_HELD_NAMES {
+                return false;
+            }
+            match level.read_stream() {
+                Some(Ok(name)) => {
+                    level.held.push_back(name);
+                    self.held += 1;
+                }
+                Some(Err(error)) => {
+                    // What was read is still walked; the rest is reported, as when the
+                    // listing fails while it is the innermost.
+                    let path = &self.path[..level.path_len];
+                    self.queued.push_back(problem(path, error));
+                }
+                None => {}
+            }
+        }
+        level.dir = None;
+        self.open -= 1;
+        true
+    }
+
+    /// Leaves the innermost level; the level above is opened again when it was closed.
+    fn pop(&mut self) {
+        let Some(done) = self.stack.pop() else {
+            return;
+        };
+        if done.dir.is_some() {
+            self.open -= 1;
+        }
+        self.held = self.held.saturating_sub(done.held.len());
+        self.truncate_path();
+        if self.stack.last().is_some_and(|level| level.dir.is_none()) {
+            self.reopen_innermost(done.fd());
+        }
+    }
+
+    fn truncate_path(&mut self) {
+        let len = self.stack.last().map_or(0, |level| level.path_len);
+        self.path.truncate(len);
+    }
+
+    /// Opens the innermost level again: through `..` of `below` (the level just left), else
+    /// name by name from the nearest open level, and only when it is the directory it was.
+    /// A level that cannot be found again is reported and left, and so on up.
+    fn reopen_innermost(&mut self, mut below: Option<BorrowedFd<'_>>) {
+        while let Some(index) = self.stack.len().checked_sub(1) {
+            if self.stack[index].dir.is_some() {
+                return;
+            }
+            let id = self.stack[index].id;
+            let through_parent = below
+                .take()
+                .and_then(|fd| open_dir(fd, OsStr::new("..")).ok())
+                .filter(|fd| id_of(fd).is_ok_and(|found| found == id));
+            let opened = through_parent.or_else(|| self.open_by_names(index));
+            match opened.map(rustix::fs::Dir::new) {
+                Some(Ok(dir)) => {
+                    self.stack[index].dir = Some(dir);
+                    self.open += 1;
+                    return;
+                }
+                _ => {
+                    self.queued.push_back(problem(
+                        &self.path,
+                        "moved or replaced during the walk: the rest of it is not listed",
+                    ));
+                    if let Some(gone) = self.stack.pop() {
+                        self.held = self.held.saturating_sub(gone.held.len());
+                    }
+                    self.truncate_path();
+                }
+            }
+        }
+    }
+
+    /// Opens level `index` name by name from the nearest open level above it, checking each
+    /// directory on the way is the one the walk went through.
+    fn open_by_names(&self, index: usize) -> Option<OwnedFd> {
+        let open = (0..index)
+            .rev()
+            .find(|&above| self.stack[above].dir.is_some())?;
+        let mut current: Option<OwnedFd> = None;
+        for level in &self.stack[open + 1..=index] {
+            let base = match &current {
+                Some(fd) => fd.as_fd(),
+                None => self.stack[open].fd()?,
+            };
+            let next = open_dir(base, &level.name).ok()?;
+            if id_of(&next).ok()? != level.id {
+                return None;
+            }
+            current = Some(next);
+        }
+        current
     }
 }
 
@@ -216,6 +371,8 @@ impl Iterator for Walker {
             if self.seen.is_multiple_of(CANCEL_CHECK_EVERY) && self.context.cancelled() {
                 self.cancelled = true;
                 self.stack.clear();
+                self.open = 0;
+                self.held = 0;
                 return None;
             }
             if let Some(found) = self.advance() {
@@ -226,99 +383,4 @@ impl Iterator for Walker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capabilities::fs::Areas;
-
-    /// An area `temp` holding `a/{0..n}`, `b/c/{x,y}` and `z`.
-    fn area(n: usize) -> (tempfile::TempDir, Areas) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let temp = dir.path().join("data/temp");
-        std::fs::create_dir_all(temp.join("a")).expect("mkdir");
-        std::fs::create_dir_all(temp.join("b/c")).expect("mkdir");
-        for index in 0..n {
-            std::fs::write(temp.join(format!("a/{index}")), b"x").expect("write");
-        }
-        for name in ["b/c/x", "b/c/y", "z"] {
-            std::fs::write(temp.join(name), b"yy").expect("write");
-        }
-        let areas = Areas::open(&dir.path().join("data"), &["temp".to_string()]).expect("areas");
-        (dir, areas)
-    }
-
-    fn walker(areas: &Areas) -> Walker {
-        areas
-            .walk("temp", Arc::new(Locks::new()), &CallContext::default())
-            .expect("walk")
-    }
-
-    fn paged(areas: &Areas, page: usize) -> Vec<String> {
-        let mut walker = walker(areas);
-        let mut paths = Vec::new();
-        while !walker.is_done() {
-            let (entries, problems) = walker.page(page);
-            assert!(problems.is_empty(), "{problems:?}");
-            assert!(entries.len() <= page);
-            paths.extend(entries.into_iter().map(|entry| entry.path));
-        }
-        paths
-    }
-
-    #[test]
-    fn every_page_size_lists_the_same_entries_parents_first_subtrees_together() {
-        let (_dir, areas) = area(10);
-        let whole = paged(&areas, 1_000);
-        assert_eq!(whole.len(), 1 + 10 + 5, "{whole:?}");
-        for page in [1, 2, 14, 15, 16] {
-            assert_eq!(paged(&areas, page), whole, "page of {page}");
-        }
-        // A directory comes before what it holds, and nothing else comes between them.
-        for (index, path) in whole.iter().enumerate() {
-            let below = |other: &String| other.starts_with(&format!("{path}/"));
-            let positions: Vec<usize> = (0..whole.len()).filter(|&i| below(&whole[i])).collect();
-            if let (Some(&first), Some(&last)) = (positions.first(), positions.last()) {
-                assert_eq!(first, index + 1, "{path} right before its entries");
-                assert_eq!(
-                    last - first + 1,
-                    positions.len(),
-                    "{path}'s entries together"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn entries_removed_during_the_walk_are_not_listed_and_nothing_breaks() {
-        let (dir, areas) = area(2_000);
-        let mut walker = walker(&areas);
-        let (first, _) = walker.page(3);
-        assert_eq!(first.len(), 3);
-        // Remove what lies ahead (and what was listed), as a policy's batches would.
-        for index in 0..2_000 {
-            let _ = std::fs::remove_file(dir.path().join(format!("data/temp/a/{index}")));
-        }
-        let mut rest = 0;
-        while !walker.is_done() {
-            let (entries, problems) = walker.page(100);
-            assert!(problems.is_empty(), "{problems:?}");
-            rest += entries.len();
-        }
-        assert!(
-            rest < 2_000,
-            "removed entries are not listed again ({rest})"
-        );
-    }
-
-    #[test]
-    fn a_cancelled_walk_stops() {
-        let (_dir, areas) = area(3_000);
-        let cancel = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let context = CallContext::starting_now(Some(cancel));
-        let mut walker = areas
-            .walk("temp", Arc::new(Locks::new()), &context)
-            .expect("walk");
-        let (entries, _) = walker.page(10_000);
-        assert!(entries.len() < 3_000);
-        assert!(walker.was_cancelled() && walker.is_done());
-    }
-}
+mod tests;
