@@ -7,6 +7,8 @@ mod cli;
 mod compile_cache;
 mod component;
 mod daemon;
+mod daemon_limits;
+mod deep_walks;
 mod experiment_vectors;
 mod experiments;
 mod experiments_http;

@@ -233,3 +233,94 @@ fn bad_models_images_and_runtimes_are_clear_errors() {
         "pip install onnxruntime==1.31.1",
     );
 }
+
+/// Runs `pose` with `args`, failing the test when it takes longer than `limit` (it must not
+/// wait on a FIFO or read a device forever).
+fn run_within(sandbox: &Sandbox, args: &[&str], limit: std::time::Duration) -> Run {
+    let child = sandbox
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(output) => Run::from_output(output.expect("output")),
+        Err(_) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            panic!("`{}` did not finish within {limit:?}", args.join(" "));
+        }
+    }
+}
+
+/// The astronaut as a JPEG file in the sandbox, whole; its bytes.
+fn astronaut_jpeg() -> Vec<u8> {
+    let image = image::open(shared("fixtures/astronaut.png")).expect("image");
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .to_rgb8()
+        .write_to(&mut bytes, image::ImageFormat::Jpeg)
+        .expect("encode");
+    bytes.into_inner()
+}
+
+#[test]
+fn fifos_devices_and_oversized_files_are_refused_at_once() {
+    let sandbox = sandbox();
+    let fifo = sandbox.path().join("frame.png");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+    let big = sandbox.path().join("big.png");
+    std::fs::File::create(&big)
+        .expect("create")
+        .set_len(bachata_common::pose::MAX_IMAGE_BYTES + 1)
+        .expect("sparse file");
+    for (input, needle) in [
+        (
+            fifo.to_str().expect("utf-8"),
+            "is not a regular file (a FIFO)",
+        ),
+        ("/dev/zero", "is not a regular file (a character device)"),
+        (
+            big.to_str().expect("utf-8"),
+            "images are limited to 67108864 bytes",
+        ),
+    ] {
+        let run = run_within(
+            &sandbox,
+            &["pose", input, "--json"],
+            std::time::Duration::from_secs(30),
+        );
+        assert_fails(&run, 2, "VALIDATION_ERROR", needle);
+        assert!(run.error_line().contains(input), "{}", run.error_line());
+    }
+}
+
+#[test]
+fn a_truncated_jpeg_is_an_error_naming_the_file() {
+    let sandbox = sandbox();
+    let whole = astronaut_jpeg();
+    let path = sandbox.write("cut.jpg", &whole[..whole.len() / 2]);
+    let run = run_within(
+        &sandbox,
+        &["pose", path.to_str().expect("utf-8"), "--json"],
+        std::time::Duration::from_secs(60),
+    );
+    assert_fails(&run, 2, "VALIDATION_ERROR", "is truncated");
+    assert!(run.error_line().contains("cut.jpg"), "{}", run.error_line());
+
+    // The library refuses it the same way; the whole file decodes.
+    let error = bachata_common::pose::open_image(&path).expect_err("truncated");
+    assert!(error.to_string().contains("cut.jpg"), "{error}");
+    let whole_path = sandbox.write("whole.jpg", &whole);
+    let image = bachata_common::pose::open_image(&whole_path).expect("whole");
+    assert_eq!((image.width(), image.height()), (512, 512));
+}

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use bachata_common::config::YoloConfig;
-use bachata_common::pose::{PoseDetector, StageTimes, annotate};
+use bachata_common::pose::{PoseDetector, StageTimes, annotate, check_image_file, open_image};
 use bachata_common::{AppError, Error, Policy};
 
 const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
@@ -24,7 +24,8 @@ fn invalid(field: &str, path: &Path, message: String) -> Error {
     })
 }
 
-/// Expands inputs: files as given, directories into their images in name order.
+/// Expands inputs: files as given, directories into their images in name order. Each must
+/// be a regular file within the size limit (checked before the model is loaded).
 fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut images = Vec::new();
     for input in inputs {
@@ -54,42 +55,16 @@ fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
                 ));
             }
             found.sort();
+            for path in &found {
+                check_image_file(path)?;
+            }
             images.extend(found);
-        } else if input.is_file() {
-            images.push(input.clone());
         } else {
-            return Err(invalid(
-                "INPUT",
-                input,
-                format!("input {} does not exist", input.display()),
-            ));
+            check_image_file(input)?;
+            images.push(input.clone());
         }
     }
     Ok(images)
-}
-
-fn decode(path: &Path) -> Result<image::DynamicImage, Error> {
-    image::ImageReader::open(path)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .with_guessed_format()
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .decode()
-        .map_err(|error| {
-            invalid(
-                "INPUT",
-                path,
-                format!(
-                    "{} is not a readable PNG or JPEG image: {error}",
-                    path.display()
-                ),
-            )
-        })
 }
 
 /// Runs the command.
@@ -101,7 +76,8 @@ pub fn run(
     json: bool,
 ) -> Result<ExitCode, Error> {
     let images = expand(inputs)?;
-    let detector = PoseDetector::new(policy, config)?;
+    // Loaded once the first image is read, so that a bad input is reported at once.
+    let mut detector: Option<PoseDetector> = None;
     if let Some(dir) = annotate_dir {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -124,9 +100,13 @@ pub fn run(
     let mut frames = Vec::with_capacity(images.len());
     for path in &images {
         let started = Instant::now();
-        let image = decode(path)?;
+        let image = open_image(path)?;
         let frame_decode_ms = started.elapsed().as_secs_f64() * 1000.0;
         decode_ms += frame_decode_ms;
+        let detector = match &mut detector {
+            Some(detector) => detector,
+            None => detector.insert(PoseDetector::new(Arc::clone(&policy), config)?),
+        };
         let (mut people, times) = detector.detect_batch(std::slice::from_ref(&image))?;
         let people = people.pop().unwrap_or_default();
         totals.preprocess_ms += times.preprocess_ms;
@@ -216,6 +196,10 @@ pub fn run(
         "inference_ms": totals.inference_ms / count,
         "postprocess_ms": totals.postprocess_ms / count,
     });
+    let detector = match detector {
+        Some(detector) => detector,
+        None => PoseDetector::new(policy, config)?,
+    };
     let engine = detector.engine();
     if json {
         let document = json!({

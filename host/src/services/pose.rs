@@ -1,8 +1,9 @@
 //! Pose detection: people with boxes and 17 COCO keypoints in image pixels.
 //!
-//! The host decodes and letterboxes frames and runs the model (the `host-pose` capability);
-//! the policy decodes the output (thresholds, NMS, how many people). Drawing the result on the
-//! image is here too.
+//! The host reads, decodes and letterboxes frames and runs the model (the `host-pose`
+//! capability); the policy decodes the output (thresholds, NMS, how many people). Drawing the
+//! result on the image is here too. [`open_image`] reads an image file: a regular file of at
+//! most [`MAX_IMAGE_BYTES`], a whole PNG or JPEG of at most [`MAX_IMAGE_SIDE`] pixels a side.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -18,12 +19,14 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use image::{DynamicImage, Rgb, RgbImage};
 
-use crate::capabilities::pose::{PoseBatch, PoseEngine};
+use crate::capabilities::pose::{self as capability, ImageFileError, PoseBatch, PoseEngine};
+pub use crate::capabilities::pose::{MAX_IMAGE_BYTES, MAX_IMAGE_SIDE};
 use crate::runtime::Policy;
 use crate::types::config::YoloConfig;
 use crate::types::error::{AppError, Error};
@@ -89,6 +92,37 @@ impl PoseDetector {
             },
         ))
     }
+}
+
+/// An image file that cannot be used, as an error: the operating system's failures as
+/// [`Error::Io`], everything else (missing, not a regular file, too large, not a whole PNG or
+/// JPEG) as a `VALIDATION_ERROR` naming the file.
+fn image_error(error: ImageFileError) -> Error {
+    match error {
+        ImageFileError::Io { path, source } => Error::Io { path, source },
+        ImageFileError::Missing { ref path }
+        | ImageFileError::NotRegular { ref path, .. }
+        | ImageFileError::TooLarge { ref path, .. }
+        | ImageFileError::Undecodable { ref path, .. } => Error::App(AppError::Validation {
+            message: error.to_string(),
+            field: Some("INPUT".to_string()),
+            value: Some(path.display().to_string()),
+            details: Vec::new(),
+        }),
+    }
+}
+
+/// Checks, without opening it, that `path` can be an image: a regular file (links followed)
+/// of at most [`MAX_IMAGE_BYTES`].
+pub fn check_image_file(path: &Path) -> Result<(), Error> {
+    capability::check_image_file(path).map_err(image_error)
+}
+
+/// Reads and decodes the image file at `path`: a regular file (a FIFO or device is refused at
+/// once) of at most [`MAX_IMAGE_BYTES`], a PNG or JPEG of at most [`MAX_IMAGE_SIDE`] pixels a
+/// side, whole (a truncated file is an error naming it).
+pub fn open_image(path: &Path) -> Result<DynamicImage, Error> {
+    capability::read_image(path).map_err(image_error)
 }
 
 /// COCO skeleton: pairs of keypoint indices joined by a bone.

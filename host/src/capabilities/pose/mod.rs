@@ -1,5 +1,5 @@
 //! The `host-pose` capability: YOLO pose inference through ONNX Runtime (`ort`, library
-//! loaded at run time), with frame decoding and letterboxing.
+//! loaded at run time), with image files read and decoded (`file`) and frames letterboxed.
 //!
 //! ONNX Runtime is found from `ORT_DYLIB_PATH`, else the configured `BACHATA_ORT_LIB`, else an
 //! installed Python `onnxruntime` package (`…/onnxruntime/capi/libonnxruntime.so.*`). One
@@ -17,9 +17,14 @@ use ort::session::Session;
 use crate::types::config::{Device, YoloConfig};
 use crate::types::error::AppError;
 
+mod file;
 mod letterbox;
 mod locate;
 
+pub use file::{
+    ImageFileError, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, check_image_file, decode as decode_image,
+    read_image,
+};
 pub use letterbox::{PAD_VALUE, letterbox};
 pub use locate::{find_runtime, library_in_package, resolve_model};
 
