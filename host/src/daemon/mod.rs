@@ -1,5 +1,6 @@
 //! The `run` daemon: background resource monitoring, scheduled cleanup, an HTTP endpoint
-//! (`/metrics`, `/healthz`, `/v1/resources`, `POST /v1/cleanup`) and graceful shutdown.
+//! (`/metrics`, `/healthz`, `/v1/resources`, `POST /v1/cleanup`, the monitor's and the
+//! experiments' endpoints; hardened in `http/`) and graceful shutdown.
 
 mod background;
 mod http;
@@ -43,7 +44,8 @@ pub struct Shared {
     pub manager: Arc<ResourceManager>,
     /// Metrics.
     pub telemetry: Telemetry,
-    /// The bearer token `POST /v1/cleanup` requires, if any.
+    /// The bearer token, if any: writes require it, and so does any request addressed to a
+    /// host name other than `localhost` (see `http/guard.rs`).
     pub api_token: Option<String>,
     /// The performance monitor's store, opened on first use.
     pub monitor: MonitorSlot,
