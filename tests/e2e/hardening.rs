@@ -881,3 +881,20 @@ fn an_unloadable_policy_error_is_rendered_by_the_embedded_policy_and_says_so() {
     assert_eq!(document["error_code"], "VALIDATION_ERROR", "{document}");
     assert!(document.get("rendered_by").is_none(), "{document}");
 }
+
+#[test]
+fn a_cleanup_request_written_as_an_array_is_refused() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0");
+    let daemon = sandbox.daemon();
+    for body in ["[]", "[false, true]", "[true, true, false, 5]"] {
+        let response = post_cleanup(&daemon, body);
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+    }
+    assert_eq!(
+        post_cleanup(&daemon, "{\"dry_run\": true}")
+            .status()
+            .as_u16(),
+        200
+    );
+}

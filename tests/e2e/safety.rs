@@ -210,3 +210,63 @@ fn permission_errors_are_reported_not_raised() {
     assert!(temp.join("sealed/secret.tmp").exists());
     assert!(temp.join("readonly/stuck.tmp").exists());
 }
+
+#[test]
+fn an_open_sqlite_database_in_an_area_keeps_its_files() {
+    let sandbox = Sandbox::new();
+    let temp = sandbox.path().join("data/temp");
+    std::fs::create_dir_all(&temp).expect("mkdir");
+    let database = temp.join("other.sqlite3");
+    // Another program's database, open (WAL) while the cleanup runs, with committed data in
+    // its -wal that is not in the database file yet.
+    let connection = rusqlite::Connection::open(&database).expect("open");
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    connection
+        .pragma_update(None, "wal_autocheckpoint", 0)
+        .expect("no checkpoint");
+    connection
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);")
+        .expect("write");
+    let files = ["other.sqlite3", "other.sqlite3-wal", "other.sqlite3-shm"];
+    // Aged by path: closing any descriptor of a file drops the process's POSIX locks on it,
+    // SQLite's included.
+    let old = rustix::fs::Timespec {
+        tv_sec: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |now| now.as_secs() as i64)
+            - 100 * 3600,
+        tv_nsec: 0,
+    };
+    for file in files {
+        rustix::fs::utimensat(
+            rustix::fs::CWD,
+            &temp.join(file),
+            &rustix::fs::Timestamps {
+                last_access: old,
+                last_modification: old,
+            },
+            rustix::fs::AtFlags::empty(),
+        )
+        .expect("age");
+    }
+    let run = sandbox.run(&["cleanup", "--force", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for file in files {
+        assert!(
+            temp.join(file).exists(),
+            "{file} was removed: {}",
+            run.stdout
+        );
+    }
+    let count: i64 = connection
+        .query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+        .expect("read");
+    assert_eq!(count, 3);
+    drop(connection);
+    // Closed, it is an ordinary old file again.
+    let run = sandbox.run(&["cleanup", "--force", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!database.exists());
+}

@@ -218,3 +218,40 @@ def test_cgroup_limits_from_fixture_trees(tmp_path):
     }
     unlimited = effective_memory(16 << 30, 12 << 30, (None, 5))
     assert unlimited["total"] == 16 << 30 and unlimited["used"] == 4 << 30 and not unlimited["container-limited"]
+
+
+def test_an_open_sqlite_database_keeps_its_files(manager):
+    import subprocess
+    import sys
+
+    temp = manager.data_dir / "temp"
+    database = temp / "other.sqlite3"
+    # Another program holds the database open (WAL), with committed rows still in its -wal.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"c = sqlite3.connect({str(database)!r}, isolation_level=None)\n"
+            "c.execute('PRAGMA journal_mode=WAL'); c.execute('PRAGMA wal_autocheckpoint=0')\n"
+            "c.executescript('CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3);')\n"
+            "print('ready', flush=True); sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        names = ["other.sqlite3", "other.sqlite3-wal", "other.sqlite3-shm"]
+        old = time.time() - 100 * 3600
+        for name in names:
+            os.utime(temp / name, (old, old))
+        result = manager.cleanup_temporary_files_sync(force=True)
+        assert all((temp / name).exists() for name in names), result
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # Closed, it is an ordinary old file again.
+    assert manager.cleanup_temporary_files_sync(force=True)["files_removed"] >= 1
+    assert not database.exists()

@@ -287,6 +287,13 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let request: CleanupRequest = if body.trim().is_empty() {
         CleanupRequest::default()
+    } else if !body.trim_start().starts_with('{') {
+        // serde would also read the fields from an array, in order.
+        let error = validation(
+            "invalid cleanup request: the body must be a JSON object".to_string(),
+            "body",
+        );
+        return problem(&shared, &error, None, INSTANCE);
     } else {
         match serde_json::from_str(&body) {
             Ok(request) => request,

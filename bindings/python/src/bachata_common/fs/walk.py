@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from . import names
 from .stat import DIRECTORY, FILE, Mount, quick_stat_at, stat_at
@@ -26,6 +26,29 @@ def open_dir_nofollow(dirfd: int, name) -> int:
     """Opens the directory ``name`` inside ``dirfd`` for reading, without following a link."""
     return os.open(name, _DIR_FLAGS, dir_fd=dirfd)
 
+
+
+def _part_of_open_database(dir_fd: int, name: Union[str, bytes], size: int, locks) -> bool:
+    """Whether ``name`` is a file of an SQLite database some process has open: the database
+    ``X`` while ``X-shm`` is locked, or its journal ``X-wal``/``X-journal`` while ``X`` or
+    ``X-shm`` is locked (the native host's ``part_of_open_database``). Only database-like
+    files are looked at: a size in whole 512-byte pages, or a journal's name."""
+    if not locks:
+        return False
+    raw = os.fsencode(name)
+
+    def locked(sibling: bytes) -> bool:
+        try:
+            found = stat_at(dir_fd, sibling)
+        except OSError:
+            return False
+        return found.kind == FILE and (found.dev_major, found.dev_minor, found.inode) in locks
+
+    for suffix in (b"-wal", b"-journal"):
+        if raw.endswith(suffix) and len(raw) > len(suffix):
+            base = raw[: -len(suffix)]
+            return locked(base) or locked(base + b"-shm")
+    return size > 0 and size % 512 == 0 and locked(raw + b"-shm")
 
 class _Level:
     __slots__ = ("fd", "listing", "prefix")
@@ -159,6 +182,8 @@ class Walker:
             return None
         kind = found.kind
         locked = kind in (FILE, DIRECTORY) and (found.dev_major, found.dev_minor, found.inode) in self.locks
+        if kind == FILE and not locked:
+            locked = _part_of_open_database(level.fd, name, found.size, self.locks)
         entry = (path, kind, 0 if kind == DIRECTORY else found.size, max(found.mtime, 0), found.mtime_nsec, locked)
         if kind == DIRECTORY:
             if depth >= MAX_DEPTH:

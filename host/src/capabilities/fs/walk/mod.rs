@@ -41,6 +41,40 @@ pub const MAX_HELD_NAMES: usize = 1 << 20;
 /// How often (in entries) a walk looks at its cancel switch.
 const CANCEL_CHECK_EVERY: u64 = 1024;
 
+/// Whether `name` in `dir` is a file of an SQLite database some process has open: the
+/// database `X` while `X-shm` is locked, or its journal `X-wal`/`X-journal` while `X` or
+/// `X-shm` is locked. A journal holds committed data not yet in the database file, and a
+/// database between transactions holds no lock of its own, so such files count as locked.
+/// Only database-like files are looked at (a size in whole 512-byte pages, or a journal's
+/// name), so a scan pays nothing for the rest.
+fn part_of_open_database(
+    dir: impl std::os::fd::AsFd,
+    name: &std::ffi::OsStr,
+    size: u64,
+    locks: &std::collections::HashSet<(u64, u64, u64)>,
+) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if locks.is_empty() {
+        return false;
+    }
+    let dir = dir.as_fd();
+    let locked = |sibling: &[u8]| {
+        stat_at(dir, std::ffi::OsStr::from_bytes(sibling)).is_ok_and(|found| {
+            found.kind == EntryKind::File
+                && locks.contains(&lock_key(found.mount.device, found.inode))
+        })
+    };
+    let bytes = name.as_bytes();
+    match bytes
+        .strip_suffix(b"-wal")
+        .or_else(|| bytes.strip_suffix(b"-journal"))
+        .filter(|base| !base.is_empty())
+    {
+        Some(base) => locked(base) || locked(&[base, b"-shm".as_slice()].concat()),
+        None => size > 0 && size % 512 == 0 && locked(&[bytes, b"-shm".as_slice()].concat()),
+    }
+}
+
 /// The devices and inodes locked by some process (see [`super::locked_files`]).
 pub type Locks = HashSet<(u64, u64, u64)>;
 
@@ -200,9 +234,11 @@ impl Walker {
             mtime_nanos: found.mtime_nsec.min(999_999_999),
             inode: found.inode,
             locked: matches!(kind, EntryKind::File | EntryKind::Directory)
-                && self
+                && (self
                     .locks
-                    .contains(&lock_key(found.mount.device, found.inode)),
+                    .contains(&lock_key(found.mount.device, found.inode))
+                    || (kind == EntryKind::File
+                        && part_of_open_database(base, &name, found.size, &self.locks))),
             path,
         };
         if kind == EntryKind::Directory {
