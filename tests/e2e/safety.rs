@@ -242,7 +242,7 @@ fn an_open_sqlite_database_in_an_area_keeps_its_files() {
     for file in files {
         rustix::fs::utimensat(
             rustix::fs::CWD,
-            &temp.join(file),
+            temp.join(file),
             &rustix::fs::Timestamps {
                 last_access: old,
                 last_modification: old,

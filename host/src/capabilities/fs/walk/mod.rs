@@ -71,7 +71,9 @@ fn part_of_open_database(
         .filter(|base| !base.is_empty())
     {
         Some(base) => locked(base) || locked(&[base, b"-shm".as_slice()].concat()),
-        None => size > 0 && size.is_multiple_of(512) && locked(&[bytes, b"-shm".as_slice()].concat()),
+        None => {
+            size > 0 && size.is_multiple_of(512) && locked(&[bytes, b"-shm".as_slice()].concat())
+        }
     }
 }
 
