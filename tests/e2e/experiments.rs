@@ -355,6 +355,8 @@ fn bad_definitions_store_nothing() {
             "{",
             r#"{"test_id": "x"}"#,
             r#"{"test_id":"x","test_name":"x","start_date":"soon","end_date":"2026-12-01","algorithm_versions":["a","b"],"traffic_split":{"a":0.5,"b":0.5},"success_metrics":["like_rate"]}"#,
+            // A second definition after the first is refused, not ignored (found by fuzzing).
+            r#"{"test_id":"x","test_name":"x","start_date":"2026-12-01","end_date":"2026-12-31","algorithm_versions":["a","b"],"traffic_split":{"a":0.5,"b":0.5},"success_metrics":["like_rate"]} {"test_id":"y"}"#,
         ] {
             assert!(Definition::from_json(text).is_err(), "{text}");
         }

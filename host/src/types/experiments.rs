@@ -151,7 +151,7 @@ impl Definition {
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let definition = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let field = if path == "." {
                 "body".to_string()
@@ -159,7 +159,16 @@ impl Definition {
                 path
             };
             invalid(&field, None, format!("{field}: {}", error.inner()))
-        })
+        })?;
+        // Text after the definition (a second one) is refused, not ignored.
+        deserializer.end().map_err(|error| {
+            invalid(
+                "body",
+                None,
+                format!("body: text follows the definition: {error}"),
+            )
+        })?;
+        Ok(definition)
     }
 
     /// The seed the hash uses: the given one, or the key.

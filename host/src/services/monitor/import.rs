@@ -248,6 +248,17 @@ where
             format!("line {number}: {field}: {}", error.inner()),
         ))
     })?;
+    // One event per line: text after it (a second event) is refused, not ignored.
+    deserializer.end().map_err(|error| {
+        Error::App(invalid(
+            "line",
+            Some(number.to_string()),
+            format!(
+                "line {number}: one event per line: text follows it at column {}",
+                error.column()
+            ),
+        ))
+    })?;
     input
         .check(now)
         .map_err(|error| Error::App(on_line(error, number)))
@@ -341,5 +352,28 @@ mod tests {
             seen.push(String::from_utf8(line.clone()).unwrap_or_default());
         }
         assert_eq!(seen, ["a", "b", "", "c"]);
+    }
+
+    #[test]
+    fn text_after_an_event_is_refused() {
+        use crate::types::monitor::FeedbackInput;
+        let like = r#"{"decision_id": "d-1", "feedback_type": "like"}"#;
+        let now = Utc::now();
+        let spool = Spool::read::<FeedbackInput>(format!("{like}\n").as_bytes(), "-", now);
+        assert_eq!(spool.expect("one event").len(), 1);
+        for line in [
+            format!("{like} {like}"),
+            format!("{like}n"),
+            format!("{like},"),
+        ] {
+            let input = format!("{like}\n{line}\n");
+            let error = Spool::read::<FeedbackInput>(input.as_bytes(), "-", now)
+                .err()
+                .expect("refused");
+            assert!(
+                error.to_string().starts_with("line 2: one event per line"),
+                "{line}: {error}"
+            );
+        }
     }
 }
