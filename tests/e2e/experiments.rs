@@ -45,7 +45,8 @@ fn definition(changes: serde_json::Value) -> Definition {
 fn field(error: &Error) -> Option<String> {
     match error {
         Error::App(AppError::Validation { field, .. })
-        | Error::Conflict(AppError::Validation { field, .. }) => field.clone(),
+        | Error::Conflict(AppError::Validation { field, .. })
+        | Error::NotFound(AppError::Validation { field, .. }) => field.clone(),
         _ => None,
     }
 }
