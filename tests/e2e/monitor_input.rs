@@ -537,3 +537,241 @@ fn an_event_or_definition_written_as_an_array_is_refused() {
     assert_eq!(run.code, 2, "{}", run.all_output());
     assert_eq!(stored_decisions(&sandbox), 0);
 }
+
+#[test]
+fn database_settings_that_would_lose_or_leak_are_refused() {
+    let check = |vars: &[(&str, &str)], dotenv: Option<&str>| {
+        let mut sandbox = Sandbox::new();
+        for (name, value) in vars {
+            sandbox.env(name, value);
+        }
+        let mut args = vec!["config", "check"];
+        if let Some(text) = dotenv {
+            sandbox.write("t.env", text);
+            args.extend(["--env-file", "t.env"]);
+        }
+        let run = sandbox.run(&args);
+        let listing = std::fs::read_dir(sandbox.path())
+            .expect("list")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect::<Vec<_>>();
+        (run, listing, sandbox)
+    };
+    // SQLite would read a `file:` URI's options (mode=memory: nothing kept) and its path.
+    for value in [
+        "file:data/temp/x.db",
+        "file:m.db?mode=memory&cache=shared",
+        "FILE:n.db",
+    ] {
+        let (run, ..) = check(&[("MONITOR_DATABASE", value)], None);
+        assert_eq!(run.code, 2, "{value}: {}", run.all_output());
+    }
+    // The data directory or an area itself.
+    for value in ["data", "data/temp", "./data/cache/", "data/output/"] {
+        let (run, ..) = check(&[("MONITOR_DATABASE", value)], None);
+        assert_eq!(run.code, 2, "{value}: {}", run.all_output());
+    }
+    // An area reached by an absolute path whose folders do not exist yet, with a relative
+    // data directory, and the other way round.
+    let sandbox = Sandbox::new();
+    let absolute = sandbox
+        .path()
+        .join("data/temp/new/m.db")
+        .display()
+        .to_string();
+    let mut run_in = Sandbox::new();
+    run_in.env("MONITOR_DATABASE", &absolute);
+    let run = sandbox
+        .command(&["config", "check"])
+        .env("MONITOR_DATABASE", &absolute)
+        .output();
+    assert_eq!(run.expect("run").status.code(), Some(2));
+    let data = sandbox.path().join("data").display().to_string();
+    let run = sandbox
+        .command(&["config", "check"])
+        .env("BACHATA_DATA_DIR", &data)
+        .env("MONITOR_DATABASE", "data/temp/n7/x.db")
+        .output()
+        .expect("run");
+    assert_eq!(run.status.code(), Some(2));
+    // A connection string with a wrong keyword is no file name, and shows no password.
+    let (run, listing, _) = check(
+        &[(
+            "MONITOR_DATABASE",
+            "Host=127.0.0.1 port=55432 user=u5 password=Zq9canary",
+        )],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        !run.all_output().contains("Zq9canary"),
+        "{}",
+        run.all_output()
+    );
+    assert!(
+        listing.iter().all(|name| !name.contains("Zq9canary")),
+        "{listing:?}"
+    );
+    // Strings libpq would refuse are refused when checked, not answered as an outage later.
+    for value in [
+        "postgres://u@h/db?sslmode=bogus",
+        "postgres://u@h:99999/db",
+        "postgres://u@h/db?foo=bar",
+    ] {
+        let (run, ..) = check(&[("MONITOR_DATABASE", value)], None);
+        assert_eq!(run.code, 2, "{value}: {}", run.all_output());
+    }
+    // The password is a secret wherever else it shows.
+    let (run, ..) = check(
+        &[],
+        Some(
+            "MONITOR_DATABASE=postgres://u5:Zq9canary@127.0.0.1:55432/m5\nELASTICSEARCH_PORT=${MONITOR_DATABASE}\n",
+        ),
+    );
+    assert!(
+        !run.all_output().contains("Zq9canary"),
+        "{}",
+        run.all_output()
+    );
+    let (run, ..) = check(
+        &[
+            ("MONITOR_DATABASE", "postgres://u@h/db?password=Zq9canary"),
+            ("ELASTICSEARCH_HOST", "Zq9canary"),
+        ],
+        None,
+    );
+    let mut sandbox = Sandbox::new();
+    sandbox
+        .env("MONITOR_DATABASE", "postgres://u@h/db?password=Zq9canary")
+        .env("ELASTICSEARCH_HOST", "Zq9canary");
+    for args in [&["config", "show"][..], &["--json", "config", "show"]] {
+        let shown = sandbox.run(args);
+        assert!(
+            !shown.all_output().contains("Zq9canary"),
+            "{}",
+            shown.all_output()
+        );
+    }
+    assert!(
+        !run.all_output().contains("Zq9canary"),
+        "{}",
+        run.all_output()
+    );
+}
+
+#[test]
+fn a_named_pipe_is_read_once_its_writer_comes() {
+    let sandbox = sandbox();
+    let fifo = sandbox.path().join("events.fifo");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+    let child = sandbox
+        .command(&["--json", "monitor", "log-decision", "--from", "events.fifo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    // The writer comes later.
+    std::thread::sleep(Duration::from_millis(800));
+    let lines: String = (1..=3).map(|i| decision_line(i) + "\n").collect();
+    std::fs::write(&fifo, lines).expect("write the pipe");
+    let run = Run::from_output(child.wait_with_output().expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(run.json()["stored"], 3, "{}", run.all_output());
+}
+
+#[test]
+fn negative_zero_is_zero() {
+    let policy = Policy::embedded().expect("policy");
+    for database in databases() {
+        let monitor = Monitor::open(&MonitorSettings {
+            database: Database::new(&database.url),
+            retention_days: 90,
+        })
+        .expect("open");
+        monitor
+            .log_decisions(vec![
+                decision("z1", -0.0, -0.0),
+                decision("z2", 40.0, 0.5),
+                decision("z3", 100.0, 0.5),
+            ])
+            .expect("store");
+        // A retry writing the other zero is the same event.
+        assert!(
+            !monitor
+                .log_decision(decision("z1", 0.0, 0.0))
+                .expect("retry")
+                .stored
+        );
+        let metrics = monitor
+            .metrics(&policy, &MetricsQuery::default())
+            .expect("metrics");
+        let json = serde_json::to_value(&metrics).expect("json");
+        assert_eq!(
+            json["processing_time_ms"]["p50"], 40.0,
+            "{}: {json}",
+            database.engine
+        );
+    }
+}
+
+#[test]
+fn the_cli_keeps_to_the_api_rules() {
+    let sandbox = sandbox();
+    for k in ["0", "1001", "4294967295"] {
+        let run = sandbox.run(&["monitor", "metrics", "--k", k]);
+        assert_eq!(run.code, 2, "--k {k}: {}", run.all_output());
+    }
+    // A report page replaces a file, never a link in its place.
+    std::fs::write(sandbox.path().join("target.txt"), "keep").expect("write");
+    std::os::unix::fs::symlink("target.txt", sandbox.path().join("page.html")).expect("link");
+    let run = sandbox.run(&["monitor", "report", "--html", "page.html"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        std::fs::symlink_metadata(sandbox.path().join("page.html"))
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path().join("target.txt")).expect("read"),
+        "keep"
+    );
+}
+
+#[test]
+fn a_report_analyzes_a_bounded_number_of_experiments() {
+    let policy = Policy::embedded().expect("policy");
+    let dir = tempfile::tempdir().expect("dir");
+    let monitor = std::sync::Arc::new(
+        Monitor::open(&MonitorSettings {
+            database: Database::new(dir.path().join("m.sqlite3").display().to_string()),
+            retention_days: 90,
+        })
+        .expect("open"),
+    );
+    let experiments = Experiments::new(std::sync::Arc::clone(&monitor));
+    let total = bachata_common::experiments::MAX_REPORTED + 7;
+    for i in 0..total {
+        experiments
+            .create(&policy, definition(&format!("e{i:03}")))
+            .expect("create");
+    }
+    let report = experiments.report(&policy, 7).expect("report");
+    assert_eq!(
+        report.experiments.len(),
+        bachata_common::experiments::MAX_REPORTED
+    );
+    assert_eq!(report.experiments_omitted, 7);
+    assert!(report.to_html().contains("7 more running experiment(s)"));
+}

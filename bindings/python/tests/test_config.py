@@ -284,3 +284,11 @@ def test_a_database_inside_a_managed_area_is_refused(tmp_path):
         assert error.field == "MONITOR_DATABASE"
         assert error.problems and "managed areas" in error.problems[0].expected
     config(MONITOR_DATABASE=str(tmp_path / "monitor.sqlite3"), BACHATA_DATA_DIR=str(tmp_path / "data"))
+
+
+def test_a_database_in_an_area_whose_folders_do_not_exist_yet_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # Absolute database, relative data directory; and the other way round.
+    assert rejected(MONITOR_DATABASE=str(tmp_path / "data" / "temp" / "n9" / "x.db")).field == "MONITOR_DATABASE"
+    error = rejected(MONITOR_DATABASE="data/temp/n7/x.db", BACHATA_DATA_DIR=str(tmp_path / "data"))
+    assert error.field == "MONITOR_DATABASE"

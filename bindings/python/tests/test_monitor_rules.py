@@ -373,9 +373,9 @@ PASSWORD_FORMS = [
 
 def test_postgres_connection_strings_are_recognized_as_the_native_host_does():
     for value in ["postgres://u@h/db", "PostgreSQL://h/db", "host=db dbname=monitor", " host = /run/pg user=app",
-                  "dbname=m", "sslmode =require host=h"]:
+                  "dbname=m", "sslmode =require host=h", "Host=db"]:
         assert is_postgres(value), value
-    for value in ["data/monitor.sqlite3", "./host=db", "/var/lib/a=b.sqlite3", "Host=db", "host-db=1", "=x", "",
+    for value in ["data/monitor.sqlite3", "./host=db", "/var/lib/a=b.sqlite3", "host-db=1", "=x", "",
                   "monitor.sqlite3?x=y", "host"]:
         assert not is_postgres(value), value
 

@@ -26,12 +26,13 @@ pub fn is_uri(value: &str) -> bool {
 }
 
 /// Whether `value` is written as libpq's `keyword=value` pairs: it starts with a word of
-/// `a-z` and `_` followed by `=` (spaces allowed around it). A SQLite file whose name looks
-/// so is written `./name`.
+/// ASCII letters and `_` followed by `=` (spaces allowed around it; libpq's keywords are
+/// lower case, so `Host=` is a connection string with a wrong keyword, never a file name).
+/// A SQLite file whose name looks so is written `./name`.
 pub fn is_keyword_value(value: &str) -> bool {
     let trimmed = value.trim_start();
     let word_end = trimmed
-        .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+        .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
         .unwrap_or(trimmed.len());
     word_end > 0 && trimmed[word_end..].trim_start().starts_with('=')
 }
@@ -51,6 +52,38 @@ pub fn has_password(value: &str) -> bool {
     }
 }
 
+/// The passwords a PostgreSQL connection string holds, as written and percent-decoded:
+/// what no other shown value may reveal either.
+pub fn passwords(value: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if is_uri(value) {
+        let Some((_, rest)) = value.split_once("://") else {
+            return found;
+        };
+        if let Some((credentials, _)) = rest.rsplit_once('@')
+            && let Some((_, password)) = credentials.split_once(':')
+        {
+            found.push(password.to_string());
+            found.push(percent_decode(password));
+        }
+        for pair in rest.split(['?', '&']).skip(1) {
+            let (keyword, password) = pair.split_once('=').unwrap_or((pair, ""));
+            if is_password_keyword(&percent_decode(keyword)) {
+                found.push(password.to_string());
+                found.push(percent_decode(password));
+            }
+        }
+    } else if is_keyword_value(value) {
+        for (keyword, password) in keyword_value_pairs(value) {
+            if is_password_keyword(&keyword) {
+                found.push(password);
+            }
+        }
+    }
+    found.retain(|password| !password.trim().is_empty());
+    found
+}
+
 /// Checks for a `keyword=value` string that it is well formed: every item is `keyword=value`.
 pub fn keyword_value_is_valid(value: &str) -> bool {
     let mut rest = value.trim();
@@ -62,7 +95,7 @@ pub fn keyword_value_is_valid(value: &str) -> bool {
             return false;
         };
         let keyword = keyword.trim();
-        if keyword.is_empty() || !keyword.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        if !KEYWORDS.contains(&keyword) {
             return false;
         }
         let Some((_, after_value)) = read_value(after.trim_start()) else {
@@ -72,6 +105,144 @@ pub fn keyword_value_is_valid(value: &str) -> bool {
     }
     true
 }
+
+/// Why a PostgreSQL connection string cannot be used, if it cannot: an unknown keyword
+/// (libpq's are lower case), a port that is not 1 to 65535, an unknown `sslmode`, an
+/// unterminated quote. Never repeats a value.
+pub fn problem(value: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = if is_uri(value) {
+        let rest = value.split_once("://").map_or("", |(_, rest)| rest);
+        // The user information ends at the last `@` (a password may hold `/` or `?`).
+        let after_credentials = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+        let (head, query) = after_credentials
+            .split_once('?')
+            .unwrap_or((after_credentials, ""));
+        let authority = head.split('/').next().unwrap_or_default();
+        for host in authority.split(',') {
+            // `[::1]:5432`, `host:5432`, `host`.
+            let port = match host.rsplit_once(']') {
+                Some((_, after)) => after.strip_prefix(':'),
+                None if host.starts_with('[') => return Some("an unclosed `[` in a host".into()),
+                None => host.rsplit_once(':').map(|(_, port)| port),
+            };
+            if let Some(port) = port
+                && !port.is_empty()
+                && !valid_port(port)
+            {
+                return Some("a port is not a number from 1 to 65535".into());
+            }
+        }
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (keyword, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(keyword), percent_decode(value))
+            })
+            .collect()
+    } else if is_keyword_value(value) {
+        if !keyword_value_is_valid(value) {
+            return Some(
+                "it is not `keyword=value` pairs of libpq's keywords (lower case, values \
+                 quoted with ' when they hold spaces)"
+                    .into(),
+            );
+        }
+        keyword_value_pairs(value)
+    } else {
+        return None;
+    };
+    for (keyword, value) in &pairs {
+        if !KEYWORDS.contains(&keyword.as_str()) {
+            // Named when it is a plain word, so no value can show through it.
+            let plain =
+                keyword.len() <= 40 && keyword.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+            return Some(if plain {
+                format!("`{keyword}` is not one of libpq's keywords")
+            } else {
+                "a keyword is not one of libpq's".to_string()
+            });
+        }
+        match keyword.as_str() {
+            "port"
+                if !value
+                    .split(',')
+                    .all(|port| port.is_empty() || valid_port(port)) =>
+            {
+                return Some("a port is not a number from 1 to 65535".into());
+            }
+            "sslmode"
+                if ![
+                    "disable",
+                    "allow",
+                    "prefer",
+                    "require",
+                    "verify-ca",
+                    "verify-full",
+                ]
+                .contains(&value.as_str()) =>
+            {
+                return Some(
+                    "sslmode is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn valid_port(text: &str) -> bool {
+    text.parse::<u32>()
+        .is_ok_and(|port| (1..=65_535).contains(&port))
+}
+
+/// The keywords of libpq's connection strings (PostgreSQL 17).
+pub const KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "requiressl",
+    "sslnegotiation",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
 
 fn is_password_keyword(keyword: &str) -> bool {
     keyword.trim().eq_ignore_ascii_case("password")
@@ -179,6 +350,44 @@ mod tests {
         ));
         assert!(!keyword_value_is_valid("host=db password='open"));
         assert!(!keyword_value_is_valid("host=db stray"));
+        assert!(!keyword_value_is_valid("Host=db password=x"));
+        assert!(!keyword_value_is_valid("host=db colour=blue"));
+        assert!(is_postgres("Host=127.0.0.1 password=x"));
+        assert!(has_password("Host=127.0.0.1 PASSWORD=x"));
+    }
+
+    #[test]
+    fn unusable_strings_are_found() {
+        for value in [
+            "postgres://u@h:99999/db",
+            "postgres://u@h/db?sslmode=bogus",
+            "postgres://u@h/db?foo=bar",
+            "postgres://u@h/db?PASSWORD=x",
+            "postgres://u@[::1:5432/db",
+            "host=h port=0",
+            "Host=h password=x",
+        ] {
+            assert!(problem(value).is_some(), "{value}");
+        }
+        for value in [
+            "postgres://u:p@h:5432/db?sslmode=disable&application_name=x",
+            "postgresql:///db?host=/run/pg&user=app&password=x",
+            "postgres://u@[::1]:5432,h2:5433/db",
+            "postgres://app:Leak/Pw?x9@h/db",
+            "host=/run/pg dbname=m user=app password='a b' port=5432",
+            "data/monitor.sqlite3",
+        ] {
+            assert_eq!(problem(value), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_extracted() {
+        assert_eq!(passwords("postgres://u:p%40ss@h/db"), ["p%40ss", "p@ss"]);
+        assert_eq!(passwords("postgres://u@h/db?password=Zq9"), ["Zq9", "Zq9"]);
+        assert_eq!(passwords("host=h password='a b'"), ["a b"]);
+        assert!(passwords("postgres://u@h/db").is_empty());
+        assert!(passwords("data/m.db").is_empty());
     }
 
     #[test]

@@ -14,23 +14,51 @@ const DATABASE: &str = "MONITOR_DATABASE";
 const DATABASE_EXPECTED: &str = "a SQLite file path outside the managed areas, or a PostgreSQL \
 connection string (postgres://user:password@host:port/dbname, or host=... dbname=...)";
 
-/// Whether `value` names a PostgreSQL database (a URI or a `keyword=value` string).
-pub fn is_postgres_url(value: &str) -> bool {
-    conninfo::is_postgres(value)
-}
-
-/// A database setting is valid when it is a PostgreSQL URI with something after the scheme, a
-/// well-formed `keyword=value` string, or a non-empty path that is not another kind of URL.
-fn valid_database(value: &str) -> bool {
-    if conninfo::is_uri(value) {
-        return value
-            .split_once("://")
-            .is_some_and(|(_, rest)| !rest.is_empty());
+/// What is wrong with a database setting, as what was expected instead, if anything: a
+/// PostgreSQL connection string libpq would refuse, or a SQLite path that is empty, another
+/// kind of URL, a `file:` URI (SQLite would read its options, `mode=memory` among them), the
+/// data directory or an area itself, or a file inside a managed area.
+fn database_problem(value: &str, data_dir: &str, areas: &[String]) -> Option<String> {
+    if conninfo::is_postgres(value) {
+        let empty = conninfo::is_uri(value)
+            && value
+                .split_once("://")
+                .is_none_or(|(_, rest)| rest.is_empty());
+        if empty {
+            return Some(DATABASE_EXPECTED.to_string());
+        }
+        return conninfo::problem(value).map(|why| format!("{DATABASE_EXPECTED}; {why}"));
     }
-    if conninfo::is_keyword_value(value) {
-        return conninfo::keyword_value_is_valid(value);
+    if value.is_empty() || value.contains("://") || value.chars().any(char::is_control) {
+        return Some(DATABASE_EXPECTED.to_string());
     }
-    !value.is_empty() && !value.contains("://") && !value.chars().any(char::is_control)
+    if value
+        .get(..5)
+        .is_some_and(|head| head.eq_ignore_ascii_case("file:"))
+    {
+        return Some(format!(
+            "{DATABASE_EXPECTED}; a `file:` URI is not taken (write the path itself)"
+        ));
+    }
+    let file = components(value);
+    let mut dirs = vec![components(data_dir)];
+    for area in areas {
+        let mut dir = components(data_dir);
+        dir.push(area);
+        dirs.push(dir);
+    }
+    let same_kind = value.starts_with('/') == data_dir.starts_with('/');
+    if value.ends_with('/') || (same_kind && dirs.contains(&file)) {
+        return Some(format!(
+            "{DATABASE_EXPECTED}; a database file, not a directory"
+        ));
+    }
+    managed_area(value, data_dir, areas).map(|area| {
+        format!(
+            "a database outside the managed areas (it is inside `{area}`, whose old files \
+             cleanup removes)"
+        )
+    })
 }
 
 /// The components of a path, `.` dropped and `..` applied lexically (a leading `..` kept).
@@ -82,27 +110,16 @@ pub(super) fn resolve(r: &mut Resolver<'_>, resources: &ResourceSettings) -> Mon
             let value = raw.value.trim().to_string();
             // A password anywhere in a connection string makes the whole value a secret.
             raw.secret |= conninfo::has_password(&value);
-            let inside_area = (!is_postgres_url(&value))
-                .then(|| managed_area(&value, data_dir, &resources.areas))
-                .flatten();
-            if let Some(area) = inside_area {
-                r.problem(
-                    DATABASE,
-                    Some(&raw),
-                    &format!(
-                        "a database outside the managed areas (it is inside `{area}`, whose \
-                         old files cleanup removes)"
-                    ),
-                );
-                r.record(DATABASE, raw.value.clone(), raw.source, raw.secret);
-                default
-            } else if valid_database(&value) {
-                r.record(DATABASE, value.clone(), raw.source, raw.secret);
-                value
-            } else {
-                r.problem(DATABASE, Some(&raw), DATABASE_EXPECTED);
-                r.record(DATABASE, raw.value.clone(), raw.source, raw.secret);
-                default
+            match database_problem(&value, data_dir, &resources.areas) {
+                Some(expected) => {
+                    r.problem(DATABASE, Some(&raw), &expected);
+                    r.record(DATABASE, raw.value.clone(), raw.source, raw.secret);
+                    default
+                }
+                None => {
+                    r.record(DATABASE, value.clone(), raw.source, raw.secret);
+                    value
+                }
             }
         }
     };
@@ -124,18 +141,32 @@ mod tests {
 
     #[test]
     fn postgres_urls_and_paths() {
-        assert!(is_postgres_url("postgres://u@h/db"));
-        assert!(is_postgres_url("PostgreSQL://h/db"));
-        assert!(is_postgres_url("host=/run/pg dbname=monitor"));
-        assert!(!is_postgres_url("data/monitor.sqlite3"));
-        assert!(valid_database("data/monitor.sqlite3"));
-        assert!(valid_database("postgresql:///db?host=/tmp"));
-        assert!(valid_database("host=db password='a b'"));
-        assert!(!valid_database("host=db password='a b"));
-        assert!(!valid_database("mysql://h/db"));
-        assert!(!valid_database(""));
-        assert!(!valid_database("postgres://"));
-        assert!(!valid_database("data/m\u{1b}.db"));
+        assert!(conninfo::is_postgres("postgres://u@h/db"));
+        assert!(conninfo::is_postgres("PostgreSQL://h/db"));
+        assert!(conninfo::is_postgres("host=/run/pg dbname=monitor"));
+        assert!(!conninfo::is_postgres("data/monitor.sqlite3"));
+        let areas = ["temp", "cache", "output"].map(String::from);
+        let problem = |value: &str| database_problem(value, "data", &areas);
+        assert_eq!(problem("data/monitor.sqlite3"), None);
+        assert_eq!(problem("postgresql:///db?host=/tmp"), None);
+        assert_eq!(problem("host=db password='a b'"), None);
+        for value in [
+            "host=db password='a b",
+            "mysql://h/db",
+            "",
+            "postgres://",
+            "data/m\u{1b}.db",
+            "file:data/temp/x.db",
+            "FILE:m.db?mode=memory",
+            "data/temp",
+            "./data",
+            "data/",
+            "data/temp/x.db",
+            "Host=h password=x",
+            "postgres://u@h:99999/db",
+        ] {
+            assert!(problem(value).is_some(), "{value:?}");
+        }
     }
 
     #[test]

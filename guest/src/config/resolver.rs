@@ -57,6 +57,21 @@ impl<'a> Resolver<'a> {
         for value in &dotenv.sensitive_values {
             secret_values.add(value);
         }
+        // A database connection string's password (and the string itself) is a secret
+        // wherever else it appears, as soon as resolution starts.
+        let databases = [
+            env.get("MONITOR_DATABASE").map(|value| value.to_string()),
+            dotenv.vars.get("MONITOR_DATABASE").cloned(),
+        ];
+        for database in databases.into_iter().flatten() {
+            let passwords = super::conninfo::passwords(&database);
+            if !passwords.is_empty() || super::conninfo::has_password(&database) {
+                secret_values.add(&database);
+            }
+            for password in passwords {
+                secret_values.add(&password);
+            }
+        }
         Resolver {
             env,
             dotenv,

@@ -34,8 +34,12 @@ pub enum MonitorCommand {
         /// Only this algorithm version.
         #[arg(long, visible_alias = "algorithm-version")]
         version: Option<String>,
-        /// The ranking cut-off.
-        #[arg(long, default_value_t = bachata_common::monitor::DEFAULT_K)]
+        /// The ranking cut-off, 1 to 1000 (as over HTTP).
+        #[arg(
+            long,
+            default_value_t = bachata_common::monitor::DEFAULT_K,
+            value_parser = clap::value_parser!(u32).range(1..=1000)
+        )]
         k: u32,
         #[command(flatten)]
         env: EnvFileArg,
@@ -307,8 +311,8 @@ where
 
 /// Opens an import's input: `-` is standard input; a path may name a regular file, a pipe
 /// (`<(…)`, `/dev/stdin`), a socket or a terminal, read once. Other special files (devices
-/// such as `/dev/zero`, directories) are refused. A FIFO is opened without waiting for a
-/// writer to appear, then read like any pipe.
+/// such as `/dev/zero`, directories) are refused. A FIFO is looked at without waiting, then
+/// opened again to wait for its writer.
 fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
     use rustix::fs::{FileType, Mode, OFlags};
     if path.as_os_str() == "-" {
@@ -349,7 +353,26 @@ fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
         )
         .into());
     }
-    // Reads block again once open (a pipe waits for its writer's lines).
+    if kind == FileType::Fifo {
+        // A named pipe: opened again, waiting for its writer (opened without waiting, a pipe
+        // with no writer yet reads as empty), and still a pipe.
+        drop(fd);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let again = rustix::fs::fstat(&file).map_err(|errno| io(errno.into()))?;
+        if FileType::from_raw_mode(again.st_mode) != FileType::Fifo
+            || again.st_ino != stat.st_ino
+            || again.st_dev != stat.st_dev
+        {
+            return Err(invalid(
+                "from",
+                Some(path.display().to_string()),
+                format!("{} was replaced while being opened", path.display()),
+            )
+            .into());
+        }
+        return Ok((Box::new(file), path.display().to_string()));
+    }
+    // Reads block again once open.
     rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|errno| io(errno.into()))?;
     Ok((
         Box::new(std::fs::File::from(fd)),
@@ -406,6 +429,13 @@ fn print_report(report: &Report, json: bool) {
             day.feedback_count
         );
     }
+    if report.experiments_omitted > 0 {
+        println!();
+        println!(
+            "{} more running experiment(s) not shown (`experiments analyze ID` for each)",
+            report.experiments_omitted
+        );
+    }
     for section in &report.experiments {
         let summary = match section {
             ReportedExperiment::Analyzed(analysis) => &analysis.verdict.headline,
@@ -432,6 +462,22 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    // A page replaces a file, never a link, a device or a directory in its place.
+    match std::fs::symlink_metadata(path) {
+        Ok(found) if !found.file_type().is_file() => {
+            return Err(invalid(
+                "html",
+                Some(path.display().to_string()),
+                format!(
+                    "{} exists and is not a regular file (a link, a device or a directory): \
+                     give a file path",
+                    path.display()
+                ),
+            )
+            .into());
+        }
+        _ => {}
+    }
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.as_file().sync_all().map_err(io)?;

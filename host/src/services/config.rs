@@ -144,29 +144,51 @@ pub fn resolve(
     Ok(config)
 }
 
+/// Where `path` is or would be: made absolute from the working directory, its longest
+/// existing part resolved through links, the rest applied as written (`..` going up).
+fn real_path(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let absolute = std::env::current_dir().ok()?.join(path);
+    let parts: Vec<Component<'_>> = absolute.components().collect();
+    // The longest prefix that exists, resolved; then the rest as written.
+    for split in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..split].iter().collect();
+        let Ok(mut real) = std::fs::canonicalize(&prefix) else {
+            continue;
+        };
+        for part in &parts[split..] {
+            match part {
+                Component::ParentDir => {
+                    real.pop();
+                }
+                Component::Normal(name) => real.push(name),
+                _ => {}
+            }
+        }
+        return Some(real);
+    }
+    None
+}
+
 /// The policy refuses a SQLite database written inside a managed area; this checks where it
-/// really is, through links and absolute paths: inside an area, cleanup would remove its
-/// journal and, after a crash, every event. A database whose folder does not exist yet is
-/// left to the policy's rule.
+/// really is, through links, `..` and absolute or relative paths, whether its folder exists
+/// yet or not: inside an area, cleanup would remove its journal and, after a crash, every
+/// event.
 fn database_outside_areas(config: &Config) -> Result<(), Error> {
     let database = &config.monitor.database;
     if database.is_postgres() {
         return Ok(());
     }
-    let path = Path::new(database.expose());
-    let folder = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Ok(folder) = std::fs::canonicalize(folder) else {
+    let Some(path) = real_path(Path::new(database.expose())) else {
         return Ok(());
     };
+    let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resources = &config.resources;
     for area in &resources.areas {
-        let Ok(dir) = std::fs::canonicalize(resources.data_dir.join(area)) else {
+        let Some(dir) = real_path(&resources.data_dir.join(area)) else {
             continue;
         };
-        if folder.starts_with(&dir) {
+        if folder.starts_with(&dir) || path == dir {
             let expected = "a database outside the managed areas".to_string();
             let message = format!(
                 "MONITOR_DATABASE={:?} is invalid: expected {expected} (it is inside `{area}` \

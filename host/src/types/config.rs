@@ -186,8 +186,8 @@ impl Database {
     }
 
     /// Whether it is a PostgreSQL connection string: a `postgres://`/`postgresql://` URI, or
-    /// libpq's `keyword=value` form (it starts with a lower-case word and `=`), as the policy
-    /// reads `MONITOR_DATABASE`.
+    /// libpq's `keyword=value` form (it starts with a word of ASCII letters and `_`, and
+    /// `=`), as the policy reads `MONITOR_DATABASE`.
     pub fn is_postgres(&self) -> bool {
         let trimmed = self.0.trim_start();
         let lower = trimmed.to_ascii_lowercase();
@@ -195,7 +195,7 @@ impl Database {
             return true;
         }
         let word_end = trimmed
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
             .unwrap_or(trimmed.len());
         word_end > 0 && trimmed[word_end..].trim_start().starts_with('=')
     }

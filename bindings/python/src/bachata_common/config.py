@@ -140,25 +140,40 @@ def _raise_config_error(config_error: dict) -> None:
     raise exception
 
 
+def _real_path(path: str) -> str:
+    """Where ``path`` is or would be: made absolute from the working directory, its longest
+    existing part resolved through links, the rest applied as written (the native host's
+    ``real_path``)."""
+    absolute = os.path.join(os.getcwd(), path)
+    components = [part for part in absolute.split(os.sep)]
+    for split in range(len(components), 0, -1):
+        prefix = os.sep.join(components[:split]) or os.sep
+        if not os.path.lexists(prefix):
+            continue
+        real = os.path.realpath(prefix)
+        for part in components[split:]:
+            if part == "..":
+                real = os.path.dirname(real)
+            elif part not in ("", "."):
+                real = os.path.join(real, part)
+        return real
+    return os.path.normpath(absolute)
+
+
 def _database_outside_areas(database: str, data_dir: str, areas: tuple) -> None:
-    """Where a SQLite database really is, through links and absolute paths: inside a managed
-    area, cleanup would remove its journal (the policy refuses one written inside; the native
-    host's ``services/config.rs`` makes the same check). A folder that does not exist yet is
-    left to the policy's rule."""
+    """Where a SQLite database really is, through links, ``..`` and absolute or relative
+    paths, whether its folder exists yet or not: inside a managed area, cleanup would remove
+    its journal (the policy refuses one written inside; the native host's
+    ``services/config.rs`` makes the same check)."""
     from .monitor.store import is_postgres, masked
 
     if is_postgres(database):
         return
-    folder = os.path.dirname(database) or "."
-    if not os.path.isdir(folder):
-        return
-    folder = os.path.realpath(folder)
+    path = _real_path(database)
+    folder = os.path.dirname(path)
     for area in areas:
-        area_dir = os.path.join(data_dir, area)
-        if not os.path.isdir(area_dir):
-            continue
-        area_dir = os.path.realpath(area_dir)
-        if folder == area_dir or folder.startswith(area_dir + os.sep):
+        area_dir = _real_path(os.path.join(data_dir, area))
+        if path == area_dir or folder == area_dir or folder.startswith(area_dir + os.sep):
             expected = "a database outside the managed areas"
             shown = masked(database)
             message = (

@@ -166,6 +166,10 @@ class ABTestConfig:
         )})
 
 
+#: The most experiments one report analyzes (the most recently started).
+MAX_REPORTED = 50
+
+
 class PerformanceMonitor:
     """Recommendation decisions, feedback, metrics, reports and A/B tests.
 
@@ -296,10 +300,25 @@ class PerformanceMonitor:
         now = datetime.now(timezone.utc)
         report = self.monitor.report(days=days, now=now)
         since = now.timestamp() - days * 86_400
-        for experiment in self.experiments.list():
-            definition = experiment["definition"]
-            if definition["start_date"] <= now and definition["end_date"].timestamp() >= since:
+        running = [
+            experiment["definition"]
+            for experiment in self.experiments.list()
+            if experiment["definition"]["start_date"] <= now
+            and experiment["definition"]["end_date"].timestamp() >= since
+        ]
+        # The most recently started first, at most MAX_REPORTED (the native host's rule); one
+        # that cannot be analyzed is a section saying why, never a failed report.
+        running.sort(key=lambda d: d["test_id"])
+        running.sort(key=lambda d: d["start_date"], reverse=True)
+        report["experiments_omitted"] = max(0, len(running) - MAX_REPORTED)
+        for definition in running[:MAX_REPORTED]:
+            try:
                 report["experiments"].append(self.experiments.analyze(definition["test_id"]))
+            except Exception as error:  # noqa: BLE001 - one experiment never fails the report
+                _log.warning("an experiment of the report could not be analyzed", extra={"test_id": definition["test_id"]})
+                report["experiments"].append(
+                    {"test_id": definition["test_id"], "error": f"could not be computed: {error}"}
+                )
         return report
 
     # -- A/B tests ------------------------------------------------------------------------------

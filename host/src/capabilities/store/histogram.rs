@@ -24,6 +24,8 @@ pub struct Histogram(BTreeMap<i64, (u64, f64, f64)>);
 impl Histogram {
     /// Counts one time.
     pub fn add(&mut self, ms: f64) {
+        // `-0` is the zero of the first bucket, not a sign bit past every positive time.
+        let ms = ms + 0.0;
         let entry = self.0.entry(bucket_of(ms)).or_insert((0, ms, ms));
         entry.0 += 1;
         entry.1 = entry.1.min(ms);

@@ -67,7 +67,18 @@ pub struct Postgres {
 /// Unix socket directory as `host`, or libpq's `key=value` form). The password is never
 /// logged or put in an error.
 pub fn connect(url: &str) -> Result<Postgres, StoreError> {
-    let mut config: Config = url.parse()?;
+    // A string the client cannot read is the setting's fault, not an outage: never retried,
+    // and never repeated (it may hold a password).
+    let mut config: Config = url.parse().map_err(|error: postgres::Error| {
+        StoreError::Invalid(crate::types::monitor::invalid(
+            "MONITOR_DATABASE",
+            None,
+            format!(
+                "MONITOR_DATABASE is not a connection string the PostgreSQL client can use: {}",
+                redact_parse_error(&error.to_string(), url)
+            ),
+        ))
+    })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -79,6 +90,21 @@ pub fn connect(url: &str) -> Result<Postgres, StoreError> {
         lost: false,
         backoff: Backoff::default(),
     })
+}
+
+/// A connection-string parse error without anything of the string itself: kept only when
+/// it quotes nothing of it (the client's messages name options, such as "invalid value for
+/// option `port`").
+fn redact_parse_error(message: &str, url: &str) -> String {
+    let quotes_the_string = url
+        .split([' ', '=', '&', '?', '/', ':', '@', '\''])
+        .filter(|part| part.len() >= 3)
+        .any(|part| message.contains(part));
+    if quotes_the_string {
+        "its form is invalid".to_string()
+    } else {
+        message.to_string()
+    }
 }
 
 /// Whether `error` means the connection is gone (closed, broken, or the server going down).

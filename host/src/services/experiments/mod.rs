@@ -45,6 +45,10 @@ use crate::types::experiments::{
 };
 use crate::types::monitor::invalid;
 
+/// The most experiments one report analyzes (the most recently started); the others are
+/// counted in `experiments_omitted` (each has its own analysis endpoint).
+pub const MAX_REPORTED: usize = 50;
+
 /// Experiments in the monitor's store.
 #[derive(Debug, Clone)]
 pub struct Experiments {
@@ -263,21 +267,30 @@ impl Experiments {
         let now = Utc::now();
         let mut report = self.monitor.report_at(policy, days, now)?;
         let since = now - chrono::Duration::days(i64::from(days));
-        for experiment in self.list()? {
+        let mut running: Vec<Experiment> = self
+            .list()?
+            .into_iter()
+            .filter(|e| e.definition.start_date <= now && e.definition.end_date >= since)
+            .collect();
+        // The most recently started first; a report shows a bounded number.
+        running.sort_by(|a, b| {
+            (b.definition.start_date, &a.definition.test_id)
+                .cmp(&(a.definition.start_date, &b.definition.test_id))
+        });
+        report.experiments_omitted = running.len().saturating_sub(MAX_REPORTED) as u64;
+        for experiment in running.iter().take(MAX_REPORTED) {
             let d = &experiment.definition;
-            if d.start_date <= now && d.end_date >= since {
-                let section = match self.analyze(policy, &d.test_id, None) {
-                    Ok(analysis) => ReportedExperiment::Analyzed(analysis),
-                    Err(error) => {
-                        tracing::warn!(test_id = %d.test_id, %error, "an experiment of the report could not be analyzed");
-                        ReportedExperiment::Failed {
-                            test_id: d.test_id.clone(),
-                            error: format!("could not be computed: {error}"),
-                        }
+            let section = match self.analyze(policy, &d.test_id, None) {
+                Ok(analysis) => ReportedExperiment::Analyzed(analysis),
+                Err(error) => {
+                    tracing::warn!(test_id = %d.test_id, %error, "an experiment of the report could not be analyzed");
+                    ReportedExperiment::Failed {
+                        test_id: d.test_id.clone(),
+                        error: format!("could not be computed: {error}"),
                     }
-                };
-                report.experiments.push(section);
-            }
+                }
+            };
+            report.experiments.push(section);
         }
         Ok(report)
     }

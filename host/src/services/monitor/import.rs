@@ -190,7 +190,8 @@ fn read_line(
     number: usize,
 ) -> Result<bool, LineError> {
     line.clear();
-    let limit = MAX_LINE_BYTES as u64 + 1;
+    // The line, its `\r\n` and one byte more at most.
+    let limit = MAX_LINE_BYTES as u64 + 3;
     let read = reader
         .by_ref()
         .take(limit)
@@ -199,12 +200,18 @@ fn read_line(
     if read == 0 {
         return Ok(false);
     }
-    if line.last() == Some(&b'\n') {
+    let ended = line.last() == Some(&b'\n');
+    if ended {
         line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
         }
-    } else if read as u64 == limit {
+    }
+    // A byte-order mark before the first line is no part of it.
+    if number == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+        line.drain(..3);
+    }
+    if line.len() > MAX_LINE_BYTES || (!ended && read as u64 == limit) {
         return Err(LineError::App(invalid(
             "line",
             Some(number.to_string()),
@@ -343,7 +350,7 @@ mod tests {
             read_line(&mut reader, &mut line, 1),
             Err(LineError::App(_))
         ));
-        assert!(line.len() <= MAX_LINE_BYTES + 1);
+        assert!(line.len() <= MAX_LINE_BYTES + 3);
 
         let text = b"a\r\nb\n\nc";
         let mut reader = BufReader::new(&text[..]);
@@ -352,6 +359,18 @@ mod tests {
             seen.push(String::from_utf8(line.clone()).unwrap_or_default());
         }
         assert_eq!(seen, ["a", "b", "", "c"]);
+
+        // At the limit with either line end; a byte-order mark before the first line.
+        for end in [&b"\n"[..], b"\r\n"] {
+            let mut text = vec![b'x'; MAX_LINE_BYTES];
+            text.extend_from_slice(end);
+            let mut reader = BufReader::new(&text[..]);
+            assert!(matches!(read_line(&mut reader, &mut line, 1), Ok(true)));
+            assert_eq!(line.len(), MAX_LINE_BYTES);
+        }
+        let mut reader = BufReader::new(&b"\xEF\xBB\xBF{}\n"[..]);
+        assert!(matches!(read_line(&mut reader, &mut line, 1), Ok(true)));
+        assert_eq!(line, b"{}");
     }
 
     #[test]

@@ -202,6 +202,9 @@ pub struct Report {
     /// The analysis of each experiment running in the period, or why it could not be
     /// computed (see `Experiments::report`; empty from [`super::Monitor::report`]).
     pub experiments: Vec<ReportedExperiment>,
+    /// Running experiments left out of `experiments` (a report analyzes at most
+    /// `experiments::MAX_REPORTED`, the most recently started).
+    pub experiments_omitted: u64,
 }
 
 /// The report of `period`.
@@ -238,5 +241,6 @@ pub(super) fn report(
         daily_metrics,
         top_recommended_moves,
         experiments: Vec::new(),
+        experiments_omitted: 0,
     })
 }

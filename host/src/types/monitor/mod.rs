@@ -181,6 +181,11 @@ pub fn invalid(field: &str, value: Option<String>, message: impl Into<String>) -
     }
 }
 
+/// `-0` as `0`: one zero, so a latency sorts with the others and a retry compares equal.
+fn positive_zero(value: f64) -> f64 {
+    value + 0.0
+}
+
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -266,11 +271,26 @@ impl DecisionInput {
             user_id: self.user_id,
             input_song: self.input_song,
             recommended_moves: self.recommended_moves,
-            recommendation_scores: self.recommendation_scores,
+            recommendation_scores: self
+                .recommendation_scores
+                .into_iter()
+                .map(positive_zero)
+                .collect(),
             algorithm_version,
-            weights_used: self.weights_used,
-            processing_time_ms: self.processing_time_ms,
-            song_features: self.song_features,
+            weights_used: self
+                .weights_used
+                .into_iter()
+                .map(|(name, weight)| (name, positive_zero(weight)))
+                .collect(),
+            processing_time_ms: positive_zero(self.processing_time_ms),
+            song_features: self
+                .song_features
+                .into_iter()
+                .map(|(name, value)| match value {
+                    Feature::Number(number) => (name, Feature::Number(positive_zero(number))),
+                    text => (name, text),
+                })
+                .collect(),
             experiment_id: self.experiment_id,
             variation: self.variation,
         })
@@ -334,7 +354,7 @@ impl FeedbackInput {
             timestamp,
             user_id: self.user_id,
             feedback_type: self.feedback_type,
-            feedback_value: self.feedback_value,
+            feedback_value: self.feedback_value.map(positive_zero),
             move_id: self.move_id,
             comments: self.comments,
         })

@@ -252,6 +252,7 @@ class Monitor:
                     ],
                 },
                 "experiments": [],
+                "experiments_omitted": 0,
             }
 
         return self._read(body)

@@ -243,14 +243,20 @@ def check_decision(event: dict, now: datetime) -> dict:
         "user_id": user_id,
         "input_song": song,
         "recommended_moves": moves,
-        "recommendation_scores": scores,
+        "recommendation_scores": [_positive_zero(score) for score in scores],
         "algorithm_version": version,
-        "weights_used": dict(sorted(weights.items())),
-        "processing_time_ms": processing,
-        "song_features": dict(sorted(checked_features.items())),
+        "weights_used": {name: _positive_zero(weight) for name, weight in sorted(weights.items())},
+        "processing_time_ms": _positive_zero(processing),
+        "song_features": {name: _positive_zero(value) for name, value in sorted(checked_features.items())},
         "experiment_id": experiment,
         "variation": variation,
     }
+
+
+def _positive_zero(value):
+    """``-0.0`` as ``0.0`` (the native host's ``positive_zero``): one zero, so a latency sorts
+    with the others and a retry compares equal."""
+    return value + 0.0 if isinstance(value, float) else value
 
 
 def check_feedback(event: dict, now: datetime) -> dict:
@@ -298,7 +304,7 @@ def check_feedback(event: dict, now: datetime) -> dict:
         "timestamp": timestamp,
         "user_id": user_id,
         "feedback_type": kind,
-        "feedback_value": value,
+        "feedback_value": _positive_zero(value),
         "move_id": move_id,
         "comments": comments,
     }

@@ -37,6 +37,9 @@ class Histogram:
         self.buckets: dict[int, list] = {}
 
     def add(self, ms: float) -> None:
+        # -0.0 is the zero of the first bucket, not a sign bit past every positive time.
+        if isinstance(ms, float):
+            ms = ms + 0.0
         entry = self.buckets.setdefault(bucket_of(ms), [0, ms, ms])
         entry[0] += 1
         entry[1] = min(entry[1], ms)

@@ -91,7 +91,7 @@ def _is_uri(database: str) -> bool:
 def _is_keyword_value(database: str) -> bool:
     trimmed = _trim_start(database)
     end = 0
-    while end < len(trimmed) and ("a" <= trimmed[end] <= "z" or trimmed[end] == "_"):
+    while end < len(trimmed) and ("a" <= trimmed[end] <= "z" or "A" <= trimmed[end] <= "Z" or trimmed[end] == "_"):
         end += 1
     return end > 0 and _trim_start(trimmed[end:]).startswith("=")
 
@@ -117,9 +117,10 @@ def _create_private(path: Path) -> None:
 
 def is_postgres(database: str) -> bool:
     """Whether ``database`` is a PostgreSQL connection string rather than a SQLite file: it
-    starts with ``postgres://`` or ``postgresql://`` (any case), or with a lower-case word of
-    ``a-z`` and ``_`` and ``=`` (libpq's ``keyword=value`` form: ``host=/run/pg dbname=m``). A
-    SQLite file whose name looks so is written ``./name``."""
+    starts with ``postgres://`` or ``postgresql://`` (any case), or with a word of ASCII
+    letters and ``_`` and ``=`` (libpq's ``keyword=value`` form: ``host=/run/pg dbname=m``;
+    ``Host=`` is a connection string with a wrong keyword, never a file name). A SQLite file
+    whose name looks so is written ``./name``."""
     return _is_uri(database) or _is_keyword_value(database)
 
 

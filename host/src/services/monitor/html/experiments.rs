@@ -13,11 +13,18 @@ use crate::types::experiments::{Analysis, Comparison, Outcome, ReportedExperimen
 use crate::types::text::printable;
 
 /// Each experiment's section (nothing when there is none).
-pub(super) fn experiments(page: &mut String, sections: &[ReportedExperiment]) {
+pub(super) fn experiments(page: &mut String, sections: &[ReportedExperiment], omitted: u64) {
     if sections.is_empty() {
         return;
     }
     page.push_str("<section id=\"experiments\">\n<h2>Experiments</h2>\n");
+    if omitted > 0 {
+        let _ = writeln!(
+            page,
+            "<p class=\"omitted\">{omitted} more running experiment(s) are not shown: each \
+             has its own analysis (<code>GET /v1/experiments/&lt;id&gt;/analysis</code>).</p>"
+        );
+    }
     for section in sections {
         match section {
             ReportedExperiment::Analyzed(analysis) => experiment(page, analysis),

@@ -99,7 +99,7 @@ impl Report {
         }
         key_figures(&mut page, metrics);
         charts(&mut page, self);
-        experiments::experiments(&mut page, &self.experiments);
+        experiments::experiments(&mut page, &self.experiments, self.experiments_omitted);
         versions(&mut page, metrics);
         top_moves(&mut page, &self.top_recommended_moves);
         feedback_table(&mut page, &metrics.feedback);

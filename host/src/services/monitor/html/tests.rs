@@ -113,6 +113,7 @@ fn report(days: &[(&str, u64)], moves: Vec<Share>) -> Report {
         daily_metrics,
         top_recommended_moves: moves,
         experiments: Vec::new(),
+        experiments_omitted: 0,
     }
 }
 
