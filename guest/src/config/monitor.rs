@@ -103,7 +103,12 @@ pub(super) fn resolve(r: &mut Resolver<'_>, resources: &ResourceSettings) -> Mon
                 Some(Source::Default) | None => Source::Default,
                 Some(_) => Source::Derived,
             };
-            r.record(DATABASE, default.clone(), source, false);
+            // The default holds the data directory: a secret one is not shown through it.
+            let secret = r
+                .settings
+                .iter()
+                .any(|setting| setting.name == "BACHATA_DATA_DIR" && setting.secret);
+            r.record(DATABASE, default.clone(), source, secret);
             default
         }
         Some(mut raw) => {

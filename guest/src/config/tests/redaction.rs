@@ -126,3 +126,25 @@ fn a_value_holding_a_secret_manager_value_is_hidden() {
     assert_eq!(setting(&config, "ELASTICSEARCH_INDEX").value, REDACTED);
     assert!(!format!("{:?}", config.settings).contains("s3cr3t"));
 }
+
+#[test]
+fn the_database_default_in_a_secret_data_directory_is_hidden() {
+    // The default `MONITOR_DATABASE` is a file in the data directory (found by fuzzing).
+    let config = local(&[
+        ("ELASTICSEARCH_PASSWORD", "hunter2secret"),
+        ("BACHATA_DATA_DIR", "/srv/hunter2secret"),
+    ])
+    .expect("valid");
+    let database = setting(&config, "MONITOR_DATABASE");
+    assert!(database.secret);
+    assert_eq!(database.value, REDACTED);
+    assert!(!format!("{:?}", config.settings).contains("hunter2secret"));
+    let config = load(
+        &[],
+        Some("ELASTICSEARCH_PASSWORD=pw\nBACHATA_DATA_DIR=/srv/${ELASTICSEARCH_PASSWORD}x\n"),
+        &NoSecrets,
+    )
+    .expect("valid");
+    assert_eq!(setting(&config, "MONITOR_DATABASE").value, REDACTED);
+    assert!(!format!("{:?}", config.settings).contains("/srv/"));
+}
