@@ -301,3 +301,33 @@ fn experiments_from_the_cli() {
         assert!(names.contains(&wanted), "{wanted}");
     }
 }
+
+#[test]
+fn of_concurrent_identical_creations_exactly_one_answers_201() {
+    let sandbox = sandbox();
+    let daemon = sandbox.daemon();
+    let url = daemon.url("/v1/experiments");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    send(reqwest::blocking::Client::new().post(&url), &definition()).0
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("client"))
+            .collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|status| [200, 201].contains(status)),
+        "{statuses:?}"
+    );
+}

@@ -64,13 +64,11 @@ pub(super) async fn create(State(shared): State<Arc<Shared>>, request: Request) 
         Err(response) => return response,
     };
     let policy = shared.manager.policy();
-    // Stored by this request when its creation time is not before the request (one
-    // transaction decides; no separate read that another request could race).
-    let asked = chrono::Utc::now().timestamp_millis();
-    let outcome = with_experiments(&shared, move |e| e.create(&policy, definition)).await;
+    // Whether this request stored it is decided in the transaction that writes it.
+    let outcome = with_experiments(&shared, move |e| e.create_reporting(&policy, definition)).await;
     match outcome {
-        Ok(experiment) => {
-            let status = if experiment.created_at.timestamp_millis() >= asked {
+        Ok((experiment, created)) => {
+            let status = if created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK

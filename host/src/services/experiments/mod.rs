@@ -126,13 +126,24 @@ impl Experiments {
     /// Stores a new experiment. Creating one again with the same definition changes nothing;
     /// with another definition it is an error (see [`Experiments::replace`]).
     pub fn create(&self, policy: &Policy, definition: Definition) -> Result<Experiment, Error> {
+        self.create_reporting(policy, definition)
+            .map(|(experiment, _)| experiment)
+    }
+
+    /// [`Experiments::create`], saying whether this call stored it (`true`) or found it
+    /// stored already (`false`): of concurrent identical creations, exactly one says `true`.
+    pub fn create_reporting(
+        &self,
+        policy: &Policy,
+        definition: Definition,
+    ) -> Result<(Experiment, bool), Error> {
         let (definition, json) = Self::prepare(policy, definition)?;
         let now = Utc::now().timestamp_millis();
         self.monitor.write(|tx| {
             if let Some(existing) = stored::get(tx, &definition.test_id)? {
                 let existing = experiment(existing)?;
                 if existing.definition == definition {
-                    return Ok(existing);
+                    return Ok((existing, false));
                 }
                 return Err(StoreError::Conflict(invalid(
                     "test_id",
@@ -145,7 +156,7 @@ impl Experiments {
             }
             stored::insert(tx, &definition.test_id, &json, now)?;
             tracing::info!(test_id = %definition.test_id, "experiment created");
-            load(tx, &definition.test_id)
+            Ok((load(tx, &definition.test_id)?, true))
         })
     }
 
