@@ -732,6 +732,26 @@ fn the_cli_keeps_to_the_api_rules() {
         let run = sandbox.run(&["monitor", "metrics", "--k", k]);
         assert_eq!(run.code, 2, "--k {k}: {}", run.all_output());
     }
+    // A conflict is the API's 409 in the problem document too.
+    let log = |score: &str| {
+        sandbox.run(&[
+            "--json",
+            "monitor",
+            "log-decision",
+            "--id",
+            "c-1",
+            "--song",
+            "s",
+            "--moves",
+            "a",
+            "--scores",
+            score,
+        ])
+    };
+    assert_eq!(log("1").code, 0);
+    let conflict = log("0.5");
+    assert_eq!(conflict.code, 2, "{}", conflict.all_output());
+    assert_eq!(conflict.json()["status"], 409, "{}", conflict.all_output());
     // A report page replaces a file, never a link in its place.
     std::fs::write(sandbox.path().join("target.txt"), "keep").expect("write");
     std::os::unix::fs::symlink("target.txt", sandbox.path().join("page.html")).expect("link");

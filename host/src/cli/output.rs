@@ -335,6 +335,12 @@ pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitC
     }
     if json {
         let app = error.to_app_error();
+        // As the daemon answers it: a conflict with stored data is 409, a missing record 404.
+        let status = match error {
+            Error::Conflict(_) => Some(409),
+            Error::NotFound(_) => Some(404),
+            _ => None,
+        };
         // The active policy renders; the embedded one when there is none or it fails.
         let active = policy.map(|policy| policy.problem_json(&app, None, None));
         let (rendered, fallback) = match active {
@@ -344,6 +350,15 @@ pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitC
                 true,
             ),
         };
+        let rendered = rendered.map(|text| match status {
+            Some(code) => {
+                let mut document: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or_else(|_| json!({}));
+                document["status"] = json!(code);
+                serde_json::to_string_pretty(&document).unwrap_or(text)
+            }
+            None => text,
+        });
         match rendered {
             Ok(text) if !fallback => println!("{text}"),
             Ok(text) => {
