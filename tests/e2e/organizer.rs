@@ -86,6 +86,53 @@ fn data(sandbox: &Sandbox) -> PathBuf {
     sandbox.path().join("data")
 }
 
+/// A dry run's report and the real run's say the same: per clip (`would_move` for `moved`),
+/// in the counts, the structure found and the result.
+fn assert_same_outcome(dry: &Value, real: &Value) {
+    let statuses = |report: &Value| -> Vec<String> {
+        report["moves"]
+            .as_array()
+            .expect("moves")
+            .iter()
+            .map(|clip| {
+                clip["status"]
+                    .as_str()
+                    .expect("status")
+                    .replace("would_move", "moved")
+            })
+            .collect()
+    };
+    assert_eq!(statuses(dry), statuses(real));
+    let (mut dry_summary, mut summary) = (dry["summary"].clone(), real["summary"].clone());
+    dry_summary["moved"] = dry_summary["would_move"].take();
+    (dry_summary["would_move"], summary["would_move"]) = (json!(0), json!(0));
+    assert_eq!(dry_summary, summary);
+    for key in ["structure", "organized", "success", "per_category"] {
+        assert_eq!(dry[key], real[key], "{key}");
+    }
+}
+
+/// The facts by which the organizer knows a file again (its journal's `file`).
+fn file_id(path: &Path) -> Value {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).expect("stat");
+    json!({"inode": meta.ino(), "size": meta.size(), "mtime": meta.mtime(),
+           "mtime_nsec": meta.mtime_nsec()})
+}
+
+/// The journal's record of a root: its canonical path, its device and inode.
+fn root_record(root: &Path) -> (String, Value) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(root).expect("stat");
+    (
+        root.canonicalize()
+            .expect("canonical")
+            .display()
+            .to_string(),
+        json!({"device": meta.dev(), "inode": meta.ino()}),
+    )
+}
+
 #[test]
 fn a_dataset_is_organized_once_and_a_dry_run_changes_nothing() {
     let sandbox = Sandbox::new();
@@ -357,9 +404,15 @@ fn a_run_killed_at_any_point_is_finished_by_the_next() {
         resumed_runs > 0,
         "at least one run was killed in the middle of its moves"
     );
+    // A dry run says what the finishing run does, and changes nothing (the journal kept).
+    let before = tree_digest(&root);
+    let dry = organize(&sandbox, &["--dry-run"]);
+    assert_eq!(tree_digest(&root), before, "a dry run changes no byte");
     let run = organize(&sandbox, &[]);
     assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(dry.code, run.code, "{}", dry.stderr);
     let report = run.json();
+    assert_same_outcome(&dry.json(), &report);
     let summary = &report["summary"];
     assert_eq!(
         summary["moved"].as_u64().unwrap_or(0) + summary["already_organized"].as_u64().unwrap_or(0),
@@ -440,4 +493,210 @@ fn an_interrupted_run_is_finished_from_its_journal_in_its_own_root_only() {
         std::fs::read_to_string(root.join("annotations.json.bak")).expect("read"),
         annotations
     );
+}
+
+#[test]
+fn a_dry_run_finishes_an_interrupted_run_on_paper_as_the_run_does() {
+    // Killed after all its moves (before the annotation file was rewritten), then after half.
+    for done in [120, 50] {
+        let sandbox = Sandbox::new();
+        let root = data(&sandbox);
+        std::fs::create_dir_all(&root).expect("mkdir");
+        dataset(&root, 120);
+        let hashes = contents(&root);
+        let plan = organize(&sandbox, &["--dry-run"]).json();
+        let moves: Vec<Value> = plan["moves"]
+            .as_array()
+            .expect("moves")
+            .iter()
+            .enumerate()
+            .map(|(index, clip)| {
+                let from = clip["current_path"].as_str().expect("from");
+                json!({"index": index, "clip_id": clip["clip_id"], "from": from,
+                       "to": clip["target_path"], "file": file_id(&root.join(from))})
+            })
+            .collect();
+        let (canonical, id) = root_record(&root);
+        let journal = root.join(".annotations.json.organize-journal");
+        std::fs::write(
+            &journal,
+            json!({"root": canonical, "root_id": id, "moves": moves}).to_string(),
+        )
+        .expect("journal");
+        for planned in &moves[..done] {
+            let to = root.join(planned["to"].as_str().expect("to"));
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::rename(root.join(planned["from"].as_str().expect("from")), &to).expect("move");
+        }
+
+        let before = tree_digest(&root);
+        let dry = organize(&sandbox, &["--dry-run"]);
+        assert_eq!(tree_digest(&root), before, "a dry run changes no byte");
+        assert!(journal.exists(), "the dry run keeps the journal");
+        let text = sandbox.run(&[
+            "organize",
+            "--annotations",
+            "data/annotations.json",
+            "--dry-run",
+        ]);
+        let real = organize(&sandbox, &[]);
+        assert_eq!(real.code, 0, "{}", real.all_output());
+        assert_eq!((dry.code, text.code), (0, 0), "{}", text.stdout);
+        let (dry, real) = (dry.json(), real.json());
+        assert_same_outcome(&dry, &real);
+        assert_eq!(dry["summary"]["resumed"], 120, "{}", dry["summary"]);
+        assert_eq!(dry["summary"]["already_organized"], 120);
+        assert_eq!(dry["organized"], "organized");
+        assert!(
+            text.stdout.contains("0 would move, 120 already organized")
+                && text
+                    .stdout
+                    .contains("(120 finished from an interrupted run)"),
+            "{}",
+            text.stdout
+        );
+        assert!(!journal.exists());
+        assert_eq!(contents(&root), hashes);
+    }
+}
+
+/// `organize --annotations ../ann/ann.json --root ds` from `dir`.
+fn organize_from(sandbox: &Sandbox, dir: &Path, extra: &[&str]) -> bachata_common_tests::Run {
+    let mut args = vec![
+        "organize",
+        "--annotations",
+        "../ann/ann.json",
+        "--root",
+        "ds",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let output = sandbox
+        .command(&args)
+        .current_dir(dir)
+        .output()
+        .expect("run");
+    bachata_common_tests::Run::from_output(output)
+}
+
+#[test]
+fn a_journal_of_another_directory_s_root_is_refused_and_kept() {
+    let sandbox = Sandbox::new();
+    let (a, b, ann) = (
+        sandbox.path().join("A"),
+        sandbox.path().join("B"),
+        sandbox.path().join("ann"),
+    );
+    std::fs::create_dir_all(&ann).expect("mkdir");
+    let journal = ann.join(".ann.json.organize-journal");
+    // A run in A (`ds` relative to A) killed in the middle of its moves.
+    let mut interrupted = false;
+    for _ in 0..5 {
+        for dir in [&a, &b] {
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir.join("ds")).expect("mkdir");
+            // B/ds: another dataset, with the same names and bytes.
+            dataset(&dir.join("ds"), 2_000);
+            std::fs::rename(dir.join("ds/annotations.json"), ann.join("ann.json")).expect("move");
+        }
+        let mut child = sandbox
+            .command(&[
+                "organize",
+                "--annotations",
+                "../ann/ann.json",
+                "--root",
+                "ds",
+            ])
+            .current_dir(&a)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let waited = std::time::Instant::now();
+        while !journal.exists()
+            && child.try_wait().ok().flatten().is_none()
+            && waited.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        if journal.exists() {
+            interrupted = true;
+            break;
+        }
+    }
+    assert!(interrupted, "a run was killed in the middle of its moves");
+    let recorded = std::fs::read(&journal).expect("journal");
+    let document: Value = serde_json::from_slice(&recorded).expect("JSON");
+    let (canonical, id) = root_record(&a.join("ds"));
+
+    // From B, `ds` is another dataset: refused, dry or not, nothing changed, nothing it
+    // records repeated as advice.
+    let before = (tree_digest(&a), tree_digest(&b), tree_digest(&ann));
+    for extra in [&["--dry-run"][..], &[]] {
+        let run = organize_from(&sandbox, &b, extra);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.all_output());
+        assert!(
+            run.error_line().contains("another dataset root"),
+            "{}",
+            run.stderr
+        );
+        let output = run.all_output();
+        assert!(!output.contains("finishing an interrupted"), "{output}");
+        assert!(!output.contains(&canonical), "{output}");
+        assert!(!output.contains("organize-journal"), "{output}");
+        assert_eq!(
+            (tree_digest(&a), tree_digest(&b), tree_digest(&ann)),
+            before,
+            "{extra:?}: nothing changed"
+        );
+    }
+    assert_eq!(std::fs::read(&journal).expect("kept"), recorded);
+    // The journal records A's root: its canonical path, device and inode.
+    assert_eq!(document["root"], canonical.as_str());
+    assert_eq!(document["root_id"], id);
+    // An older journal (the root as typed, relative) is refused there too: its files are not
+    // B's.
+    let mut older = document.clone();
+    older["root"] = json!("ds");
+    older.as_object_mut().expect("object").remove("root_id");
+    std::fs::write(&journal, older.to_string()).expect("older");
+    let before = (tree_digest(&a), tree_digest(&b), tree_digest(&ann));
+    let run = organize_from(&sandbox, &b, &[]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.error_line().contains("another dataset root"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        (tree_digest(&a), tree_digest(&b), tree_digest(&ann)),
+        before
+    );
+
+    // A renamed: still its root. The journal as written is finished (on paper by a dry run),
+    // then the older one by the run.
+    let renamed = sandbox.path().join("A renamed");
+    std::fs::rename(&a, &renamed).expect("rename");
+    std::fs::write(&journal, &recorded).expect("restore");
+    let dry = organize_from(&sandbox, &renamed, &["--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(dry.json()["summary"]["resumed"], 2_000, "{}", dry.stdout);
+    assert_eq!(std::fs::read(&journal).expect("kept"), recorded);
+    std::fs::write(&journal, older.to_string()).expect("older");
+    let run = organize_from(&sandbox, &renamed, &[]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let report = run.json();
+    assert_eq!(report["summary"]["resumed"], 2_000, "{}", report["summary"]);
+    assert_eq!(report["summary"]["already_organized"], 2_000);
+    assert!(!journal.exists());
+    let text = std::fs::read_to_string(ann.join("ann.json")).expect("read");
+    let after: Value = serde_json::from_str(&text).expect("JSON");
+    for clip in after["clips"].as_array().expect("clips") {
+        let path = clip["video_path"].as_str().expect("path");
+        assert!(renamed.join("ds").join(path).is_file(), "{path}");
+    }
+    // B was never touched.
+    assert_eq!(tree_digest(&b), before.1);
 }

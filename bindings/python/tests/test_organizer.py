@@ -18,6 +18,7 @@ from bachata_common.organizer import organize, read_mapping, to_markdown
 from bachata_common.organizer.dataset import MOVED, REFUSED, TARGET_EXISTS, Dataset
 from bachata_common.organizer.journal import path_for
 
+REPOSITORY = Path(__file__).resolve().parents[3]
 LABELS = ["basic", "Basic-Step", "golpes", "CROSS BODY LEAD", "Lady-Turn", "spin", "body roll", "DIP", "intros"]
 
 
@@ -214,6 +215,110 @@ def test_a_killed_run_is_finished_by_the_next_and_loses_nothing(tmp_path):
     for clip in document["clips"]:
         assert (tmp_path / clip["video_path"]).read_bytes() == f"clip {int(clip['clip_id'][1:])}".encode()
     assert organize(annotations)["summary"]["already_organized"] == 600
+
+
+def same_outcome(dry: dict, real: dict) -> None:
+    """A dry run's report and the real run's say the same: per clip (``would_move`` for
+    ``moved``), in the counts, the structure found and the result."""
+    assert [move["status"].replace("would_move", "moved") for move in dry["moves"]] == [
+        move["status"] for move in real["moves"]
+    ]
+    dry_summary, summary = dict(dry["summary"]), dict(real["summary"])
+    dry_summary["moved"], dry_summary["would_move"], summary["would_move"] = dry_summary["would_move"], 0, 0
+    assert dry_summary == summary
+    for key in ("structure", "organized", "success", "per_category"):
+        assert dry[key] == real[key], key
+
+
+@pytest.mark.parametrize("killed_at", [300, 120])
+def test_a_dry_run_finishes_an_interrupted_run_on_paper_as_the_run_does(tmp_path, killed_at):
+    # Killed after all its moves (before the annotation file was rewritten), then after some.
+    annotations = dataset(tmp_path, 300)
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(annotations), str(killed_at)])
+    assert killed.returncode == -signal.SIGKILL
+    journal = path_for(annotations)
+    assert journal.exists()
+    before = digest(tmp_path)
+    dry = organize(annotations, dry_run=True)
+    assert digest(tmp_path) == before, "a dry run changes no byte, the journal kept"
+    real = organize(annotations)
+    same_outcome(dry, real)
+    assert dry["summary"]["resumed"] == 300 and dry["summary"]["already_organized"] == 300
+    assert dry["success"] and dry["organized"] == "organized"
+    assert not journal.exists()
+
+
+KILLED_IN = r"""
+import os, signal, sys
+from bachata_common.organizer import organize
+
+def progress(done, total):
+    if done == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+organize("../ann/ann.json", root="ds", progress=progress)
+"""
+
+
+def test_a_journal_of_another_directory_s_root_is_refused_and_kept(tmp_path, monkeypatch):
+    a, b, ann = tmp_path / "A", tmp_path / "B", tmp_path / "ann"
+    ann.mkdir()
+    for directory in (a, b):
+        # B/ds: another dataset, with the same names and bytes.
+        dataset(directory / "ds", 200).rename(ann / "ann.json")
+    journal = ann / ".ann.json.organize-journal"
+    killed = subprocess.run([sys.executable, "-c", KILLED_IN, "ann", "80"], cwd=a)
+    assert killed.returncode == -signal.SIGKILL and journal.exists()
+    recorded = journal.read_bytes()
+    document = json.loads(recorded)
+
+    # From B, `ds` is another dataset: refused, dry or not, nothing changed, nothing it records
+    # repeated as advice.
+    monkeypatch.chdir(b)
+    before = digest(tmp_path)
+    for dry_run in (True, False):
+        with pytest.raises(ValidationError, match="another dataset root") as caught:
+            organize("../ann/ann.json", root="ds", dry_run=dry_run)
+        assert str(a) not in str(caught.value) and "organize-journal" not in str(caught.value)
+        assert digest(tmp_path) == before
+    assert journal.read_bytes() == recorded
+    # The journal records A's root: its canonical path, device and inode.
+    found = os.stat(a / "ds")
+    assert document["root"] == str((a / "ds").resolve())
+    assert document["root_id"] == {"device": found.st_dev, "inode": found.st_ino}
+    # An older journal (the root as typed, relative) is refused there too: its files are not B's.
+    older = {key: value for key, value in document.items() if key != "root_id"}
+    older["root"] = "ds"
+    journal.write_text(json.dumps(older))
+    before = digest(tmp_path)
+    with pytest.raises(ValidationError, match="another dataset root"):
+        organize("../ann/ann.json", root="ds")
+    assert digest(tmp_path) == before
+
+    # A renamed: still its root. The journal as written is finished on paper by a dry run (the
+    # native host's too, when built), then the older one by the run.
+    renamed = tmp_path / "A renamed"
+    a.rename(renamed)
+    monkeypatch.chdir(renamed)
+    journal.write_bytes(recorded)
+    dry = organize("../ann/ann.json", root="ds", dry_run=True)
+    assert dry["summary"]["resumed"] == 200 and journal.read_bytes() == recorded
+    native = REPOSITORY / "target" / "debug" / "bachata-common"
+    if native.is_file():
+        env = {"PATH": os.environ.get("PATH", "")}
+        command = [str(native), "organize", "--annotations", "../ann/ann.json", "--root", "ds", "--json", "--dry-run"]
+        answer = subprocess.run(command, capture_output=True, text=True, env=env, cwd=renamed)
+        assert answer.returncode == 0, answer.stderr
+        assert json.loads(answer.stdout)["summary"] == dry["summary"]
+        refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=b)
+        assert refused.returncode == 2 and "another dataset root" in refused.stderr, refused.stderr
+        assert journal.read_bytes() == recorded
+    journal.write_text(json.dumps(older))
+    report = organize("../ann/ann.json", root="ds")
+    assert report["summary"]["resumed"] == 200 and report["summary"]["already_organized"] == 200
+    assert not journal.exists()
+    for clip in json.loads((ann / "ann.json").read_text())["clips"]:
+        assert (renamed / "ds" / clip["video_path"]).read_bytes() == f"clip {int(clip['clip_id'][1:])}".encode()
 
 
 def test_a_journal_of_another_root_is_refused(tmp_path):

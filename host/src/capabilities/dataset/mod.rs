@@ -45,10 +45,42 @@ impl FileId {
     }
 }
 
+/// Which directory a dataset root is: its device and inode. The same directory whatever path
+/// reaches it (renamed, through a bind mount of its filesystem), and only that one; a journal
+/// records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RootId {
+    /// The filesystem's device number.
+    pub device: u64,
+    /// The directory's inode number.
+    pub inode: u64,
+}
+
+impl RootId {
+    /// The directory `path` names now (a link followed, as [`Dataset::open`] follows one; a
+    /// relative path from the current directory).
+    pub fn of_path(path: &Path) -> io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path)?;
+        Ok(Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
+}
+
+/// `root`'s canonical absolute path (links resolved), or its absolute path when it cannot be
+/// resolved: what a journal records for people (the root is matched by [`RootId`]).
+pub fn canonical_path(root: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(root)
+        .or_else(|_| std::path::absolute(root))
+        .unwrap_or_else(|_| root.to_path_buf())
+}
+
 /// A relative path's components, or why it is refused: absolute, empty, or with an empty, `.`
 /// or `..` component or a NUL (the plan never gives such paths; a journal or another policy
 /// might).
-fn components(path: &str) -> Result<Vec<&str>, PathError> {
+pub fn components(path: &str) -> Result<Vec<&str>, PathError> {
     let parts: Vec<&str> = path.split('/').collect();
     let bad = path.starts_with('/')
         || parts
@@ -113,6 +145,20 @@ impl Dataset {
         let root = Dir::open_ambient_dir(root, ambient_authority())?;
         let mount = stat_fd(&root)?.mount;
         Ok(Self { root, mount })
+    }
+
+    /// Which directory the root is (the one opened, whatever its path names now).
+    pub fn id(&self) -> io::Result<RootId> {
+        let stat = stat_fd(&self.root)?;
+        Ok(RootId {
+            device: stat.mount.device,
+            inode: stat.inode,
+        })
+    }
+
+    /// Whether `path` names the regular file `file` (errors and refusals are a no).
+    pub fn holds(&self, path: &str, file: FileId) -> bool {
+        matches!(self.find(path), Ok(Found::File(stat)) if FileId::of(&stat) == file)
     }
 
     /// The directory holding `parts[..last]`, opened component by component; `create` makes

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::capabilities::dataset::annotations::{AnnotationError, Annotations};
 use crate::capabilities::dataset::folder::{FileError, Folder, read_file};
 use crate::capabilities::dataset::journal::{self, Journal, JournalError};
-use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError};
+use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError, canonical_path};
 use crate::runtime::Policy;
 use crate::types::error::Error;
 use crate::types::monitor::invalid;
@@ -57,7 +57,8 @@ pub struct OrganizeOptions {
     pub annotations: PathBuf,
     /// The dataset root `video_path`s are relative to (default: the annotation file's folder).
     pub root: Option<PathBuf>,
-    /// Change nothing on disk.
+    /// Change nothing on disk: report what the run would do (an interrupted run's journal
+    /// read and finished on paper only).
     pub dry_run: bool,
     /// Replace the stock mapping.
     pub mapping: Option<Vec<Category>>,
@@ -224,22 +225,20 @@ impl<'a> Organizer<'a> {
         self.policy.check_mapping(&mapping)?;
         let journal_name = journal::name_for(&name);
         let journal_path = journal::path_for(&options.annotations);
-        let resumed = if options.dry_run {
-            0
-        } else {
-            let journal = Journaled {
-                folder: &folder,
-                name: &journal_name,
-                path: &journal_path,
-            };
-            self.resume(&dataset, &root, &mut annotations, &journal)?
+        // A dry run finishes an interrupted run too, on paper: it says what the run does.
+        let mut view = plan::View::new(&dataset, options.dry_run);
+        let journal = Journaled {
+            folder: &folder,
+            name: &journal_name,
+            path: &journal_path,
         };
+        let resumed = self.resume(&mut view, &root, &mut annotations, &journal)?;
         let categories: Vec<&str> = mapping
             .iter()
             .map(|category| category.name.as_str())
             .chain(options.default_category.as_deref())
             .collect();
-        let structure = dataset.survey(&is_video, &|name| categories.contains(&name));
+        let structure = view.survey(&is_video, &|name| categories.contains(&name));
         let placements = self.policy.plan(
             annotations.clips(),
             &mapping,
@@ -264,11 +263,12 @@ impl<'a> Organizer<'a> {
             mut moves,
             planned,
             follows,
-        } = plan::on_disk(&dataset, placements);
+        } = plan::on_disk(&view, placements);
 
         if !options.dry_run && !planned.is_empty() {
             let journal = Journal {
-                root: root.clone(),
+                root: canonical_path(&root),
+                root_id: Some(dataset.id().map_err(io_error(&root))?),
                 moves: planned.clone(),
             };
             journal
@@ -341,12 +341,13 @@ impl<'a> Organizer<'a> {
     /// Finishes an interrupted run from its journal: each move whose source is still the
     /// planned file is made, then the annotation file points every journaled clip whose file is
     /// at its target there (clips found by id and path, not by row). The journal is removed only
-    /// when every move is accounted for; a journal of another root is refused (without
-    /// repeating what it says: whoever can write in the folder can forge one). The number of
-    /// clips finished this way.
+    /// when every move is accounted for. A dry run does all this on paper (`view`), the journal
+    /// and the annotation file left as they are. A journal of another root
+    /// ([`Journal::is_of`]) is refused and kept, nothing changed (and nothing it says repeated:
+    /// whoever can write in the folder can forge one). The number of clips finished this way.
     fn resume(
         &self,
-        dataset: &Dataset,
+        view: &mut plan::View<'_>,
         root: &Path,
         annotations: &mut Annotations,
         journal: &Journaled<'_>,
@@ -356,26 +357,26 @@ impl<'a> Organizer<'a> {
         else {
             return Ok(0);
         };
-        let same_root = match (read.root.canonicalize(), root.canonicalize()) {
-            (Ok(journaled), Ok(now)) => journaled == now,
-            _ => false,
-        };
-        if !same_root {
+        if !read.is_of(view.dataset()).map_err(io_error(root))? {
             return Err(Error::App(invalid(
                 "root",
                 Some(root.display().to_string()),
                 format!(
-                    "an interrupted run of this annotation file worked in another dataset root than {}: run again with the root that run was given, or remove its journal {} to drop it",
-                    root.display(),
-                    journal.path.display()
+                    "an interrupted run of this annotation file worked in another dataset root than {}; nothing was changed and its journal is kept: to finish it, run again with the root that run was given (from the directory it was started in)",
+                    root.display()
                 ),
             )));
         }
-        tracing::warn!(journal = %journal.path.display(), moves = read.moves.len(), "finishing an interrupted organizer run");
+        let on_paper = view.on_paper();
+        if on_paper {
+            tracing::warn!(journal = %journal.path.display(), moves = read.moves.len(), "an interrupted organizer run would be finished first (a dry run: on paper only)");
+        } else {
+            tracing::warn!(journal = %journal.path.display(), moves = read.moves.len(), "finishing an interrupted organizer run");
+        }
         let mut finished = 0;
         for planned in &read.moves {
-            let _ = dataset.move_file(&planned.from, &planned.to, Some(planned.file));
-            let at_target = match dataset.find(&planned.to) {
+            let _ = view.move_file(&planned.from, &planned.to, planned.file);
+            let at_target = match view.find(&planned.to) {
                 Ok(Found::File(stat)) => FileId::of(&stat) == planned.file,
                 Ok(_) | Err(PathError::Refused(_)) => false,
                 Err(PathError::Io(error)) => return Err(io_error(root)(error)),
@@ -392,9 +393,12 @@ impl<'a> Organizer<'a> {
                 finished += 1;
             }
         }
+        if on_paper {
+            return Ok(finished);
+        }
         // Written only when it changes, so `<file>.bak` keeps the version before the run.
         if finished > 0 {
-            dataset.sync().map_err(io_error(root))?;
+            view.dataset().sync().map_err(io_error(root))?;
             annotations
                 .write()
                 .map_err(write_error("annotation file", annotations.path()))?;

@@ -2,12 +2,178 @@
 //! the moves to make, so that a dry run says what the run does. A file an earlier move takes
 //! goes with that move (the same target: the row follows it) or is gone by then; a target an
 //! earlier move fills is taken by then.
+//!
+//! A dry run sees the disk through a [`View`] holding, on paper, the moves of an interrupted run
+//! that the run would finish first, so that it too says what the run does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::capabilities::dataset::journal::JournalMove;
-use crate::capabilities::dataset::{Dataset, FileId, Found, PathError};
-use crate::types::organizer::{ClipMove, ClipStatus, Placement, PlacementStatus};
+use crate::capabilities::dataset::{Dataset, FileId, Found, Moved, PathError, components};
+use crate::capabilities::fs::stat::Stat;
+use crate::types::organizer::{ClipMove, ClipStatus, Placement, PlacementStatus, Structure};
+
+/// The dataset as a run sees it. A run looks at the disk and moves files there; a dry run makes
+/// its moves (those of an interrupted run it would finish first) on paper only: each file gone
+/// from its source and at its target, the folders made for it, so that what it then plans,
+/// counts and surveys is what the run would find.
+pub(super) struct View<'d> {
+    dataset: &'d Dataset,
+    on_paper: bool,
+    /// Paths a move on paper emptied.
+    gone: HashSet<String>,
+    /// Paths a move on paper filled, with the file's facts.
+    placed: HashMap<String, Stat>,
+    /// Folders a move on paper made.
+    folders: HashSet<String>,
+    /// The moves on paper, in order.
+    moved: Vec<(String, String)>,
+}
+
+impl<'d> View<'d> {
+    /// The disk itself, or (`on_paper`) the disk and the moves made on paper.
+    pub fn new(dataset: &'d Dataset, on_paper: bool) -> Self {
+        Self {
+            dataset,
+            on_paper,
+            gone: HashSet::new(),
+            placed: HashMap::new(),
+            folders: HashSet::new(),
+            moved: Vec::new(),
+        }
+    }
+
+    /// Whether moves are made on paper only (a dry run).
+    pub fn on_paper(&self) -> bool {
+        self.on_paper
+    }
+
+    /// The dataset underneath.
+    pub fn dataset(&self) -> &'d Dataset {
+        self.dataset
+    }
+
+    /// What `path` names (see [`Dataset::find`]), after the moves made on paper.
+    pub fn find(&self, path: &str) -> Result<Found, PathError> {
+        if self.moved.is_empty() {
+            return self.dataset.find(path);
+        }
+        let parts = components(path)?;
+        let mut prefix = String::with_capacity(path.len());
+        for (depth, part) in parts.iter().enumerate() {
+            if depth > 0 {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            let last = depth + 1 == parts.len();
+            if let Some(stat) = self.placed.get(&prefix) {
+                return if last {
+                    Ok(Found::File(*stat))
+                } else {
+                    Err(PathError::Refused(format!("{part:?} is not a directory")))
+                };
+            }
+            if self.folders.contains(&prefix) {
+                if last {
+                    return Ok(Found::NotAFile);
+                }
+            } else if self.gone.contains(&prefix) {
+                return Ok(Found::Missing);
+            }
+        }
+        self.dataset.find(path)
+    }
+
+    /// Moves `from` to `to` when `from` is still the file `expected` (see
+    /// [`Dataset::move_file`]); on paper, what that move would do.
+    pub fn move_file(&mut self, from: &str, to: &str, expected: FileId) -> Moved {
+        if !self.on_paper {
+            return self.dataset.move_file(from, to, Some(expected));
+        }
+        let stat = match self.find(from) {
+            Ok(Found::File(stat)) if FileId::of(&stat) == expected => stat,
+            Ok(Found::File(_) | Found::NotAFile) => return Moved::Changed,
+            Ok(Found::Missing) => return Moved::Missing,
+            Err(PathError::Refused(why)) => return Moved::Refused(why),
+            Err(PathError::Io(error)) => return Moved::Failed(error),
+        };
+        match self.find(to) {
+            Ok(Found::Missing) => {}
+            Ok(Found::File(_) | Found::NotAFile) => return Moved::TargetExists,
+            Err(PathError::Refused(why)) => return Moved::Refused(why),
+            Err(PathError::Io(error)) => return Moved::Failed(error),
+        }
+        // The target's missing folders are made.
+        let parents = to.rsplit_once('/').map_or("", |(parents, _)| parents);
+        let mut folder = String::with_capacity(to.len());
+        for part in parents.split('/').filter(|part| !part.is_empty()) {
+            if !folder.is_empty() {
+                folder.push('/');
+            }
+            folder.push_str(part);
+            if matches!(self.find(&folder), Ok(Found::Missing)) {
+                self.gone.remove(&folder);
+                self.folders.insert(folder.clone());
+            }
+        }
+        self.placed.remove(from);
+        self.gone.insert(from.to_string());
+        self.gone.remove(to);
+        self.placed.insert(to.to_string(), stat);
+        self.moved.push((from.to_string(), to.to_string()));
+        Moved::Moved
+    }
+
+    /// The dataset's structure (see [`Dataset::survey`]), after the moves made on paper.
+    pub fn survey(
+        &self,
+        is_video: &dyn Fn(&str) -> bool,
+        is_category: &dyn Fn(&str) -> bool,
+    ) -> Structure {
+        let mut structure = self.dataset.survey(is_video, is_category);
+        structure.folders += self.folders.len() as u64;
+        for (from, to) in &self.moved {
+            tally(&mut structure, from, false, is_video, is_category);
+            tally(&mut structure, to, true, is_video, is_category);
+        }
+        structure
+    }
+}
+
+/// A video at `path` counted in (`add`) or out of `structure`, as the survey counts it.
+fn tally(
+    structure: &mut Structure,
+    path: &str,
+    add: bool,
+    is_video: &dyn Fn(&str) -> bool,
+    is_category: &dyn Fn(&str) -> bool,
+) {
+    let parts: Vec<&str> = path.split('/').collect();
+    if !parts.last().is_some_and(|name| is_video(name)) {
+        return;
+    }
+    let count = |value: &mut u64| {
+        *value = if add {
+            value.saturating_add(1)
+        } else {
+            value.saturating_sub(1)
+        };
+    };
+    count(&mut structure.video_files);
+    if let [category, _, _] = parts[..]
+        && is_category(category)
+    {
+        count(&mut structure.organized_files);
+        let per_category = structure
+            .per_category
+            .entry(category.to_string())
+            .or_default();
+        count(per_category);
+        if *per_category == 0 {
+            structure.per_category.remove(category);
+        }
+    }
+}
 
 /// The plan on disk.
 pub(super) struct OnDisk {
@@ -29,7 +195,7 @@ fn not_a_file() -> (ClipStatus, Option<String>) {
 }
 
 /// Looks at the disk for each placement (in the file's order).
-pub(super) fn on_disk(dataset: &Dataset, placements: Vec<Placement>) -> OnDisk {
+pub(super) fn on_disk(dataset: &View<'_>, placements: Vec<Placement>) -> OnDisk {
     let mut moves = Vec::with_capacity(placements.len());
     let mut planned: Vec<JournalMove> = Vec::new();
     let mut follows = Vec::new();
@@ -145,7 +311,7 @@ mod tests {
         std::fs::write(dir.path().join("x/b.mp4"), "another b").expect("write");
         let dataset = Dataset::open(dir.path()).expect("open");
         let plan = on_disk(
-            &dataset,
+            &View::new(&dataset, false),
             vec![
                 placement("a", "a.mp4", "c/l/a.mp4"),
                 placement("a", "a.mp4", "c/l/a.mp4"),
@@ -170,5 +336,61 @@ mod tests {
             plan.planned.iter().map(|m| m.index).collect::<Vec<_>>(),
             [0, 1, 3]
         );
+    }
+
+    #[test]
+    fn moves_on_paper_are_seen_and_surveyed_but_not_made() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("raw")).expect("mkdir");
+        std::fs::write(dir.path().join("raw/a.mp4"), "a").expect("write");
+        std::fs::write(dir.path().join("raw/b.mp4"), "b").expect("write");
+        let dataset = Dataset::open(dir.path()).expect("open");
+        let id = |path: &str| match dataset.find(path) {
+            Ok(Found::File(stat)) => FileId::of(&stat),
+            _ => panic!("{path} is a file"),
+        };
+        let (a, b) = (id("raw/a.mp4"), id("raw/b.mp4"));
+        let mut view = View::new(&dataset, true);
+        assert!(matches!(
+            view.move_file("raw/a.mp4", "c/l/a.mp4", a),
+            Moved::Moved
+        ));
+        // Not the planned file, or its target taken: not moved.
+        assert!(matches!(
+            view.move_file("raw/b.mp4", "c/l/b.mp4", a),
+            Moved::Changed
+        ));
+        assert!(matches!(
+            view.move_file("raw/b.mp4", "c/l/a.mp4", b),
+            Moved::TargetExists
+        ));
+        assert!(matches!(
+            view.move_file("raw/a.mp4", "c/l/x.mp4", a),
+            Moved::Missing
+        ));
+        assert!(matches!(view.find("raw/a.mp4"), Ok(Found::Missing)));
+        assert!(matches!(view.find("c/l/a.mp4"), Ok(Found::File(stat)) if FileId::of(&stat) == a));
+        assert!(matches!(view.find("c/l"), Ok(Found::NotAFile)));
+        assert!(matches!(
+            view.find("c/l/a.mp4/x"),
+            Err(PathError::Refused(_))
+        ));
+        assert!(matches!(
+            view.find("../c/l/a.mp4"),
+            Err(PathError::Refused(_))
+        ));
+        assert!(matches!(view.find("raw/b.mp4"), Ok(Found::File(_))));
+        let structure = view.survey(&|name| name.ends_with(".mp4"), &|name| name == "c");
+        assert_eq!(
+            (
+                structure.video_files,
+                structure.folders,
+                structure.organized_files
+            ),
+            (2, 3, 1)
+        );
+        assert_eq!(structure.per_category.get("c"), Some(&1));
+        // Nothing moved on disk.
+        assert!(dir.path().join("raw/a.mp4").is_file() && !dir.path().join("c").exists());
     }
 }

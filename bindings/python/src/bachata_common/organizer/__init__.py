@@ -37,10 +37,11 @@ from .dataset import (
     Dataset,
     FileId,
     PathRefused,
+    canonical_path,
 )
 from .files import FileError, Folder, read_file
 from .journal import Journal, name_for, path_for
-from .plan import on_disk
+from .plan import View, on_disk
 from .report import to_markdown
 
 __all__ = [
@@ -138,7 +139,7 @@ def _state(structure: dict) -> str:
     return "not"
 
 
-def _found(dataset: Dataset, path: str):
+def _found(dataset, path: str):
     try:
         return dataset.find(path)
     except PathRefused as refused:
@@ -167,12 +168,14 @@ def _write(annotations: Annotations) -> None:
         raise _write_error("annotation file", annotations.path, error) from None
 
 
-def _resume(dataset: Dataset, root: Path, annotations: Annotations, folder: Folder, name: str, journal_path: Path) -> int:
+def _resume(view: View, root: Path, annotations: Annotations, folder: Folder, name: str, journal_path: Path) -> int:
     """Finishes an interrupted run from its journal (see the native host's ``resume``): each
     move whose source is still the planned file is made, then the annotation file points every
-    journaled clip whose file is at its target there (found by id and path). A journal of
-    another root is refused, without repeating what it says (whoever can write in the folder
-    can forge one). The number of clips finished."""
+    journaled clip whose file is at its target there (found by id and path). A dry run does all
+    this on paper (``view``), the journal and the annotation file left as they are. A journal of
+    another root (:meth:`Journal.is_of`) is refused and kept, nothing changed (and nothing it
+    says repeated: whoever can write in the folder can forge one). The number of clips
+    finished."""
     try:
         journal = Journal.read(folder, name)
     except (FileError, ValueError) as error:
@@ -183,22 +186,23 @@ def _resume(dataset: Dataset, root: Path, annotations: Annotations, folder: Fold
         ) from None
     if journal is None:
         return 0
-    try:
-        same_root = Path(journal.root).resolve(strict=True) == root.resolve(strict=True)
-    except (OSError, ValueError):
-        same_root = False
-    if not same_root:
+    if not journal.is_of(view.dataset):
         raise ValidationError(
-            f"an interrupted run of this annotation file worked in another dataset root than {root}: run again with "
-            f"the root that run was given, or remove its journal {journal_path} to drop it",
+            f"an interrupted run of this annotation file worked in another dataset root than {root}; nothing was "
+            "changed and its journal is kept: to finish it, run again with the root that run was given (from the "
+            "directory it was started in)",
             field="root",
             value=str(root),
         )
-    _log.warning("finishing an interrupted organizer run", extra={"journal": str(journal_path), "moves": len(journal.moves)})
+    extra = {"journal": str(journal_path), "moves": len(journal.moves)}
+    if view.on_paper:
+        _log.warning("an interrupted organizer run would be finished first (a dry run: on paper only)", extra=extra)
+    else:
+        _log.warning("finishing an interrupted organizer run", extra=extra)
     finished = 0
     for planned in journal.moves:
-        dataset.move_file(planned.source, planned.target, planned.file)
-        kind, found = _found(dataset, planned.target)
+        view.move_file(planned.source, planned.target, planned.file)
+        kind, found = _found(view, planned.target)
         if kind == "error":
             raise OSError(found)
         if kind != "file" or FileId.of(found) != planned.file:
@@ -208,8 +212,10 @@ def _resume(dataset: Dataset, root: Path, annotations: Annotations, folder: Fold
                 annotations.set_path(row, planned.target)
                 finished += 1
                 break
+    if view.on_paper:
+        return finished
     if finished:
-        dataset.sync()
+        view.dataset.sync()
         _write(annotations)
     Journal.remove(folder, name)
     return finished
@@ -228,7 +234,8 @@ def organize(
     shape: ``success``, ``dry_run``, ``annotations``, ``root``, ``structure``, ``organized``,
     ``moves`` (per clip: ``clip_id``, ``current_path``, ``target_path``, ``target_category``,
     ``status``, ``error``), ``summary`` and ``per_category``. ``progress(done, total)`` is called
-    after each move."""
+    after each move. A dry run changes nothing and reports what the run would do (an interrupted
+    run's journal read and finished on paper only)."""
     annotations_path = Path(annotations)
     # The annotation file, its `.bak` and the journal go through its folder's descriptor.
     try:
@@ -271,9 +278,11 @@ def _organize(annotations_path: Path, folder: Folder, name: str, root, dry_run, 
         mapping = mapping if mapping is not None else stock_mapping()
         _checked(policy.organizer_check_mapping(mapping))
         journal_name, journal_path = name_for(name), path_for(annotations_path)
-        resumed = 0 if dry_run else _resume(dataset, root, annotations, folder, journal_name, journal_path)
+        # A dry run finishes an interrupted run too, on paper: it says what the run does.
+        view = View(dataset, dry_run)
+        resumed = _resume(view, root, annotations, folder, journal_name, journal_path)
         categories = {category["name"] for category in mapping} | ({default_category} if default_category else set())
-        structure = dataset.survey(is_video, categories.__contains__)
+        structure = view.survey(is_video, categories.__contains__)
         clips = [
             {"clip-id": clip.clip_id, "video-path": clip.video_path, "move-label": clip.move_label}
             for clip in annotations.clips
@@ -284,11 +293,11 @@ def _organize(annotations_path: Path, folder: Folder, name: str, root, dry_run, 
         ):
             raise ChoreographyGenerationError("the policy's plan does not answer the clips one for one, in order")
         # Look at the disk: each clip's status, and the moves to make.
-        moves, planned, follows = on_disk(dataset, placements)
+        moves, planned, follows = on_disk(view, placements)
 
         if not dry_run and planned:
             try:
-                Journal(str(root), planned).write(folder, journal_name)
+                Journal(canonical_path(root), planned, dataset.id()).write(folder, journal_name)
             except FileError as error:
                 raise _write_error("organizer journal", journal_path, error) from None
             moved_any = False

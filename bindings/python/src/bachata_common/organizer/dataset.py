@@ -25,6 +25,9 @@ __all__ = [
     "Dataset",
     "FileId",
     "PathRefused",
+    "RootId",
+    "canonical_path",
+    "components",
     "MOVED",
     "TARGET_EXISTS",
     "MISSING",
@@ -53,6 +56,35 @@ class FileId(NamedTuple):
     @classmethod
     def of(cls, stat: Stat) -> "FileId":
         return cls(stat.inode, stat.size, stat.mtime, stat.mtime_nsec)
+
+
+class RootId(NamedTuple):
+    """Which directory a dataset root is: its device and inode. The same directory whatever path
+    reaches it (renamed, through a bind mount of its filesystem), and only that one; a journal
+    records it."""
+
+    device: int
+    inode: int
+
+    @classmethod
+    def of_path(cls, path: Union[str, os.PathLike]) -> "RootId":
+        """The directory ``path`` names now (a link followed, as :class:`Dataset` follows one; a
+        relative path from the current directory): opened as the root is, then looked at."""
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            found = stat_fd(fd)
+        finally:
+            os.close(fd)
+        return cls(found.mount.device, found.inode)
+
+
+def canonical_path(root: Union[str, os.PathLike]) -> str:
+    """``root``'s canonical absolute path (links resolved), or its absolute path when it cannot
+    be resolved: what a journal records for people (the root is matched by :class:`RootId`)."""
+    try:
+        return str(Path(root).resolve(strict=True))
+    except (OSError, RuntimeError):
+        return os.path.abspath(root)
 
 
 class PathRefused(Exception):
@@ -125,6 +157,19 @@ class Dataset:
             self.close()
         except Exception:
             pass
+
+    def id(self) -> RootId:
+        """Which directory the root is (the one opened, whatever its path names now)."""
+        found = stat_fd(self.fd)
+        return RootId(found.mount.device, found.inode)
+
+    def holds(self, path: str, file: FileId) -> bool:
+        """Whether ``path`` names the regular file ``file`` (errors and refusals are a no)."""
+        try:
+            kind, found = self.find(path)
+        except (PathRefused, OSError):
+            return False
+        return kind == "file" and FileId.of(found) == file
 
     def _parent(self, parts: list[str], create: bool) -> Optional[int]:
         """A new descriptor of the directory holding ``parts[:-1]``, opened component by
