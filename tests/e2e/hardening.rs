@@ -898,3 +898,28 @@ fn a_cleanup_request_written_as_an_array_is_refused() {
         200
     );
 }
+
+#[test]
+fn an_empty_cleanup_body_is_the_same_request_as_an_empty_object() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0");
+    for i in 0..3 {
+        let path = sandbox.path().join(format!("data/temp/old-{i}.tmp"));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, b"x").expect("write");
+        age(&path, 100);
+    }
+    let daemon = sandbox.daemon();
+    let samples = |body: &str| -> usize {
+        let report: serde_json::Value = post_cleanup(&daemon, body).json().expect("json");
+        report["removals"].as_array().map_or(0, Vec::len)
+    };
+    // A dry run removes nothing, so both list the same three removals.
+    assert_eq!(samples(r#"{"dry_run": true}"#), 3);
+    let empty: serde_json::Value = post_cleanup(&daemon, "").json().expect("json");
+    assert_eq!(
+        empty["removals"].as_array().map_or(0, Vec::len),
+        3,
+        "{empty}"
+    );
+}

@@ -226,8 +226,9 @@ async fn resources(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-/// Body of `POST /v1/cleanup`; both fields default to false.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /v1/cleanup`; the flags default to false, `samples` to the default count
+/// (an empty body is the same request as `{}`).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CleanupRequest {
     #[serde(default)]
@@ -240,6 +241,17 @@ struct CleanupRequest {
     /// Most sample removals in the report.
     #[serde(default = "default_samples")]
     samples: u32,
+}
+
+impl Default for CleanupRequest {
+    fn default() -> Self {
+        Self {
+            force: false,
+            dry_run: false,
+            removals_log: false,
+            samples: default_samples(),
+        }
+    }
 }
 
 fn default_samples() -> u32 {
