@@ -151,6 +151,15 @@ fn an_import_stores_all_or_nothing() {
     assert_eq!(count("SELECT SUM(events) FROM feedback_rollup"), 2500);
 }
 
+/// The monitor of `database`, keeping events `retention_days`.
+fn open_monitor(database: impl Into<String>, retention_days: u32) -> Monitor {
+    Monitor::open(&MonitorSettings {
+        database: Database::new(database),
+        retention_days,
+    })
+    .expect("open")
+}
+
 fn decision(id: &str, ms: f64, score: f64) -> DecisionInput {
     DecisionInput {
         decision_id: Some(id.to_string()),
@@ -166,11 +175,7 @@ fn decision(id: &str, ms: f64, score: f64) -> DecisionInput {
 fn numbers_are_bounded_so_figures_stay_finite() {
     let policy = Policy::embedded().expect("policy");
     for database in databases() {
-        let monitor = Monitor::open(&MonitorSettings {
-            database: Database::new(&database.url),
-            retention_days: 90,
-        })
-        .expect("open");
+        let monitor = open_monitor(&database.url, 90);
         for (ms, score) in [(1e200, 0.5), (1.7e308, 0.5), (-1.0, 0.5), (10.0, 1.7e308)] {
             let error = monitor
                 .log_decision(decision("big", ms, score))
@@ -225,11 +230,7 @@ fn numbers_are_bounded_so_figures_stay_finite() {
 #[test]
 fn a_repeated_id_with_other_content_is_a_conflict() {
     for database in databases() {
-        let monitor = Monitor::open(&MonitorSettings {
-            database: Database::new(&database.url),
-            retention_days: 90,
-        })
-        .expect("open");
+        let monitor = open_monitor(&database.url, 90);
         assert!(
             monitor
                 .log_decision(decision("r", 10.0, 0.5))
@@ -346,13 +347,7 @@ fn one_broken_experiment_does_not_break_the_report() {
     let policy = Policy::embedded().expect("policy");
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("monitor.sqlite3");
-    let monitor = std::sync::Arc::new(
-        Monitor::open(&MonitorSettings {
-            database: Database::new(path.display().to_string()),
-            retention_days: 90,
-        })
-        .expect("open"),
-    );
+    let monitor = std::sync::Arc::new(open_monitor(path.display().to_string(), 90));
     let experiments = Experiments::new(std::sync::Arc::clone(&monitor));
     experiments
         .create(&policy, definition("good"))
@@ -398,11 +393,7 @@ fn one_broken_experiment_does_not_break_the_report() {
 fn pruning_removes_what_the_figures_count() {
     let policy = Policy::embedded().expect("policy");
     for database in databases() {
-        let monitor = Monitor::open(&MonitorSettings {
-            database: Database::new(&database.url),
-            retention_days: 30,
-        })
-        .expect("open");
+        let monitor = open_monitor(&database.url, 30);
         let now = chrono::Utc::now();
         let mut old = decision("old", 10.0, 0.5);
         old.timestamp = Some(now - chrono::Duration::days(40));
@@ -694,11 +685,7 @@ fn a_named_pipe_is_read_once_its_writer_comes() {
 fn negative_zero_is_zero() {
     let policy = Policy::embedded().expect("policy");
     for database in databases() {
-        let monitor = Monitor::open(&MonitorSettings {
-            database: Database::new(&database.url),
-            retention_days: 90,
-        })
-        .expect("open");
+        let monitor = open_monitor(&database.url, 90);
         monitor
             .log_decisions(vec![
                 decision("z1", -0.0, -0.0),
@@ -773,13 +760,10 @@ fn the_cli_keeps_to_the_api_rules() {
 fn a_report_analyzes_a_bounded_number_of_experiments() {
     let policy = Policy::embedded().expect("policy");
     let dir = tempfile::tempdir().expect("dir");
-    let monitor = std::sync::Arc::new(
-        Monitor::open(&MonitorSettings {
-            database: Database::new(dir.path().join("m.sqlite3").display().to_string()),
-            retention_days: 90,
-        })
-        .expect("open"),
-    );
+    let monitor = std::sync::Arc::new(open_monitor(
+        dir.path().join("m.sqlite3").display().to_string(),
+        90,
+    ));
     let experiments = Experiments::new(std::sync::Arc::clone(&monitor));
     let total = bachata_common::experiments::MAX_REPORTED + 7;
     for i in 0..total {

@@ -311,8 +311,8 @@ where
 
 /// Opens an import's input: `-` is standard input; a path may name a regular file, a pipe
 /// (`<(…)`, `/dev/stdin`), a socket or a terminal, read once. Other special files (devices
-/// such as `/dev/zero`, directories) are refused. A FIFO is looked at without waiting, then
-/// opened again to wait for its writer.
+/// such as `/dev/zero`, directories) are refused. A named pipe is opened waiting for its
+/// writer, as `cat` would.
 fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
     use rustix::fs::{FileType, Mode, OFlags};
     if path.as_os_str() == "-" {
@@ -322,6 +322,19 @@ fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
         path: path.to_path_buf(),
         source,
     };
+    // A named pipe is opened as `cat` opens it, waiting for its writer: opened without
+    // waiting, a pipe with no writer yet reads as empty, and closing it again would drop what
+    // a writer had just put in. Anything else is opened without waiting and looked at.
+    let named_pipe = std::fs::metadata(path)
+        .is_ok_and(|found| std::os::unix::fs::FileTypeExt::is_fifo(&found.file_type()));
+    if named_pipe {
+        let file = std::fs::File::open(path).map_err(io)?;
+        let opened = rustix::fs::fstat(&file).map_err(|errno| io(errno.into()))?;
+        if FileType::from_raw_mode(opened.st_mode) != FileType::Fifo {
+            return Err(replaced(path));
+        }
+        return Ok((Box::new(file), path.display().to_string()));
+    }
     let fd = rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
@@ -354,23 +367,8 @@ fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
         .into());
     }
     if kind == FileType::Fifo {
-        // A named pipe: opened again, waiting for its writer (opened without waiting, a pipe
-        // with no writer yet reads as empty), and still a pipe.
-        drop(fd);
-        let file = std::fs::File::open(path).map_err(io)?;
-        let again = rustix::fs::fstat(&file).map_err(|errno| io(errno.into()))?;
-        if FileType::from_raw_mode(again.st_mode) != FileType::Fifo
-            || again.st_ino != stat.st_ino
-            || again.st_dev != stat.st_dev
-        {
-            return Err(invalid(
-                "from",
-                Some(path.display().to_string()),
-                format!("{} was replaced while being opened", path.display()),
-            )
-            .into());
-        }
-        return Ok((Box::new(file), path.display().to_string()));
+        // It became a named pipe after it was looked at.
+        return Err(replaced(path));
     }
     // Reads block again once open.
     rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|errno| io(errno.into()))?;
@@ -378,6 +376,16 @@ fn open_input(path: &Path) -> Result<(Box<dyn std::io::Read>, String), Error> {
         Box::new(std::fs::File::from(fd)),
         path.display().to_string(),
     ))
+}
+
+/// An input that changed kind while it was being opened.
+fn replaced(path: &Path) -> Error {
+    invalid(
+        "from",
+        Some(path.display().to_string()),
+        format!("{} was replaced while being opened", path.display()),
+    )
+    .into()
 }
 
 fn print_logged(logged: &Logged, id_name: &str, json: bool) {
