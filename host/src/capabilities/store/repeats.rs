@@ -44,7 +44,8 @@ pub(super) enum Cell {
 /// A repeated id must repeat its content: an event whose id was already stored (or given
 /// twice in the batch) with other content is refused as a conflict naming the id, and the
 /// batch writes nothing. `select` reads the id and the content columns of `content`, in
-/// order (`... WHERE id IN`); `inserted` holds the ids this batch wrote.
+/// order (`... WHERE id IN`); `order` lists the events sorted by id; `inserted` holds the ids this
+/// batch wrote.
 pub(super) fn check_repeats<'a>(
     tx: &mut dyn Tx,
     field: &str,
@@ -61,24 +62,22 @@ pub(super) fn check_repeats<'a>(
             format!("{field} {id:?} is already stored with other content"),
         ))
     };
-    // Within the batch: each id's first content.
+    // Within the batch: `order` is sorted by id, so repeats are neighbours; content is
+    // built only for them (a batch of new, distinct ids builds none).
+    for pair in order.windows(2) {
+        if id(pair[0]) == id(pair[1]) && content(pair[0]) != content(pair[1]) {
+            return Err(conflict(id(pair[1])));
+        }
+    }
+    // Against the store: ids this batch did not write, with their first content.
     let mut first: std::collections::HashMap<&'a str, Vec<Cell>> = std::collections::HashMap::new();
     for &index in order {
         let key = id(index);
-        match first.get(key) {
-            Some(seen) if *seen != content(index) => return Err(conflict(key)),
-            Some(_) => {}
-            None => {
-                first.insert(key, content(index));
-            }
+        if !inserted.contains(key) && !first.contains_key(key) {
+            first.insert(key, content(index));
         }
     }
-    // Against the store: ids this batch did not write.
-    let repeated: Vec<&str> = first
-        .keys()
-        .copied()
-        .filter(|key| !inserted.contains(*key))
-        .collect();
+    let repeated: Vec<&str> = first.keys().copied().collect();
     for chunk in repeated.chunks(ROWS_PER_STATEMENT) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("{select} ({})", placeholders.join(", "));
