@@ -153,6 +153,11 @@ pub trait Policy {
         crate::config::load(&env, dotenv.as_deref(), &HostSecrets)
     }
 
+    /// `config.dotenv-variables`.
+    fn config_dotenv_variables(dotenv: String) -> Result<Vec<(String, String)>, ConfigError> {
+        crate::config::dotenv_variables(&dotenv)
+    }
+
     /// `cleanup.run`.
     fn cleanup_run(
         settings: CleanupSettings,
@@ -357,6 +362,9 @@ macro_rules! export_policy {
                 ) -> Result<ResolvedConfig, ConfigError> {
                     <$policy as $crate::policy::Policy>::config_load(env, dotenv)
                 }
+                fn dotenv_variables(dotenv: String) -> Result<Vec<(String, String)>, ConfigError> {
+                    <$policy as $crate::policy::Policy>::config_dotenv_variables(dotenv)
+                }
             }
 
             impl cleanup::Guest for $policy {
@@ -486,7 +494,7 @@ macro_rules! export_policy {
                 }
             }
 
-    $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
         };
     };
 }

@@ -19,3 +19,15 @@ def no_dotenv(tmp_path, monkeypatch):
     """Runs the test in an empty working directory, so no stray ``.env`` is read."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def restore_environ():
+    """Restores ``os.environ`` after every test: building an ``EnvironmentConfig`` copies the
+    ``.env`` file's variables into it, as the original app did."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

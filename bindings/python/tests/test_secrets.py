@@ -20,7 +20,8 @@ class FakeClient:
         "projects/p/secrets/bad-bytes/versions/latest": b"\xff\xfe",
     }
 
-    def access_secret_version(self, name):
+    def access_secret_version(self, request):
+        name = request["name"]
         if name not in self.secrets:
             raise NotFound(name)
         payload = types.SimpleNamespace(data=self.secrets[name])

@@ -1,9 +1,9 @@
 //! The Elasticsearch section: `ELASTICSEARCH_*`, with an API key forcing TLS (port 443 by
-//! default, SSL on, certificates verified).
+//! default, SSL on, certificates verified) and SSL on by default in the cloud.
 
 use super::resolver::Resolver;
 use super::values::parse_port;
-use crate::types::{ElasticsearchConfig, Source};
+use crate::types::{ElasticsearchConfig, Environment, Source};
 
 /// Default Elasticsearch host.
 pub const DEFAULT_ES_HOST: &str = "localhost";
@@ -35,7 +35,10 @@ pub(super) fn resolve(r: &mut Resolver<'_>) -> ElasticsearchConfig {
     let index = r.text("ELASTICSEARCH_INDEX", DEFAULT_ES_INDEX);
     let username = r.optional("ELASTICSEARCH_USERNAME");
     let password = r.optional("ELASTICSEARCH_PASSWORD");
-    let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", false);
+    // In the cloud the service talks to a managed cluster over TLS, as the original app always
+    // did there; locally plain HTTP is the default.
+    let ssl_by_default = r.environment == Environment::Cloud;
+    let mut use_ssl = r.boolean("ELASTICSEARCH_USE_SSL", ssl_by_default);
     let mut verify_certs = r.boolean("ELASTICSEARCH_VERIFY_CERTS", true);
     if api_key.is_some() {
         if !use_ssl {

@@ -66,19 +66,9 @@ pub fn load(
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     // A malformed `.env` is one problem among the others: resolution goes on without it.
-    let parsed = dotenv_text.map(|text| dotenv::parse(text, secrets::SECRET_VARIABLES));
-    let (dotenv, dotenv_problem) = match parsed.transpose() {
+    let (dotenv, dotenv_problem) = match dotenv_text.map(parse_dotenv).transpose() {
         Ok(parsed) => (parsed.unwrap_or_default(), None),
-        Err(error) => {
-            let message = format!(".env {error}");
-            let problem = Problem {
-                variable: ".env".to_string(),
-                value: error.line.map(|line| format!("line {line}")),
-                expected: "KEY=VALUE lines with balanced quotes".to_string(),
-                message,
-            };
-            (Dotenv::default(), Some(problem))
-        }
+        Err(problem) => (Dotenv::default(), Some(problem)),
     };
     let environment_from_process = env.contains_key("ENVIRONMENT");
     let mut resolver = Resolver::new(env, dotenv, secrets);
@@ -99,6 +89,25 @@ pub fn load(
     } else {
         Err(validation_error(resolver.problems))
     }
+}
+
+/// Parses `.env` text, or names the malformed line as a configuration problem.
+fn parse_dotenv(text: &str) -> Result<Dotenv, Problem> {
+    dotenv::parse(text, secrets::SECRET_VARIABLES).map_err(|error| Problem {
+        variable: ".env".to_string(),
+        value: error.line.map(|line| format!("line {line}")),
+        expected: "KEY=VALUE lines with balanced quotes".to_string(),
+        message: format!(".env {error}"),
+    })
+}
+
+/// The variables `.env` text defines, sorted by name, each with the value [`load`] gives it;
+/// a malformed file is the validation error [`load`] would report for it.
+pub fn dotenv_variables(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let parsed = parse_dotenv(text).map_err(|problem| validation_error(vec![problem]))?;
+    let mut variables: Vec<(String, String)> = parsed.vars.into_iter().collect();
+    variables.sort_unstable();
+    Ok(variables)
 }
 
 /// Resolves every setting, section by section in this order (the order of

@@ -79,6 +79,13 @@ def load_config(env: Pairs, dotenv: Optional[str] = None, secrets: Optional[Secr
         current_secrets.reset(token)
 
 
+def dotenv_variables(dotenv: str) -> dict:
+    """``config.dotenv-variables``: the variables ``.env`` text defines, as ``config.load`` reads
+    them. Returns ``{"tag": "ok", "val": [(name, value), ...]}`` or ``{"tag": "err", "val":
+    config-error}``."""
+    return call("config", "dotenv-variables", dotenv)
+
+
 def make_error(kind: dict, message: str, details: Pairs = ()) -> dict:
     """``errors.make-error``: an ``app-error`` of ``kind`` with its code and context details."""
     return call("errors", "make-error", kind, message, _pairs(details))

@@ -50,7 +50,7 @@ class GoogleSecretManager:
 
         path = f"projects/{project}/secrets/{name}/versions/latest"
         try:
-            response = self._client_once().access_secret_version(name=path)
+            response = self._client_once().access_secret_version(request={"name": path})
         except exceptions.NotFound:
             return None
         try:

@@ -36,7 +36,7 @@ from .fs.remove import IN_USE, REMOVED, VANISHED, NOT_EMPTY
 from .fs.stat import DIRECTORY, stat_at, stat_fd
 from .fs.walk import open_dir_nofollow
 
-__all__ = ["TEMP_AREA", "TempFileManager", "check_user_id"]
+__all__ = ["TEMP_AREA", "TempFileManager", "check_user_id", "temp_file_manager"]
 
 _log = logging.getLogger("bachata_common")
 

@@ -83,3 +83,23 @@ fn bad_secret_value_is_a_redacted_validation_problem() {
     assert_eq!(error.problems[0].value.as_deref(), Some(REDACTED));
     assert!(!error.error.message.contains("not-a-port"));
 }
+
+#[test]
+fn the_cloud_uses_tls_by_default_as_the_original_did() {
+    let store = full_store();
+    let env = pairs(&[("ENVIRONMENT", "cloud"), ("GCP_PROJECT_ID", "my-project")]);
+    let config = load(&env, None, &store).expect("valid");
+    assert!(config.elasticsearch.use_ssl);
+    assert!(config.elasticsearch.verify_certs);
+    let env = pairs(&[
+        ("ENVIRONMENT", "cloud"),
+        ("GCP_PROJECT_ID", "my-project"),
+        ("ELASTICSEARCH_USE_SSL", "false"),
+    ]);
+    let config = load(&env, None, &store).expect("valid");
+    assert!(
+        !config.elasticsearch.use_ssl,
+        "an explicit setting still wins"
+    );
+    assert!(!local(&[]).expect("valid").elasticsearch.use_ssl);
+}

@@ -222,3 +222,38 @@ fn environment_may_come_from_dotenv() {
     let error = load(&[], Some("ENVIRONMENT=cloud\n"), &NoSecrets).expect_err("no project");
     assert_eq!(error.problems[0].variable, "GCP_PROJECT_ID");
 }
+
+#[test]
+fn dotenv_variables_are_every_variable_of_the_file_as_load_reads_it() {
+    let text =
+        "\u{feff}ZED='quoted value'\nDJANGO_SECRET=abc\r\nDJANGO_SECRET=second\nREF=${ZED}-x\n";
+    let variables = dotenv_variables(text).expect("valid");
+    assert_eq!(
+        variables,
+        [
+            ("DJANGO_SECRET".to_string(), "abc".to_string()),
+            ("REF".to_string(), "quoted value-x".to_string()),
+            ("ZED".to_string(), "quoted value".to_string()),
+        ]
+    );
+    let config = load(
+        &[],
+        Some("ELASTICSEARCH_HOST=es\nELASTICSEARCH_HOST=other\n"),
+        &NoSecrets,
+    )
+    .expect("valid");
+    let from_file = dotenv_variables("ELASTICSEARCH_HOST=es\nELASTICSEARCH_HOST=other\n").unwrap();
+    assert_eq!(from_file[0].1, config.elasticsearch.host);
+}
+
+#[test]
+fn dotenv_variables_of_a_malformed_file_name_the_line() {
+    let error = dotenv_variables("A=1\nB=\"open\n").expect_err("invalid");
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(error.problems[0].variable, ".env");
+    assert!(
+        error.error.message.contains("line 2"),
+        "{}",
+        error.error.message
+    );
+}

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{NoSecrets, REDACTED, SecretStore, load};
+use super::{NoSecrets, REDACTED, SecretStore, dotenv_variables, load};
 use crate::catalog;
 use crate::types::{
     ConfigError, Device, Environment, ErrorKind, Problem, ResolvedConfig, Setting, Source,

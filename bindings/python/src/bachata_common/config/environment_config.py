@@ -2,8 +2,10 @@
 
 The policy's ``config.load`` does the parsing and validation; this module only gathers the inputs
 (the process environment and the text of a ``.env`` file) and shapes the result as the original
-dataclasses. Unlike the original it never changes ``os.environ``, and it reports every problem at
-once in a :class:`~bachata_common.exceptions.ValidationError`.
+dataclasses. As the original (which called python-dotenv's ``load_dotenv()``), building it copies
+the ``.env`` file's variables into ``os.environ`` where they are not already set, so code that
+reads the environment afterwards sees them; ``export_dotenv=False`` turns that off. Unlike the
+original it reports every problem at once in a :class:`~bachata_common.exceptions.ValidationError`.
 
 >>> config = EnvironmentConfig(env_file=None, environ={"ELASTICSEARCH_PORT": "9201"})
 >>> config.environment, config.elasticsearch.port, config.yolov8.confidence_threshold
@@ -12,14 +14,17 @@ once in a :class:`~bachata_common.exceptions.ValidationError`.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, NamedTuple, Optional, Union
 
-from . import policy
-from .exceptions import ChoreographyGenerationError, Problem, ValidationError
-from .secrets import SecretStore
+from .. import policy
+from ..exceptions import ChoreographyGenerationError, Problem, ValidationError
+from ..secrets import SecretStore
+
+_log = logging.getLogger("bachata_common")
 
 __all__ = [
     "ElasticsearchConfig",
@@ -132,6 +137,32 @@ def _read_dotenv(env_file: Union[str, os.PathLike, None]) -> Optional[str]:
         return None
 
 
+def __getattr__(name: str):
+    """``secretmanager``: Google's ``google.cloud.secretmanager`` module, imported on first use
+    (the original module imported it here, and code patches ``...environment_config.secretmanager
+    .SecretManagerServiceClient`` to stand in for Secret Manager)."""
+    if name == "secretmanager":
+        from google.cloud import secretmanager
+
+        return secretmanager
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _export_dotenv(dotenv: str) -> None:
+    """Copies the variables of ``.env`` text, as the policy parses them, into ``os.environ`` where
+    they are not set yet (the effect of python-dotenv's ``load_dotenv()``)."""
+    result = policy.dotenv_variables(dotenv)
+    if result["tag"] == "err":
+        _raise_config_error(result["val"])
+    for name, value in result["val"]:
+        if name in os.environ:
+            continue
+        try:
+            os.environ[name] = value
+        except ValueError:  # a name or value the C environment cannot hold (NUL, '=')
+            _log.warning("%s from .env is not copied into the environment: not a valid variable", name)
+
+
 def _raise_config_error(config_error: dict) -> None:
     """Raises the exception for a WIT ``config-error``: usually a ``ValidationError``."""
     exception = ChoreographyGenerationError.from_app_error(config_error["error"])
@@ -165,7 +196,7 @@ def _database_outside_areas(database: str, data_dir: str, areas: tuple) -> None:
     paths, whether its folder exists yet or not: inside a managed area, cleanup would remove
     its journal (the policy refuses one written inside; the native host's
     ``services/config.rs`` makes the same check)."""
-    from .monitor.store import is_postgres, masked
+    from ..monitor.store import is_postgres, masked
 
     if is_postgres(database):
         return
@@ -194,6 +225,12 @@ class EnvironmentConfig:
     from the environment come from ``secrets`` (default: Google Cloud Secret Manager when
     installed).
 
+    In ``local`` mode, reading ``os.environ`` (no ``environ`` given), the ``.env`` file's variables
+    (every one, not only this configuration's, with the values the policy parsed) are then copied
+    into ``os.environ`` where a variable is not already set, as python-dotenv's ``load_dotenv()``
+    did in the original; ``export_dotenv=False`` leaves ``os.environ`` untouched. Nothing is
+    copied when the configuration is invalid.
+
     Raises :class:`~bachata_common.exceptions.ValidationError` listing every problem, or
     :class:`~bachata_common.exceptions.ServiceUnavailableError` when a secret could not be read.
     """
@@ -204,12 +241,16 @@ class EnvironmentConfig:
         *,
         environ: Optional[Mapping[str, str]] = None,
         secrets: Optional[SecretStore] = None,
+        export_dotenv: bool = True,
     ) -> None:
         env = os.environ if environ is None else environ
-        result = policy.load_config(env, _read_dotenv(env_file), secrets)
+        dotenv = _read_dotenv(env_file)
+        result = policy.load_config(env, dotenv, secrets)
         if result["tag"] == "err":
             _raise_config_error(result["val"])
         resolved = result["val"]
+        if export_dotenv and environ is None and dotenv is not None and resolved["environment"] == "local":
+            _export_dotenv(dotenv)
         es, yolo, resources, daemon, monitor = (
             resolved["elasticsearch"],
             resolved["yolo"],

@@ -1,0 +1,26 @@
+"""Configuration, as the original app's ``common.config`` package.
+
+Everything lives in :mod:`bachata_common.config.environment_config` (the original module path);
+this package re-exports it, so ``from bachata_common.config import EnvironmentConfig`` and
+``from bachata_common.config.environment_config import EnvironmentConfig`` are the same class.
+"""
+
+from .environment_config import (
+    DaemonSettings,
+    ElasticsearchConfig,
+    EnvironmentConfig,
+    MonitorSettings,
+    ResourceSettings,
+    Setting,
+    YOLOv8Config,
+)
+
+__all__ = [
+    "EnvironmentConfig",
+    "ElasticsearchConfig",
+    "YOLOv8Config",
+    "ResourceSettings",
+    "DaemonSettings",
+    "MonitorSettings",
+    "Setting",
+]
