@@ -163,6 +163,60 @@ def test_one_database_shared_with_the_native_host(database, tmp_path):
     monitor.close()
 
 
+def test_a_period_s_figures_by_version_and_the_latest_events(database):
+    """``period_by_version`` (the original A/B analysis: whole days from the per-day totals, edge
+    days decision by decision) gives what counting every decision gives, for periods cut anywhere;
+    ``latest`` gives the newest events, oldest first."""
+    import random
+
+    rng = random.Random(11)
+    monitor = Monitor(database)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    events = []
+    for i in range(300):
+        at = now - timedelta(seconds=rng.randrange(5 * 86_400))
+        scores = [round(rng.random(), 3) for _ in range(rng.randrange(0, 3))]
+        events.append({**decision(i, version=rng.choice(["a", "b", "c"])), "timestamp": at,
+                       "recommended_moves": ["basic", "dip"][: len(scores)], "recommendation_scores": scores})
+    monitor.log_decisions(events)
+    feedback = [
+        {"feedback_id": f"f-{i}", "decision_id": f"d-{i}", "feedback_type": kind,
+         **({"feedback_value": float(1 + i % 5)} if kind == "rating" else {})}
+        for i, kind in ((i, rng.choice(["like", "rating", "skip", "use", "dislike"])) for i in range(0, 300, 2))
+    ]
+    monitor.log_feedbacks(feedback)
+    kinds = {event["decision_id"]: [] for event in events}
+    for event in feedback:
+        kinds[event["decision_id"]].append(event)
+    cuts = [now - timedelta(days=6), now - timedelta(days=2, hours=7, minutes=13), now.replace(hour=0, minute=0, second=0)
+            - timedelta(days=1), now - timedelta(hours=3), now, None]
+    for start, end in [(cuts[0], None), (cuts[1], cuts[3]), (cuts[2], cuts[4]), (cuts[1], cuts[1] + timedelta(hours=2)),
+                       (cuts[2], cuts[2] + timedelta(days=1)), (cuts[3], cuts[3])]:
+        got = monitor.period_by_version(start, end, ["a", "b"])
+        for version in ("a", "b"):
+            chosen = [e for e in events if e["algorithm_version"] == version and e["timestamp"] >= start
+                      and (end is None or e["timestamp"] < end)]
+            if not chosen:
+                assert version not in got
+                continue
+            figures = got[version]
+            judged = [f for e in chosen for f in kinds[e["decision_id"]]]
+            scored = [sum(e["recommendation_scores"]) / len(e["recommendation_scores"]) for e in chosen if e["recommendation_scores"]]
+            assert figures["decisions"] == len(chosen)
+            assert figures["avg_processing_time_ms"] == pytest.approx(sum(e["processing_time_ms"] for e in chosen) / len(chosen))
+            assert figures["avg_recommendation_score"] == pytest.approx(sum(scored) / len(scored) if scored else 0.0)
+            assert figures["feedback_count"] == len(judged)
+            assert figures["feedback"]["like"] == sum(1 for f in judged if f["feedback_type"] == "like")
+            ratings = [f["feedback_value"] for f in judged if f["feedback_type"] == "rating"]
+            assert figures["mean_rating"] == (pytest.approx(sum(ratings) / len(ratings)) if ratings else None)
+        assert "c" not in got
+    decisions, stored_feedback = monitor.latest(50)
+    newest = sorted(events, key=lambda e: (e["timestamp"], e["decision_id"]))[-50:]
+    assert [row[0] for row in decisions] == [e["decision_id"] for e in newest]
+    assert len(stored_feedback) == 50 and [row[2] for row in stored_feedback] == sorted(row[2] for row in stored_feedback)
+    monitor.close()
+
+
 def test_prune_keeps_the_retention(tmp_path):
     monitor = Monitor(str(tmp_path / "m.sqlite3"), retention_days=7)
     old = (datetime.now(timezone.utc) - timedelta(days=30)).isoformat()

@@ -359,6 +359,34 @@ def test_the_original_directory_organizer_api(tmp_path):
     assert absent["video_files"] == 0 and absent["exists"] is False
 
 
+def test_the_original_api_s_dry_run_counts_planned_moves_as_moved(tmp_path):
+    data = tmp_path / "data"
+    base = data / "Bachata_steps"
+    annotations = dataset(base, 12, name="unused.json")
+    (data / "bachata_annotations.json").write_text(annotations.read_text())
+    (base / "raw" / "basic" / "batch00" / "clip_00000.mp4").unlink()  # one missing
+    organizer = DirectoryOrganizer(data_dir=data)
+    before = digest(base)
+    dry = organizer.organize_clips_by_annotations()
+    assert dry["dry_run"] and digest(base) == before
+    assert dry["summary"]["moved"] == 11 and dry["summary"]["would_move"] == 11
+    assert dry["summary"]["missing_files"] == 1 and dry["summary"]["total_clips"] == 12
+    assert {move["status"] for move in dry["moves"]} == {"would_move", "missing"}
+    markdown = organizer.generate_organization_report()
+    assert "## Proposed organization" in markdown
+    assert "- Total clips to process: 12" in markdown and "- Files to move: 11" in markdown
+    assert "- Already organized: 0" in markdown and "- Missing files: 1" in markdown
+    assert "| would_move | 11 |" in markdown and digest(base) == before
+    # organize() reports as the native host does: a dry run's "moved" is 0 there.
+    native_shape = organize(data / "bachata_annotations.json", root=base, dry_run=True)
+    assert native_shape["summary"]["moved"] == 0 and native_shape["summary"]["would_move"] == 11
+    assert "Proposed organization" not in to_markdown(native_shape)
+    done = organizer.organize_clips_by_annotations(dry_run=False)
+    assert done["summary"]["moved"] == 11 and done["summary"]["would_move"] == 0
+    again = organizer.generate_organization_report()
+    assert "- Files to move: 0" in again and "- Already organized: 11" in again
+
+
 # The organizer's own files under attack (tests/e2e/organizer_files.rs for the native host).
 
 

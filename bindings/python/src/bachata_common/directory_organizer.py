@@ -9,8 +9,9 @@ original.
 >>> clips = [{"clip_id": "b1", "video_path": "raw/b1.mp4", "move_label": "basic"}]
 >>> _ = (data / "bachata_annotations.json").write_text(json.dumps({"clips": clips}))
 >>> organizer = DirectoryOrganizer(data_dir=data)
->>> organizer.organize_clips_by_annotations()["summary"]["would_move"]
-1
+>>> dry = organizer.organize_clips_by_annotations()["summary"]
+>>> dry["moved"], dry["would_move"]
+(1, 1)
 >>> organizer.organize_clips_by_annotations(dry_run=False)["moves"][0]["target_path"]
 'basic_moves/basic/b1.mp4'
 """
@@ -151,16 +152,27 @@ class DirectoryOrganizer:
     ) -> dict:
         """Organizes the clips of the annotation file (a dry run by default): the report of
         :func:`bachata_common.organizer.organize` (``success``, ``moves``, ``summary`` with
-        ``total_clips``, ``moved``, ``already_organized``, ``missing_files``, …)."""
-        return organizer.organize(
+        ``total_clips``, ``moved``, ``would_move``, ``already_organized``, ``missing_files``, …).
+
+        As the original, a dry run counts each planned move in ``summary["moved"]`` (the files
+        the run would move); ``summary["would_move"]`` says the same, and each such clip's
+        ``status`` is ``would_move``. After a real run ``moved`` counts the files moved and
+        ``would_move`` is 0. :func:`bachata_common.organizer.organize` itself reports as the
+        native host does: a dry run's ``moved`` is 0 there."""
+        report = organizer.organize(
             self._annotation_path(annotation_file),
             root=self.base_video_path,
             dry_run=dry_run,
             mapping=self.mapping,
             default_category=self.default_category,
         )
+        if dry_run:
+            summary = report["summary"]
+            summary["moved"] = summary["moved"] + summary["would_move"]
+        return report
 
     def generate_organization_report(self, annotation_file: PathLike = "bachata_annotations.json") -> str:
-        """The Markdown report of a dry run: the current structure, the plan, clips per category
-        and the first issues."""
-        return organizer.to_markdown(self.organize_clips_by_annotations(annotation_file, dry_run=True))
+        """The Markdown report of a dry run: the current structure, the original's "Proposed
+        organization" (clips to process, files to move, already organized, missing files), the
+        plan, clips per category and the first issues."""
+        return organizer.to_markdown(self.organize_clips_by_annotations(annotation_file, dry_run=True), proposed=True)

@@ -16,13 +16,15 @@ metrics and the A/B statistics computed by the policy component).
 from __future__ import annotations
 
 import collections
+import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from .monitor import MAX_DAYS, Monitor
+from .exceptions import ChoreographyGenerationError, ServiceUnavailableError
+from .monitor import Monitor
 from .monitor.experiments import Experiments
 from .monitor.store import is_postgres
 
@@ -32,6 +34,22 @@ _log = logging.getLogger("bachata_common")
 
 #: Events kept in memory by ``recent_decisions`` and ``recent_feedback``.
 RECENT = 1_000
+
+#: The end stored for an A/B test set up without one (``end_date=None``: it runs until it is
+#: replaced); read back as ``None``.
+OPEN_END = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _at(ts_ms: int) -> datetime:
+    """A stored time (milliseconds since the epoch) as a UTC ``datetime``."""
+    return _EPOCH + timedelta(milliseconds=int(ts_ms))
+
+
+def _to_ms(moment: datetime) -> datetime:
+    """``moment`` to the millisecond, as it is stored."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 @dataclass
@@ -122,12 +140,14 @@ class PerformanceMetrics:
 class ABTestConfig:
     """An A/B test: ``algorithm_versions`` (the first is the control) split by
     ``traffic_split`` (weights summing to 1) from ``start_date`` to ``end_date`` (a date is the
-    whole day, UTC), judged on ``success_metrics`` (see ``experiments metrics``)."""
+    whole day, UTC; a naive ``datetime`` is local time, as the original app's
+    ``datetime.now()``; ``end_date=None``: no end), judged on ``success_metrics`` (see
+    ``experiments metrics``)."""
 
     test_id: str
     test_name: str
     start_date: Union[datetime, date, str]
-    end_date: Union[datetime, date, str]
+    end_date: Union[datetime, date, str, None]
     algorithm_versions: list
     traffic_split: dict
     success_metrics: list = field(default_factory=lambda: ["user_satisfaction"])
@@ -140,12 +160,13 @@ class ABTestConfig:
     correction: str = "none"
 
     def definition(self) -> dict:
-        """The experiment definition (the native host's JSON fields)."""
+        """The experiment definition (the native host's JSON fields): a naive ``datetime`` made
+        UTC from local time, no end as :data:`OPEN_END`. The config itself is left as it is."""
         return {
             "test_id": self.test_id,
             "test_name": self.test_name,
-            "start_date": self.start_date,
-            "end_date": self.end_date,
+            "start_date": _aware(self.start_date),
+            "end_date": OPEN_END if self.end_date is None else _aware(self.end_date),
             "algorithm_versions": list(self.algorithm_versions),
             "traffic_split": dict(self.traffic_split),
             "coverage": self.coverage,
@@ -160,10 +181,22 @@ class ABTestConfig:
 
     @classmethod
     def from_definition(cls, definition: dict) -> "ABTestConfig":
-        return cls(**{name: definition[name] for name in (
+        """A config from a stored definition (UTC dates; :data:`OPEN_END` read as no end)."""
+        config = cls(**{name: definition[name] for name in (
             "test_id", "test_name", "start_date", "end_date", "algorithm_versions", "traffic_split", "success_metrics",
             "minimum_sample_size", "coverage", "seed", "hash_version", "namespace", "sequential", "correction",
         )})
+        if isinstance(config.end_date, datetime) and config.end_date >= OPEN_END:
+            config.end_date = None
+        return config
+
+
+def _aware(value):
+    """A naive ``datetime`` as the UTC time it means read as local time (the original app
+    compared its test dates with ``datetime.now()``); anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.astimezone(timezone.utc)
+    return value
 
 
 #: The most experiments one report analyzes (the most recently started).
@@ -177,7 +210,13 @@ class PerformanceMonitor:
     configured ``MONITOR_DATABASE`` (a SQLite file, or for a fleet a PostgreSQL connection string:
     a ``postgres://`` URI or libpq's ``keyword=value`` form). A new instance on the same database
     sees what an earlier one stored. ``database`` is the database as it may be shown (a
-    connection string's password left out)."""
+    connection string's password left out).
+
+    Every event is stored when it is logged. ``recent_decisions`` and ``recent_feedback`` are
+    the original's in-memory buffers: ``collections.deque(maxlen=1000)`` of
+    :class:`RecommendationDecision` and :class:`UserFeedback`, oldest first, filled at
+    construction with the latest 1,000 stored (whichever instance or host logged them) and
+    appended to by this instance's logging."""
 
     def __init__(self, monitor_dir: Union[str, Path, None] = None, *, database: Optional[str] = None) -> None:
         if database is None:
@@ -195,15 +234,55 @@ class PerformanceMonitor:
         self.experiments = Experiments(self.monitor)
         #: The algorithm version of decisions outside any A/B test.
         self.current_algorithm_version = "1.0"
-        #: The latest decisions and feedback logged by this instance.
+        #: The A/B tests this instance set up: test id → (the config given, its stored definition).
+        self._ab_tests: dict[str, tuple[ABTestConfig, dict]] = {}
+        #: The latest decisions and feedback: the latest stored when constructed, then each one
+        #: this instance logs.
         self.recent_decisions: collections.deque = collections.deque(maxlen=RECENT)
         self.recent_feedback: collections.deque = collections.deque(maxlen=RECENT)
+        self._load_recent()
 
     def __repr__(self) -> str:
         return f"PerformanceMonitor(database={self.database!r})"
 
     def close(self) -> None:
         self.monitor.close()
+
+    def _load_recent(self) -> None:
+        """``recent_decisions`` and ``recent_feedback`` from the latest stored events (a bounded
+        read: the latest days only)."""
+        decisions, feedback = self.monitor.latest(RECENT)
+        for (decision_id, ts_ms, user_id, song, moves, scores, version, weights, processing, features) in decisions:
+            self.recent_decisions.append(RecommendationDecision(
+                decision_id=decision_id,
+                timestamp=_at(ts_ms),
+                input_song=song,
+                recommended_moves=json.loads(moves),
+                recommendation_scores=json.loads(scores),
+                algorithm_version=version,
+                weights_used=json.loads(weights),
+                processing_time_ms=float(processing),
+                song_features=json.loads(features),
+                user_id=user_id,
+            ))
+        for (feedback_id, decision_id, ts_ms, kind, value, user_id, move_id, comments) in feedback:
+            self.recent_feedback.append(UserFeedback(
+                feedback_id=feedback_id,
+                decision_id=decision_id,
+                timestamp=_at(ts_ms),
+                feedback_type=kind,
+                feedback_value=None if value is None else float(value),
+                user_id=user_id,
+                move_id=move_id,
+                comments=comments,
+            ))
+
+    def _persist_decisions(self) -> None:
+        """Nothing to do: every decision is stored when it is logged (the original wrote its
+        buffer to a JSON file every tenth decision)."""
+
+    def _persist_feedback(self) -> None:
+        """Nothing to do: every feedback event is stored when it is logged."""
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -229,7 +308,9 @@ class PerformanceMonitor:
                 if served is not None:
                     experiment, algorithm_version = served
                     variation = algorithm_version
+        now = _to_ms(datetime.now(timezone.utc))
         event = {
+            "timestamp": now,
             "input_song": input_song,
             "recommended_moves": list(recommended_moves),
             "recommendation_scores": list(recommendation_scores),
@@ -244,7 +325,7 @@ class PerformanceMonitor:
         decision_id, _ = self.monitor.log_decision(event)
         self.recent_decisions.append(RecommendationDecision(
             decision_id=decision_id,
-            timestamp=datetime.now(timezone.utc),
+            timestamp=now,
             input_song=input_song,
             recommended_moves=list(recommended_moves),
             recommendation_scores=list(recommendation_scores),
@@ -267,7 +348,9 @@ class PerformanceMonitor:
     ) -> str:
         """Stores feedback (``rating`` 1–5, ``like``, ``dislike``, ``skip``, ``use``) on a stored
         decision; its id."""
+        now = _to_ms(datetime.now(timezone.utc))
         feedback_id, _ = self.monitor.log_feedback({
+            "timestamp": now,
             "decision_id": decision_id,
             "feedback_type": feedback_type,
             "feedback_value": feedback_value,
@@ -278,7 +361,7 @@ class PerformanceMonitor:
         self.recent_feedback.append(UserFeedback(
             feedback_id=feedback_id,
             decision_id=decision_id,
-            timestamp=datetime.now(timezone.utc),
+            timestamp=now,
             feedback_type=feedback_type,
             feedback_value=feedback_value,
             user_id=None if user_id is None else str(user_id),
@@ -295,10 +378,21 @@ class PerformanceMonitor:
         return PerformanceMetrics.from_metrics(self.monitor.metrics(days=days, version=algorithm_version))
 
     def generate_performance_report(self, days: int = 7) -> dict:
-        """``report_period``, ``overall_metrics``, ``daily_metrics``, ``top_recommended_moves``,
-        ``feedback_trends`` and the analysis of each A/B test running in the period."""
+        """The report of the last ``days`` UTC days (today included): ``report_period``,
+        ``generated_at``, ``overall_metrics``, ``daily_metrics``, ``top_recommended_moves``,
+        ``feedback_trends`` (as the original: feedback type → how many were given in the
+        period, every type listed), ``feedback_series`` (``totals`` and ``daily``: per day the
+        counts by type and the satisfaction), ``active_ab_tests`` (their ids, as the original),
+        ``algorithm_version`` (``current_algorithm_version``), and ``experiments``: the
+        statistical analysis (:meth:`analyze_experiment`) of each A/B test running in the
+        period."""
         now = datetime.now(timezone.utc)
         report = self.monitor.report(days=days, now=now)
+        series = report["feedback_trends"]
+        report["feedback_trends"] = {share["name"]: share["count"] for share in series["totals"]}
+        report["feedback_series"] = series
+        report["active_ab_tests"] = list(self.active_ab_tests)
+        report["algorithm_version"] = self.current_algorithm_version
         since = now.timestamp() - days * 86_400
         running = [
             experiment["definition"]
@@ -324,8 +418,12 @@ class PerformanceMonitor:
     # -- A/B tests ------------------------------------------------------------------------------
 
     def setup_ab_test(self, config: ABTestConfig) -> str:
-        """Stores an A/B test (again with the same config: nothing changes); its id."""
-        self.experiments.create(config.definition())
+        """Stores an A/B test (again with the same config: nothing changes; another test with
+        its id: a ``ConflictError``); its id. ``config`` itself is kept, unchanged:
+        ``active_ab_tests[config.test_id] is config`` while the stored test is still this one
+        (what is stored has UTC dates)."""
+        stored = self.experiments.create(config.definition())
+        self._ab_tests[config.test_id] = (config, stored["definition"])
         _log.info("A/B test set up", extra={"test_id": config.test_id})
         return config.test_id
 
@@ -341,8 +439,21 @@ class PerformanceMonitor:
 
     @property
     def active_ab_tests(self) -> dict:
-        """The A/B tests running now, by id."""
-        return {definition["test_id"]: ABTestConfig.from_definition(definition) for definition in self._running()}
+        """The A/B tests, by id: every stored test that has not ended (whichever instance or
+        host set it up), and every one this instance set up. A test this instance set up is the
+        :class:`ABTestConfig` given to :meth:`setup_ab_test` (the same object) while the stored
+        test is still that one; any other is read from the database (UTC dates). Read afresh on
+        each access: set tests up with :meth:`setup_ab_test`, not by assigning into the dict."""
+        now = datetime.now(timezone.utc)
+        tests = {}
+        for experiment in self.experiments.list():
+            definition = experiment["definition"]
+            kept = self._ab_tests.get(definition["test_id"])
+            if kept is not None and kept[1] == definition:
+                tests[definition["test_id"]] = kept[0]
+            elif definition["end_date"] > now or kept is not None:
+                tests[definition["test_id"]] = ABTestConfig.from_definition(definition)
+        return tests
 
     def _served(self, user_id: str) -> Optional[tuple[str, str]]:
         for definition in self._running():
@@ -357,26 +468,78 @@ class PerformanceMonitor:
         served = self._served(str(user_id))
         return served[1] if served else self.current_algorithm_version
 
+    def analyze_experiment(self, test_id: str, correction: Optional[str] = None) -> dict:
+        """The statistical analysis of an A/B test over its exposed units (GrowthBook's
+        ``gbstats`` formulas, computed by the policy; the native host's ``experiments analyze``):
+        ``arms`` (per version: ``units``, observed and expected share), ``comparisons`` of each
+        success metric against the control, the ``sample_ratio`` check and the ``verdict``.
+        ``correction`` adjusts the p-values (default: the test's). ``ValidationError`` (a
+        ``ValueError``) for an unknown test."""
+        return self.experiments.analyze(test_id, correction)
+
     def analyze_ab_test_results(self, test_id: str) -> dict:
-        """``test_id``, ``versions`` (per version: ``sample_size``, its observed and expected
-        share, each success metric's mean, and ``avg_processing_time_ms`` of its decisions), the
-        ``comparisons`` against the control, the ``sample_ratio`` check and the ``verdict``."""
-        analysis = self.experiments.analyze(test_id)
+        """The original's analysis: the decisions logged from the test's ``start_date`` up to its
+        ``end_date`` (none: up to now) with each of its versions, whether or not a unit was
+        assigned through the test.
+
+        ``test_id``, ``test_name``, ``test_period`` (``start``, ``end``: ISO 8601 UTC, ``end``
+        ``None`` for no end) and ``versions``: per version with decisions in the period (the
+        control first), ``sample_size`` (its decisions), ``avg_processing_time_ms``,
+        ``avg_recommendation_score`` (the mean of each decision's mean score),
+        ``user_satisfaction_score`` (of the feedback on those decisions, as the metrics count it;
+        0 without feedback), ``feedback_count``, ``avg_rating`` (the mean rating; ``None``
+        without one) and ``feedback`` (type → count).
+
+        Beside them, the exposure-based analysis (:meth:`analyze_experiment`): its keys at the
+        top level (``arms``, ``comparisons``, ``sample_ratio``, ``verdict``, …) and, in each
+        version's entry, ``units``, ``observed_share``, ``expected_share`` and each success
+        metric's mean over the exposed units, under the metric's name (``like_rate``,
+        ``user_satisfaction``, ``mean_rating``, ``processing_time_ms``, …). When it cannot be
+        computed, ``experiment_error`` says why and the rest stands.
+
+        An unknown test is a ``ValidationError`` (a ``ValueError``, as the original's)."""
         definition = self.experiments.get(test_id)["definition"]
+        end = None if definition["end_date"] >= OPEN_END else definition["end_date"]
+        figures = self.monitor.period_by_version(definition["start_date"], end, definition["algorithm_versions"])
         versions: dict[str, dict] = {}
-        for arm in analysis["arms"]:
-            versions[arm["version"]] = {
-                "sample_size": arm["units"],
-                "observed_share": arm["observed_share"],
-                "expected_share": arm["expected_share"],
+        for version in definition["algorithm_versions"]:
+            each = figures.get(version)
+            if each is None or not each["decisions"]:
+                continue
+            versions[version] = {
+                "sample_size": each["decisions"],
+                "avg_processing_time_ms": each["avg_processing_time_ms"],
+                "avg_recommendation_score": each["avg_recommendation_score"],
+                "user_satisfaction_score": each["user_satisfaction_score"],
+                "feedback_count": each["feedback_count"],
+                "avg_rating": each["mean_rating"],
+                "feedback": each["feedback"],
             }
+        results = {
+            "test_id": test_id,
+            "test_name": definition["test_name"],
+            "test_period": {
+                "start": definition["start_date"].isoformat(),
+                "end": None if end is None else end.isoformat(),
+            },
+            "versions": versions,
+        }
+        try:
+            analysis = self.analyze_experiment(test_id)
+        except ServiceUnavailableError:
+            raise
+        except ChoreographyGenerationError as error:
+            _log.warning("an A/B test's exposure analysis could not be computed", extra={"test_id": test_id})
+            return {**results, "experiment_error": f"could not be computed: {error}"}
         control = definition["algorithm_versions"][0]
+        for arm in analysis["arms"]:
+            if arm["version"] in versions:
+                versions[arm["version"]].update(
+                    units=arm["units"], observed_share=arm["observed_share"], expected_share=arm["expected_share"]
+                )
         for comparison in analysis["comparisons"]:
-            versions.setdefault(control, {})[comparison["metric"]] = comparison["control_mean"]
-            versions.setdefault(comparison["version"], {})[comparison["metric"]] = comparison["mean"]
-        days = max(1, min(MAX_DAYS, (datetime.now(timezone.utc) - definition["start_date"]).days + 1))
-        for version, figures in versions.items():
-            metrics = self.monitor.metrics(days=days, version=version)
-            figures["avg_processing_time_ms"] = metrics["avg_processing_time_ms"]
-            figures["total_recommendations"] = metrics["total_recommendations"]
-        return {**analysis, "test_id": test_id, "versions": versions}
+            if control in versions:
+                versions[control][comparison["metric"]] = comparison["control_mean"]
+            if comparison["version"] in versions:
+                versions[comparison["version"]][comparison["metric"]] = comparison["mean"]
+        return {**analysis, **results}

@@ -224,6 +224,37 @@ class Monitor:
                 del metrics["by_version"]
         return metrics, _snake(operational["top-moves"])
 
+    def latest(self, limit: int) -> tuple[list, list]:
+        """The latest ``limit`` decisions and the latest ``limit`` feedback events, each oldest
+        first, as rows (:func:`~bachata_common.monitor.queries.latest_decisions`,
+        :func:`~bachata_common.monitor.queries.latest_feedback`), read in one snapshot."""
+        return self._read(lambda tx: (queries.latest_decisions(tx, limit), queries.latest_feedback(tx, limit)))
+
+    def period_by_version(self, start: datetime, end: Optional[datetime], versions: list[str]) -> dict[str, dict]:
+        """The figures of the decisions logged from ``start`` up to ``end`` (excluded; ``None``: no
+        end) with each of ``versions``, and of the feedback on them: per version with any,
+        ``decisions``, ``avg_processing_time_ms``, ``processing_time_ms`` (p50, p95, p99),
+        ``avg_recommendation_score``, ``user_satisfaction_score``, ``mean_rating``,
+        ``feedback_count`` and ``feedback`` (type → count), computed by the policy as the
+        metrics are."""
+        start_ms = events._ms(start.astimezone(timezone.utc))
+        end_ms = None if end is None else events._ms(end.astimezone(timezone.utc))
+        totals = self._read(lambda tx: queries.period_totals(tx, start_ms, end_ms, list(versions)))
+        out = {}
+        for version, each in totals.items():
+            figures = policy.monitor_summarize(each, TOP_MOVES)
+            out[version] = {
+                "decisions": figures["decisions"],
+                "avg_processing_time_ms": figures["processing-ms-mean"],
+                "processing_time_ms": _snake(figures["processing-ms"]),
+                "avg_recommendation_score": figures["score-mean"],
+                "user_satisfaction_score": figures["satisfaction"],
+                "mean_rating": figures["mean-rating"],
+                "feedback_count": figures["feedback-count"],
+                "feedback": {share["name"]: share["count"] for share in figures["feedback"]},
+            }
+        return out
+
     def report(self, days: int = 7, now: Optional[datetime] = None) -> dict:
         """The report of the last ``days`` days: ``report_period``, ``generated_at``,
         ``overall_metrics``, ``daily_metrics``, ``top_recommended_moves``, ``feedback_trends``

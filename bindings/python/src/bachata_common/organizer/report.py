@@ -33,8 +33,11 @@ def _cell(text: str) -> str:
     return _printable(text).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
-def to_markdown(report: dict) -> str:
-    """A report of :func:`bachata_common.organizer.organize` as Markdown."""
+def to_markdown(report: dict, proposed: bool = False) -> str:
+    """A report of :func:`bachata_common.organizer.organize` as Markdown (the native host's).
+    ``proposed`` adds, before the plan, the original app's "Proposed organization" figures:
+    clips to process, files to move (moved, or to be moved in a dry run), already organized,
+    missing files."""
     summary, structure = report["summary"], report["structure"]
     lines = ["# Directory organization report", ""]
     lines += [
@@ -54,6 +57,17 @@ def to_markdown(report: dict) -> str:
         lines.append(f"- Not looked into (links, other filesystems, unreadable): {structure['skipped']}")
     for category, count in structure["per_category"].items():
         lines.append(f"  - `{_cell(category)}`: {count}")
+    if proposed:
+        to_move = sum(1 for move in report["moves"] if move["status"] in ("moved", "would_move"))
+        lines += [
+            "",
+            "## Proposed organization",
+            "",
+            f"- Total clips to process: {summary['total_clips']}",
+            f"- Files to move: {to_move}",
+            f"- Already organized: {summary['already_organized']}",
+            f"- Missing files: {summary['missing_files']}",
+        ]
     lines += ["", "## Plan", "", "| Status | Clips |", "|---|---:|", f"| total | {summary['total_clips']} |"]
     for status in STATUSES:
         count = sum(1 for move in report["moves"] if move["status"] == status)
