@@ -9,7 +9,7 @@ import time
 import pytest
 
 import bachata_common
-from bachata_common import Cancelled, ResourceError, ResourceManager, resource_manager
+from bachata_common import ResourceError, ResourceManager, resource_manager
 from bachata_common.resources import ResourceManager as ResourceManagerClass
 
 
@@ -137,53 +137,106 @@ def test_warnings_follow_the_thresholds(manager, caplog):
     assert any("memory" in record.getMessage() for record in caplog.records)
 
 
-def test_monitoring_runs_until_shutdown(manager):
+def test_start_monitoring_starts_a_task_and_returns_at_once(manager):
     async def scenario():
-        task = asyncio.create_task(manager.start_monitoring(interval_seconds=0.05))
+        started = manager.start_monitoring(interval_seconds=0.05)
+        assert await asyncio.wait_for(started, 1) is None
+        task = manager.monitoring_task
+        assert isinstance(task, asyncio.Task) and not task.done()
         await asyncio.sleep(0.3)
         assert manager.monitoring_active
-        await manager.shutdown()
-        await asyncio.wait_for(task, 5)
+        again = manager.start_monitoring(interval_seconds=0.05)
+        assert again.task is task, "monitoring already running is left as it is"
+        await asyncio.wait_for(manager.stop_monitoring(), 5)
+        assert task.done() and not manager.monitoring_active
+        manager.start_monitoring(interval_seconds=0.05)
+        assert manager.monitoring_active, "monitoring can start again"
+        await asyncio.wait_for(manager.shutdown(), 10)
         assert not manager.monitoring_active
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
-def test_schedule_cleanup_keeps_one_schedule(manager):
+def test_monitoring_without_an_event_loop_runs_in_a_thread(manager, caplog):
+    manager.memory_warning_threshold = 0.0
+    with caplog.at_level("WARNING", logger="bachata_common"):
+        manager.start_monitoring(interval_seconds=0.05)
+        thread = manager.monitoring_task
+        assert isinstance(thread, threading.Thread) and manager.monitoring_active
+        deadline = time.time() + 10
+        while not any("memory" in r.getMessage() for r in caplog.records) and time.time() < deadline:
+            time.sleep(0.05)
+    assert any("memory" in r.getMessage() for r in caplog.records)
+    assert manager.stop_monitoring().wait()
+    assert not thread.is_alive() and not manager.monitoring_active
+
+
+def test_schedule_cleanup_starts_a_task_and_returns_at_once(manager):
     async def scenario():
-        first = manager.schedule_cleanup(interval_hours=6)
-        second = manager.schedule_cleanup(interval_hours=1)
+        started = manager.schedule_cleanup(interval_hours=6)
+        assert await asyncio.wait_for(started, 1) is None
+        first = started.task
+        second = manager.schedule_cleanup(interval_hours=1).task
         await asyncio.sleep(0)
         assert first is not second
         assert first.cancelled() or first.done()
         assert manager.cleanup_task is second and not second.done()
-        manager.shutdown()
-        await asyncio.sleep(0)
-        assert second.cancelled() or second.done()
+        assert manager.cleanup_tasks == [second]
+        await asyncio.wait_for(manager.shutdown(), 10)
+        assert second.done() and manager.cleanup_tasks == []
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
 def test_schedule_cleanup_without_an_event_loop_runs_in_a_thread(manager):
     aged(manager.data_dir / "temp" / "old.tmp", 48)
-    thread = manager.schedule_cleanup(interval_hours=0.5 / 3600)
+    thread = manager.schedule_cleanup(interval_hours=0.5 / 3600).task
     assert isinstance(thread, threading.Thread)
     deadline = time.time() + 10
     while (manager.data_dir / "temp" / "old.tmp").exists() and time.time() < deadline:
         time.sleep(0.05)
     assert not (manager.data_dir / "temp" / "old.tmp").exists()
-    assert manager.schedule_cleanup(interval_hours=6) is not thread
+    assert manager.schedule_cleanup(interval_hours=6).task is not thread
     manager.shutdown()
     thread.join(5)
     assert not thread.is_alive()
     with pytest.raises(ValueError):
         manager.schedule_cleanup(interval_hours=0)
+    with pytest.raises(ValueError):
+        manager.start_monitoring(interval_seconds=0)
 
 
-def test_after_shutdown_cleanups_are_refused(manager):
+def test_shutdown_stops_everything_runs_a_last_cleanup_and_is_bounded(manager):
+    aged(manager.data_dir / "temp" / "old.tmp", 48)
+    aged(manager.data_dir / "temp" / "new.tmp", 0)
+
+    async def scenario():
+        await manager.start_monitoring(interval_seconds=3600)
+        await manager.schedule_cleanup(interval_hours=6)
+        began = time.monotonic()
+        await asyncio.wait_for(manager.shutdown(), 30)
+        return time.monotonic() - began
+
+    took = asyncio.run(scenario())
+    assert took < 30
+    assert not manager.monitoring_active and manager.cleanup_tasks == []
+    assert not (manager.data_dir / "temp" / "old.tmp").exists(), "the last cleanup removes expired files"
+    assert (manager.data_dir / "temp" / "new.tmp").exists()
+
+
+def test_after_shutdown_the_manager_works_again(manager):
     manager.shutdown()
-    with pytest.raises(Cancelled):
-        manager.cleanup_temporary_files_sync()
+    assert manager.cleanup_temporary_files_sync()["files_removed"] == 0
+    manager.start_monitoring(interval_seconds=60)
+    assert manager.monitoring_active
+    manager.shutdown(final_cleanup=False)
+    assert not manager.monitoring_active
+
+
+def test_shutdown_without_areas_creates_nothing(tmp_path):
+    manager = ResourceManager(data_dir=tmp_path / "never")
+    manager.shutdown()
+    assert not (tmp_path / "never").exists()
 
 
 def test_an_area_root_that_is_a_link_is_refused(tmp_path):

@@ -52,6 +52,16 @@ def test_a_temp_file_exists_private_and_locked_inside_the_block_and_is_gone_afte
     assert manager.get_active_file_count() == 0
 
 
+def test_cleanup_all_active_files_can_be_awaited_as_the_original(manager):
+    import asyncio
+
+    scoped = manager.temp_file()
+    path = scoped.__enter__()
+    assert asyncio.run(manager.cleanup_all_active_files()) == 1
+    assert not path.exists()
+    scoped.__exit__(None, None, None)
+
+
 def test_a_temp_file_is_removed_when_the_block_fails(manager):
     seen = []
     with pytest.raises(RuntimeError):
@@ -158,7 +168,7 @@ def test_cleanup_all_active_files(manager):
     a = first.__enter__()
     b = second.__enter__()
     assert manager.get_active_file_count() == 2 and manager.active_files == {a, b}
-    assert manager.cleanup_all_active_files() == 2
+    assert manager.cleanup_all_active_files_sync() == 2
     assert not a.exists() and not b.exists()
     first.__exit__(None, None, None)
     second.__exit__(None, None, None)

@@ -50,14 +50,6 @@ def _round2(value: float) -> float:
     return round(value, 2)
 
 
-class _Done:
-    """What :meth:`ResourceManager.shutdown` returns: the work is done already, and it can also be
-    awaited (the original was called both ways)."""
-
-    def __await__(self):
-        return iter(())
-
-
 class ResourceManager:
     """Manages the areas under one data directory (``BACHATA_DATA_DIR``, areas
     ``BACHATA_AREAS``) with the policy component.
@@ -78,11 +70,12 @@ class ResourceManager:
         self._metrics: Optional[Metrics] = None
         self._overrides: dict[str, float] = {}
         self._open_lock = threading.Lock()
-        self._stop = threading.Event()
         self._running_cancel: Optional[threading.Event] = None
         self._running_lock = threading.Lock()
+        #: The scheduled cleanup: an asyncio task or a thread (``None`` when none is scheduled).
         self.cleanup_task = None
-        self.monitoring_active = False
+        #: The monitoring: an asyncio task or a thread (``None`` when not monitoring).
+        self.monitoring_task = None
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -241,8 +234,6 @@ class ResourceManager:
         """Runs the policy's ``cleanup.run`` over the areas and returns its checked
         ``cleanup-report``. One cleanup runs at a time per data directory (an ``flock`` on it,
         also across processes): while another runs this raises :class:`ResourceError`."""
-        if self._stop.is_set():
-            raise _lend.Cancelled("the resource manager is shut down")
         areas = self.areas
         lock_fd = os.open(areas.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
@@ -349,45 +340,103 @@ class ResourceManager:
                 _log.warning("emergency cleanup skipped: %s", error)
         return assessment
 
-    async def start_monitoring(self, interval_seconds: Optional[float] = None) -> None:
-        """Checks resources every ``interval_seconds`` (default ``BACHATA_MONITOR_INTERVAL``
-        seconds) until :meth:`shutdown`: warnings are logged, an emergency cleanup runs when the
-        policy asks for one. A round that fails is logged and the next one runs."""
+    def start_monitoring(self, interval_seconds: Optional[float] = None) -> "_Started":
+        """Starts checking resources every ``interval_seconds`` (default
+        ``BACHATA_MONITOR_INTERVAL`` seconds) in the background and returns at once, as the
+        original did: warnings are logged, an emergency cleanup runs when the policy asks for
+        one, a round that fails is logged and the next one runs. The work is an asyncio task
+        (``monitoring_task``) when called inside a running event loop, else a daemon thread.
+        Monitoring already running is left as it is. The result may be awaited (``await
+        resource_manager.start_monitoring()``, as in the original) and returns at once too.
+        :meth:`stop_monitoring` or :meth:`shutdown` ends it."""
         interval = float(interval_seconds if interval_seconds is not None else self.settings.monitor_interval_secs)
-        self.monitoring_active = True
-        try:
-            while not self._stop.is_set():
-                try:
-                    await _asyncio().to_thread(self.check_resources)
-                except Exception as error:  # one failed round must not end the monitoring
-                    _log.error("resource monitoring round failed: %s", error)
-                if await _asyncio().to_thread(self._stop.wait, interval):
-                    break
-        finally:
-            self.monitoring_active = False
+        if not interval > 0:
+            raise ValidationError(
+                f"interval_seconds must be a positive number of seconds, not {interval_seconds!r}",
+                field="interval_seconds",
+                value=str(interval_seconds),
+            )
+        if self.monitoring_active:
+            return _Started(self.monitoring_task)
+        self.monitoring_task = self._start(self._monitor_loop(interval), self._monitor_thread, interval, "monitor")
+        _log.info("resource monitoring started", extra={"interval_seconds": interval})
+        return _Started(self.monitoring_task)
+
+    @property
+    def monitoring_active(self) -> bool:
+        """Whether monitoring is running."""
+        return _running(self.monitoring_task)
+
+    def stop_monitoring(self) -> "_Stopping":
+        """Stops monitoring (a round in progress finishes). Returns at once; awaiting the result
+        waits, at most 30 seconds, for the monitoring to end."""
+        task, self.monitoring_task = self.monitoring_task, None
+        _stop(task)
+        if task is not None:
+            _log.info("resource monitoring stopped")
+        return _Stopping([task], _STOP_MONITORING_SECS)
+
+    async def _monitor_loop(self, interval: float) -> None:
+        asyncio = _asyncio()
+        while True:
+            try:
+                await asyncio.to_thread(self.check_resources)
+            except Exception as error:  # one failed round must not end the monitoring
+                _log.error("resource monitoring round failed: %s", error)
+            await asyncio.sleep(interval)
+
+    def _monitor_thread(self, interval: float, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.check_resources()
+            except Exception as error:  # one failed round must not end the monitoring
+                _log.error("resource monitoring round failed: %s", error)
+            if stop.wait(interval):
+                break
 
     async def _cleanup_loop(self, interval_hours: float) -> None:
-        while not self._stop.is_set():
-            if await _asyncio().to_thread(self._stop.wait, interval_hours * 3600.0):
-                break
+        asyncio = _asyncio()
+        while True:
+            await asyncio.sleep(interval_hours * 3600.0)
             try:
-                await _asyncio().to_thread(self.cleanup_temporary_files_sync)
-                await _asyncio().to_thread(self.cleanup_cache_directory_sync)
+                await asyncio.to_thread(self._cleanup_round)
             except Exception as error:  # a failed round must not end the schedule
                 _log.error("scheduled cleanup failed: %s", error)
 
-    def _thread_loop(self, interval_hours: float, stop: threading.Event) -> None:
-        while not stop.wait(interval_hours * 3600.0) and not self._stop.is_set():
+    def _cleanup_thread(self, interval_hours: float, stop: threading.Event) -> None:
+        while not stop.wait(interval_hours * 3600.0):
             try:
-                self.cleanup_temporary_files_sync()
-                self.cleanup_cache_directory_sync()
+                self._cleanup_round()
             except Exception as error:  # a failed round must not end the schedule
                 _log.error("scheduled cleanup failed: %s", error)
 
-    def schedule_cleanup(self, interval_hours: float = 6):
-        """Cleans every ``interval_hours`` until :meth:`shutdown`: an asyncio task when called
-        inside a running event loop, else a daemon thread. There is one schedule: calling it
-        again replaces the previous one (with the new interval) rather than adding another."""
+    def _cleanup_round(self) -> None:
+        self.cleanup_temporary_files_sync()
+        self.cleanup_cache_directory_sync()
+
+    def _start(self, coroutine, thread_target, argument: float, name: str):
+        """An asyncio task running ``coroutine`` inside a running event loop, else a daemon
+        thread running ``thread_target(argument, stop)`` (the coroutine is then closed)."""
+        try:
+            loop = _asyncio().get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            return loop.create_task(coroutine, name=f"bachata-{name}")
+        coroutine.close()
+        stop = threading.Event()
+        thread = threading.Thread(target=thread_target, args=(argument, stop), name=f"bachata-{name}", daemon=True)
+        thread.stop = stop  # type: ignore[attr-defined]
+        thread.start()
+        return thread
+
+    def schedule_cleanup(self, interval_hours: float = 6) -> "_Started":
+        """Cleans every ``interval_hours`` (temporary files by age, then the cache by size) in
+        the background and returns at once, as the original did: an asyncio task when called
+        inside a running event loop, else a daemon thread (``cleanup_task``). There is one
+        schedule: calling it again replaces the previous one (with the new interval) rather than
+        adding another. The result may be awaited (``await
+        resource_manager.schedule_cleanup(interval_hours=6)``) and returns at once too."""
         if not interval_hours > 0:
             raise ValidationError(
                 f"interval_hours must be a positive number of hours, not {interval_hours!r}",
@@ -395,30 +444,20 @@ class ResourceManager:
                 value=str(interval_hours),
             )
         self._cancel_schedule()
-        try:
-            loop = _asyncio().get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            self.cleanup_task = loop.create_task(self._cleanup_loop(float(interval_hours)))
-        else:
-            stop = threading.Event()
-            thread = threading.Thread(
-                target=self._thread_loop, args=(float(interval_hours), stop), name="bachata-cleanup", daemon=True
-            )
-            thread.stop = stop  # type: ignore[attr-defined]
-            thread.start()
-            self.cleanup_task = thread
-        return self.cleanup_task
+        hours = float(interval_hours)
+        self.cleanup_task = self._start(self._cleanup_loop(hours), self._cleanup_thread, hours, "cleanup")
+        _log.info("cleanup scheduled", extra={"interval_hours": hours})
+        return _Started(self.cleanup_task)
 
-    def _cancel_schedule(self) -> None:
+    @property
+    def cleanup_tasks(self) -> list:
+        """The running schedule, as the original's list of cleanup tasks (one at most here)."""
+        return [self.cleanup_task] if _running(self.cleanup_task) else []
+
+    def _cancel_schedule(self):
         task, self.cleanup_task = self.cleanup_task, None
-        if task is None:
-            return
-        if isinstance(task, threading.Thread):
-            task.stop.set()  # type: ignore[attr-defined]
-        else:
-            task.cancel()
+        _stop(task)
+        return task
 
     def cancel_running(self) -> bool:
         """Cancels the cleanup running in this process, if any (it stops at its next scan page
@@ -430,15 +469,165 @@ class ResourceManager:
         cancel.set()
         return True
 
-    def shutdown(self) -> _Done:
-        """Stops monitoring and the schedule and cancels a running cleanup; later cleanups are
-        refused. Returns at once; the result may also be awaited."""
-        self._stop.set()
-        self.monitoring_active = False
-        self._cancel_schedule()
+    def shutdown(self, *, final_cleanup: bool = True) -> "_Shutdown":
+        """Stops monitoring and the schedule and cancels a running cleanup, then, as the
+        original did, runs a last cleanup of expired temporary files (when the areas were used;
+        ``final_cleanup=False`` skips it) and removes the temp file manager's live files.
+
+        Everything is bounded: 30 seconds for monitoring to stop, 60 for the schedule, 120 for
+        the last cleanup (then cancelled), 60 for the live files. Inside a running event loop
+        the waiting happens when the result is awaited (``await resource_manager.shutdown()``);
+        called without a running loop, it happens before this returns. The manager may be
+        started again afterwards."""
+        monitoring = self.stop_monitoring()
+        schedule = self._cancel_schedule()
         self.cancel_running()
+        stopping = [monitoring, _Stopping([schedule], _STOP_SCHEDULE_SECS)]
+        shutdown = _Shutdown(self, stopping, final_cleanup)
+        try:
+            _asyncio().get_running_loop()
+        except RuntimeError:
+            shutdown.finish()
+        return shutdown
+
+    def _final_cleanup(self, final_cleanup: bool) -> None:
+        """The last cleanup of :meth:`shutdown`, bounded; then the live temp files."""
+        if final_cleanup and self._areas is not None:
+            done = threading.Event()
+
+            def run() -> None:
+                try:
+                    self.cleanup_temporary_files_sync()
+                except Exception as error:  # shutdown goes on whatever the cleanup met
+                    _log.warning("final cleanup failed: %s", error)
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, name="bachata-final-cleanup", daemon=True).start()
+            if not done.wait(_FINAL_CLEANUP_SECS):
+                _log.warning("final cleanup timed out; cancelled")
+                self.cancel_running()
+                done.wait(_STOP_SCHEDULE_SECS)
+        from .temp_files import temp_file_manager
+
+        if temp_file_manager._resource_manager is self:
+            try:
+                temp_file_manager.cleanup_all_active_files_sync()
+            except Exception as error:  # shutdown goes on whatever the cleanup met
+                _log.warning("temp file cleanup at shutdown failed: %s", error)
         _log.info("resource manager shut down")
-        return _Done()
+
+
+#: Seconds :meth:`ResourceManager.shutdown` waits for monitoring to stop (the original's bound).
+_STOP_MONITORING_SECS = 30.0
+#: Seconds it waits for the schedule to stop.
+_STOP_SCHEDULE_SECS = 60.0
+#: Seconds the last cleanup may take before it is cancelled.
+_FINAL_CLEANUP_SECS = 120.0
+
+
+def _running(task) -> bool:
+    """Whether a task or thread is still running."""
+    if task is None:
+        return False
+    if isinstance(task, threading.Thread):
+        return task.is_alive() and not task.stop.is_set()  # type: ignore[attr-defined]
+    return not task.done()
+
+
+def _stop(task) -> None:
+    """Asks a task or thread to stop, from any thread."""
+    if task is None:
+        return
+    if isinstance(task, threading.Thread):
+        task.stop.set()  # type: ignore[attr-defined]
+        return
+    loop = task.get_loop()
+    try:
+        current = _asyncio().get_running_loop()
+    except RuntimeError:
+        current = None
+    if current is loop:
+        task.cancel()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(task.cancel)
+
+
+class _Started:
+    """What :meth:`ResourceManager.start_monitoring` and :meth:`ResourceManager.schedule_cleanup`
+    return: the work has started; awaiting this returns at once (``None``), as awaiting the
+    original's coroutines did. ``task`` is the asyncio task or thread doing the work."""
+
+    def __init__(self, task) -> None:
+        self.task = task
+
+    def __await__(self):
+        return iter(())
+
+    def __repr__(self) -> str:
+        return f"<started {self.task!r}>"
+
+
+class _Stopping:
+    """Tasks or threads asked to stop: awaiting this waits for them, at most ``timeout``
+    seconds; :meth:`wait` does the same without an event loop."""
+
+    def __init__(self, tasks: list, timeout: float) -> None:
+        self.tasks = [task for task in tasks if task is not None]
+        self.timeout = timeout
+
+    def wait(self) -> bool:
+        """Waits for threads (asyncio tasks end with their loop); true when all ended."""
+        deadline = time.monotonic() + self.timeout
+        for task in self.tasks:
+            if isinstance(task, threading.Thread) and task is not threading.current_thread():
+                task.join(max(0.0, deadline - time.monotonic()))
+        return not any(isinstance(task, threading.Thread) and task.is_alive() for task in self.tasks)
+
+    async def _wait_async(self) -> bool:
+        asyncio = _asyncio()
+        loop = asyncio.get_running_loop()
+        mine = [task for task in self.tasks if not isinstance(task, threading.Thread) and task.get_loop() is loop]
+        if mine:
+            _done, pending = await asyncio.wait(mine, timeout=self.timeout)
+            if pending:
+                _log.warning("%d background task(s) did not stop in time", len(pending))
+                return False
+        return await asyncio.to_thread(self.wait)
+
+    def __await__(self):
+        return self._wait_async().__await__()
+
+
+class _Shutdown:
+    """What :meth:`ResourceManager.shutdown` returns: awaiting it waits for the background work
+    to stop and runs the last cleanup (once); without a running loop that was done already."""
+
+    def __init__(self, manager: "ResourceManager", stopping: list, final_cleanup: bool) -> None:
+        self._manager = manager
+        self._stopping = stopping
+        self._final = final_cleanup
+        self._finished = False
+
+    def finish(self) -> None:
+        """Waits and cleans up now (no event loop)."""
+        if self._finished:
+            return
+        self._finished = True
+        for stopping in self._stopping:
+            stopping.wait()
+        self._manager._final_cleanup(self._final)
+
+    async def _finish_async(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        for stopping in self._stopping:
+            await stopping
+        await _asyncio().to_thread(self._manager._final_cleanup, self._final)
+
+    def __await__(self):
+        return self._finish_async().__await__()
 
 
 #: The process-wide resource manager (configuration read on first use).

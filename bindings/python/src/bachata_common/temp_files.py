@@ -250,10 +250,17 @@ class TempFileManager:
         return area.path / relative, fd
 
     def get_user_temp_directory(self, user_id: UserId) -> Path:
-        """The temp directory of ``user_id`` (``<temp>/user_<id>``, mode 0700), created when missing."""
+        """The temp directory of ``user_id`` (``<temp>/user_<id>``, mode 0700), created when
+        missing. As in the original, the path is relative to the working directory when the data
+        directory is configured relative (``data/temp/user_123``) and still names this directory
+        from here; otherwise it is absolute."""
         path, fd = self._user_dir(user_id)
         os.close(fd)
-        return path
+        areas = self._manager().areas
+        if areas.given.is_absolute():
+            return path
+        relative = areas.given / path.relative_to(areas.root)
+        return relative if os.path.realpath(relative) == os.fspath(path) else path
 
     # -- scoped entries ------------------------------------------------------------------------
 
@@ -339,12 +346,19 @@ class TempFileManager:
         with self._lock:
             return len(self._live)
 
-    def cleanup_all_active_files(self) -> int:
+    def cleanup_all_active_files_sync(self) -> int:
         """Removes every live temp file and directory now (their blocks' exits become no-ops);
         returns how many were removed."""
         with self._lock:
             ids = list(self._live)
         return sum(1 for entry_id in ids if self._release(entry_id))
+
+    async def cleanup_all_active_files(self) -> int:
+        """Async form of :meth:`cleanup_all_active_files_sync`, as the original (the work runs in
+        a thread)."""
+        from .resources import _asyncio
+
+        return await _asyncio().to_thread(self.cleanup_all_active_files_sync)
 
     # -- a user's files -----------------------------------------------------------------------
 

@@ -144,6 +144,8 @@ class Areas:
         self.areas: list[Area] = []
         given = Path(data_dir)
         _prepare_data_dir(given)
+        #: The data directory as configured (relative to the working directory when relative).
+        self.given = given
         self.root = Path(os.path.realpath(given))
         self._data_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
