@@ -37,6 +37,7 @@ export BACHATA_POLICY_WASM="$PWD/target/policy.wasm"
 
 echo "--- Python binding"
 bash bindings/python/run-tests.sh -q
+bash tests/python-django.sh
 
 echo "--- Node binding"
 bash bindings/node/run-tests.sh

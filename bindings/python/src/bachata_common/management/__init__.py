@@ -1,0 +1,1 @@
+"""The Django app's management commands (Django is imported only here and in ``apps``)."""

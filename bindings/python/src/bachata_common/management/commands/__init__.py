@@ -1,0 +1,1 @@
+"""``cleanup_temp``, ``resources``, ``monitor_report`` and ``organize_clips``."""
