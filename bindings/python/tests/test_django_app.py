@@ -17,7 +17,7 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from bachata_common import _django_settings  # noqa: E402
+from bachata_common import ResourceManager, _django_settings  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 
@@ -110,8 +110,11 @@ def test_the_app_is_registered_under_its_package_name():
     assert type(config).__module__ == "bachata_common.apps"
 
 
-def test_the_setting_reaches_the_resource_managers(tmp_path):
-    global_manager = bachata_common.resource_manager
+def test_the_setting_points_the_process_wide_manager_at_its_data_dir(tmp_path, monkeypatch):
+    from bachata_common import resources
+
+    shared = ResourceManager()
+    monkeypatch.setattr(resources, "resource_manager", shared)
     value = {
         "DATA_DIR": tmp_path / "data",
         "AREAS": ["temp", "cache"],
@@ -122,15 +125,32 @@ def test_the_setting_reaches_the_resource_managers(tmp_path):
     }
     with override_settings(BACHATA_COMMON=value):
         manager = apps.get_app_config("bachata_common").resource_manager
-        assert manager is not global_manager
-        for each in (manager, global_manager):
-            assert (each.max_temp_age_hours, each.max_cache_size_gb) == (2.0, 0.5)
-            assert (each.memory_warning_threshold, each.disk_warning_threshold) == (70.0, 95.0)
-        assert manager.data_dir == (tmp_path / "data").resolve()
+        assert manager is shared, "app code and the commands share the process-wide manager"
+        assert (shared.max_temp_age_hours, shared.max_cache_size_gb) == (2.0, 0.5)
+        assert (shared.memory_warning_threshold, shared.disk_warning_threshold) == (70.0, 95.0)
+        assert shared.data_dir == (tmp_path / "data").resolve()
         assert sorted(path.name for path in (tmp_path / "data").iterdir()) == ["cache", "temp"]
-    # The setting gone, the process-wide manager is back to the configured values.
-    assert apps.get_app_config("bachata_common").resource_manager is global_manager
-    assert (global_manager.max_temp_age_hours, global_manager.memory_warning_threshold) == (24.0, 85.0)
+        # Changed after the manager was used: a manager of the new directory.
+        with override_settings(BACHATA_COMMON={"DATA_DIR": tmp_path / "other"}):
+            other = apps.get_app_config("bachata_common").resource_manager
+            assert other is not shared and other.data_dir == (tmp_path / "other").resolve()
+    # The setting gone, the process-wide manager is back, with the configured thresholds.
+    assert apps.get_app_config("bachata_common").resource_manager is shared
+    assert (shared.max_temp_age_hours, shared.memory_warning_threshold) == (24.0, 85.0)
+    shared.shutdown(final_cleanup=False)
+
+
+def test_a_data_dir_that_goes_away_before_use_leaves_the_manager_as_configured(tmp_path, monkeypatch):
+    from bachata_common import resources
+
+    shared = ResourceManager()
+    monkeypatch.setattr(resources, "resource_manager", shared)
+    with override_settings(BACHATA_COMMON={"DATA_DIR": tmp_path / "data"}):
+        assert apps.get_app_config("bachata_common").resource_manager is shared
+    monkeypatch.setenv("BACHATA_DATA_DIR", str(tmp_path / "env"))
+    assert apps.get_app_config("bachata_common").resource_manager is shared
+    assert shared.data_dir == (tmp_path / "env").resolve()
+    assert not (tmp_path / "data").exists()
 
 
 def test_system_checks_name_every_problem(tmp_path):

@@ -191,15 +191,38 @@ class Services:
 _lock = threading.Lock()
 #: Resource managers made for a data directory and areas other than the environment's.
 _managers: dict[tuple, Any] = {}
+#: Process-wide managers this module pointed at a ``DATA_DIR`` or ``AREAS``, by id.
+_pointed: dict[int, bool] = {}
 #: The threshold attributes this module set on each manager (to undo when a key goes away).
 _applied: dict[int, set[str]] = {}
 
 
 def _manager_for(data_dir: Optional[Path], areas: Optional[tuple]):
+    """The process-wide resource manager, pointed at ``data_dir`` and ``areas`` when it has not
+    opened its areas yet (or already uses them); else one made for them."""
     from . import resources
+    from .exceptions import ResourceError
 
+    shared = resources.resource_manager
     if data_dir is None and areas is None:
-        return resources.resource_manager
+        if _pointed.get(id(shared)):
+            # The keys went away before the manager was used: back to the environment's.
+            try:
+                shared.configure()
+                _pointed.pop(id(shared), None)
+            except ResourceError:
+                pass
+        return shared
+    try:
+        shared.configure(data_dir=data_dir, areas=areas)
+        _pointed[id(shared)] = True
+        return shared
+    except ResourceError:
+        same_dir = data_dir is None or (
+            shared._given_data_dir is not None and os.fspath(shared._given_data_dir) == os.fspath(data_dir)
+        )
+        if same_dir and (areas is None or shared._given_areas == areas):
+            return shared
     key = (None if data_dir is None else os.fspath(data_dir), areas)
     with _lock:
         manager = _managers.get(key)
@@ -216,18 +239,16 @@ def _apply_thresholds(manager, values: dict) -> None:
                 setattr(manager, attribute, float(values[key]))
                 applied.add(attribute)
             elif attribute in applied:
-                # The key was removed: back to the environment's value (as a percentage for
-                # the warning thresholds, as the attribute holds it).
-                scale = 100.0 if attribute.endswith("_threshold") else 1.0
-                setattr(manager, attribute, float(getattr(manager.settings, attribute)) * scale)
+                # The key was removed: back to the configured value.
+                delattr(manager, attribute)
                 applied.discard(attribute)
 
 
 def configure(value: Any) -> Services:
     """The services of the setting's value: its valid keys applied (keys with an error are left
-    out; the system checks report them). The thresholds are set on the process-wide
-    ``bachata_common.resource_manager`` and, when ``DATA_DIR`` or ``AREAS`` is set, on a
-    resource manager of that data directory (made once per directory and areas). Nothing is
+    out; the system checks report them). ``DATA_DIR`` and ``AREAS`` point the process-wide
+    ``bachata_common.resource_manager`` at them when it has not been used yet (else a resource
+    manager is made once per directory and areas); the thresholds are set on both. Nothing is
     opened or loaded here: the managers read their configuration and open the areas on first
     use."""
     from . import resources

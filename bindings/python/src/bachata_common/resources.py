@@ -58,7 +58,7 @@ class ResourceManager:
     ``data_dir`` and ``areas`` override it. The thresholds are attributes, as in the original:
     ``max_temp_age_hours`` (24), ``max_cache_size_gb`` (5), ``memory_warning_threshold`` (85,
     percent) and ``disk_warning_threshold`` (90, percent); set them to change later cleanups and
-    warnings.
+    warnings (``del`` one to go back to the configured value).
     """
 
     def __init__(self, data_dir=None, areas=None, *, config: Optional[EnvironmentConfig] = None) -> None:
@@ -101,6 +101,10 @@ class ResourceManager:
     def max_temp_age_hours(self, value: float) -> None:
         self._overrides["max_temp_age_hours"] = float(value)
 
+    @max_temp_age_hours.deleter
+    def max_temp_age_hours(self) -> None:
+        self._overrides.pop("max_temp_age_hours", None)
+
     @property
     def max_cache_size_gb(self) -> float:
         """The ``cache`` area is trimmed (oldest first) when larger than this many GiB."""
@@ -109,6 +113,10 @@ class ResourceManager:
     @max_cache_size_gb.setter
     def max_cache_size_gb(self, value: float) -> None:
         self._overrides["max_cache_size_gb"] = float(value)
+
+    @max_cache_size_gb.deleter
+    def max_cache_size_gb(self) -> None:
+        self._overrides.pop("max_cache_size_gb", None)
 
     @property
     def memory_warning_threshold(self) -> float:
@@ -119,6 +127,10 @@ class ResourceManager:
     def memory_warning_threshold(self, value: float) -> None:
         self._overrides["memory_warning_threshold"] = float(value)
 
+    @memory_warning_threshold.deleter
+    def memory_warning_threshold(self) -> None:
+        self._overrides.pop("memory_warning_threshold", None)
+
     @property
     def disk_warning_threshold(self) -> float:
         """Disk use above this percentage raises a warning."""
@@ -127,6 +139,10 @@ class ResourceManager:
     @disk_warning_threshold.setter
     def disk_warning_threshold(self, value: float) -> None:
         self._overrides["disk_warning_threshold"] = float(value)
+
+    @disk_warning_threshold.deleter
+    def disk_warning_threshold(self) -> None:
+        self._overrides.pop("disk_warning_threshold", None)
 
     def cleanup_settings(self) -> dict:
         """The ``cleanup-settings`` record the policy gets (thresholds as ratios)."""
@@ -139,6 +155,21 @@ class ResourceManager:
             "disk-warning-threshold": self.disk_warning_threshold / 100.0,
             "memory-critical-threshold": max(settings.memory_critical_threshold, self.memory_warning_threshold / 100.0),
         }
+
+    def configure(self, data_dir=None, areas=None) -> None:
+        """Sets the data directory and the area names used when the areas are first opened (for
+        example from Django settings at start-up); ``None`` is the configuration's
+        (``BACHATA_DATA_DIR``, ``BACHATA_AREAS``). Raises :class:`ResourceError` once the areas
+        are open: a manager never moves to another directory while in use."""
+        with self._open_lock:
+            if self._areas is not None:
+                raise ResourceError(
+                    f"the areas under {self._areas.root} are open already; configure the resource "
+                    "manager before its first use",
+                    resource_type="configuration",
+                )
+            self._given_data_dir = data_dir
+            self._given_areas = tuple(areas) if areas is not None else None
 
     # -- the areas ------------------------------------------------------------------------------
 
