@@ -186,6 +186,7 @@ def test_the_data_classes_have_the_original_fields_and_keyword_constructors():
     assert [f.name for f in fields(RecommendationDecision)] == [
         "decision_id", "timestamp", "input_song", "recommended_moves", "recommendation_scores",
         "algorithm_version", "weights_used", "processing_time_ms", "song_features", "user_id",
+        "user_preferences", "session_id",
     ]
     assert [f.name for f in fields(UserFeedback)] == [
         "feedback_id", "decision_id", "timestamp", "feedback_type", "feedback_value", "user_id", "move_id", "comments",
@@ -367,3 +368,20 @@ def test_a_new_instance_holds_the_latest_thousand_events_oldest_first(tmp_path):
     assert later.recent_decisions[0].decision_id == "d00208"
     # Storage is immediate: the original's periodic writers do nothing.
     assert later._persist_decisions() is None and later._persist_feedback() is None
+
+
+def test_the_original_parameters_in_the_original_order(tmp_path):
+    monitor = PerformanceMonitor(monitor_dir=tmp_path)
+    decision = monitor.log_recommendation_decision(
+        "song", ["basic"], [0.9], {"tempo": 0.5}, 12.0, {"bpm": 128}, "u1", {"level": "beginner"}, "session-1"
+    )
+    logged = monitor.recent_decisions[-1]
+    assert (logged.decision_id, logged.user_id) == (decision, "u1")
+    assert (logged.user_preferences, logged.session_id) == ({"level": "beginner"}, "session-1")
+    assert logged.algorithm_version == monitor.current_algorithm_version
+    monitor.log_user_feedback(decision, "rating", 4.0, "basic", "nice", "u1")
+    feedback = monitor.recent_feedback[-1]
+    assert (feedback.feedback_value, feedback.move_id, feedback.comments, feedback.user_id) == (4.0, "basic", "nice", "u1")
+    again = PerformanceMonitor(monitor_dir=tmp_path).recent_feedback[-1]
+    assert (again.move_id, again.comments, again.user_id) == ("basic", "nice", "u1")
+    monitor.close()

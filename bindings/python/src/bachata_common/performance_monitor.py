@@ -66,6 +66,10 @@ class RecommendationDecision:
     processing_time_ms: float
     song_features: dict
     user_id: Optional[str] = None
+    #: Given to ``log_recommendation_decision``; kept in memory only (not stored).
+    user_preferences: Optional[dict] = None
+    #: Given to ``log_recommendation_decision``; kept in memory only (not stored).
+    session_id: Optional[str] = None
 
 
 @dataclass
@@ -295,11 +299,16 @@ class PerformanceMonitor:
         processing_time_ms: float,
         song_features: dict,
         user_id: Optional[str] = None,
+        user_preferences: Optional[dict] = None,
+        session_id: Optional[str] = None,
+        *,
         algorithm_version: Optional[str] = None,
     ) -> str:
         """Stores a decision; its id. Its version: ``algorithm_version`` when given, else the
         one an active A/B test serves ``user_id`` (the decision then names the test), else
-        ``current_algorithm_version``."""
+        ``current_algorithm_version``. The parameters are the original's, in its order;
+        ``user_preferences`` and ``session_id`` are kept on the decision in
+        ``recent_decisions`` but not stored (the event schema has no place for them)."""
         experiment = variation = None
         if algorithm_version is None:
             algorithm_version = self.current_algorithm_version
@@ -334,6 +343,8 @@ class PerformanceMonitor:
             processing_time_ms=float(processing_time_ms),
             song_features=dict(song_features or {}),
             user_id=event["user_id"],
+            user_preferences=user_preferences,
+            session_id=session_id,
         ))
         return decision_id
 
@@ -342,12 +353,12 @@ class PerformanceMonitor:
         decision_id: str,
         feedback_type: str,
         feedback_value: Optional[float] = None,
-        user_id: Optional[str] = None,
         move_id: Optional[str] = None,
         comments: Optional[str] = None,
+        user_id: Optional[str] = None,
     ) -> str:
         """Stores feedback (``rating`` 1–5, ``like``, ``dislike``, ``skip``, ``use``) on a stored
-        decision; its id."""
+        decision; its id. The parameters are the original's, in its order."""
         now = _to_ms(datetime.now(timezone.utc))
         feedback_id, _ = self.monitor.log_feedback({
             "timestamp": now,
