@@ -494,7 +494,7 @@ macro_rules! export_policy {
                 }
             }
 
-            $crate::bindings::export_common!($policy with_types_in $crate::bindings);
+    $crate::bindings::export_common!($policy with_types_in $crate::bindings);
         };
     };
 }

@@ -101,6 +101,10 @@ fn parse_dotenv(text: &str) -> Result<Dotenv, Problem> {
     })
 }
 
+#[allow(
+    clippy::result_large_err,
+    reason = "the WIT export returns the error by value; it is built at most once per call"
+)]
 /// The variables `.env` text defines, sorted by name, each with the value [`load`] gives it;
 /// a malformed file is the validation error [`load`] would report for it.
 pub fn dotenv_variables(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
