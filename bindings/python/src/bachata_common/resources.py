@@ -26,6 +26,16 @@ from ._metrics import Metrics
 from .config import EnvironmentConfig, ResourceSettings
 from .exceptions import ChoreographyGenerationError, ResourceError, ValidationError
 from .fs.areas import Areas
+from ._background import (
+    FINAL_CLEANUP_SECS,
+    STOP_MONITORING_SECS,
+    STOP_SCHEDULE_SECS,
+    Shutdown,
+    Started,
+    Stopping,
+    is_running,
+    request_stop,
+)
 
 __all__ = ["ResourceManager", "resource_manager"]
 
@@ -371,7 +381,7 @@ class ResourceManager:
                 _log.warning("emergency cleanup skipped: %s", error)
         return assessment
 
-    def start_monitoring(self, interval_seconds: Optional[float] = None) -> "_Started":
+    def start_monitoring(self, interval_seconds: Optional[float] = None) -> "Started":
         """Starts checking resources every ``interval_seconds`` (default
         ``BACHATA_MONITOR_INTERVAL`` seconds) in the background and returns at once, as the
         original did: warnings are logged, an emergency cleanup runs when the policy asks for
@@ -388,24 +398,24 @@ class ResourceManager:
                 value=str(interval_seconds),
             )
         if self.monitoring_active:
-            return _Started(self.monitoring_task)
+            return Started(self.monitoring_task)
         self.monitoring_task = self._start(self._monitor_loop(interval), self._monitor_thread, interval, "monitor")
         _log.info("resource monitoring started", extra={"interval_seconds": interval})
-        return _Started(self.monitoring_task)
+        return Started(self.monitoring_task)
 
     @property
     def monitoring_active(self) -> bool:
         """Whether monitoring is running."""
-        return _running(self.monitoring_task)
+        return is_running(self.monitoring_task)
 
-    def stop_monitoring(self) -> "_Stopping":
+    def stop_monitoring(self) -> "Stopping":
         """Stops monitoring (a round in progress finishes). Returns at once; awaiting the result
         waits, at most 30 seconds, for the monitoring to end."""
         task, self.monitoring_task = self.monitoring_task, None
-        _stop(task)
+        request_stop(task)
         if task is not None:
             _log.info("resource monitoring stopped")
-        return _Stopping([task], _STOP_MONITORING_SECS)
+        return Stopping([task], STOP_MONITORING_SECS)
 
     async def _monitor_loop(self, interval: float) -> None:
         asyncio = _asyncio()
@@ -461,7 +471,7 @@ class ResourceManager:
         thread.start()
         return thread
 
-    def schedule_cleanup(self, interval_hours: float = 6) -> "_Started":
+    def schedule_cleanup(self, interval_hours: float = 6) -> "Started":
         """Cleans every ``interval_hours`` (temporary files by age, then the cache by size) in
         the background and returns at once, as the original did: an asyncio task when called
         inside a running event loop, else a daemon thread (``cleanup_task``). There is one
@@ -478,16 +488,16 @@ class ResourceManager:
         hours = float(interval_hours)
         self.cleanup_task = self._start(self._cleanup_loop(hours), self._cleanup_thread, hours, "cleanup")
         _log.info("cleanup scheduled", extra={"interval_hours": hours})
-        return _Started(self.cleanup_task)
+        return Started(self.cleanup_task)
 
     @property
     def cleanup_tasks(self) -> list:
         """The running schedule, as the original's list of cleanup tasks (one at most here)."""
-        return [self.cleanup_task] if _running(self.cleanup_task) else []
+        return [self.cleanup_task] if is_running(self.cleanup_task) else []
 
     def _cancel_schedule(self):
         task, self.cleanup_task = self.cleanup_task, None
-        _stop(task)
+        request_stop(task)
         return task
 
     def cancel_running(self) -> bool:
@@ -500,7 +510,7 @@ class ResourceManager:
         cancel.set()
         return True
 
-    def shutdown(self, *, final_cleanup: bool = True) -> "_Shutdown":
+    def shutdown(self, *, final_cleanup: bool = True) -> "Shutdown":
         """Stops monitoring and the schedule and cancels a running cleanup, then, as the
         original did, runs a last cleanup of expired temporary files (when the areas were used;
         ``final_cleanup=False`` skips it) and removes the temp file manager's live files.
@@ -513,8 +523,8 @@ class ResourceManager:
         monitoring = self.stop_monitoring()
         schedule = self._cancel_schedule()
         self.cancel_running()
-        stopping = [monitoring, _Stopping([schedule], _STOP_SCHEDULE_SECS)]
-        shutdown = _Shutdown(self, stopping, final_cleanup)
+        stopping = [monitoring, Stopping([schedule], STOP_SCHEDULE_SECS)]
+        shutdown = Shutdown(self, stopping, final_cleanup)
         try:
             _asyncio().get_running_loop()
         except RuntimeError:
@@ -535,10 +545,10 @@ class ResourceManager:
                     done.set()
 
             threading.Thread(target=run, name="bachata-final-cleanup", daemon=True).start()
-            if not done.wait(_FINAL_CLEANUP_SECS):
+            if not done.wait(FINAL_CLEANUP_SECS):
                 _log.warning("final cleanup timed out; cancelled")
                 self.cancel_running()
-                done.wait(_STOP_SCHEDULE_SECS)
+                done.wait(STOP_SCHEDULE_SECS)
         from .temp_files import temp_file_manager
 
         if temp_file_manager._resource_manager is self:
@@ -547,118 +557,6 @@ class ResourceManager:
             except Exception as error:  # shutdown goes on whatever the cleanup met
                 _log.warning("temp file cleanup at shutdown failed: %s", error)
         _log.info("resource manager shut down")
-
-
-#: Seconds :meth:`ResourceManager.shutdown` waits for monitoring to stop (the original's bound).
-_STOP_MONITORING_SECS = 30.0
-#: Seconds it waits for the schedule to stop.
-_STOP_SCHEDULE_SECS = 60.0
-#: Seconds the last cleanup may take before it is cancelled.
-_FINAL_CLEANUP_SECS = 120.0
-
-
-def _running(task) -> bool:
-    """Whether a task or thread is still running."""
-    if task is None:
-        return False
-    if isinstance(task, threading.Thread):
-        return task.is_alive() and not task.stop.is_set()  # type: ignore[attr-defined]
-    return not task.done()
-
-
-def _stop(task) -> None:
-    """Asks a task or thread to stop, from any thread."""
-    if task is None:
-        return
-    if isinstance(task, threading.Thread):
-        task.stop.set()  # type: ignore[attr-defined]
-        return
-    loop = task.get_loop()
-    try:
-        current = _asyncio().get_running_loop()
-    except RuntimeError:
-        current = None
-    if current is loop:
-        task.cancel()
-    elif not loop.is_closed():
-        loop.call_soon_threadsafe(task.cancel)
-
-
-class _Started:
-    """What :meth:`ResourceManager.start_monitoring` and :meth:`ResourceManager.schedule_cleanup`
-    return: the work has started; awaiting this returns at once (``None``), as awaiting the
-    original's coroutines did. ``task`` is the asyncio task or thread doing the work."""
-
-    def __init__(self, task) -> None:
-        self.task = task
-
-    def __await__(self):
-        return iter(())
-
-    def __repr__(self) -> str:
-        return f"<started {self.task!r}>"
-
-
-class _Stopping:
-    """Tasks or threads asked to stop: awaiting this waits for them, at most ``timeout``
-    seconds; :meth:`wait` does the same without an event loop."""
-
-    def __init__(self, tasks: list, timeout: float) -> None:
-        self.tasks = [task for task in tasks if task is not None]
-        self.timeout = timeout
-
-    def wait(self) -> bool:
-        """Waits for threads (asyncio tasks end with their loop); true when all ended."""
-        deadline = time.monotonic() + self.timeout
-        for task in self.tasks:
-            if isinstance(task, threading.Thread) and task is not threading.current_thread():
-                task.join(max(0.0, deadline - time.monotonic()))
-        return not any(isinstance(task, threading.Thread) and task.is_alive() for task in self.tasks)
-
-    async def _wait_async(self) -> bool:
-        asyncio = _asyncio()
-        loop = asyncio.get_running_loop()
-        mine = [task for task in self.tasks if not isinstance(task, threading.Thread) and task.get_loop() is loop]
-        if mine:
-            _done, pending = await asyncio.wait(mine, timeout=self.timeout)
-            if pending:
-                _log.warning("%d background task(s) did not stop in time", len(pending))
-                return False
-        return await asyncio.to_thread(self.wait)
-
-    def __await__(self):
-        return self._wait_async().__await__()
-
-
-class _Shutdown:
-    """What :meth:`ResourceManager.shutdown` returns: awaiting it waits for the background work
-    to stop and runs the last cleanup (once); without a running loop that was done already."""
-
-    def __init__(self, manager: "ResourceManager", stopping: list, final_cleanup: bool) -> None:
-        self._manager = manager
-        self._stopping = stopping
-        self._final = final_cleanup
-        self._finished = False
-
-    def finish(self) -> None:
-        """Waits and cleans up now (no event loop)."""
-        if self._finished:
-            return
-        self._finished = True
-        for stopping in self._stopping:
-            stopping.wait()
-        self._manager._final_cleanup(self._final)
-
-    async def _finish_async(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        for stopping in self._stopping:
-            await stopping
-        await _asyncio().to_thread(self._manager._final_cleanup, self._final)
-
-    def __await__(self):
-        return self._finish_async().__await__()
 
 
 #: The process-wide resource manager (configuration read on first use).
