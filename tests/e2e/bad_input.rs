@@ -127,3 +127,25 @@ fn json_errors_are_problem_documents() {
             .contains("YOLOV8_MAX_DET")
     );
 }
+
+#[test]
+fn env_files_that_are_fifos_devices_or_directories_are_refused_at_once() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path().join("fifo.env");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+    for path in [
+        fifo.to_str().expect("utf-8"),
+        "/dev/zero",
+        sandbox.path().to_str().expect("utf-8"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = sandbox.run(&["config", "show", "--env-file", path]);
+        assert_clear_failure(&run, 2, &[path, "not a regular file"]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+}

@@ -119,3 +119,31 @@ def test_clip_paths_leaving_the_root_or_through_a_link_are_refused(data, tmp_pat
     assert failed.value.returncode == 1
     assert (outside / "a.mp4").read_bytes() == b"x" and os.listdir(outside) == ["a.mp4"]
     assert sorted(os.listdir(root)) == ["link"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"DATA_DIR": "/tmp/a\x00b"},
+        {"MONITOR_DIR": "m\x00n"},
+        {"MONITOR_DATABASE": "x\x00.sqlite3"},
+        {"MAX_TEMP_AGE_HOURS": 10**400},
+        {"MEMORY_WARNING_THRESHOLD": -(10**400)},
+    ],
+)
+def test_hostile_setting_values_are_reported_by_the_checks_never_raised(value):
+    from bachata_common import _django_settings
+
+    found = _django_settings.problems(value)
+    assert [problem.id for problem in found] in (["bachata_common.E003"], ["bachata_common.E004"])
+    assert _django_settings.valid_values(value) == {}
+
+
+def test_a_deeply_nested_annotation_file_is_invalid_input(data, tmp_path):
+    annotations = data / "bachata_annotations.json"
+    (data / "Bachata_steps").mkdir(parents=True, exist_ok=True)
+    annotations.write_text('{"clips": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(CommandError) as raised:
+        run("organize_clips", "--dry-run")
+    assert raised.value.returncode == 2
+    assert "nested too deeply" in str(raised.value)

@@ -3,12 +3,15 @@ string never appears in the error, and a ``.env`` the policy refuses (a syntax e
 chain past the policy's memory cap) copies nothing into ``os.environ``."""
 
 import os
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
 from bachata_common.config import EnvironmentConfig
-from bachata_common.exceptions import ChoreographyGenerationError
+from bachata_common.exceptions import ChoreographyGenerationError, ValidationError
 
 SECRET = "hunter2-s3cr3t"
 
@@ -68,3 +71,49 @@ def test_threads_building_configs_from_one_dotenv_agree(no_dotenv):
         thread.join()
     assert not errors and ports == [9300] * 24
     assert all(os.environ[f"HOSTILE_V{i}"] == f"v{i}" for i in range(300))
+
+
+def test_a_dotenv_is_copied_only_after_every_check_passed(no_dotenv, monkeypatch):
+    (no_dotenv / "data" / "temp").mkdir(parents=True)
+    (no_dotenv / "link").symlink_to(no_dotenv / "data" / "temp")
+    (no_dotenv / ".env").write_text("MONITOR_DATABASE=link/x.sqlite3\nLEAKED_VAR=hunter2\n", encoding="utf-8")
+    monkeypatch.delenv("LEAKED_VAR", raising=False)
+    monkeypatch.delenv("MONITOR_DATABASE", raising=False)
+    with pytest.raises(ValidationError):
+        EnvironmentConfig()
+    assert "LEAKED_VAR" not in os.environ
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "directory", "huge", "not-utf-8"])
+def test_a_dotenv_that_is_not_a_small_text_file_is_a_clear_error_at_once(no_dotenv, kind):
+    env = no_dotenv / ".env"
+    if kind == "fifo":
+        os.mkfifo(env)
+    elif kind == "zero":
+        env.symlink_to("/dev/zero")
+    elif kind == "directory":
+        env.mkdir()
+    elif kind == "huge":
+        with open(env, "wb") as file:
+            file.truncate(200 * 1024 * 1024)
+    else:
+        env.write_bytes(b"A=1\nPASSWORD=s3cr\xff\xfet\n")
+    started = time.monotonic()
+    with pytest.raises(ValidationError) as raised:
+        EnvironmentConfig(environ={})
+    assert time.monotonic() - started < 10
+    text = str(raised.value)
+    assert ".env" in text and "s3cr" not in text
+    if kind == "not-utf-8":
+        assert "line 2" in text and raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_the_secretmanager_attribute_is_absent_without_google_s_package():
+    code = (
+        "import sys\n"
+        "sys.modules['google'] = None\n"
+        "from bachata_common.config import environment_config as ec\n"
+        "print(hasattr(ec, 'secretmanager'), getattr(ec, 'secretmanager', 'none'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "none"], done.stderr

@@ -9,6 +9,8 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::runtime::Policy;
@@ -65,7 +67,13 @@ pub fn read_dotenv(explicit: Option<&Path>) -> Result<Option<DotenvFile>, Error>
             details: Vec::new(),
         })
     };
-    let metadata = std::fs::metadata(&path).map_err(|source| {
+    // Opened without blocking and checked on the open file: a FIFO swapped in after the check
+    // above never hangs the read, and the size limit holds for what is read.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path);
+    let file = file.map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             invalid(format!("env file {} does not exist", path.display()))
         } else {
@@ -74,6 +82,10 @@ pub fn read_dotenv(explicit: Option<&Path>) -> Result<Option<DotenvFile>, Error>
                 source,
             }
         }
+    })?;
+    let metadata = file.metadata().map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
     })?;
     if !metadata.is_file() {
         return Err(invalid(format!(
@@ -89,10 +101,20 @@ pub fn read_dotenv(explicit: Option<&Path>) -> Result<Option<DotenvFile>, Error>
             MAX_DOTENV_BYTES
         )));
     }
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOTENV_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_DOTENV_BYTES {
+        return Err(invalid(format!(
+            "env file {} grew past {} bytes while read; a .env file may be at most that",
+            path.display(),
+            MAX_DOTENV_BYTES
+        )));
+    }
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;

@@ -43,7 +43,13 @@ class Problem:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float (an int too large for a float is not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _number(low: float, high: float, low_open: bool) -> Callable[[str, Any], list[Problem]]:
@@ -77,9 +83,11 @@ def _directory(key: str, value: Any) -> list[Problem]:
         return [Problem("bachata_common.E003", key, f"{SETTING}['{key}'] must be a path (a str or a pathlib.Path), not {value!r}.")]
     if not os.fspath(value):
         return [Problem("bachata_common.E004", key, f"{SETTING}['{key}'] must not be empty.")]
+    if "\0" in os.fspath(value):
+        return [Problem("bachata_common.E004", key, f"{SETTING}['{key}'] must not contain a NUL character.")]
     try:
         found = os.stat(value)
-    except OSError:
+    except (OSError, ValueError):
         return []  # created when first used
     if not stat.S_ISDIR(found.st_mode):
         return [Problem(
@@ -106,6 +114,8 @@ def _database(key: str, value: Any) -> list[Problem]:
         return [Problem("bachata_common.E003", key, f"{SETTING}['{key}'] must be a str (a SQLite file or a postgres:// URL).")]
     if not value:
         return [Problem("bachata_common.E004", key, f"{SETTING}['{key}'] must not be empty.")]
+    if "\0" in value:
+        return [Problem("bachata_common.E004", key, f"{SETTING}['{key}'] must not contain a NUL character.")]
     return []
 
 

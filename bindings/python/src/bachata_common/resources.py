@@ -28,13 +28,17 @@ from .exceptions import ChoreographyGenerationError, ResourceError, ValidationEr
 from .fs.areas import Areas
 from ._background import (
     FINAL_CLEANUP_SECS,
+    LIVE_FILES_SECS,
     STOP_MONITORING_SECS,
     STOP_SCHEDULE_SECS,
     Shutdown,
     Started,
     Stopping,
+    bounded,
+    check_interval,
     is_running,
     request_stop,
+    start,
 )
 
 __all__ = ["ResourceManager", "resource_manager"]
@@ -81,6 +85,8 @@ class ResourceManager:
         self._overrides: dict[str, float] = {}
         self._open_lock = threading.Lock()
         self._running_cancel: Optional[threading.Event] = None
+        #: Starting and stopping the background work is one step at a time.
+        self._background_lock = threading.RLock()
         self._running_lock = threading.Lock()
         #: The scheduled cleanup: an asyncio task or a thread (``None`` when none is scheduled).
         self.cleanup_task = None
@@ -390,16 +396,12 @@ class ResourceManager:
         Monitoring already running is left as it is. The result may be awaited (``await
         resource_manager.start_monitoring()``, as in the original) and returns at once too.
         :meth:`stop_monitoring` or :meth:`shutdown` ends it."""
-        interval = float(interval_seconds if interval_seconds is not None else self.settings.monitor_interval_secs)
-        if not interval > 0:
-            raise ValidationError(
-                f"interval_seconds must be a positive number of seconds, not {interval_seconds!r}",
-                field="interval_seconds",
-                value=str(interval_seconds),
-            )
-        if self.monitoring_active:
-            return Started(self.monitoring_task)
-        self.monitoring_task = self._start(self._monitor_loop(interval), self._monitor_thread, interval, "monitor")
+        given = interval_seconds if interval_seconds is not None else self.settings.monitor_interval_secs
+        interval = check_interval(given, "interval_seconds", given)
+        with self._background_lock:
+            if self.monitoring_active:
+                return Started(self.monitoring_task)
+            self.monitoring_task = start(self._monitor_loop(interval), self._monitor_thread, interval, "monitor")
         _log.info("resource monitoring started", extra={"interval_seconds": interval})
         return Started(self.monitoring_task)
 
@@ -411,7 +413,8 @@ class ResourceManager:
     def stop_monitoring(self) -> "Stopping":
         """Stops monitoring (a round in progress finishes). Returns at once; awaiting the result
         waits, at most 30 seconds, for the monitoring to end."""
-        task, self.monitoring_task = self.monitoring_task, None
+        with self._background_lock:
+            task, self.monitoring_task = self.monitoring_task, None
         request_stop(task)
         if task is not None:
             _log.info("resource monitoring stopped")
@@ -455,22 +458,6 @@ class ResourceManager:
         self.cleanup_temporary_files_sync()
         self.cleanup_cache_directory_sync()
 
-    def _start(self, coroutine, thread_target, argument: float, name: str):
-        """An asyncio task running ``coroutine`` inside a running event loop, else a daemon
-        thread running ``thread_target(argument, stop)`` (the coroutine is then closed)."""
-        try:
-            loop = _asyncio().get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            return loop.create_task(coroutine, name=f"bachata-{name}")
-        coroutine.close()
-        stop = threading.Event()
-        thread = threading.Thread(target=thread_target, args=(argument, stop), name=f"bachata-{name}", daemon=True)
-        thread.stop = stop  # type: ignore[attr-defined]
-        thread.start()
-        return thread
-
     def schedule_cleanup(self, interval_hours: float = 6) -> "Started":
         """Cleans every ``interval_hours`` (temporary files by age, then the cache by size) in
         the background and returns at once, as the original did: an asyncio task when called
@@ -478,15 +465,14 @@ class ResourceManager:
         schedule: calling it again replaces the previous one (with the new interval) rather than
         adding another. The result may be awaited (``await
         resource_manager.schedule_cleanup(interval_hours=6)``) and returns at once too."""
-        if not interval_hours > 0:
-            raise ValidationError(
-                f"interval_hours must be a positive number of hours, not {interval_hours!r}",
-                field="interval_hours",
-                value=str(interval_hours),
-            )
-        self._cancel_schedule()
-        hours = float(interval_hours)
-        self.cleanup_task = self._start(self._cleanup_loop(hours), self._cleanup_thread, hours, "cleanup")
+        try:
+            seconds = float(interval_hours) * 3600.0
+        except (TypeError, ValueError, OverflowError):
+            seconds = float("nan")
+        hours = check_interval(seconds, "interval_hours", interval_hours) / 3600.0
+        with self._background_lock:
+            self._cancel_schedule()
+            self.cleanup_task = start(self._cleanup_loop(hours), self._cleanup_thread, hours, "cleanup")
         _log.info("cleanup scheduled", extra={"interval_hours": hours})
         return Started(self.cleanup_task)
 
@@ -496,7 +482,8 @@ class ResourceManager:
         return [self.cleanup_task] if is_running(self.cleanup_task) else []
 
     def _cancel_schedule(self):
-        task, self.cleanup_task = self.cleanup_task, None
+        with self._background_lock:
+            task, self.cleanup_task = self.cleanup_task, None
         request_stop(task)
         return task
 
@@ -534,28 +521,17 @@ class ResourceManager:
     def _final_cleanup(self, final_cleanup: bool) -> None:
         """The last cleanup of :meth:`shutdown`, bounded; then the live temp files."""
         if final_cleanup and self._areas is not None:
-            done = threading.Event()
-
-            def run() -> None:
-                try:
-                    self.cleanup_temporary_files_sync()
-                except Exception as error:  # shutdown goes on whatever the cleanup met
-                    _log.warning("final cleanup failed: %s", error)
-                finally:
-                    done.set()
-
-            threading.Thread(target=run, name="bachata-final-cleanup", daemon=True).start()
-            if not done.wait(FINAL_CLEANUP_SECS):
-                _log.warning("final cleanup timed out; cancelled")
+            # A cleanup cancelled by the shutdown stops at its next page: the last one waits
+            # for it rather than finding the data directory locked.
+            deadline = time.monotonic() + STOP_SCHEDULE_SECS
+            while self._running_cancel is not None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if not bounded(self.cleanup_temporary_files_sync, FINAL_CLEANUP_SECS, "final cleanup"):
                 self.cancel_running()
-                done.wait(STOP_SCHEDULE_SECS)
         from .temp_files import temp_file_manager
 
         if temp_file_manager._resource_manager is self:
-            try:
-                temp_file_manager.cleanup_all_active_files_sync()
-            except Exception as error:  # shutdown goes on whatever the cleanup met
-                _log.warning("temp file cleanup at shutdown failed: %s", error)
+            bounded(temp_file_manager.cleanup_all_active_files_sync, LIVE_FILES_SECS, "temp file cleanup at shutdown")
         _log.info("resource manager shut down")
 
 

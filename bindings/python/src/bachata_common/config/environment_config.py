@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, NamedTuple, Optional, Union
@@ -127,14 +128,45 @@ class Setting(NamedTuple):
     secret: bool
 
 
+#: Largest ``.env`` file accepted (1 MiB, as the native host): configuration, not data.
+MAX_DOTENV_BYTES = 1 << 20
+
+
 def _read_dotenv(env_file: Union[str, os.PathLike, None]) -> Optional[str]:
-    """The text of the ``.env`` file, or ``None`` when there is none."""
+    """The text of the ``.env`` file, or ``None`` when there is none. The file is opened
+    without blocking (a FIFO never hangs the process) and must be a regular file of at most
+    :data:`MAX_DOTENV_BYTES` in UTF-8, else a :class:`ValidationError` names it (never its
+    content)."""
     if env_file is None:
         return None
+    path = os.fspath(env_file)
+
+    def refuse(why: str) -> ValidationError:
+        return ValidationError(f"env file {path} {why}", field="env_file", value=path)
+
     try:
-        return Path(env_file).read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as error:
+        raise refuse(f"cannot be opened: {getattr(error, 'strerror', None) or error}") from None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            raise refuse("is not a regular file")
+        if found.st_size > MAX_DOTENV_BYTES:
+            raise refuse(f"is {found.st_size} bytes; a .env file may be at most {MAX_DOTENV_BYTES} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(MAX_DOTENV_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_DOTENV_BYTES:
+        raise refuse(f"grew past {MAX_DOTENV_BYTES} bytes while read; a .env file may be at most that")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise refuse(f"line {line}: not valid UTF-8 text") from None
 
 
 def __getattr__(name: str):
@@ -142,8 +174,13 @@ def __getattr__(name: str):
     (the original module imported it here, and code patches ``...environment_config.secretmanager
     .SecretManagerServiceClient`` to stand in for Secret Manager)."""
     if name == "secretmanager":
-        from google.cloud import secretmanager
-
+        try:
+            from google.cloud import secretmanager
+        except ImportError:
+            raise AttributeError(
+                f"module {__name__!r} has no attribute 'secretmanager': google-cloud-secret-manager "
+                "is not installed (pip install 'bachata_common[gcp]')"
+            ) from None
         return secretmanager
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -249,8 +286,6 @@ class EnvironmentConfig:
         if result["tag"] == "err":
             _raise_config_error(result["val"])
         resolved = result["val"]
-        if export_dotenv and environ is None and dotenv is not None and resolved["environment"] == "local":
-            _export_dotenv(dotenv)
         es, yolo, resources, daemon, monitor = (
             resolved["elasticsearch"],
             resolved["yolo"],
@@ -292,6 +327,9 @@ class EnvironmentConfig:
         self.daemon = DaemonSettings(listen=daemon["listen"], api_token=daemon["api-token"])
         self.monitor = MonitorSettings(database=monitor["database"], retention_days=monitor["retention-days"])
         _database_outside_areas(self.monitor.database, self.resources.data_dir, self.resources.areas)
+        # Only a configuration that passed every check changes the process environment.
+        if export_dotenv and environ is None and dotenv is not None and self.environment == "local":
+            _export_dotenv(dotenv)
         #: Every setting with its source, in a stable order, secrets shown as ``***``.
         self.settings: list[Setting] = [Setting(**item) for item in resolved["settings"]]
 

@@ -104,7 +104,7 @@ def read_mapping(path: PathLike) -> list[dict]:
             isinstance(labels, list) and all(isinstance(label, str) for label in labels) for labels in parsed.values()
         ):
             raise ValueError("expected category = [labels]")
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ValidationError(
             f"the mapping must map each category to a list of labels: {error}", field="mapping"
         ) from None

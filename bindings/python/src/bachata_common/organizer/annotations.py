@@ -136,6 +136,8 @@ class Annotations:
             top = _load(text)
         except json.JSONDecodeError as error:
             raise AnnotationError("body", f'not a JSON object with a "clips" list: {error}') from None
+        except RecursionError:
+            raise AnnotationError("body", "nested too deeply to be an annotation file") from None
         if not isinstance(top, dict):
             raise AnnotationError("body", 'not a JSON object with a "clips" list')
         if "clips" not in top:

@@ -83,6 +83,8 @@ class Journal(NamedTuple):
             raise _malformed(f"at line {error.lineno}, column {error.colno}") from None
         except UnicodeDecodeError:
             raise _malformed("text: not UTF-8") from None
+        except RecursionError:
+            raise _malformed("text: nested too deeply") from None
         try:
             moves = [
                 JournalMove(
