@@ -39,8 +39,8 @@ fn policy_without_the_exports() {
         2,
         &[
             "missing required export(s)",
-            "bachata:common/errors@0.6.0",
-            "bachata:common/config@0.6.0",
+            "bachata:common/errors@1.0.0",
+            "bachata:common/config@1.0.0",
         ],
     );
 }

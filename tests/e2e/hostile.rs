@@ -157,7 +157,7 @@ fn a_component_of_the_previous_package_version_is_refused_naming_both() {
         "{line}"
     );
     assert!(
-        line.contains("this host speaks bachata:common@0.6.0"),
+        line.contains("this host speaks bachata:common@1.0.0"),
         "{line}"
     );
 }

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 PACKAGE = "bachata:common"
-VERSION = "0.6.0"
+VERSION = "1.0.0"
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 
@@ -62,7 +62,7 @@ class CapabilityUnavailable(RuntimeError):
 
 
 def interface_name(name: str) -> str:
-    """The full name of an interface of the package, for example ``bachata:common/config@0.6.0``."""
+    """The full name of an interface of the package, for example ``bachata:common/config@1.0.0``."""
     return f"{PACKAGE}/{name}@{VERSION}"
 
 
