@@ -35,6 +35,7 @@ fn main() {
     for watched in [
         "guest/src",
         "guest/Cargo.toml",
+        "guest/build.rs",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
