@@ -84,7 +84,11 @@ fn serves_metrics_health_resources_and_cleanup_then_stops_cleanly() {
         metrics.contains("bachata_common_cleanup_runs_total{trigger=\"api\"} 2"),
         "{metrics}"
     );
-    assert!(metrics.contains("bachata_common_policy_info{origin=\"embedded\",sha256=\""));
+    assert!(
+        metrics.contains(
+            "bachata_common_policy_info{concern=\"cleanup\",origin=\"embedded\",sha256=\""
+        )
+    );
     assert!(metrics.contains("bachata_common_area_files{area=\"temp\"} 0"));
     assert!(metrics.trim_end().ends_with("# EOF"));
 

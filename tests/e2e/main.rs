@@ -22,6 +22,7 @@ mod openapi;
 mod organizer;
 mod organizer_files;
 mod organizer_vectors;
+mod policy_set;
 mod pose;
 mod redaction;
 mod report_html;

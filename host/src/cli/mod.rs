@@ -22,9 +22,17 @@ mod progress;
 #[derive(Debug, Parser)]
 #[command(name = "bachata-common", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Load this policy component (.wasm) instead of the embedded one.
-    #[arg(long, global = true, value_name = "PATH", env = "BACHATA_POLICY")]
-    pub policy: Option<PathBuf>,
+    /// Load this policy component (.wasm); repeat it for a policy set: each concern comes from
+    /// the first component that exports it, else from the embedded stock policy.
+    /// `BACHATA_POLICY` holds a `:`-separated list.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "BACHATA_POLICY",
+        value_delimiter = ':'
+    )]
+    pub policy: Vec<PathBuf>,
 
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -172,10 +180,9 @@ pub enum PolicyCommand {
 /// Loads the active policy: the one `policy check PATH` checks, else the one `--policy`
 /// names, else the embedded one.
 fn load_policy(cli: &Cli) -> Result<Policy, Error> {
-    match (&cli.command, &cli.policy) {
-        (Command::Policy(PolicyCommand::Check { path: Some(path) }), _) => Policy::from_file(path),
-        (_, Some(path)) => Policy::from_file(path),
-        (_, None) => Policy::embedded(),
+    match &cli.command {
+        Command::Policy(PolicyCommand::Check { path: Some(path) }) => Policy::from_file(path),
+        _ => Policy::from_files(&policy_files(cli)),
     }
 }
 
@@ -270,7 +277,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
                 manager,
                 &config.daemon,
                 &config.monitor,
-                cli.policy.as_deref(),
+                &policy_files(cli),
             ));
             // Blocking work still running (a removal stuck in the kernel) does not hold the
             // exit: the shutdown steps were bounded, and so is this.
@@ -348,10 +355,19 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
 
 /// The bytes of the component `--policy` names, else of the embedded one.
 fn policy_bytes(cli: &Cli) -> Result<Vec<u8>, Error> {
-    match &cli.policy {
+    match policy_files(cli).first() {
         Some(path) => bachata_common::policy::file::read(path),
         None => Ok(bachata_common::policy::EMBEDDED_POLICY.to_vec()),
     }
+}
+
+/// The policy files given (`--policy`, `BACHATA_POLICY`), empty entries left out.
+fn policy_files(cli: &Cli) -> Vec<PathBuf> {
+    cli.policy
+        .iter()
+        .filter(|path| !path.as_os_str().is_empty())
+        .cloned()
+        .collect()
 }
 
 /// A resource manager over the configured data directory.

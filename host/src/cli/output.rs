@@ -9,6 +9,7 @@ use std::path::Path;
 use bachata_common::capabilities::metrics::SystemResources;
 use bachata_common::cleanup::CleanupReport;
 use bachata_common::config::{Config, Problem};
+use bachata_common::policy::Concern;
 use bachata_common::resources::{cleanup_json, resources_json};
 use bachata_common::temp::UserCleanup;
 use bachata_common::text::printable;
@@ -125,6 +126,8 @@ pub fn policy_info(policy: &Policy, json: bool) {
             "exports": policy.exports(),
             "imports": policy.imports(),
             "limits": policy.limits(),
+            "concerns": concerns_json(policy),
+            "components": policy.components(),
         }));
         return;
     }
@@ -149,6 +152,28 @@ pub fn policy_info(policy: &Policy, json: bool) {
         limits.max_memory_bytes >> 20,
         limits.max_concurrent_calls
     );
+    println!("concerns:");
+    for concern in Concern::ALL {
+        let (origin, sha256, contract) = policy.source(concern);
+        println!(
+            "  {:<12} {origin} (sha256 {}, contract {contract})",
+            concern.name(),
+            &sha256[..12]
+        );
+    }
+}
+
+/// Per concern, the component answering it.
+fn concerns_json(policy: &Policy) -> serde_json::Value {
+    let mut concerns = serde_json::Map::new();
+    for concern in Concern::ALL {
+        let (origin, sha256, contract) = policy.source(concern);
+        concerns.insert(
+            concern.name().to_string(),
+            json!({"origin": origin.to_string(), "sha256": sha256, "contract": contract}),
+        );
+    }
+    serde_json::Value::Object(concerns)
 }
 
 /// A passed self-check.

@@ -88,7 +88,7 @@ pub async fn run(
     manager: Arc<ResourceManager>,
     settings: &DaemonSettings,
     monitor: &MonitorSettings,
-    policy_file: Option<&std::path::Path>,
+    policy_files: &[std::path::PathBuf],
 ) -> Result<(), Error> {
     check_listen(settings)?;
     let listener = TcpListener::bind(settings.listen).await.map_err(|error| {
@@ -111,9 +111,10 @@ pub async fn run(
             .map(|token| token.expose().to_string()),
         monitor: MonitorSlot::new(monitor.clone()),
     });
-    let _watcher = policy_file
+    let _watchers = policy_files
+        .iter()
         .map(|path| reload::watch(Arc::clone(&shared), path))
-        .transpose()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     let background = Background::new(Arc::clone(&shared));
     // Events past their retention go now, then on the cleanup schedule.
     tokio::spawn({

@@ -1,7 +1,8 @@
-//! Hot reload of the policy file: when the file named by `--policy` / `BACHATA_POLICY`
-//! changes, the daemon compiles and instantiates the new component, runs its self-check
-//! under the call limits, and only then swaps it in. A component that fails any step is
-//! logged with the reason and counted; the policy that was working keeps serving.
+//! Hot reload of the policy files: when a file named by `--policy` / `BACHATA_POLICY`
+//! changes, the daemon compiles and instantiates the new component, runs the self-check of
+//! the set with it under the call limits, and only then swaps it in, keeping the other files'
+//! components as they are. A component that fails any step is logged with the reason and
+//! counted; the last good one of that file keeps serving.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -73,22 +74,20 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
         Err(error) => return Err(error),
     };
     let active = shared.manager.policy();
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let current = active.component_of(path).map(|component| component.sha256);
     // An event without new content (a touch, a copy of the same file) compiles nothing.
-    if hex::encode(Sha256::digest(&bytes)) == active.sha256() {
+    if current.as_deref() == Some(sha256.as_str()) {
         return Ok(Reloaded::Unchanged);
     }
-    let candidate = Policy::from_bytes(
-        &bytes,
-        crate::runtime::PolicyOrigin::File(path.to_path_buf()),
-    )?;
-    let candidate = candidate.with_limits(active.limits().clone());
+    let candidate: Policy = active.replacing(path, &bytes)?;
     candidate.self_check()?;
     let candidate = Arc::new(candidate);
     shared.manager.swap_policy(Arc::clone(&candidate));
     shared.telemetry.policy_active(&candidate);
     Ok(Reloaded::Swapped {
-        from: active.sha256().to_string(),
-        to: candidate.sha256().to_string(),
+        from: current.unwrap_or_default(),
+        to: sha256,
     })
 }
 

@@ -11,7 +11,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::capabilities::metrics::SystemResources;
-use crate::runtime::Policy;
+use crate::runtime::{Concern, Policy};
 use crate::types::cleanup::{Assessment, CleanupReport, Level};
 
 type Labels = Vec<(String, String)>;
@@ -226,14 +226,20 @@ impl Telemetry {
             .inc();
     }
 
-    /// Records `policy` as the active policy (replacing the previous one's info labels).
+    /// Records `policy` as the active policy set (replacing the previous one's info labels):
+    /// one series per concern, naming the component that answers it.
     pub fn policy_active(&self, policy: &Policy) {
-        let labels = vec![
-            ("origin".to_string(), policy.origin().to_string()),
-            ("sha256".to_string(), policy.sha256().to_string()),
-        ];
         self.policy_info.clear();
-        self.policy_info.get_or_create(&labels).set(1);
+        for concern in Concern::ALL {
+            let (origin, sha256, contract) = policy.source(concern);
+            let labels = vec![
+                ("concern".to_string(), concern.name().to_string()),
+                ("origin".to_string(), origin.to_string()),
+                ("sha256".to_string(), sha256.to_string()),
+                ("contract".to_string(), contract.to_string()),
+            ];
+            self.policy_info.get_or_create(&labels).set(1);
+        }
     }
 
     /// Records a reload attempt.

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, UpdateDeadline};
 
 use super::Policy;
-use super::bindings::Common;
+use super::concern::Concern;
 use super::limits;
+use super::part::{Exports, Part};
 use super::state::{self, Audit, Capabilities, HostState};
 use crate::types::error::{AppError, Error};
 
@@ -18,7 +19,7 @@ impl Policy {
     pub(super) fn call<R>(
         &self,
         function: &'static str,
-        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         self.call_with(function, self.lend_secrets(), body)
             .map(|(result, _)| result)
@@ -46,7 +47,19 @@ impl Policy {
         &self,
         function: &'static str,
         capabilities: Capabilities,
-        body: impl FnOnce(&Common, &mut Store<HostState>) -> wasmtime::Result<R>,
+        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Audit), Error> {
+        let concern = Concern::of_function(function).unwrap_or(Concern::Errors);
+        self.call_part(self.part(concern), function, capabilities, body)
+    }
+
+    /// A call of `function` on one component of the set.
+    fn call_part<R>(
+        &self,
+        part: &Part,
+        function: &'static str,
+        capabilities: Capabilities,
+        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Audit), Error> {
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
@@ -69,10 +82,10 @@ impl Policy {
             let left = limits::ticks_for(timeout - own);
             Ok(UpdateDeadline::Continue(left.min(limits::CHECK_TICKS)))
         });
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| body(&instance, &mut store));
+        let result = part.pre.instantiate(&mut store).and_then(|instance| {
+            let exports = Exports { part, instance };
+            body(&exports, &mut store)
+        });
         // The store (and the instance in it) is dropped below, trapped or not: the next call
         // starts from a fresh instance.
         let state = store.into_data();
@@ -83,7 +96,7 @@ impl Policy {
             "policy call finished"
         );
         if let Some(violations) = state.audit.summary() {
-            return Err(self.violation(function, violations));
+            return Err(violation(part, function, violations));
         }
         match result {
             Ok(value) => Ok((value, state.audit)),
@@ -93,6 +106,7 @@ impl Policy {
                 bytes_freed: state.audit.removed_bytes(),
             }),
             Err(error) => Err(self.call_failure(
+                part,
                 function,
                 &error,
                 state.limits.memory_refused,
@@ -103,19 +117,15 @@ impl Policy {
     }
 
     /// The error for a call that broke the host's rules or answered nonsense.
+    /// A rule broken by the component answering `function`'s concern.
     pub(super) fn violation(&self, function: &'static str, reason: String) -> Error {
-        Error::PolicyViolation {
-            origin: self.origin.to_string(),
-            sha256: self.sha256[..12].to_string(),
-            function,
-            reason,
-        }
+        let concern = Concern::of_function(function).unwrap_or(Concern::Errors);
+        violation(self.part(concern), function, reason)
     }
 
-    /// Turns a failed call into a typed error: deadline and memory cap are resource errors;
-    /// anything else carries the trap and the end of what the policy wrote to stderr.
     pub(super) fn call_failure(
         &self,
+        part: &Part,
         function: &'static str,
         error: &wasmtime::Error,
         memory_refused: bool,
@@ -123,7 +133,7 @@ impl Policy {
         stderr: Option<String>,
     ) -> Error {
         let trap = error.downcast_ref::<wasmtime::Trap>().copied();
-        let policy = format!("policy {} (sha256 {})", self.origin, &self.sha256[..12]);
+        let policy = format!("policy {} (sha256 {})", part.origin, &part.sha256[..12]);
         if deadline_exceeded || trap == Some(wasmtime::Trap::Interrupt) {
             return Error::App(AppError::Resource {
                 message: format!(
@@ -146,7 +156,7 @@ impl Policy {
             });
         }
         // One line: the trap (or the error chain); the wasm backtrace goes to the debug log.
-        tracing::debug!(policy = %self.origin, function, error = ?error, "policy call failed");
+        tracing::debug!(policy = %part.origin, function, error = ?error, "policy call failed");
         let mut reason = match trap {
             Some(trap) => trap.to_string(),
             None => format!("{error:#}").replace('\n', " "),
@@ -155,8 +165,8 @@ impl Policy {
             reason.push_str(&format!("; the policy wrote: {stderr}"));
         }
         Error::PolicyCall {
-            origin: self.origin.to_string(),
-            sha256: self.sha256[..12].to_string(),
+            origin: part.origin.to_string(),
+            sha256: part.sha256[..12].to_string(),
             function,
             reason,
         }
@@ -165,7 +175,20 @@ impl Policy {
     /// Instantiates the component in a fresh store and drops it: what every call pays before
     /// its function runs.
     pub fn instantiate(&self) -> Result<(), Error> {
-        self.call("instantiate", |_, _| Ok(()))
+        for part in &self.parts {
+            self.call_part(part, "instantiate", self.lend_secrets(), |_, _| Ok(()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A rule broken by `part` in `function`.
+fn violation(part: &Part, function: &'static str, reason: String) -> Error {
+    Error::PolicyViolation {
+        origin: part.origin.to_string(),
+        sha256: part.sha256[..12].to_string(),
+        function,
+        reason,
     }
 }
 
@@ -277,7 +300,14 @@ mod tests {
     fn an_interrupted_call_is_a_cpu_resource_error() {
         let policy = Policy::embedded().expect("policy");
         let trap = wasmtime::Error::from(wasmtime::Trap::Interrupt);
-        match policy.call_failure("cleanup.run", &trap, false, false, None) {
+        match policy.call_failure(
+            policy.part(Concern::Cleanup),
+            "cleanup.run",
+            &trap,
+            false,
+            false,
+            None,
+        ) {
             Error::App(AppError::Resource {
                 resource_type,
                 message,
@@ -291,7 +321,14 @@ mod tests {
         }
         let other = wasmtime::Error::from(wasmtime::Trap::UnreachableCodeReached);
         assert!(matches!(
-            policy.call_failure("errors.catalog", &other, false, false, None),
+            policy.call_failure(
+                policy.part(Concern::Errors),
+                "errors.catalog",
+                &other,
+                false,
+                false,
+                None
+            ),
             Error::PolicyCall { .. }
         ));
     }

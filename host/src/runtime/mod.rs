@@ -16,12 +16,14 @@ mod bindings;
 pub mod cache;
 mod call;
 mod check;
+mod concern;
 mod convert;
 mod engine;
 mod exports;
 pub mod file;
 mod host;
 mod limits;
+mod part;
 mod state;
 pub mod wit_text;
 
@@ -29,61 +31,49 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
 
 use crate::capabilities::secrets::{SecretManager, SecretSource};
 use crate::types::error::Error;
-use bindings::{Common, CommonPre};
-use state::HostState;
+use part::Part;
 
 pub use crate::types::catalog::{BuiltError, CatalogEntry};
 pub use check::SelfCheck;
+pub use concern::Concern;
 pub use engine::process_limits;
 pub use exports::cleanup::CleanupOptions;
 pub use limits::{CONCURRENCY_VAR, EPOCH_TICK, Limits, MAX_FILE_VAR, MEMORY_VAR, TIMEOUT_VAR};
+pub use part::{PolicyOrigin, WIT_PACKAGE};
 pub use state::{DEFAULT_SAMPLES, MAX_PAGE, MAX_REMOVAL_BATCH, MAX_SCANS_PER_AREA};
 
 /// The default policy, built from `guest/` and embedded at compile time.
 pub static EMBEDDED_POLICY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/policy.wasm"));
 
-/// The WIT package the host implements, read from `wit/world.wit` when the host is built.
-pub const WIT_PACKAGE: &str = concat!(env!("BACHATA_WIT_NAME"), "@", env!("BACHATA_WIT_VERSION"));
-
-/// Interfaces every policy must export.
-pub const REQUIRED_EXPORTS: &[&str] = &[
-    concat!(
-        env!("BACHATA_WIT_NAME"),
-        "/errors@",
-        env!("BACHATA_WIT_VERSION")
-    ),
-    concat!(
-        env!("BACHATA_WIT_NAME"),
-        "/config@",
-        env!("BACHATA_WIT_VERSION")
-    ),
-];
-
-/// Where a policy came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicyOrigin {
-    /// The component embedded in the host binary.
-    Embedded,
-    /// A component file loaded at run time.
-    File(PathBuf),
+/// A component of a policy set as the host sees it: where it came from, what it was built
+/// against and which concerns it answers in this set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentInfo {
+    /// `embedded`, or the file's path.
+    pub origin: String,
+    /// The sha256 of the component, hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// The contract version it was built against (`1.0.0`).
+    pub contract: String,
+    /// The interfaces it exports.
+    pub exports: Vec<String>,
+    /// The interfaces it imports.
+    pub imports: Vec<String>,
+    /// Whether its compiled code came from the compile cache.
+    pub from_cache: bool,
+    /// The concerns this set takes from it.
+    pub answers: Vec<Concern>,
 }
 
-impl fmt::Display for PolicyOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Embedded => f.write_str("embedded"),
-            Self::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-/// A loaded policy component, ready to call.
+/// A loaded policy: a set of components, each concern answered by the first component that
+/// exports it, else by the embedded stock policy.
 ///
 /// ```no_run
 /// use bachata_common::Policy;
@@ -93,35 +83,51 @@ impl fmt::Display for PolicyOrigin {
 /// # Ok::<(), bachata_common::Error>(())
 /// ```
 ///
-/// Cloning is cheap: clones share the compiled component.
+/// Cloning is cheap: clones share the compiled components.
 #[derive(Clone)]
 pub struct Policy {
     engine: Engine,
-    pre: CommonPre<HostState>,
-    origin: PolicyOrigin,
-    sha256: String,
-    size: usize,
-    exports: Vec<String>,
-    imports: Vec<String>,
-    from_cache: bool,
+    /// The given components in order, then the stock policy.
+    parts: Vec<Arc<Part>>,
+    /// For each concern (in [`Concern::ALL`] order), the part that answers it.
+    routes: [usize; Concern::ALL.len()],
     secrets: Arc<dyn SecretSource>,
     limits: Limits,
 }
 
 impl fmt::Debug for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origins: Vec<String> = self
+            .parts
+            .iter()
+            .map(|part| part.origin.to_string())
+            .collect();
         f.debug_struct("Policy")
-            .field("origin", &self.origin)
-            .field("sha256", &self.sha256)
-            .field("size", &self.size)
+            .field("components", &origins)
             .finish_non_exhaustive()
     }
+}
+
+/// The stock part, compiled once per process.
+fn stock(engine: &Engine) -> Result<Arc<Part>, Error> {
+    static STOCK: OnceLock<Result<Arc<Part>, String>> = OnceLock::new();
+    STOCK
+        .get_or_init(|| {
+            Part::load(engine, EMBEDDED_POLICY, PolicyOrigin::Embedded)
+                .map(Arc::new)
+                .map_err(|error| error.to_string())
+        })
+        .clone()
+        .map_err(|reason| Error::PolicyLoad {
+            origin: PolicyOrigin::Embedded.to_string(),
+            reason,
+        })
 }
 
 impl Policy {
     /// Loads the embedded default policy.
     pub fn embedded() -> Result<Self, Error> {
-        Self::from_bytes(EMBEDDED_POLICY, PolicyOrigin::Embedded)
+        Self::from_parts(Vec::new())
     }
 
     /// The embedded policy, loaded once per process and shared.
@@ -136,87 +142,92 @@ impl Policy {
             })
     }
 
-    /// Loads a policy component from a file.
-    /// The file must be a regular file of at most `BACHATA_POLICY_MAX_FILE_MB` (64 MiB).
+    /// Loads a policy component from a file; the concerns it does not export are the stock
+    /// policy's. The file must be a regular file of at most `BACHATA_POLICY_MAX_FILE_MB`
+    /// (64 MiB).
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let bytes = file::read(path)?;
-        Self::from_bytes(&bytes, PolicyOrigin::File(path.to_path_buf()))
+        Self::from_files(std::slice::from_ref(&path.to_path_buf()))
     }
 
-    /// Loads a policy component from its bytes, checking that it is a component that exports
-    /// the interfaces this host calls and imports only what this host provides.
-    pub fn from_bytes(bytes: &[u8], origin: PolicyOrigin) -> Result<Self, Error> {
-        let reject = |reason: String| Error::PolicyLoad {
-            origin: origin.to_string(),
-            reason,
-        };
-        check_header(bytes).map_err(reject)?;
-        let engine = engine::engine()?.clone();
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let (component, from_cache) = match cache::CompileCache::from_env() {
-            Some(cache) => cache.load_or_compile(&engine, bytes, &sha256),
-            None => Component::new(&engine, bytes).map(|component| (component, false)),
-        }
-        .map_err(|error| reject(format!("not a valid component: {error:#}")))?;
-        let component_type = component.component_type();
-        let exports: Vec<String> = component_type
-            .exports(&engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
-        let imports: Vec<String> = component_type
-            .imports(&engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
-        if let Some(other) = other_package_version(exports.iter().chain(&imports)) {
-            return Err(reject(format!(
-                "built against {other}; this host speaks {WIT_PACKAGE}: rebuild the policy \
-                 against the WIT of {WIT_PACKAGE}"
-            )));
-        }
-        let missing: Vec<&str> = REQUIRED_EXPORTS
+    /// Loads a policy set: each concern from the first of `paths` that exports it, else from
+    /// the stock policy.
+    pub fn from_files(paths: &[PathBuf]) -> Result<Self, Error> {
+        let engine = engine::engine()?;
+        let parts = paths
             .iter()
-            .copied()
-            .filter(|required| !exports.iter().any(|name| name == required))
-            .collect();
-        if !missing.is_empty() {
-            let found = if exports.is_empty() {
-                "nothing".to_string()
-            } else {
-                exports.join(", ")
-            };
-            return Err(reject(format!(
-                "missing required export(s) {}; the component exports {found}",
-                missing.join(", ")
-            )));
+            .map(|path| {
+                let bytes = file::read(path)?;
+                Part::load(engine, &bytes, PolicyOrigin::File(path.clone())).map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Self::from_parts(parts)
+    }
+
+    /// Loads a policy component from its bytes (with the stock policy for the concerns it
+    /// does not export), checking that it is a component of this contract that exports
+    /// something this host calls and imports only what this host provides.
+    pub fn from_bytes(bytes: &[u8], origin: PolicyOrigin) -> Result<Self, Error> {
+        let part = Part::load(engine::engine()?, bytes, origin)?;
+        Self::from_parts(vec![Arc::new(part)])
+    }
+
+    /// This set with the component from `path` replaced by `bytes` (a hot reload): the
+    /// other components are kept as they are.
+    pub fn replacing(&self, path: &Path, bytes: &[u8]) -> Result<Self, Error> {
+        let mut parts: Vec<Arc<Part>> = self.parts[..self.parts.len() - 1].to_vec();
+        let position = self.position_of(path);
+        let origin = match position {
+            Some(index) => parts[index].origin.clone(),
+            None => PolicyOrigin::File(path.to_path_buf()),
+        };
+        let part = Arc::new(Part::load(&self.engine, bytes, origin)?);
+        match position {
+            Some(index) => parts[index] = part,
+            None => parts.push(part),
         }
-        let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|error| reject(format!("cannot link WASI: {error:#}")))?;
-        Common::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|error| reject(format!("cannot link host capabilities: {error:#}")))?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|error| {
-            reject(format!(
-                "needs an import this host does not provide: {error:#}"
-            ))
-        })?;
-        let pre = CommonPre::new(instance_pre)
-            .map_err(|error| reject(format!("exports do not match {WIT_PACKAGE}: {error:#}")))?;
-        tracing::debug!(policy = %origin, %sha256, size = bytes.len(), from_cache, "policy loaded");
+        let mut set = Self::from_parts(parts)?;
+        set.secrets = Arc::clone(&self.secrets);
+        set.limits = self.limits.clone();
+        Ok(set)
+    }
+
+    /// The position of the component loaded from `path` (compared as absolute paths).
+    fn position_of(&self, path: &Path) -> Option<usize> {
+        let wanted = std::path::absolute(path).ok()?;
+        self.parts.iter().position(|part| match &part.origin {
+            PolicyOrigin::File(file) => std::path::absolute(file).is_ok_and(|file| file == wanted),
+            PolicyOrigin::Embedded => false,
+        })
+    }
+
+    /// The component loaded from `path`, if the set has one.
+    pub fn component_of(&self, path: &Path) -> Option<ComponentInfo> {
+        let index = self.position_of(path)?;
+        self.components().into_iter().nth(index)
+    }
+
+    /// The set of `given` components then the stock policy.
+    fn from_parts(mut parts: Vec<Arc<Part>>) -> Result<Self, Error> {
+        let engine = engine::engine()?.clone();
+        parts.push(stock(&engine)?);
+        let mut routes = [parts.len() - 1; Concern::ALL.len()];
+        for concern in Concern::ALL {
+            if let Some(index) = parts.iter().position(|part| part.answers(concern)) {
+                routes[concern.index()] = index;
+            }
+        }
         Ok(Self {
             engine,
-            pre,
-            origin,
-            sha256,
-            size: bytes.len(),
-            exports,
-            imports,
-            from_cache,
+            parts,
+            routes,
             secrets: Arc::new(SecretManager::from_env()),
             limits: process_limits()?.clone(),
         })
+    }
+
+    /// The component answering `concern`.
+    fn part(&self, concern: Concern) -> &Part {
+        &self.parts[self.routes[concern.index()]]
     }
 
     /// Uses `secrets` for the `host-secrets` capability instead of Google Cloud Secret Manager.
@@ -240,65 +251,75 @@ impl Policy {
         &self.limits
     }
 
-    /// Where the policy came from.
+    /// Every component of the set, the given ones in order and the stock policy last, with
+    /// the concerns each answers.
+    pub fn components(&self) -> Vec<ComponentInfo> {
+        self.parts
+            .iter()
+            .enumerate()
+            .map(|(index, part)| ComponentInfo {
+                origin: part.origin.to_string(),
+                sha256: part.sha256.clone(),
+                size: part.size,
+                contract: part.contract.clone(),
+                exports: part.exports.clone(),
+                imports: part.imports.clone(),
+                from_cache: part.from_cache,
+                answers: Concern::ALL
+                    .into_iter()
+                    .filter(|concern| self.routes[concern.index()] == index)
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Where `concern` is answered from: the component's origin (`embedded` or a path), its
+    /// sha256 and its contract version.
+    pub fn source(&self, concern: Concern) -> (&PolicyOrigin, &str, &str) {
+        let part = self.part(concern);
+        (&part.origin, &part.sha256, &part.contract)
+    }
+
+    /// The files of the set, in order.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.parts
+            .iter()
+            .filter_map(|part| match &part.origin {
+                PolicyOrigin::File(path) => Some(path.clone()),
+                PolicyOrigin::Embedded => None,
+            })
+            .collect()
+    }
+
+    /// Where the first component came from (the stock policy's `embedded` when none is given).
     pub fn origin(&self) -> &PolicyOrigin {
-        &self.origin
+        &self.parts[0].origin
     }
 
-    /// The sha256 of the component, hex.
+    /// The sha256 of the first component, hex.
     pub fn sha256(&self) -> &str {
-        &self.sha256
+        &self.parts[0].sha256
     }
 
-    /// The component's size in bytes.
+    /// The first component's size in bytes.
     pub fn size(&self) -> usize {
-        self.size
+        self.parts[0].size
     }
 
-    /// The interfaces the component exports.
+    /// The interfaces the first component exports.
     pub fn exports(&self) -> &[String] {
-        &self.exports
+        &self.parts[0].exports
     }
 
-    /// Whether the compiled code came from the compile cache.
+    /// Whether the first component's compiled code came from the compile cache.
     pub fn from_cache(&self) -> bool {
-        self.from_cache
+        self.parts[0].from_cache
     }
 
-    /// The interfaces the component imports.
+    /// The interfaces the first component imports.
     pub fn imports(&self) -> &[String] {
-        &self.imports
+        &self.parts[0].imports
     }
-}
-
-/// The first `bachata:common` package version other than this host's among `names`
-/// (`bachata:common/cleanup@0.1.0` gives `bachata:common@0.1.0`).
-fn other_package_version<'a>(mut names: impl Iterator<Item = &'a String>) -> Option<String> {
-    let package = env!("BACHATA_WIT_NAME");
-    names.find_map(|name| {
-        let rest = name.strip_prefix(package)?.strip_prefix('/')?;
-        let (_, version) = rest.split_once('@')?;
-        (version != env!("BACHATA_WIT_VERSION")).then(|| format!("{package}@{version}"))
-    })
-}
-
-/// Rejects, with a reason a person can act on, bytes that are not a component.
-fn check_header(bytes: &[u8]) -> Result<(), String> {
-    const MAGIC: &[u8; 4] = b"\0asm";
-    const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
-    if bytes.is_empty() {
-        return Err("the file is empty".to_string());
-    }
-    if bytes.len() < 8 || &bytes[..4] != MAGIC {
-        return Err("not a WebAssembly file (no `\\0asm` header)".to_string());
-    }
-    if bytes[4..8] == CORE_VERSION {
-        return Err(
-            "a core WebAssembly module, not a component; build the policy with `--target wasm32-wasip2`"
-                .to_string(),
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -307,26 +328,11 @@ mod tests {
     use crate::types::cleanup::CleanupSettings;
 
     #[test]
-    fn header_check_explains_what_the_bytes_are() {
-        assert!(check_header(b"").unwrap_err().contains("empty"));
-        assert!(
-            check_header(b"hello world")
-                .unwrap_err()
-                .contains("not a WebAssembly")
-        );
-        assert!(
-            check_header(b"\0asm\x01\0\0\0")
-                .unwrap_err()
-                .contains("core WebAssembly module")
-        );
-        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
-    }
-
-    #[test]
     fn embedded_policy_loads_and_answers() {
         let policy = Policy::embedded().expect("embedded policy loads");
-        for required in REQUIRED_EXPORTS {
-            assert!(policy.exports().iter().any(|name| name == required));
+        for concern in Concern::ALL {
+            assert!(policy.exports().iter().any(|name| concern.matches(name)));
+            assert_eq!(policy.source(concern).0, &PolicyOrigin::Embedded);
         }
         assert_eq!(
             policy.http_status("MOVE_ANALYSIS_ERROR").expect("call"),

@@ -91,9 +91,9 @@ impl Policy {
             cancel,
             ..self.lend_secrets()
         };
-        let (outcome, audit) = self.call_with("cleanup.run", lend, |instance, store| {
-            instance
-                .bachata_common_cleanup()
+        let (outcome, audit) = self.call_with("cleanup.run", lend, |exports, store| {
+            exports
+                .cleanup(&mut *store)?
                 .call_run(store, wit_settings, options)
         })?;
         let report = outcome
@@ -118,9 +118,9 @@ impl Policy {
     ) -> Result<Assessment, Error> {
         let wit_settings = convert::cleanup_settings(*settings);
         let wit_snapshot = convert::to_wit_snapshot(snapshot);
-        let assessment = self.call("cleanup.assess", |instance, store| {
-            instance
-                .bachata_common_cleanup()
+        let assessment = self.call("cleanup.assess", |exports, store| {
+            exports
+                .cleanup(&mut *store)?
                 .call_assess(store, wit_settings, &wit_snapshot)
         })?;
         let assessment = Assessment::from(assessment);

@@ -11,10 +11,8 @@ impl Policy {
         env: &[(String, String)],
         dotenv: Option<&str>,
     ) -> Result<Result<Config, ConfigFailure>, Error> {
-        let outcome = self.call("config.load", |instance, store| {
-            instance
-                .bachata_common_config()
-                .call_load(store, env, dotenv)
+        let outcome = self.call("config.load", |exports, store| {
+            exports.config(&mut *store)?.call_load(store, env, dotenv)
         })?;
         Ok(outcome.map(Config::from).map_err(ConfigFailure::from))
     }

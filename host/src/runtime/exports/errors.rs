@@ -14,9 +14,9 @@ impl Policy {
         error_code: &str,
         error_type: &str,
     ) -> Result<String, Error> {
-        self.call("errors.user-friendly-message", |instance, store| {
-            instance
-                .bachata_common_errors()
+        self.call("errors.user-friendly-message", |exports, store| {
+            exports
+                .errors(&mut *store)?
                 .call_user_friendly_message(store, error_code, error_type)
         })
     }
@@ -25,8 +25,8 @@ impl Policy {
     /// context), message and details.
     pub fn make_error(&self, error: &AppError) -> Result<BuiltError, Error> {
         let kind = wit::AppError::from(error).kind;
-        let built = self.call("errors.make-error", |instance, store| {
-            instance.bachata_common_errors().call_make_error(
+        let built = self.call("errors.make-error", |exports, store| {
+            exports.errors(&mut *store)?.call_make_error(
                 store,
                 &kind,
                 error.message(),
@@ -38,17 +38,17 @@ impl Policy {
 
     /// Every catalog entry.
     pub fn catalog(&self) -> Result<Vec<CatalogEntry>, Error> {
-        let entries = self.call("errors.catalog", |instance, store| {
-            instance.bachata_common_errors().call_catalog(store)
+        let entries = self.call("errors.catalog", |exports, store| {
+            exports.errors(&mut *store)?.call_catalog(store)
         })?;
         Ok(entries.into_iter().map(CatalogEntry::from).collect())
     }
 
     /// The HTTP status for an error code, as the policy decides it.
     pub fn http_status(&self, error_code: &str) -> Result<u16, Error> {
-        self.call("errors.http-status", |instance, store| {
-            instance
-                .bachata_common_errors()
+        self.call("errors.http-status", |exports, store| {
+            exports
+                .errors(&mut *store)?
                 .call_http_status(store, error_code)
         })
     }
@@ -61,8 +61,8 @@ impl Policy {
         instance_uri: Option<&str>,
     ) -> Result<String, Error> {
         let wit_error = wit::AppError::from(error);
-        self.call("errors.problem-json", |instance, store| {
-            instance.bachata_common_errors().call_problem_json(
+        self.call("errors.problem-json", |exports, store| {
+            exports.errors(&mut *store)?.call_problem_json(
                 store,
                 &wit_error,
                 error_type,

@@ -12,9 +12,9 @@ impl Policy {
     /// Checks a definition against every rule of the policy.
     pub fn check_experiment(&self, definition: &Definition) -> Result<(), Error> {
         let definition = wit::Definition::from(definition);
-        self.call("experiments.check", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.check", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_check(store, &definition)
         })?
         .map_err(|error| Error::App(error.into()))
@@ -29,13 +29,10 @@ impl Policy {
     ) -> Result<Assignment, Error> {
         let wit_definition = wit::Definition::from(definition);
         let assignment = self
-            .call("experiments.assign", |instance, store| {
-                instance.bachata_common_experiments().call_assign(
-                    store,
-                    &wit_definition,
-                    unit,
-                    now_ms,
-                )
+            .call("experiments.assign", |exports, store| {
+                exports
+                    .experiments(&mut *store)?
+                    .call_assign(store, &wit_definition, unit, now_ms)
             })?
             .map_err(|error| Error::App(error.into()))?;
         Ok(Assignment {
@@ -51,8 +48,8 @@ impl Policy {
 
     /// The metrics experiments can be judged on.
     pub fn experiment_metrics(&self) -> Result<Vec<Metric>, Error> {
-        let metrics = self.call("experiments.metrics", |instance, store| {
-            instance.bachata_common_experiments().call_metrics(store)
+        let metrics = self.call("experiments.metrics", |exports, store| {
+            exports.experiments(&mut *store)?.call_metrics(store)
         })?;
         Ok(metrics.into_iter().map(Into::into).collect())
     }
@@ -72,9 +69,9 @@ impl Policy {
             correction: correction.into(),
         };
         let analysis = self
-            .call("experiments.analyze", |instance, store| {
-                instance
-                    .bachata_common_experiments()
+            .call("experiments.analyze", |exports, store| {
+                exports
+                    .experiments(&mut *store)?
                     .call_analyze(store, &input)
             })?
             .map_err(|error| Error::App(error.into()))?;
@@ -88,18 +85,18 @@ impl Policy {
         value: &str,
         version: u32,
     ) -> Result<Option<f64>, Error> {
-        self.call("experiments.hash", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.hash", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_hash(store, seed, value, version)
         })
     }
 
     /// `count` equal weights.
     pub fn equal_weights(&self, count: i32) -> Result<Vec<f64>, Error> {
-        self.call("experiments.equal-weights", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.equal-weights", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_equal_weights(store, count)
         })
     }
@@ -111,18 +108,18 @@ impl Policy {
         coverage: f64,
         weights: Option<&[f64]>,
     ) -> Result<Vec<(f64, f64)>, Error> {
-        self.call("experiments.bucket-ranges", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.bucket-ranges", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_bucket_ranges(store, count, coverage, weights)
         })
     }
 
     /// The variation whose range holds `n`, or −1.
     pub fn choose_variation(&self, n: f64, ranges: &[(f64, f64)]) -> Result<i32, Error> {
-        self.call("experiments.choose-variation", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.choose-variation", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_choose_variation(store, n, ranges)
         })
     }
@@ -130,27 +127,27 @@ impl Policy {
     /// Whether `unit` falls in the namespace's slice.
     pub fn in_namespace(&self, unit: &str, namespace: &Namespace) -> Result<bool, Error> {
         let namespace = wit::Namespace::from(namespace);
-        self.call("experiments.in-namespace", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.in-namespace", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_in_namespace(store, unit, &namespace)
         })
     }
 
     /// The sample-ratio p-value of `units` against `weights`.
     pub fn sample_ratio_p(&self, units: &[u64], weights: &[f64]) -> Result<Option<f64>, Error> {
-        self.call("experiments.sample-ratio-p", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.sample-ratio-p", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_sample_ratio_p(store, units, weights)
         })
     }
 
     /// `p_values` adjusted by `correction`.
     pub fn adjust(&self, p_values: &[f64], correction: Correction) -> Result<Vec<f64>, Error> {
-        self.call("experiments.adjust", |instance, store| {
-            instance
-                .bachata_common_experiments()
+        self.call("experiments.adjust", |exports, store| {
+            exports
+                .experiments(&mut *store)?
                 .call_adjust(store, p_values, correction.into())
         })
     }

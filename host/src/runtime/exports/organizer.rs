@@ -19,10 +19,8 @@ fn to_wit(mapping: &[Category]) -> Vec<wit::Category> {
 impl Policy {
     /// The stock mapping of labels to categories.
     pub fn stock_mapping(&self) -> Result<Vec<Category>, Error> {
-        let mapping = self.call("organizer.stock-mapping", |instance, store| {
-            instance
-                .bachata_common_organizer()
-                .call_stock_mapping(store)
+        let mapping = self.call("organizer.stock-mapping", |exports, store| {
+            exports.organizer(&mut *store)?.call_stock_mapping(store)
         })?;
         Ok(mapping
             .into_iter()
@@ -35,9 +33,9 @@ impl Policy {
 
     /// A label as compared.
     pub fn normalize_label(&self, label: &str) -> Result<String, Error> {
-        self.call("organizer.normalize-label", |instance, store| {
-            instance
-                .bachata_common_organizer()
+        self.call("organizer.normalize-label", |exports, store| {
+            exports
+                .organizer(&mut *store)?
                 .call_normalize_label(store, label)
         })
     }
@@ -45,9 +43,9 @@ impl Policy {
     /// Checks a mapping.
     pub fn check_mapping(&self, mapping: &[Category]) -> Result<(), Error> {
         let mapping = to_wit(mapping);
-        self.call("organizer.check-mapping", |instance, store| {
-            instance
-                .bachata_common_organizer()
+        self.call("organizer.check-mapping", |exports, store| {
+            exports
+                .organizer(&mut *store)?
                 .call_check_mapping(store, &mapping)
         })?
         .map_err(|error| Error::App(error.into()))
@@ -61,8 +59,8 @@ impl Policy {
         default_category: Option<&str>,
     ) -> Result<Option<(String, String)>, Error> {
         let mapping = to_wit(mapping);
-        self.call("organizer.categorize", |instance, store| {
-            instance.bachata_common_organizer().call_categorize(
+        self.call("organizer.categorize", |exports, store| {
+            exports.organizer(&mut *store)?.call_categorize(
                 store,
                 label,
                 &mapping,
@@ -88,13 +86,10 @@ impl Policy {
             .collect();
         let mapping = to_wit(mapping);
         let placements = self
-            .call("organizer.plan", |instance, store| {
-                instance.bachata_common_organizer().call_plan(
-                    store,
-                    &clips,
-                    &mapping,
-                    default_category,
-                )
+            .call("organizer.plan", |exports, store| {
+                exports
+                    .organizer(&mut *store)?
+                    .call_plan(store, &clips, &mapping, default_category)
             })?
             .map_err(|error| Error::App(error.into()))?;
         Ok(placements

@@ -28,10 +28,8 @@ impl Policy {
             pose: Some(Arc::clone(batch)),
             ..self.lend_secrets()
         };
-        let (outcome, _) = self.call_with("pose.detect", lend, |instance, store| {
-            instance
-                .bachata_common_pose()
-                .call_detect(store, &frames, &cfg)
+        let (outcome, _) = self.call_with("pose.detect", lend, |exports, store| {
+            exports.pose(&mut *store)?.call_detect(store, &frames, &cfg)
         })?;
         let people = outcome.map_err(|error| Error::App(error.into()))?;
         Ok(people

@@ -1,0 +1,183 @@
+//! Policy sets: each concern answered by the first component that exports it, else by the
+//! stock policy; a component exporting nothing known refused; hot reload of one file keeping
+//! the others.
+
+use bachata_common_tests::{Sandbox, test_policy};
+use sha2::{Digest, Sha256};
+
+fn text(path: &std::path::Path) -> &str {
+    path.to_str().expect("utf-8")
+}
+
+#[test]
+fn one_concern_from_a_component_and_the_rest_from_the_stock_policy() {
+    let sandbox = Sandbox::new();
+    let teapot = test_policy("teapot");
+    let message = sandbox.run(&[
+        "--policy",
+        text(&teapot),
+        "errors",
+        "message",
+        "MUSIC_ANALYSIS_ERROR",
+        "too_short",
+        "--json",
+    ]);
+    assert_eq!(message.code, 0, "{message:?}");
+    let message = message.json();
+    assert_eq!(message["http_status"], 418);
+    assert_eq!(message["message"], "I am a teapot (MUSIC_ANALYSIS_ERROR)");
+    // Configuration is the stock policy's.
+    let config = sandbox.run(&["--policy", text(&teapot), "config", "show", "--json"]);
+    assert_eq!(config.code, 0, "{config:?}");
+    assert_eq!(config.json()["elasticsearch"]["port"], 9200);
+    let info = sandbox
+        .run(&["--policy", text(&teapot), "policy", "info", "--json"])
+        .json();
+    assert_eq!(info["concerns"]["errors"]["origin"], text(&teapot));
+    assert_eq!(info["concerns"]["errors"]["contract"], "1.0.0");
+    for concern in [
+        "config",
+        "cleanup",
+        "pose",
+        "monitor",
+        "experiments",
+        "organizer",
+    ] {
+        assert_eq!(info["concerns"][concern]["origin"], "embedded", "{concern}");
+    }
+    let components = info["components"].as_array().expect("components");
+    assert_eq!(components.len(), 2);
+    assert_eq!(components[0]["answers"], serde_json::json!(["errors"]));
+    assert_eq!(components[1]["origin"], "embedded");
+    let teapot_sha = hex::encode(Sha256::digest(std::fs::read(&teapot).expect("read")));
+    assert_eq!(info["concerns"]["errors"]["sha256"], teapot_sha);
+    // The text form names the component of each concern too.
+    let info = sandbox.run(&["--policy", text(&teapot), "policy", "info"]);
+    assert!(
+        info.stdout
+            .lines()
+            .any(|line| line.trim_start().starts_with("errors") && line.contains("teapot.wasm")),
+        "{}",
+        info.stdout
+    );
+}
+
+#[test]
+fn the_first_component_exporting_a_concern_answers_it() {
+    let mut sandbox = Sandbox::new();
+    let teapot = test_policy("teapot");
+    let size_first = test_policy("size-first");
+    let list = format!("{}:{}", text(&teapot), text(&size_first));
+    sandbox.env("BACHATA_POLICY", &list);
+    let info = sandbox.run(&["policy", "info", "--json"]).json();
+    assert_eq!(info["concerns"]["errors"]["origin"], text(&teapot));
+    assert_eq!(info["concerns"]["cleanup"]["origin"], text(&size_first));
+    assert_eq!(info["concerns"]["config"]["origin"], text(&size_first));
+    let components = info["components"].as_array().expect("components");
+    assert_eq!(components.len(), 3);
+    assert_eq!(components[2]["answers"], serde_json::json!([]));
+
+    let reversed = Sandbox::new()
+        .run(&[
+            "--policy",
+            text(&size_first),
+            "--policy",
+            text(&teapot),
+            "policy",
+            "info",
+            "--json",
+        ])
+        .json();
+    assert_eq!(reversed["concerns"]["errors"]["origin"], text(&size_first));
+    assert_eq!(reversed["components"][1]["answers"], serde_json::json!([]));
+}
+
+#[test]
+fn a_component_exporting_nothing_known_is_refused_naming_it() {
+    let stranger = test_policy("stranger");
+    let run = Sandbox::new().run(&["--policy", text(&stranger), "policy", "info"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let all = run.all_output();
+    assert!(all.contains("stranger.wasm"), "{all}");
+    assert!(all.contains("exports nothing this host calls"), "{all}");
+}
+
+#[test]
+fn the_self_check_runs_each_concern_on_its_component() {
+    let teapot = test_policy("teapot");
+    let run = Sandbox::new().run(&["--policy", text(&teapot), "policy", "check", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let check = run.json();
+    assert_eq!(
+        check["self_check"]["catalog_entries"], 1,
+        "the teapot's catalog"
+    );
+    assert!(check["self_check"]["settings"].as_u64().expect("settings") > 10);
+}
+
+#[test]
+fn hot_reload_swaps_one_files_concerns_and_keeps_the_others() {
+    let mut sandbox = Sandbox::new();
+    let first = sandbox.write(
+        "errors.wasm",
+        std::fs::read(test_policy("teapot")).expect("teapot"),
+    );
+    let second = sandbox.write(
+        "cleanup.wasm",
+        std::fs::read(test_policy("size-first")).expect("size-first"),
+    );
+    let size_first_sha = hex::encode(Sha256::digest(
+        std::fs::read(&second).expect("read size-first"),
+    ));
+    sandbox
+        .env("BACHATA_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env(
+            "BACHATA_POLICY",
+            &format!("{}:{}", text(&first), text(&second)),
+        );
+    let daemon = sandbox.daemon();
+    let answered_by = |concern: &str, path: &std::path::Path| {
+        format!(
+            "bachata_common_policy_info{{concern=\"{concern}\",origin=\"{}\"",
+            text(path)
+        )
+    };
+    let metrics = daemon.metrics();
+    assert!(
+        metrics.contains(&answered_by("errors", &first)),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&answered_by("cleanup", &second)),
+        "{metrics}"
+    );
+
+    // A broken component in the second file: refused, the set keeps its last good one.
+    let staging = sandbox.write(
+        "staging.wasm",
+        std::fs::read(test_policy("stranger")).expect("stranger"),
+    );
+    std::fs::rename(&staging, &second).expect("rename");
+    let metrics = daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 1");
+    assert!(
+        metrics.contains(&answered_by("cleanup", &second)),
+        "{metrics}"
+    );
+
+    // A good one (the stock policy): only that file's concerns change; the first file keeps
+    // answering its own.
+    let staging = sandbox.write("staging.wasm", bachata_common::policy::EMBEDDED_POLICY);
+    let stock_sha = hex::encode(Sha256::digest(bachata_common::policy::EMBEDDED_POLICY));
+    std::fs::rename(&staging, &second).expect("rename");
+    let metrics = daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 1");
+    let cleanup_line = format!("{},sha256=\"{stock_sha}\"", answered_by("cleanup", &second));
+    assert!(metrics.contains(&cleanup_line), "{metrics}");
+    assert!(
+        metrics.contains(&answered_by("errors", &first)),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&size_first_sha), "{metrics}");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+}
