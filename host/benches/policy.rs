@@ -198,10 +198,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let native_trivial = time(trivial_rounds, || {
         bachata_common_policy::catalog::http_status(std::hint::black_box("VALIDATION_ERROR"))
     });
+    // A policy set: a second component (the stock bytes, loaded as a file would be) answers
+    // every concern, the embedded one none; a call picks its component by concern.
+    let set = Policy::from_bytes(
+        bachata_common::policy::EMBEDDED_POLICY,
+        bachata_common::policy::PolicyOrigin::File("set-member.wasm".into()),
+    )?;
+    let trivial_set = time(trivial_rounds, || set.http_status("VALIDATION_ERROR"));
     println!("| step | median |");
     println!("|---|---|");
     println!("| fresh store + instantiation | {instantiate:?} |");
     println!("| trivial export (`errors.http-status`), fresh instance included | {trivial:?} |");
+    println!("| the same through a policy set of two components | {trivial_set:?} |");
     println!("| the same function, native | {native_trivial:?} |");
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-policy-tree");
