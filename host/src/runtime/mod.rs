@@ -1,16 +1,20 @@
 //! The policy runtime: loading a component (checked, compiled once, cached as native code),
 //! and calling it in a sandbox with limits, lending the host's capabilities.
 //!
-//! One [`wasmtime::Engine`] serves the process; each [`Policy`] compiles its component once
-//! and keeps one pre-linked instance (`InstancePre`). Every call gets a fresh `Store` with a
-//! deny-all WASI context (no files, no sockets, no environment, no arguments, stdio discarded)
-//! and a memory cap, so one call cannot leave state behind for the next.
+//! One [`wasmtime::Engine`] serves the process. A [`Policy`] is a set of components, each
+//! compiled once with one pre-linked instance (`InstancePre`): each [`Concern`] is answered by
+//! the first component that exports its interface, else by the embedded stock policy. Every
+//! call gets a fresh `Store` of the component answering its concern, with a deny-all WASI
+//! context (no files, no sockets, no environment, no arguments, stdio discarded) and a memory
+//! cap, so one call cannot leave state behind for the next.
 //!
 //! Layout: [`engine`](self) and limits; `bindings` (the generated types, visible nowhere
 //! else); `convert` (every conversion between them and [`crate::types`]); `state` and `host`
-//! (the store's state and one `Host` impl per imported interface); `exports` (typed wrappers
-//! of the exported interfaces); `call` (the call plumbing); `cache`, `file`, `check`,
-//! `wit_text` (compile cache, reading policy files, the self-check, the WIT of a component).
+//! (the store's state and one `Host` impl per imported interface); `concern` and `part` (the
+//! concerns, and one loaded component of a set: its version check and exported interfaces);
+//! `exports` (typed wrappers of the exported interfaces); `call` (the call plumbing); `cache`,
+//! `file`, `check`, `wit_text` (compile cache, reading policy files, the self-check, the WIT of
+//! a component).
 
 mod bindings;
 pub mod cache;
