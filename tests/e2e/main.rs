@@ -4,6 +4,7 @@ mod background;
 mod bad_input;
 mod cleanup_vectors;
 mod cli;
+mod compat;
 mod compile_cache;
 mod component;
 mod daemon;
