@@ -35,8 +35,8 @@ def test_cleanup_run_takes_its_options_as_keywords():
 def test_open_scan_errs_with_an_io_error():
     """``host-fs.open-scan`` has an error case, so it answers with it (as a value of the type the
     component imports) instead of trapping."""
-    loaded = _component._loaded()
-    host_fs = loaded.component.type.imports(loaded.engine)[_component.interface_name("host-fs")]
+    loaded = _component._loaded().part("cleanup")
+    host_fs = loaded.component.type.imports(loaded.engine)[loaded.imported["host-fs"]]
     open_scan = host_fs.ty.exports(loaded.engine)["open-scan"].ty
     answer = _component.HOST_FUNCTIONS["host-fs"]["open-scan"]("temp")
     assert answer == {"tag": "err", "val": {"tag": "io", "val": "host-fs is not available in this host"}}

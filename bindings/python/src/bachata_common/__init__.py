@@ -3,7 +3,8 @@
 The decisions (configuration, the error catalog, cleanup, pose post-processing, the monitor's
 metrics, A/B experiments and the directory organizer's plan) live in a WebAssembly component,
 ``bachata_common_policy.wasm``, shipped inside this package and run with wasmtime;
-``BACHATA_POLICY`` names another component file to use instead. This package is the drop-in
+``BACHATA_POLICY`` (or :func:`load_policy`) names component files that answer some or all of
+the concerns instead (see :func:`policy_info`). This package is the drop-in
 replacement of the original Django app's ``common`` module:
 
 >>> from bachata_common import ValidationError, get_user_friendly_message
@@ -18,6 +19,7 @@ resource and temp file services, with this host lending the component files and 
 """
 
 from ._component import CapabilityUnavailable, PolicyError, PolicyNotFound
+from ._policy_set import load_policy, policy_info
 from .config import (
     DaemonSettings,
     ElasticsearchConfig,
@@ -70,6 +72,8 @@ __all__ = [
     "CapabilityUnavailable",
     "PolicyError",
     "PolicyNotFound",
+    "load_policy",
+    "policy_info",
     "DaemonSettings",
     "ElasticsearchConfig",
     "EnvironmentConfig",

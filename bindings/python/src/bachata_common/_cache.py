@@ -27,7 +27,7 @@ from wasmtime import component as wc
 
 from .fs.atomic import write_atomically
 
-__all__ = ["cache_dir", "load"]
+__all__ = ["cache_dir", "load", "load_reporting"]
 
 _log = logging.getLogger("bachata_common")
 _DIGEST = 32
@@ -93,14 +93,20 @@ def _write(path: Path, compiled: bytes) -> None:
 def load(engine: wasmtime.Engine, wasm: bytes) -> wc.Component:
     """The component ``wasm`` for ``engine``: from the cache when a trusted entry exists, else
     compiled (and the entry written)."""
+    return load_reporting(engine, wasm)[0]
+
+
+def load_reporting(engine: wasmtime.Engine, wasm: bytes) -> tuple[wc.Component, bool]:
+    """:func:`load`, and whether the compiled code came from the cache. Each component of a
+    policy set has its own entry (entries are keyed by the component's bytes)."""
     directory = cache_dir()
     if directory is None:
-        return wc.Component(engine, wasm)
+        return wc.Component(engine, wasm), False
     path = _entry(directory, wasm)
     cached = _read(path)
     if cached is not None:
         try:
-            return wc.Component.deserialize(engine, cached)
+            return wc.Component.deserialize(engine, cached), True
         except wasmtime.WasmtimeError as error:
             _log.warning("compile cache entry %s cannot be loaded (%s); compiling afresh", path, error)
     component = wc.Component(engine, wasm)
@@ -108,4 +114,4 @@ def load(engine: wasmtime.Engine, wasm: bytes) -> wc.Component:
         _write(path, bytes(component.serialize()))
     except OSError as error:
         _log.warning("cannot write the compile cache entry %s: %s", path, error)
-    return component
+    return component, False

@@ -1,8 +1,12 @@
-"""The policy component: compiled once per process (and cached compiled on disk), instantiated
-in a fresh store per call.
+"""The policy components: each compiled once per process (and cached compiled on disk),
+instantiated in a fresh store per call.
 
-The component (``bachata:common/common``, see ``wit/world.wit``) imports four host capabilities
-and exports the decisions. This host lends:
+The process runs a policy set (see :mod:`bachata_common._policy_set`): each concern (an exported
+interface of ``wit/world.wit``: ``errors``, ``config``, ``cleanup``, ``pose``, ``monitor``,
+``experiments``, ``organizer``) is answered by one component, the first of ``BACHATA_POLICY`` (or
+:func:`bachata_common.load_policy`) that exports it, else the stock policy shipped in the package
+(``bachata:common/common``, which exports them all). A component imports at most four host
+capabilities. This host lends:
 
 - ``host-secrets``: the secret store of the current call (see :mod:`bachata_common.secrets`);
 - ``host-fs`` and ``host-metrics``: the managed areas and the resource snapshot lent to the current
@@ -13,12 +17,15 @@ and exports the decisions. This host lends:
   Runtime (outside one, ``infer`` errs with ``"host-pose is not available in this host"``).
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
-stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments.
+stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments. All
+components share one engine; every call gets a fresh store, so a call that traps leaves nothing
+behind for the next one, of that component or another.
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import os
 import threading
 import time
@@ -43,7 +50,10 @@ __all__ = [
 ]
 
 PACKAGE = "bachata:common"
+#: The contract version this host speaks (``wit/world.wit``).
 VERSION = "1.0.0"
+#: The concerns, one exported interface each, in the contract's order.
+CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "experiments", "organizer")
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 
@@ -64,6 +74,17 @@ class CapabilityUnavailable(RuntimeError):
 def interface_name(name: str) -> str:
     """The full name of an interface of the package, for example ``bachata:common/config@1.0.0``."""
     return f"{PACKAGE}/{name}@{VERSION}"
+
+
+def split_name(name: str) -> tuple[Optional[str], str, Optional[str]]:
+    """The package, interface and version of an import or export name:
+    ``bachata:common/errors@1.0.0`` gives ``("bachata:common", "errors", "1.0.0")``; a plain
+    name (``next-of``) gives ``(None, "next-of", None)``."""
+    path, _, version = name.partition("@")
+    package, slash, interface = path.rpartition("/")
+    if not slash:
+        return None, name, None
+    return package, interface, version or None
 
 
 def _unavailable_message(capability: str) -> str:
@@ -155,21 +176,13 @@ HOST_FUNCTIONS: dict[str, dict[str, Callable[..., Any]]] = {
 RESOURCE_DESTRUCTORS = {("host-fs", "scan"): _drop_scan}
 
 
-def _read_component() -> bytes:
-    """The component's bytes: ``$BACHATA_POLICY`` when set, else the file shipped in the package."""
-    override = os.environ.get(POLICY_ENV)
-    if override:
-        try:
-            with open(override, "rb") as file:
-                return file.read()
-        except FileNotFoundError:
-            raise PolicyNotFound(f"{POLICY_ENV}={override}: no such file") from None
+def _read_stock() -> bytes:
+    """The stock policy's bytes: the component shipped in the package."""
     shipped = resources.files(__package__).joinpath(COMPONENT_FILE)
     if not shipped.is_file():
         raise PolicyNotFound(
             f"the policy component {COMPONENT_FILE} is not in the installed package; reinstall it "
-            f"with BACHATA_POLICY_WASM=/path/to/{COMPONENT_FILE} pip install ./bindings/python, "
-            f"or set {POLICY_ENV} to the component's path"
+            f"with BACHATA_POLICY_WASM=/path/to/{COMPONENT_FILE} pip install ./bindings/python"
         )
     return shipped.read_bytes()
 
@@ -203,7 +216,8 @@ EPOCH_TICK = 0.05
 
 
 class PolicyError(RuntimeError):
-    """The policy failed a call: it trapped, ran past its deadline or out of its memory cap."""
+    """The policy failed a call (it trapped, ran past its deadline or out of its memory cap), or
+    a component of the policy set was refused when loaded (``cannot load policy <file>: <reason>``)."""
 
 
 def _limit(name: str, default: int, upper: int) -> int:
@@ -220,6 +234,30 @@ def _limit(name: str, default: int, upper: int) -> int:
     return number
 
 
+_engine_lock = threading.Lock()
+_shared_engine: Optional[wasmtime.Engine] = None
+
+
+def _engine() -> wasmtime.Engine:
+    """The engine every component of the process runs on (epoch interruption on), with one
+    thread advancing its epoch every :data:`EPOCH_TICK` seconds, for the deadlines."""
+    global _shared_engine
+    with _engine_lock:
+        if _shared_engine is None:
+            config = wasmtime.Config()
+            config.epoch_interruption = True
+            engine = wasmtime.Engine(config)
+
+            def tick() -> None:
+                while True:
+                    time.sleep(EPOCH_TICK)
+                    engine.increment_epoch()
+
+            threading.Thread(target=tick, name="bachata-epoch", daemon=True).start()
+            _shared_engine = engine
+        return _shared_engine
+
+
 #: The store of the call running on this thread, whose deadline host functions push back.
 _current_call: contextvars.ContextVar[Optional[tuple[Any, int]]] = contextvars.ContextVar(
     "bachata_common_call", default=None
@@ -227,19 +265,40 @@ _current_call: contextvars.ContextVar[Optional[tuple[Any, int]]] = contextvars.C
 
 
 class _Policy:
-    """The compiled component, its linker with every import defined, and its export types.
+    """A compiled component, its linker with every import defined, and its export types.
 
-    Each call runs in a fresh store with the native host's limits: a deadline of
+    ``exported`` maps each concern the component exports to its export name, ``imported`` each
+    capability it imports to its import name (names as the component spells them, with its
+    version). Each call runs in a fresh store with the native host's limits: a deadline of
     ``BACHATA_POLICY_TIMEOUT_MS`` (default 5000) of the policy's own time (epoch interruption;
     time spent in host functions does not count) and a memory cap of
     ``BACHATA_POLICY_MAX_MEMORY_MB`` (default 64)."""
 
-    def __init__(self, wasm: bytes) -> None:
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        self.engine = wasmtime.Engine(config)
-        self.component = _cache.load(self.engine, wasm)
-        self._start_ticker()
+    def __init__(self, wasm: bytes, engine: Optional[wasmtime.Engine] = None, origin: str = "embedded") -> None:
+        self.engine = engine or _engine()
+        #: Where the component came from: ``embedded`` or its file.
+        self.origin = origin
+        #: The contract version it was built against (set when a policy set loads it).
+        self.contract = VERSION
+        self.sha256 = hashlib.sha256(wasm).hexdigest()
+        self.size = len(wasm)
+        self.component, self.from_cache = _cache.load_reporting(self.engine, wasm)
+        component_type = self.component.type
+        imports = component_type.imports(self.engine)
+        exports = component_type.exports(self.engine)
+        #: Every import and export name of the component.
+        self.import_names: list[str] = list(imports)
+        self.export_names: list[str] = list(exports)
+        self.exported: dict[str, str] = {}
+        for name, item in exports.items():
+            package, interface, _ = split_name(name)
+            if package == PACKAGE and interface in CONCERNS and isinstance(item.ty, wc.ComponentInstanceType):
+                self.exported.setdefault(interface, name)
+        self.imported: dict[str, str] = {}
+        for name, item in imports.items():
+            package, interface, _ = split_name(name)
+            if package == PACKAGE and isinstance(item.ty, wc.ComponentInstanceType):
+                self.imported.setdefault(interface, name)
         self.linker = wc.Linker(self.engine)
         self.linker.add_wasip2()
         #: The host type id of each resource defined, by ``(capability, resource)``.
@@ -252,10 +311,11 @@ class _Policy:
         imports = self.component.type.imports(self.engine)
         with self.linker.root() as root:
             for capability, functions in HOST_FUNCTIONS.items():
-                imported = imports.get(interface_name(capability))
-                if imported is None:
+                name = self.imported.get(capability)
+                if name is None:
                     continue
-                with root.add_instance(interface_name(capability)) as instance:
+                imported = imports[name]
+                with root.add_instance(name) as instance:
                     items = imported.ty.exports(self.engine).items()
                     # A component whose imports name a resource type (`scan`) links only when the
                     # type is defined. Each gets a host type of its own; a `scan` value's rep is
@@ -275,27 +335,32 @@ class _Policy:
 
     def _export(self, interface: str, function: str) -> tuple[wc.ExportIndex, wc.FuncType]:
         key = (interface, function)
+        found = self._exports.get(key)
+        if found is not None:
+            return found
         with self._exports_lock:
             if key not in self._exports:
-                iface_index = self.component.get_export_index(interface_name(interface))
+                name = self.exported.get(interface)
+                iface_index = self.component.get_export_index(name) if name else None
                 func_index = self.component.get_export_index(function, iface_index) if iface_index else None
                 if func_index is None:
                     raise AttributeError(f"the policy exports no {interface}.{function}")
-                iface_ty = self.component.type.exports(self.engine)[interface_name(interface)].ty
+                iface_ty = self.component.type.exports(self.engine)[name].ty
                 func_ty = iface_ty.exports(self.engine)[function].ty
                 self._exports[key] = (func_index, func_ty)
             return self._exports[key]
 
-    def _start_ticker(self) -> None:
-        """Advances the engine's epoch every :data:`EPOCH_TICK` seconds, for the deadlines."""
-        engine = self.engine
-
-        def tick() -> None:
-            while True:
-                time.sleep(EPOCH_TICK)
-                engine.increment_epoch()
-
-        threading.Thread(target=tick, name="bachata-epoch", daemon=True).start()
+    def new_store(self) -> tuple[wasmtime.Store, int, int, int]:
+        """A fresh deny-all store under the call limits, with its deadline in ticks, the
+        deadline in milliseconds and the memory cap in MiB."""
+        timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
+        memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
+        ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
+        store = wasmtime.Store(self.engine)
+        store.set_wasi(wasmtime.WasiConfig())
+        store.set_limits(memory_size=memory_mb << 20, table_elements=100_000, instances=32, tables=32)
+        store.set_epoch_deadline(ticks)
+        return store, ticks, timeout_ms, memory_mb
 
     def call(self, interface: str, function: str, *args: Any) -> Any:
         """Calls an export with plain arguments in a fresh, deny-all store under the call limits;
@@ -305,13 +370,7 @@ class _Policy:
         params = func_ty.params
         if len(args) != len(params):
             raise TypeError(f"{interface}.{function} takes {len(params)} arguments, not {len(args)}")
-        timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
-        memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
-        ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
-        store = wasmtime.Store(self.engine)
-        store.set_wasi(wasmtime.WasiConfig())
-        store.set_limits(memory_size=memory_mb << 20, table_elements=100_000, instances=32, tables=32)
-        store.set_epoch_deadline(ticks)
+        store, ticks, timeout_ms, memory_mb = self.new_store()
         token = _current_call.set((store, ticks))
         try:
             instance = self.linker.instantiate(store, self.component)
@@ -334,17 +393,21 @@ class _Policy:
         return None if func_ty.result is None else _values.lift(func_ty.result, result)
 
 
-_policy: Optional[_Policy] = None
+#: The process's policy set (a :class:`bachata_common._policy_set.PolicySet`; anything with a
+#: ``call(interface, function, *args)`` will do), loaded on first use.
+_policy: Optional[Any] = None
 _policy_lock = threading.Lock()
 
 
-def _loaded() -> _Policy:
-    """The process-wide policy, compiled on first use."""
+def _loaded() -> Any:
+    """The process's policy set, loaded from ``BACHATA_POLICY`` on first use."""
     global _policy
     if _policy is None:
+        from . import _policy_set
+
         with _policy_lock:
             if _policy is None:
-                _policy = _Policy(_read_component())
+                _policy = _policy_set.from_environment()
     return _policy
 
 
