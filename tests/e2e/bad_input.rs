@@ -38,9 +38,10 @@ fn policy_without_the_exports() {
         &run,
         2,
         &[
-            "missing required export(s)",
-            "bachata:common/errors@1.0.0",
-            "bachata:common/config@1.0.0",
+            "empty.wasm",
+            "exports nothing this host calls (it exports nothing)",
+            "bachata:common/errors",
+            "bachata:common/cleanup",
         ],
     );
 }
