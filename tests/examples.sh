@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Builds the cleanup policies written in Python (examples/keep-python) and JavaScript
+# (examples/largest-first-js) from source, then checks each against the native host and, when
+# it has policy sets, the Python host: the component passes `policy check`, answers the cleanup
+# concern only (every other concern stays embedded), and removes exactly what its rule says
+# from a scratch data directory, in a dry run (nothing removed) and for real.
+#
+#   bash tests/examples.sh
+#
+# Needs python3, node and npm, and the native host (target/debug/bachata-common, or
+# BACHATA_BIN). The builds install componentize-py (PyPI) and componentize-js (npm) under
+# target/ and examples/largest-first-js/node_modules on their first run; the Python host is
+# installed into a temporary virtualenv (wasmtime and psutil from PyPI). Package downloads are
+# cached in target/pip-cache and target/npm-cache; everything else lives in a temporary
+# directory removed at the end, including the compiled components (each is compiled once a run).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=${BACHATA_BIN:-$root/target/debug/bachata-common}
+export PIP_CACHE_DIR="$root/target/pip-cache" npm_config_cache="$root/target/npm-cache"
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export BACHATA_CACHE_DIR="$scratch/compiled"
+# Only what each check sets: no policy, data directory or cleanup setting from outside.
+unset BACHATA_POLICY BACHATA_DATA_DIR BACHATA_AREAS MAX_TEMP_AGE_HOURS MAX_CACHE_SIZE_GB \
+  CACHE_LOW_WATER_RATIO BACHATA_POLICY_TIMEOUT_MS BACHATA_POLICY_MAX_MEMORY_MB
+
+passed=0 failed=0 skipped=0
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
+
+if [ ! -x "$bin" ]; then
+  echo "no host binary at $bin: cargo build -p bachata-common --bin bachata-common" >&2
+  exit 1
+fi
+
+now=$(date +%s)
+old=$((now - 3 * 86400))   # older than the default 24 hours
+recent=$((now - 3600))     # younger
+
+# put FILE BYTES MTIME: a file of BYTES zero bytes last modified at MTIME (epoch seconds).
+put() {
+  mkdir -p "$(dirname "$1")"
+  head -c "$2" /dev/zero > "$1"
+  touch -d "@$3" "$1"
+}
+
+# tree DATA: every file and directory below the areas of DATA, one `area/path` a line, sorted.
+tree() {
+  (cd "$1" && find . -mindepth 2 | sed 's|^\./||' | LC_ALL=C sort)
+}
+
+# removals REPORT: the removals a JSON cleanup report lists, `area/path reason` a line, sorted.
+removals() {
+  python3 -c '
+import json, sys
+report = json.load(open(sys.argv[1]))
+rows = ["%s/%s %s" % (r["area"], r["path"], r["reason"]) for r in report["removals"]]
+print("\n".join(sorted(rows)))
+' "$1"
+}
+
+# same WHAT EXPECTED ACTUAL: passes when the two texts are equal, else shows the difference.
+same() {
+  if [ "$2" == "$3" ]; then
+    pass "$1"
+  else
+    fail "$1"
+    diff <(echo "$2") <(echo "$3") | sed 's/^/    /'
+  fi
+}
+
+# The scratch data for keep-python: `.keep` files stay however old; other old files go, and the
+# directories they emptied when old themselves.
+keep_python_data() {
+  local data=$1
+  rm -rf "$data"
+  put "$data/temp/old.tmp" 10 $old
+  put "$data/temp/notes.keep" 20 $old
+  put "$data/temp/fresh.tmp" 30 $recent
+  put "$data/temp/gone/old.bin" 40 $old
+  touch -d "@$old" "$data/temp/gone"
+  put "$data/temp/kept/x.keep" 50 $old
+  put "$data/temp/kept/y.tmp" 60 $old
+  touch -d "@$old" "$data/temp/kept"
+  put "$data/cache/stale.dat" 70 $old
+  put "$data/cache/model.keep" 80 $old
+  mkdir -p "$data/output"
+}
+keep_python_removals="cache/stale.dat age
+temp/gone age
+temp/gone/old.bin age
+temp/kept/y.tmp age
+temp/old.tmp age"
+keep_python_left="cache/model.keep
+temp/fresh.tmp
+temp/kept
+temp/kept/x.keep
+temp/notes.keep"
+keep_python_env=()
+
+# The scratch data for largest-first-js: a cache of 12,600 bytes against a cap of 0.00001 GiB
+# (10,737 bytes) with a low-water ratio of 0.5 (5,368 bytes). The age rule takes the old file;
+# of the 12,500 bytes left the cap takes the largest first: 6,000 then 3,000 bytes (the oldest
+# first would take other files).
+largest_first_data() {
+  local data=$1
+  rm -rf "$data"
+  put "$data/temp/old.tmp" 10 $old
+  put "$data/temp/fresh.tmp" 20 $recent
+  put "$data/cache/ancient.dat" 100 $old
+  put "$data/cache/big.bin" 6000 $((now - 60))
+  put "$data/cache/sub/mid.bin" 3000 $((now - 120))
+  put "$data/cache/c.bin" 2000 $((now - 7200))
+  put "$data/cache/d.bin" 1000 $((now - 7300))
+  put "$data/cache/e.bin" 500 $((now - 7400))
+  mkdir -p "$data/output"
+}
+largest_first_removals="cache/ancient.dat age
+cache/big.bin cache-cap
+cache/sub/mid.bin cache-cap
+temp/old.tmp age"
+largest_first_left="cache/c.bin
+cache/d.bin
+cache/e.bin
+cache/sub
+temp/fresh.tmp"
+largest_first_env=(MAX_CACHE_SIZE_GB=0.00001 CACHE_LOW_WATER_RATIO=0.5)
+
+# The Python host, when its policy sets are there: installed into a scratch virtualenv with the
+# stock component the native host embeds.
+python_host=""
+python_host_ready=false
+setup_python_host() {
+  python_host_ready=true
+  local venv=$scratch/python-host
+  if ! "$bin" policy save "$scratch/stock.wasm" >/dev/null \
+    || ! python3 -m venv "$venv" \
+    || ! BACHATA_POLICY_WASM="$scratch/stock.wasm" "$venv/bin/pip" install --quiet \
+      --disable-pip-version-check "$root/bindings/python"; then
+    fail "the Python host installs"
+    return
+  fi
+  if ! "$venv/bin/python" -c 'import bachata_common as b; b.load_policy' 2>/dev/null; then
+    skip "the Python host has no bachata_common.load_policy (policy sets) yet"
+    return
+  fi
+  python_host=$venv/bin/python
+}
+
+# check NAME BUILD WASM: every check of one example.
+check() {
+  local name=$1 build=$2 wasm=$scratch/$1.wasm
+  local data_fn removals_expected left_expected
+  local -a env_args
+  case $name in
+    keep-python) data_fn=keep_python_data removals_expected=$keep_python_removals
+      left_expected=$keep_python_left env_args=("${keep_python_env[@]}") ;;
+    largest-first-js) data_fn=largest_first_data removals_expected=$largest_first_removals
+      left_expected=$largest_first_left env_args=("${largest_first_env[@]}") ;;
+  esac
+  echo "--- $name"
+
+  local start=$SECONDS
+  if bash "$build" "$wasm" > "$scratch/$name.build.log" 2>&1; then
+    pass "$name builds ($((SECONDS - start)) s, $(($(stat -c %s "$wasm") / 1048576)) MiB)"
+  else
+    fail "$name builds"
+    sed 's/^/    /' "$scratch/$name.build.log" | tail -20
+    return
+  fi
+
+  # The scratch directory is the working directory: no `.env` of the checkout is read.
+  local work=$scratch/$name
+  mkdir -p "$work"
+  cd "$work" || return
+
+  start=$SECONDS
+  if "$bin" policy check "$wasm" > check.log 2>&1; then
+    pass "$name passes policy check ($((SECONDS - start)) s, compiling included)"
+  else
+    fail "$name passes policy check"
+    sed 's/^/    /' check.log
+  fi
+
+  local origins
+  origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
+  same "$name answers cleanup only (policy info)" "cleanup $wasm
+config embedded
+errors embedded
+experiments embedded
+monitor embedded
+organizer embedded
+pose embedded" "$origins"
+
+  local data=$work/data before
+  "$data_fn" "$data"
+  before=$(tree "$data")
+  if env "${env_args[@]}" BACHATA_DATA_DIR="$data" "$bin" --policy "$wasm" cleanup --dry-run \
+    --json > dry.json 2> dry.err; then
+    same "$name dry run plans the expected removals" "$removals_expected" "$(removals dry.json)"
+    same "$name dry run removes nothing" "$before" "$(tree "$data")"
+  else
+    fail "$name dry run"
+    sed 's/^/    /' dry.err
+  fi
+  if env "${env_args[@]}" BACHATA_DATA_DIR="$data" "$bin" --policy "$wasm" cleanup --json \
+    > real.json 2> real.err; then
+    same "$name cleanup reports the expected removals" "$removals_expected" "$(removals real.json)"
+    same "$name cleanup leaves exactly the expected files" "$left_expected" "$(tree "$data")"
+  else
+    fail "$name cleanup"
+    sed 's/^/    /' real.err
+  fi
+  if [ "$name" == keep-python ]; then
+    if BACHATA_DATA_DIR="$data" "$bin" --policy "$wasm" cleanup --force --json > force.json \
+      2> force.err; then
+      same "$name forced cleanup keeps the .keep files" "cache/model.keep
+temp/kept
+temp/kept/x.keep
+temp/notes.keep" "$(tree "$data")"
+    else
+      fail "$name forced cleanup"
+      sed 's/^/    /' force.err
+    fi
+  fi
+
+  $python_host_ready || setup_python_host
+  if [ -n "$python_host" ]; then
+    "$data_fn" "$data"
+    before=$(tree "$data")
+    if env "${env_args[@]}" BACHATA_DATA_DIR="$data" BACHATA_POLICY="$wasm" "$python_host" -c '
+import json, os, sys
+import bachata_common
+from bachata_common import resource_manager
+
+info = bachata_common.load_policy()
+origins = {name: concern["origin"] for name, concern in info.items()}
+expected = {name: "embedded" for name in origins}
+expected["cleanup"] = os.environ["BACHATA_POLICY"]
+assert origins == expected, origins
+dry = resource_manager.run_cleanup(dry_run=True)
+json.dump(dry, open("py-dry.json", "w"))
+json.dump(resource_manager.run_cleanup(), open("py-real.json", "w"))
+' > py.log 2>&1; then
+      pass "$name loads in the Python host as the cleanup concern only"
+      same "$name dry run in the Python host" "$removals_expected" "$(removals py-dry.json)"
+      same "$name cleanup in the Python host" "$removals_expected" "$(removals py-real.json)"
+      same "$name cleanup in the Python host leaves the expected files" "$left_expected" \
+        "$(tree "$data")"
+    else
+      fail "$name in the Python host"
+      sed 's/^/    /' py.log | tail -20
+    fi
+  fi
+  cd "$root" || exit 1
+}
+
+check keep-python "$root/examples/keep-python/build.sh"
+check largest-first-js "$root/examples/largest-first-js/build.sh"
+
+echo
+echo "examples: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
