@@ -41,3 +41,6 @@ bash tests/python-django.sh
 
 echo "--- Node binding"
 bash bindings/node/run-tests.sh
+
+echo "--- policies in Python and JavaScript (examples/), built from source and swapped in"
+bash tests/examples.sh
