@@ -181,3 +181,109 @@ fn hot_reload_swaps_one_files_concerns_and_keeps_the_others() {
     let (code, stderr) = daemon.terminate();
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn a_file_named_twice_is_refused_and_empty_list_entries_are_skipped() {
+    let sandbox = Sandbox::new();
+    let teapot = test_policy("teapot");
+    let twice = sandbox.run(&[
+        "--policy",
+        text(&teapot),
+        "--policy",
+        text(&teapot),
+        "policy",
+        "info",
+    ]);
+    assert_eq!(twice.code, 2, "{twice:?}");
+    assert!(
+        twice.all_output().contains("names the same file as"),
+        "{twice:?}"
+    );
+    let link = sandbox.path().join("link.wasm");
+    std::os::unix::fs::symlink(&teapot, &link).expect("link");
+    let through_a_link = sandbox.run(&[
+        "--policy",
+        text(&teapot),
+        "--policy",
+        text(&link),
+        "policy",
+        "info",
+    ]);
+    assert_eq!(through_a_link.code, 2, "{through_a_link:?}");
+
+    for list in [
+        String::new(),
+        "::".to_string(),
+        format!("::{}:", text(&teapot)),
+    ] {
+        let mut sandbox = Sandbox::new();
+        sandbox.env("BACHATA_POLICY", &list);
+        let info = sandbox.run(&["policy", "info", "--json"]);
+        assert_eq!(info.code, 0, "{list:?}: {info:?}");
+        let expected = if list.contains("teapot") {
+            text(&teapot).to_string()
+        } else {
+            "embedded".to_string()
+        };
+        assert_eq!(
+            info.json()["concerns"]["errors"]["origin"],
+            expected.as_str()
+        );
+    }
+}
+
+#[test]
+fn a_policy_flag_is_one_path_even_with_a_colon() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path().join("a:b")).expect("mkdir");
+    let path = sandbox.write(
+        "a:b/teapot.wasm",
+        std::fs::read(test_policy("teapot")).expect("teapot"),
+    );
+    let info = sandbox.run(&["--policy", text(&path), "policy", "info", "--json"]);
+    assert_eq!(info.code, 0, "{info:?}");
+    assert_eq!(info.json()["concerns"]["errors"]["origin"], text(&path));
+}
+
+#[test]
+fn two_files_of_a_set_changed_at_once_are_both_taken() {
+    let mut sandbox = Sandbox::new();
+    let teapot = std::fs::read(test_policy("teapot")).expect("teapot");
+    let size_first = std::fs::read(test_policy("size-first")).expect("size-first");
+    let stock = bachata_common::policy::EMBEDDED_POLICY.to_vec();
+    let first = sandbox.write("a.wasm", &teapot);
+    let second = sandbox.write("b.wasm", &stock);
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0").env(
+        "BACHATA_POLICY",
+        &format!("{}:{}", text(&first), text(&second)),
+    );
+    let daemon = sandbox.daemon();
+    let cleanup_from = |path: &std::path::Path| {
+        format!(
+            "bachata_common_policy_info{{concern=\"cleanup\",origin=\"{}\"",
+            text(path)
+        )
+    };
+    for round in 0..4 {
+        // Even rounds: the first file answers every concern; odd rounds: errors only.
+        let (a, b, answering) = if round % 2 == 0 {
+            (&size_first, &teapot, &first)
+        } else {
+            (&teapot, &stock, &second)
+        };
+        let staged_a = sandbox.write("staged-a.wasm", a);
+        let staged_b = sandbox.write("staged-b.wasm", b);
+        std::fs::rename(&staged_a, &first).expect("rename a");
+        std::fs::rename(&staged_b, &second).expect("rename b");
+        let successes = 2 * (round + 1);
+        let metrics = daemon.wait_for_metric(&format!(
+            "policy_reloads_total{{result=\"success\"}} {successes}"
+        ));
+        assert!(
+            metrics.contains(&cleanup_from(answering)),
+            "round {round}: {metrics}"
+        );
+    }
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+}

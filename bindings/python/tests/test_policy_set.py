@@ -521,3 +521,22 @@ def test_the_public_names():
     info = load_policy([])
     assert set(info) == set(_component.CONCERNS)
     assert {entry["origin"] for entry in info.values()} == {"embedded"}
+
+
+def test_a_failing_call_names_the_component_that_failed(teapot):
+    load_policy([teapot])
+    with pytest.raises(PolicyError) as raised:
+        policy.catalog()  # the teapot traps in everything but http-status
+    assert str(teapot) in str(raised.value) and sha256(teapot)[:12] in str(raised.value)
+
+
+def test_error_messages_follow_the_policy_set_loaded(tmp_path):
+    from bachata_common import ERROR_MESSAGES
+
+    stock_codes = set(ERROR_MESSAGES)
+    assert "VALIDATION_ERROR" in stock_codes
+    load_policy([write(tmp_path / "traps.wasm", component(["errors"], bodies=status(418)))])
+    with pytest.raises(PolicyError):
+        list(ERROR_MESSAGES)  # read from the new set's catalog (which traps), not the old table
+    load_policy([])
+    assert set(ERROR_MESSAGES) == stock_codes

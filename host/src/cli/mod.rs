@@ -23,15 +23,9 @@ mod progress;
 #[command(name = "bachata-common", version, about, propagate_version = true)]
 pub struct Cli {
     /// Load this policy component (.wasm); repeat it for a policy set: each concern comes from
-    /// the first component that exports it, else from the embedded stock policy.
-    /// `BACHATA_POLICY` holds a `:`-separated list.
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "BACHATA_POLICY",
-        value_delimiter = ':'
-    )]
+    /// the first component that exports it, else from the embedded stock policy. Without it,
+    /// `BACHATA_POLICY` is read: a `:`-separated list (empty entries are skipped).
+    #[arg(long, global = true, value_name = "PATH")]
     pub policy: Vec<PathBuf>,
 
     /// Print machine-readable JSON instead of text.
@@ -167,10 +161,12 @@ pub enum PolicyCommand {
         /// The component to check (default: the one `--policy` names, else the embedded one).
         path: Option<PathBuf>,
     },
-    /// Print the WIT of the loaded component, decoded from the component itself.
+    /// Print the WIT of the loaded component (the first of a policy set), decoded from the
+    /// component itself.
     Wit,
-    /// Write the loaded component (by default the embedded one) to a file, for other hosts
-    /// (Python, Node) or as the starting point of a hot-reloaded policy file.
+    /// Write the loaded component (the first of a policy set; by default the embedded one) to a
+    /// file, for other hosts (Python, Node) or as the starting point of a hot-reloaded policy
+    /// file.
     Save {
         /// Where to write the `.wasm` file.
         out: PathBuf,
@@ -361,12 +357,29 @@ fn policy_bytes(cli: &Cli) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// The policy files given (`--policy`, `BACHATA_POLICY`), empty entries left out.
+/// The policy files given: every `--policy` as written, else the entries of `BACHATA_POLICY`
+/// split on `:` (empty entries skipped, as the Python host does).
 fn policy_files(cli: &Cli) -> Vec<PathBuf> {
-    cli.policy
-        .iter()
-        .filter(|path| !path.as_os_str().is_empty())
-        .cloned()
+    if !cli.policy.is_empty() {
+        return cli.policy.clone();
+    }
+    policy_list(std::env::var_os(POLICY_VAR).as_deref())
+}
+
+/// The variable naming the policy files.
+const POLICY_VAR: &str = "BACHATA_POLICY";
+
+/// The entries of a `BACHATA_POLICY` value.
+fn policy_list(value: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    value
+        .as_bytes()
+        .split(|byte| *byte == b':')
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| PathBuf::from(std::ffi::OsStr::from_bytes(entry)))
         .collect()
 }
 
@@ -374,4 +387,22 @@ fn policy_files(cli: &Cli) -> Vec<PathBuf> {
 fn manager(policy: &Arc<Policy>, args: &EnvFileArg) -> Result<ResourceManager, Error> {
     let config = config::load(policy, args.env_file.as_deref())?;
     ResourceManager::new(Arc::clone(policy), &config.resources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_list_skips_empty_entries_and_keeps_names_as_given() {
+        let list = |text: &str| policy_list(Some(std::ffi::OsStr::new(text)));
+        assert!(list("").is_empty());
+        assert!(list("::").is_empty());
+        assert_eq!(list("a.wasm:"), [PathBuf::from("a.wasm")]);
+        assert_eq!(
+            list(":a.wasm::b/c.wasm"),
+            [PathBuf::from("a.wasm"), PathBuf::from("b/c.wasm")]
+        );
+        assert!(policy_list(None).is_empty());
+    }
 }

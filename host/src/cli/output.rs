@@ -131,7 +131,7 @@ pub fn policy_info(policy: &Policy, json: bool) {
         }));
         return;
     }
-    println!("policy:   {origin}");
+    println!("policy:   {}", printable(&origin));
     println!("sha256:   {}", policy.sha256());
     println!("size:     {} bytes", policy.size());
     println!(
@@ -156,8 +156,9 @@ pub fn policy_info(policy: &Policy, json: bool) {
     for concern in Concern::ALL {
         let (origin, sha256, contract) = policy.source(concern);
         println!(
-            "  {:<12} {origin} (sha256 {}, contract {contract})",
+            "  {:<12} {} (sha256 {}, contract {contract})",
             concern.name(),
+            printable(&origin.to_string()),
             &sha256[..12]
         );
     }

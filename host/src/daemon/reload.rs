@@ -65,6 +65,12 @@ impl Fingerprint {
 /// On failure the active policy is kept; the error says why. The file is read only when it
 /// is a regular file within the size limit (see [`crate::runtime::file`]).
 pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
+    // One reload at a time, from reading the active set to the swap: two files of a set
+    // changed at once each build on the other's result, and neither update is lost.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let bytes = match crate::runtime::file::read(path) {
         Ok(bytes) => bytes,
         // Replaced by rename: the new file will raise its own event.
@@ -141,11 +147,17 @@ fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
         }
         Err(error) => {
             shared.telemetry.policy_reloaded(false);
+            let keeping = shared
+                .manager
+                .policy()
+                .component_of(path)
+                .map(|component| component.sha256)
+                .unwrap_or_default();
             tracing::error!(
                 path = %path.display(),
                 %error,
-                keeping = %shared.manager.policy().sha256(),
-                "policy reload rejected; the previous policy keeps serving"
+                %keeping,
+                "policy reload rejected; the file's last good component keeps serving"
             );
             if transient(&error) {
                 // Not the file's fault (a busy machine): the same file is tried again on an

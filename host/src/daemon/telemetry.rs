@@ -179,7 +179,7 @@ impl Telemetry {
         );
         registry.register(
             "policy_info",
-            "The active policy component (value 1; origin and sha256 as labels)",
+            "Per concern, the component of the active policy set answering it (value 1; origin, sha256 and contract as labels)",
             telemetry.policy_info.clone(),
         );
         registry.register(
@@ -234,7 +234,7 @@ impl Telemetry {
             let (origin, sha256, contract) = policy.source(concern);
             let labels = vec![
                 ("concern".to_string(), concern.name().to_string()),
-                ("origin".to_string(), origin.to_string()),
+                ("origin".to_string(), label_value(&origin.to_string())),
                 ("sha256".to_string(), sha256.to_string()),
                 ("contract".to_string(), contract.to_string()),
             ];
@@ -316,5 +316,31 @@ impl Telemetry {
             tracing::error!(%error, "cannot encode metrics");
         }
         text
+    }
+}
+
+/// A label value as the text exposition format writes it: backslash, double quote and line
+/// feed escaped (a policy file's name may hold any of them).
+fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::label_value;
+
+    #[test]
+    fn label_values_escape_what_would_break_the_exposition() {
+        assert_eq!(label_value("plain/path.wasm"), "plain/path.wasm");
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

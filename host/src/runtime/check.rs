@@ -1,4 +1,5 @@
-//! The self-check a policy passes before it is trusted: its catalog is usable, it resolves
+//! The self-check a policy passes before it is trusted: every component of the set
+//! instantiates, its catalog is usable, it resolves
 //! the default configuration, it assesses a snapshot sensibly, and a forced dry-run cleanup
 //! of a scratch directory answers honestly without removing anything.
 //!
@@ -39,6 +40,8 @@ impl Policy {
         let failed = |function: &'static str, reason: String| {
             self.violation(function, format!("failed the self-check: {reason}"))
         };
+        // Every component of the set starts, whatever concerns it answers.
+        self.instantiate()?;
 
         let catalog = self.catalog()?;
         if catalog.is_empty() {

@@ -112,6 +112,31 @@ impl fmt::Debug for Policy {
     }
 }
 
+/// Refuses a set naming one file twice (the same path, or a link to a file already named): a
+/// hot reload could not say which entry a change is for.
+fn refuse_repeated_files(paths: &[PathBuf]) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut seen: Vec<((u64, u64), &PathBuf)> = Vec::with_capacity(paths.len());
+    for path in paths {
+        // A file that cannot be looked at is reported when it is read.
+        let Ok(metadata) = std::fs::metadata(path) else {
+            continue;
+        };
+        let identity = (metadata.dev(), metadata.ino());
+        if let Some((_, first)) = seen.iter().find(|(id, _)| *id == identity) {
+            return Err(Error::PolicyLoad {
+                origin: path.display().to_string(),
+                reason: format!(
+                    "names the same file as {} earlier in the policy set; name each file once",
+                    first.display()
+                ),
+            });
+        }
+        seen.push((identity, path));
+    }
+    Ok(())
+}
+
 /// The stock part, compiled once per process.
 fn stock(engine: &Engine) -> Result<Arc<Part>, Error> {
     static STOCK: OnceLock<Result<Arc<Part>, String>> = OnceLock::new();
@@ -156,6 +181,7 @@ impl Policy {
     /// Loads a policy set: each concern from the first of `paths` that exports it, else from
     /// the stock policy.
     pub fn from_files(paths: &[PathBuf]) -> Result<Self, Error> {
+        refuse_repeated_files(paths)?;
         let engine = engine::engine()?;
         let parts = paths
             .iter()

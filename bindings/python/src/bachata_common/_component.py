@@ -379,13 +379,14 @@ class _Policy:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
             cause = lines[-1] if lines else type(error).__name__
+            policy = f"the policy {self.origin} (sha256 {self.sha256[:12]})"
             if cause == "wasm trap: interrupt":
                 raise PolicyError(
-                    f"the policy ran past its deadline of {timeout_ms} ms in {interface}.{function} "
+                    f"{policy} ran past its deadline of {timeout_ms} ms in {interface}.{function} "
                     f"({TIMEOUT_VAR})"
                 ) from None
             raise PolicyError(
-                f"the policy failed in {interface}.{function} ({cause}): a bug in it, or its memory cap "
+                f"{policy} failed in {interface}.{function} ({cause}): a bug in it, or its memory cap "
                 f"of {memory_mb} MiB ({MEMORY_VAR})"
             ) from None
         finally:

@@ -392,6 +392,10 @@ def load_policy(paths: Union[PathLike, Iterable[PathLike], None] = None) -> Poli
     loaded = from_environment() if paths is None else load(paths)
     with _component._policy_lock:
         _component._policy = loaded
+    # What was read from the previous set's catalog is read again from the new one.
+    from .exceptions import ERROR_MESSAGES
+
+    ERROR_MESSAGES.forget()
     return loaded.info()
 
 

@@ -232,6 +232,11 @@ class _ErrorMessages(Mapping):
                 self._table = {code: MappingProxyType(messages) for code, messages in table.items()}
             return self._table
 
+    def forget(self) -> None:
+        """Drops the table: the next use reads the catalog of the policy set loaded since."""
+        with self._lock:
+            self._table = None
+
     def __getitem__(self, error_code: str) -> Mapping[str, str]:
         return self._loaded()[error_code]
 
