@@ -540,3 +540,12 @@ def test_error_messages_follow_the_policy_set_loaded(tmp_path):
         list(ERROR_MESSAGES)  # read from the new set's catalog (which traps), not the old table
     load_policy([])
     assert set(ERROR_MESSAGES) == stock_codes
+
+
+def test_a_file_named_twice_is_refused(teapot, tmp_path):
+    with pytest.raises(PolicyError, match="names the same file as"):
+        load_policy([teapot, teapot])
+    link = tmp_path / "link.wasm"
+    link.symlink_to(teapot)
+    with pytest.raises(PolicyError, match="names the same file as"):
+        load_policy([teapot, link])

@@ -368,8 +368,28 @@ def _paths(paths: Union[PathLike, Iterable[PathLike], None]) -> list[str]:
 def load(paths: Union[PathLike, Iterable[PathLike]]) -> PolicySet:
     """The policy set of ``paths`` (then the stock policy), every file checked."""
     reference = stock()
-    parts = [load_part(read_policy_file(path), path, reference) for path in _paths(paths)]
+    listed = _paths(paths)
+    _refuse_repeated_files(listed)
+    parts = [load_part(read_policy_file(path), path, reference) for path in listed]
     return PolicySet(parts, reference)
+
+
+def _refuse_repeated_files(paths) -> None:
+    """Refuses a set naming one file twice (the same path, or a link to a file already named),
+    as the native host does."""
+    seen: dict[tuple[int, int], object] = {}
+    for path in paths:
+        try:
+            found = os.stat(path)
+        except (OSError, ValueError):
+            continue  # reported when the file is read
+        identity = (found.st_dev, found.st_ino)
+        if identity in seen:
+            raise PolicyError(
+                f"cannot load policy {path}: names the same file as {seen[identity]} earlier in the "
+                "policy set; name each file once"
+            )
+        seen[identity] = path
 
 
 def environment_paths() -> list[str]:
