@@ -28,6 +28,7 @@ pub mod cleanup;
 pub mod config;
 mod dotenv;
 pub mod experiments;
+pub mod host;
 pub mod monitor;
 pub mod organizer;
 pub mod packed;

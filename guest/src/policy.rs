@@ -26,82 +26,15 @@
 //! Build such a crate as a `cdylib` for `wasm32-wasip2`, depending on this crate with
 //! `default-features = false` (the `export` feature exports the stock policy).
 
-use crate::bindings::bachata::common::{host_fs, host_pose, host_secrets};
-use crate::cleanup::Filesystem;
+use crate::catalog;
+pub use crate::host::{HostFs, HostPose, HostSecrets};
 use crate::types::{
     Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, Category,
     CleanupReport, CleanupSettings, Clip, ConfigError, Correction, DayMetrics, DayTotals,
-    Definition, ErrorKind, FeedbackTotals, FsError, JudgedDecision, Metric, Namespace, Operational,
-    Page, Person, Placement, PoseFrame, RankingMetrics, RankingTotals, Removal, RemovalReason,
-    ResolvedConfig, RunOptions, SystemResources, Tensor, WindowTotals, YoloConfig,
+    Definition, ErrorKind, FeedbackTotals, JudgedDecision, Metric, Namespace, Operational, Person,
+    Placement, PoseFrame, RankingMetrics, RankingTotals, ResolvedConfig, RunOptions,
+    SystemResources, WindowTotals, YoloConfig,
 };
-use crate::{catalog, config::SecretStore};
-
-/// Secrets read through the host's `host-secrets` import.
-pub struct HostSecrets;
-
-impl SecretStore for HostSecrets {
-    fn access(&self, project: &str, name: &str) -> Result<Option<String>, String> {
-        host_secrets::access(project, name)
-    }
-}
-
-/// Files reached through the host's `host-fs` import.
-pub struct HostFs;
-
-impl Filesystem for HostFs {
-    type Scan = host_fs::Scan;
-
-    fn areas(&self) -> Vec<String> {
-        host_fs::areas()
-    }
-
-    fn open_scan(&self, area: &str) -> Result<host_fs::Scan, FsError> {
-        host_fs::open_scan(area)
-    }
-
-    /// Unpacks the host's page; a page that is not in the packed form traps the call.
-    fn next(scan: &host_fs::Scan, max: u32) -> Page {
-        let page = scan.next(max);
-        let entries = crate::packed::unpack_entries(&page.entries)
-            .unwrap_or_else(|reason| panic!("host-fs: the host sent a malformed page: {reason}"));
-        Page {
-            entries,
-            problems: page.problems,
-            done: page.done,
-        }
-    }
-
-    /// Packs the paths and unpacks the outcomes; outcomes that are malformed or not one per
-    /// path trap the call.
-    fn remove(&self, area: &str, reason: RemovalReason, paths: &[String]) -> Vec<Removal> {
-        let packed = host_fs::remove(area, reason, &crate::packed::pack_paths(paths));
-        let outcomes = crate::packed::unpack_removals(&packed).unwrap_or_else(|reason| {
-            panic!("host-fs: the host sent malformed removal outcomes: {reason}")
-        });
-        assert_eq!(
-            outcomes.len(),
-            paths.len(),
-            "host-fs: the host answered {} outcomes for {} paths",
-            outcomes.len(),
-            paths.len()
-        );
-        outcomes
-    }
-}
-
-/// Inference through the host's `host-pose` import.
-pub struct HostPose;
-
-impl crate::pose::Inference for HostPose {
-    /// Decodes the host's tensors; malformed data is the call's error.
-    fn infer(&self, frames: &[u32]) -> Result<Vec<Tensor>, String> {
-        host_pose::infer(frames)?
-            .into_iter()
-            .map(|tensor| Tensor::from_base64(tensor.shape, &tensor.data))
-            .collect()
-    }
-}
 
 /// A policy: every exported function of the `common` world, each defaulting to the stock
 /// decision. Override what the policy changes; export it with

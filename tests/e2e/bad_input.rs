@@ -133,12 +133,7 @@ fn json_errors_are_problem_documents() {
 fn env_files_that_are_fifos_devices_or_directories_are_refused_at_once() {
     let sandbox = Sandbox::new();
     let fifo = sandbox.path().join("fifo.env");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&fifo);
     for path in [
         fifo.to_str().expect("utf-8"),
         "/dev/zero",

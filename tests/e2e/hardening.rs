@@ -173,12 +173,7 @@ fn a_bind_mount_of_the_same_filesystem_is_not_crossed() {
 fn policy_files_that_are_devices_fifos_or_directories_are_refused_at_once() {
     let sandbox = Sandbox::new();
     let fifo = sandbox.path().join("policy.fifo");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&fifo);
     for (path, what) in [
         ("/dev/zero", "a device"),
         (fifo.to_str().expect("utf-8"), "a FIFO"),
@@ -236,12 +231,7 @@ fn a_watched_policy_replaced_by_a_device_or_fifo_never_wedges_reload() {
     daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 1");
     // A FIFO with no writer: refused at once too.
     std::fs::remove_file(&policy_file).expect("rm");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &policy_file,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&policy_file);
     daemon.wait_for_metric("policy_reloads_total{result=\"failure\"} 2");
     // A later valid component is taken.
     let staging = sandbox.path().join("staging.wasm");
@@ -380,12 +370,7 @@ fn non_utf8_names_fifos_and_sockets_are_cleaned_by_age() {
     let backslash = dir.join("back\\slash");
     std::fs::write(&backslash, b"de").expect("write");
     let fifo = dir.join("pipe");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&fifo);
     let socket = std::os::unix::net::UnixListener::bind(dir.join("sock")).expect("socket");
     drop(socket);
     let fresh = temp.join("fresh.txt");

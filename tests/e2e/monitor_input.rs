@@ -660,12 +660,7 @@ fn database_settings_that_would_lose_or_leak_are_refused() {
 fn a_named_pipe_is_read_once_its_writer_comes() {
     let sandbox = sandbox();
     let fifo = sandbox.path().join("events.fifo");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&fifo);
     let child = sandbox
         .command(&["--json", "monitor", "log-decision", "--from", "events.fifo"])
         .stdout(Stdio::piped())

@@ -168,12 +168,7 @@ fn special_files_are_refused_at_once_even_in_a_dry_run() {
     let root = sandbox.path().join("data");
     clips(&root, 2);
     let fifo = |path: &Path| {
-        rustix::fs::mkfifoat(
-            rustix::fs::CWD,
-            path,
-            rustix::fs::Mode::from_raw_mode(0o600),
-        )
-        .expect("mkfifo");
+        bachata_common_tests::fifo(path);
     };
     std::os::unix::fs::symlink("/dev/zero", root.join("zero.json")).expect("link");
     fifo(&root.join("fifo.json"));

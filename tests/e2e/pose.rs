@@ -272,12 +272,7 @@ fn astronaut_jpeg() -> Vec<u8> {
 fn fifos_devices_and_oversized_files_are_refused_at_once() {
     let sandbox = sandbox();
     let fifo = sandbox.path().join("frame.png");
-    rustix::fs::mkfifoat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-    )
-    .expect("mkfifo");
+    bachata_common_tests::fifo(&fifo);
     let big = sandbox.path().join("big.png");
     std::fs::File::create(&big)
         .expect("create")

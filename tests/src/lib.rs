@@ -369,3 +369,13 @@ fn build_test_policies() -> Result<PathBuf, String> {
     }
     Ok(target_dir.join("wasm32-wasip2/wasm-release"))
 }
+
+/// Makes a FIFO (mode 0600) at `path`, for the tests that prove nothing blocks on one.
+pub fn fifo(path: &Path) {
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .expect("mkfifo");
+}

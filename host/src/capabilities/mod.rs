@@ -5,5 +5,6 @@ pub mod dataset;
 pub mod fs;
 pub mod metrics;
 pub mod pose;
+pub mod regular_file;
 pub mod secrets;
 pub mod store;

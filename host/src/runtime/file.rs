@@ -2,25 +2,10 @@
 //! could block the reader or never end), at most `BACHATA_POLICY_MAX_FILE_MB`, read with that
 //! bound whatever the file claims.
 
-use std::io::Read as _;
-use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
+use crate::capabilities::regular_file::{Refused, read_regular};
 use crate::types::error::Error;
-
-fn what_it_is(file_type: std::fs::FileType) -> &'static str {
-    if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_fifo() {
-        "a FIFO"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else if file_type.is_char_device() || file_type.is_block_device() {
-        "a device"
-    } else {
-        "not a regular file"
-    }
-}
 
 /// Reads the policy file at `path` (links the operator set up are followed), refusing
 /// anything but a regular file of at most `max` bytes. Never blocks on a FIFO.
@@ -29,44 +14,19 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
         origin: path.display().to_string(),
         reason,
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32)
-        .open(path)
-        .map_err(|source| Error::Io {
+    read_regular(path, max).map_err(|refused| match refused {
+        Refused::Io(source) => Error::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-    let metadata = file.metadata().map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !metadata.file_type().is_file() {
-        return Err(reject(format!(
-            "it is {}; a policy must be a regular .wasm file",
-            what_it_is(metadata.file_type())
-        )));
-    }
-    let too_big = |size: u64| {
-        reject(format!(
+        },
+        Refused::NotRegular(what) => reject(format!(
+            "it is {what}; a policy must be a regular .wasm file"
+        )),
+        Refused::TooBig(size) => reject(format!(
             "it is {size} bytes; policy files are limited to {max} bytes ({})",
             super::limits::MAX_FILE_VAR
-        ))
-    };
-    if metadata.len() > max {
-        return Err(too_big(metadata.len()));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    if bytes.len() as u64 > max {
-        return Err(too_big(bytes.len() as u64));
-    }
-    Ok(bytes)
+        )),
+    })
 }
 
 /// [`read_bounded`] with the process's bound ([`Limits::max_file_bytes`](super::Limits)).

@@ -9,10 +9,9 @@
 //! # Ok::<(), bachata_common::Error>(())
 //! ```
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::capabilities::regular_file::{Refused, read_regular};
 use crate::runtime::Policy;
 use crate::types::config::Config;
 use crate::types::error::{AppError, Error};
@@ -67,54 +66,23 @@ pub fn read_dotenv(explicit: Option<&Path>) -> Result<Option<DotenvFile>, Error>
             details: Vec::new(),
         })
     };
-    // Opened without blocking and checked on the open file: a FIFO swapped in after the check
-    // above never hangs the read, and the size limit holds for what is read.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&path);
-    let file = file.map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
+    let bytes = read_regular(&path, MAX_DOTENV_BYTES).map_err(|refused| match refused {
+        Refused::Io(source) if source.kind() == std::io::ErrorKind::NotFound => {
             invalid(format!("env file {} does not exist", path.display()))
-        } else {
-            Error::Io {
-                path: path.clone(),
-                source,
-            }
         }
-    })?;
-    let metadata = file.metadata().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    if !metadata.is_file() {
-        return Err(invalid(format!(
-            "env file {} is not a regular file",
-            path.display()
-        )));
-    }
-    if metadata.len() > MAX_DOTENV_BYTES {
-        return Err(invalid(format!(
-            "env file {} is {} bytes; a .env file may be at most {} bytes",
-            path.display(),
-            metadata.len(),
-            MAX_DOTENV_BYTES
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_DOTENV_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| Error::Io {
+        Refused::Io(source) => Error::Io {
             path: path.clone(),
             source,
-        })?;
-    if bytes.len() as u64 > MAX_DOTENV_BYTES {
-        return Err(invalid(format!(
-            "env file {} grew past {} bytes while read; a .env file may be at most that",
-            path.display(),
-            MAX_DOTENV_BYTES
-        )));
-    }
+        },
+        Refused::NotRegular(what) => invalid(format!(
+            "env file {} is not a regular file (it is {what})",
+            path.display()
+        )),
+        Refused::TooBig(size) => invalid(format!(
+            "env file {} is {size} bytes; a .env file may be at most {MAX_DOTENV_BYTES} bytes",
+            path.display()
+        )),
+    })?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;

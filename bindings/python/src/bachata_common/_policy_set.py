@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import threading
 from typing import Any, Iterable, Optional, Union
 
@@ -30,6 +29,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from . import _component
+from .fs.regular import FileTooBig, NotRegularFile, read_regular
 from ._component import CONCERNS, PACKAGE, POLICY_ENV, VERSION, PolicyError, PolicyNotFound, _Policy, split_name
 
 __all__ = ["PolicySet", "PolicySetInfo", "load_policy", "policy_info", "EMBEDDED", "MAX_FILE_VAR"]
@@ -98,52 +98,25 @@ def check_header(wasm: bytes) -> None:
         raise _Refused("a core WebAssembly module, not a component; build the policy with `--target wasm32-wasip2`")
 
 
-def _what_it_is(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def read_policy_file(path: str) -> bytes:
     """The bytes of the policy file ``path`` (links followed): a regular file of at most
     ``BACHATA_POLICY_MAX_FILE_MB`` MiB, opened without blocking (a FIFO is refused, not read)."""
     limit = _component._limit(MAX_FILE_VAR, DEFAULT_MAX_FILE_MB, 1024) << 20
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+        return read_regular(path, limit)
     except FileNotFoundError:
         raise PolicyNotFound(f"cannot load policy {path}: no such file") from None
+    except NotRegularFile as refused:
+        raise PolicyError(
+            f"cannot load policy {path}: it is {refused.kind}; a policy must be a regular .wasm file"
+        ) from None
+    except FileTooBig as refused:
+        raise PolicyError(
+            f"cannot load policy {path}: it is {refused.size} bytes; policy files are limited to {limit} bytes "
+            f"({MAX_FILE_VAR})"
+        ) from None
     except OSError as error:
         raise PolicyError(f"cannot load policy {path}: {error.strerror or error}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise PolicyError(
-                f"cannot load policy {path}: it is {_what_it_is(info.st_mode)}; a policy must be a regular .wasm file"
-            )
-
-        def too_big(size: int) -> PolicyError:
-            return PolicyError(
-                f"cannot load policy {path}: it is {size} bytes; policy files are limited to {limit} bytes "
-                f"({MAX_FILE_VAR})"
-            )
-
-        if info.st_size > limit:
-            raise too_big(info.st_size)
-        with os.fdopen(fd, "rb") as file:
-            fd = -1
-            wasm = file.read(limit + 1)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if len(wasm) > limit:
-        raise too_big(len(wasm))
-    return wasm
 
 
 def _same(a: Any, b: Any) -> bool:

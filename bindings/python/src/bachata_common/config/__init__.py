@@ -11,22 +11,5 @@ True
 4
 """
 
-from .environment_config import (
-    DaemonSettings,
-    ElasticsearchConfig,
-    EnvironmentConfig,
-    MonitorSettings,
-    ResourceSettings,
-    Setting,
-    YOLOv8Config,
-)
-
-__all__ = [
-    "EnvironmentConfig",
-    "ElasticsearchConfig",
-    "YOLOv8Config",
-    "ResourceSettings",
-    "DaemonSettings",
-    "MonitorSettings",
-    "Setting",
-]
+from .environment_config import *  # noqa: F401,F403  (the names listed in its __all__)
+from .environment_config import __all__  # noqa: F401

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, NamedTuple, Optional, Union
 
 from .. import policy
 from ..exceptions import ChoreographyGenerationError, Problem, ValidationError
+from ..fs.regular import FileTooBig, NotRegularFile, read_regular
 from ..secrets import SecretStore
 
 _log = logging.getLogger("bachata_common")
@@ -145,23 +145,15 @@ def _read_dotenv(env_file: Union[str, os.PathLike, None]) -> Optional[str]:
         return ValidationError(f"env file {path} {why}", field="env_file", value=path)
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular(path, MAX_DOTENV_BYTES)
     except FileNotFoundError:
         return None
+    except NotRegularFile as refused:
+        raise refuse(f"is not a regular file (it is {refused.kind})") from None
+    except FileTooBig as refused:
+        raise refuse(f"is {refused.size} bytes; a .env file may be at most {MAX_DOTENV_BYTES} bytes") from None
     except (OSError, ValueError) as error:
-        raise refuse(f"cannot be opened: {getattr(error, 'strerror', None) or error}") from None
-    try:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode):
-            raise refuse("is not a regular file")
-        if found.st_size > MAX_DOTENV_BYTES:
-            raise refuse(f"is {found.st_size} bytes; a .env file may be at most {MAX_DOTENV_BYTES} bytes")
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            data = file.read(MAX_DOTENV_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_DOTENV_BYTES:
-        raise refuse(f"grew past {MAX_DOTENV_BYTES} bytes while read; a .env file may be at most that")
+        raise refuse(f"cannot be read: {getattr(error, 'strerror', None) or error}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -7,14 +7,20 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 __all__ = ["write_atomically"]
 
 
-def write_atomically(path: Union[str, os.PathLike], data: bytes, mode: Optional[int] = None) -> None:
+def write_atomically(
+    path: Union[str, os.PathLike],
+    data: bytes,
+    mode: Optional[int] = None,
+    before_rename: Optional[Callable[[], None]] = None,
+) -> None:
     """Writes ``data`` to ``path`` atomically: a temporary file beside it (mode ``mode``, else the
-    existing file's, else 0600), fsync, rename over, fsync of the directory."""
+    existing file's, else 0600), fsync, ``before_rename()`` (which may refuse by raising), rename
+    over, fsync of the directory."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,6 +36,8 @@ def write_atomically(path: Union[str, os.PathLike], data: bytes, mode: Optional[
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        if before_rename is not None:
+            before_rename()
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -38,7 +46,7 @@ def write_atomically(path: Union[str, os.PathLike], data: bytes, mode: Optional[
             pass
         raise
     try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             os.fsync(fd)
         finally:

@@ -7,21 +7,20 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
-import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
 from .. import _django_settings
+from .._text import printable
+from ..fs.atomic import write_atomically
 from ..exceptions import ChoreographyGenerationError, ValidationError
 
 #: Exit codes, as the native command line's.
 INVALID = 2
 FAILED = 1
 
-_BIDI = {"\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 
 
 def services() -> _django_settings.Services:
@@ -54,20 +53,6 @@ def failure(error: BaseException) -> CommandError:
         where = f"{error.filename}: " if error.filename else ""
         return CommandError(printable(f"{where}{error.strerror or error}"), returncode=FAILED)
     return CommandError(printable(f"{type(error).__name__}: {error}"), returncode=FAILED)
-
-
-def printable(text: str) -> str:
-    """Control and bidirectional formatting characters as escapes (``\\n``, ``\\u{1b}``): a name
-    cannot forge lines or drive the terminal."""
-    out = []
-    for char in str(text):
-        if char in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
-        elif unicodedata.category(char) == "Cc" or char in _BIDI:
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def human_bytes(count: int) -> str:
@@ -118,40 +103,14 @@ def check_target(path, option: str):
 
 
 def write_file(path, data: bytes, option: str) -> Path:
-    """Writes ``data`` to ``path`` atomically: a temporary file in the same directory, flushed to
-    disk, renamed over. Only a regular file is ever replaced: a link (even to a file), a device,
-    a FIFO or a directory at ``path`` is refused (exit 2), checked before writing and again right
-    before the rename. A replaced file keeps its mode; a new one is 0600."""
+    """Writes ``data`` to ``path`` atomically (:func:`bachata_common.fs.atomic.write_atomically`).
+    Only a regular file is ever replaced: a link (even to a file), a device, a FIFO or a
+    directory at ``path`` is refused (exit 2), checked before writing and again right before the
+    rename. A replaced file keeps its mode; a new one is 0600."""
     path = Path(path)
-    existing = check_target(path, option)
-    directory = path.parent if str(path.parent) else Path(".")
+    check_target(path, option)
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        write_atomically(path, data, before_rename=lambda: check_target(path, option))
     except OSError as error:
         raise failure(error) from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            if existing is not None:
-                os.fchmod(file.fileno(), stat.S_IMODE(existing.st_mode))
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        check_target(path, option)
-        os.rename(temporary, path)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise failure(error) from None
-        raise
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
     return path

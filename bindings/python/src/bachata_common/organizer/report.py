@@ -3,7 +3,7 @@ the current structure, the plan's totals, clips per category and the first issue
 
 from __future__ import annotations
 
-import unicodedata
+from .._text import printable as _printable
 
 __all__ = ["ISSUES", "STATUSES", "to_markdown"]
 
@@ -12,21 +12,7 @@ ISSUES = 20
 #: Every clip status, in report order.
 STATUSES = ("moved", "would_move", "already_organized", "missing", "target_exists", "unmapped", "refused", "error")
 _DONE = ("moved", "already_organized", "would_move")
-_BIDI = {"\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 _DESCRIBE = {"organized": "organized", "partially": "partially organized", "not": "not organized"}
-
-
-def _printable(text: str) -> str:
-    """Control and bidirectional formatting characters written as escapes (``\\n``, ``\\u{1b}``)."""
-    out = []
-    for char in text:
-        if char in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
-        elif unicodedata.category(char) == "Cc" or char in _BIDI:
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def _cell(text: str) -> str:
