@@ -33,12 +33,17 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    /// Package `bachata:common` without docs or worlds, interfaces by name: the part of the
+    /// Package `bachata:common` without docs or worlds, interfaces and each interface's types
+    /// by name (their order in a binary follows how the toolchain met them): the part of the
     /// WIT a component's binary carries.
     fn interfaces(resolve: &mut Resolve, package: PackageId) -> String {
         let entry = &mut resolve.packages[package];
         entry.worlds.clear();
         entry.interfaces.sort_keys();
+        let ids: Vec<_> = entry.interfaces.values().copied().collect();
+        for id in ids {
+            resolve.interfaces[id].types.sort_keys();
+        }
         let mut printer = WitPrinter::default();
         printer.emit_docs(false);
         printer.print(resolve, package, &[]).expect("print");
