@@ -67,20 +67,23 @@ fn the_first_component_exporting_a_concern_answers_it() {
     let mut sandbox = Sandbox::new();
     let teapot = test_policy("teapot");
     let size_first = test_policy("size-first");
-    let list = format!("{}:{}", text(&teapot), text(&size_first));
+    // The stock policy as a file: a component exporting every concern.
+    let stock = sandbox.write("stock.wasm", bachata_common::policy::EMBEDDED_POLICY);
+    let list = format!("{}:{}:{}", text(&teapot), text(&size_first), text(&stock));
     sandbox.env("BACHATA_POLICY", &list);
     let info = sandbox.run(&["policy", "info", "--json"]).json();
     assert_eq!(info["concerns"]["errors"]["origin"], text(&teapot));
     assert_eq!(info["concerns"]["cleanup"]["origin"], text(&size_first));
-    assert_eq!(info["concerns"]["config"]["origin"], text(&size_first));
+    assert_eq!(info["concerns"]["config"]["origin"], text(&stock));
     let components = info["components"].as_array().expect("components");
-    assert_eq!(components.len(), 3);
-    assert_eq!(components[2]["answers"], serde_json::json!([]));
+    assert_eq!(components.len(), 4);
+    assert_eq!(components[1]["answers"], serde_json::json!(["cleanup"]));
+    assert_eq!(components[3]["answers"], serde_json::json!([]));
 
     let reversed = Sandbox::new()
         .run(&[
             "--policy",
-            text(&size_first),
+            text(&stock),
             "--policy",
             text(&teapot),
             "policy",
@@ -88,7 +91,7 @@ fn the_first_component_exporting_a_concern_answers_it() {
             "--json",
         ])
         .json();
-    assert_eq!(reversed["concerns"]["errors"]["origin"], text(&size_first));
+    assert_eq!(reversed["concerns"]["errors"]["origin"], text(&stock));
     assert_eq!(reversed["components"][1]["answers"], serde_json::json!([]));
 }
 
@@ -265,7 +268,7 @@ fn two_files_of_a_set_changed_at_once_are_both_taken() {
         )
     };
     for round in 0..4 {
-        // Even rounds: the first file answers every concern; odd rounds: errors only.
+        // Even rounds: the first file answers cleanup (size-first); odd rounds: errors only.
         let (a, b, answering) = if round % 2 == 0 {
             (&size_first, &teapot, &first)
         } else {

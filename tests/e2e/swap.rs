@@ -85,12 +85,21 @@ fn hot_swap_rejects_bad_policies_and_takes_good_ones_without_a_restart() {
         hostile.len() + 1
     ));
 
-    // The size-first example policy is taken at once and evicts the largest file instead.
+    // The size-first example policy (cleanup only) is taken at once and evicts the largest
+    // file instead; the file's old component no longer answers anything.
     deploy(&test_policy("size-first"), &policy_file);
     let text = daemon.wait_for_metric("bachata_common_policy_reloads_total{result=\"success\"} 1");
+    let from_file = format!(
+        "origin=\"{}\",sha256=\"",
+        policy_file.to_str().expect("utf-8")
+    );
     assert!(
-        !text.contains(&stock_sha),
+        !text.contains(&format!("{from_file}{stock_sha}")),
         "the old policy's info is gone:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("concern=\"cleanup\",{from_file}")),
+        "cleanup comes from the file:\n{text}"
     );
     assert_eq!(planned_evictions(&daemon), ["big.bin"]);
 
