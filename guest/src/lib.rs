@@ -10,6 +10,7 @@
 //! - [`cleanup`]: the cleanup policy over the host's streaming scan of the managed areas;
 //! - [`pose`]: YOLO pose post-processing;
 //! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking);
+//! - [`events`]: the rules a monitor event meets before it is stored;
 //! - [`experiments`]: A/B experiments (GrowthBook-compatible assignment, the analysis);
 //! - [`organizer`]: the directory organizer's categories and plan.
 //!
@@ -27,6 +28,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod config;
 mod dotenv;
+pub mod events;
 pub mod experiments;
 pub mod host;
 pub mod monitor;
@@ -38,8 +40,9 @@ pub mod pose;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
-        world: "common",
+        path: ["../wit", "../wit/stock"],
+        world: "bachata:stock/stock",
+        generate_all,
         pub_export_macro: true,
         export_macro_name: "export_common",
     });
@@ -61,6 +64,10 @@ pub mod types {
         Problem, ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
+    pub use crate::bindings::exports::bachata::common::events::{
+        Decision as EventDecision, Feature, Feedback as EventFeedback, Instant, MoveRef, Refusal,
+        RepeatedId,
+    };
     pub use crate::bindings::exports::bachata::common::experiments::{
         Analysis, AnalysisInput, Arm, ArmSummary, Assignment, AssignmentReason, Bayesian,
         Comparison, Correction, Definition, Estimate, Metric, MetricSums, Namespace, Outcome,

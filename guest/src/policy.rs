@@ -31,9 +31,9 @@ pub use crate::host::{HostFs, HostPose, HostSecrets};
 use crate::types::{
     Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, Category,
     CleanupReport, CleanupSettings, Clip, ConfigError, Correction, DayMetrics, DayTotals,
-    Definition, ErrorKind, FeedbackTotals, JudgedDecision, Metric, Namespace, Operational, Person,
-    Placement, PoseFrame, RankingMetrics, RankingTotals, ResolvedConfig, RunOptions,
-    SystemResources, WindowTotals, YoloConfig,
+    Definition, ErrorKind, EventDecision, EventFeedback, FeedbackTotals, Instant, JudgedDecision,
+    Metric, Namespace, Operational, Person, Placement, PoseFrame, RankingMetrics, RankingTotals,
+    Refusal, ResolvedConfig, RunOptions, SystemResources, WindowTotals, YoloConfig,
 };
 
 /// A policy: every exported function of the `common` world, each defaulting to the stock
@@ -142,6 +142,29 @@ pub trait Policy {
     /// `monitor.daily`.
     fn monitor_daily(days: Vec<DayTotals>) -> Vec<DayMetrics> {
         crate::monitor::daily(&days)
+    }
+
+    /// `events.check-decisions`.
+    fn events_check_decisions(
+        events: Vec<EventDecision>,
+        now: Instant,
+        batch: bool,
+    ) -> Result<Vec<EventDecision>, AppError> {
+        crate::events::check_decisions(events, now, batch)
+    }
+
+    /// `events.check-feedback`.
+    fn events_check_feedback(
+        events: Vec<EventFeedback>,
+        now: Instant,
+        batch: bool,
+    ) -> Result<Vec<EventFeedback>, AppError> {
+        crate::events::check_feedback(events, now, batch)
+    }
+
+    /// `events.refused`.
+    fn events_refused(refusal: Refusal, index: Option<u32>) -> AppError {
+        crate::events::refused(refusal, index)
     }
 
     /// `experiments.check`.
@@ -253,7 +276,7 @@ macro_rules! export_policy {
     ($policy:ident) => {
         const _: () = {
             use $crate::bindings::exports::bachata::common::{
-                cleanup, config, errors, experiments, monitor, organizer, pose,
+                cleanup, config, errors, events, experiments, monitor, organizer, pose,
             };
             use $crate::types::*;
 
@@ -342,6 +365,26 @@ macro_rules! export_policy {
                 }
                 fn daily(days: Vec<DayTotals>) -> Vec<DayMetrics> {
                     <$policy as $crate::policy::Policy>::monitor_daily(days)
+                }
+            }
+
+            impl events::Guest for $policy {
+                fn check_decisions(
+                    events: Vec<EventDecision>,
+                    now: Instant,
+                    batch: bool,
+                ) -> Result<Vec<EventDecision>, AppError> {
+                    <$policy as $crate::policy::Policy>::events_check_decisions(events, now, batch)
+                }
+                fn check_feedback(
+                    events: Vec<EventFeedback>,
+                    now: Instant,
+                    batch: bool,
+                ) -> Result<Vec<EventFeedback>, AppError> {
+                    <$policy as $crate::policy::Policy>::events_check_feedback(events, now, batch)
+                }
+                fn refused(refusal: Refusal, index: Option<u32>) -> AppError {
+                    <$policy as $crate::policy::Policy>::events_refused(refusal, index)
                 }
             }
 

@@ -232,19 +232,21 @@ fn main() {
             }
             if decisions.len() >= 1000 {
                 monitor
-                    .log_decisions(std::mem::take(&mut decisions))
+                    .log_decisions(&policy, std::mem::take(&mut decisions))
                     .expect("decisions");
                 monitor
-                    .log_feedbacks(std::mem::take(&mut feedback))
+                    .log_feedbacks(&policy, std::mem::take(&mut feedback))
                     .expect("feedback");
             }
         }
     }
     if !decisions.is_empty() {
-        monitor.log_decisions(decisions).expect("decisions");
+        monitor
+            .log_decisions(&policy, decisions)
+            .expect("decisions");
     }
     if !feedback.is_empty() {
-        monitor.log_feedbacks(feedback).expect("feedback");
+        monitor.log_feedbacks(&policy, feedback).expect("feedback");
     }
 
     let _ = experiments.analyze(&policy, "ranker-v2", Some(Correction::None));

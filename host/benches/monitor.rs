@@ -87,12 +87,13 @@ fn settings(path: &Path) -> MonitorSettings {
 
 /// Events per second storing `events` through the library in batches of 100.
 fn library_ingest(dir: &Path, events: &[DecisionInput]) -> f64 {
+    let policy = bachata_common::Policy::shared().expect("policy");
     let monitor = Monitor::open(&settings(&dir.join("library.sqlite3"))).expect("open");
     // The caller owns its events (as after parsing them); the copies are made before the clock.
     let batches: Vec<Vec<DecisionInput>> = events.chunks(BATCH).map(<[_]>::to_vec).collect();
     let start = Instant::now();
     for batch in batches {
-        monitor.log_decisions(batch).expect("batch");
+        monitor.log_decisions(&policy, batch).expect("batch");
     }
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
@@ -248,6 +249,7 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    let policy = bachata_common::Policy::shared().expect("policy");
     let ingest = env_usize("INGEST", 200_000);
     let decisions = env_usize("DECISIONS", 1_000_000);
     let feedback = env_usize("FEEDBACK", 300_000);
@@ -313,12 +315,12 @@ fn main() {
         batch.push(decision(i, first, &mut rng, now, 29));
         if batch.len() == 1000 {
             monitor
-                .log_decisions(std::mem::take(&mut batch))
+                .log_decisions(&policy, std::mem::take(&mut batch))
                 .expect("decisions");
         }
     }
     if !batch.is_empty() {
-        monitor.log_decisions(batch).expect("decisions");
+        monitor.log_decisions(&policy, batch).expect("decisions");
     }
     let kinds = ["like", "use", "dislike", "skip", "rating"];
     let mut batch = Vec::with_capacity(1000);
@@ -337,12 +339,12 @@ fn main() {
         });
         if batch.len() == 1000 {
             monitor
-                .log_feedbacks(std::mem::take(&mut batch))
+                .log_feedbacks(&policy, std::mem::take(&mut batch))
                 .expect("feedback");
         }
     }
     if !batch.is_empty() {
-        monitor.log_feedbacks(batch).expect("feedback");
+        monitor.log_feedbacks(&policy, batch).expect("feedback");
     }
     let fill = started.elapsed();
     let policy = Policy::embedded().expect("policy");

@@ -1046,6 +1046,61 @@ fn run_fixture(version: &str, fixture: &Path) {
         })
         .sum();
     assert!(kept_bytes <= 800, "{name}: the cache still holds {kept:?}");
+    // A concern the component does not export (every concern added after its release among
+    // them) is answered by the stock policy: here the monitor's event rules of 1.1.
+    let info = sandbox
+        .run(&[
+            "--policy",
+            fixture.to_str().expect("utf-8 path"),
+            "policy",
+            "info",
+            "--json",
+        ])
+        .json();
+    let concerns = info["concerns"].as_object().expect("concerns");
+    for (concern, source) in concerns {
+        let exported = policy
+            .exports()
+            .iter()
+            .any(|export| export.starts_with(&format!("bachata:common/{concern}@")));
+        let expected = if exported {
+            fixture.to_str()
+        } else {
+            Some("embedded")
+        };
+        assert_eq!(source["origin"].as_str(), expected, "{name}: {concern}");
+    }
+    assert!(concerns.contains_key("events"), "{name}: {concerns:?}");
+    let monitor = |args: &[&str]| {
+        let mut all = vec!["--policy", fixture.to_str().expect("utf-8 path"), "monitor"];
+        all.extend_from_slice(args);
+        sandbox.run(&all)
+    };
+    let logged = monitor(&[
+        "log-decision",
+        "--song",
+        "Obsesión",
+        "--moves",
+        "basic",
+        "--scores",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(logged.code, 0, "{name}: {logged:?}");
+    let refused = monitor(&[
+        "log-decision",
+        "--song",
+        "Obsesión",
+        "--moves",
+        "basic",
+        "--scores",
+        "NaN",
+    ]);
+    assert_eq!(refused.code, 2, "{name}: {refused:?}");
+    assert!(
+        refused.stderr.contains("recommendation_scores[0]"),
+        "{name}: {refused:?}"
+    );
     let stem = fixture.file_stem().and_then(|stem| stem.to_str());
     match stem {
         // The stock policy evicts the oldest files first, size-first the largest.

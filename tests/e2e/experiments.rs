@@ -77,6 +77,7 @@ fn log_traffic(
     served: &[(String, String)],
     exposed_at: DateTime<Utc>,
 ) -> BTreeMap<String, Expected> {
+    let policy = bachata_common::Policy::shared().expect("policy");
     let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
     for (i, (unit, version)) in served.iter().enumerate() {
         let i = i as u64;
@@ -85,44 +86,53 @@ fn log_traffic(
         arm.units += 1;
         // Before the exposure: never counted.
         monitor
-            .log_decision(DecisionInput {
-                timestamp: Some(exposed_at - Duration::minutes(30)),
-                user_id: Some(unit.clone()),
-                input_song: "Propuesta indecente".into(),
-                recommended_moves: vec!["basic".into()],
-                recommendation_scores: vec![0.5],
-                algorithm_version: Some(version.clone()),
-                processing_time_ms: 1_000.0,
-                ..Default::default()
-            })
+            .log_decision(
+                &policy,
+                DecisionInput {
+                    timestamp: Some(exposed_at - Duration::minutes(30)),
+                    user_id: Some(unit.clone()),
+                    input_song: "Propuesta indecente".into(),
+                    recommended_moves: vec!["basic".into()],
+                    recommendation_scores: vec![0.5],
+                    algorithm_version: Some(version.clone()),
+                    processing_time_ms: 1_000.0,
+                    ..Default::default()
+                },
+            )
             .expect("a decision");
         let count = 1 + i % 3;
         for k in 0..count {
             let processing = 40.0 + 20.0 * draw(i, 10 + k);
             let logged = monitor
-                .log_decision(DecisionInput {
-                    timestamp: Some(exposed_at + Duration::minutes(1 + k as i64)),
-                    user_id: Some(unit.clone()),
-                    input_song: "Obsesión".into(),
-                    recommended_moves: vec!["basic".into(), "cross_body_lead".into()],
-                    recommendation_scores: vec![0.9, 0.8],
-                    algorithm_version: Some(version.clone()),
-                    processing_time_ms: processing,
-                    experiment_id: Some("ranker-v2".into()),
-                    variation: Some(version.clone()),
-                    ..Default::default()
-                })
+                .log_decision(
+                    &policy,
+                    DecisionInput {
+                        timestamp: Some(exposed_at + Duration::minutes(1 + k as i64)),
+                        user_id: Some(unit.clone()),
+                        input_song: "Obsesión".into(),
+                        recommended_moves: vec!["basic".into(), "cross_body_lead".into()],
+                        recommendation_scores: vec![0.9, 0.8],
+                        algorithm_version: Some(version.clone()),
+                        processing_time_ms: processing,
+                        experiment_id: Some("ranker-v2".into()),
+                        variation: Some(version.clone()),
+                        ..Default::default()
+                    },
+                )
                 .expect("a decision");
             arm.decisions += 1.0;
             arm.processing += processing;
             let like_chance = if treated { 0.6 } else { 0.25 };
             if draw(i, 100 + k) < like_chance {
                 monitor
-                    .log_feedback(FeedbackInput {
-                        decision_id: logged.id.clone(),
-                        feedback_type: "like".into(),
-                        ..Default::default()
-                    })
+                    .log_feedback(
+                        &policy,
+                        FeedbackInput {
+                            decision_id: logged.id.clone(),
+                            feedback_type: "like".into(),
+                            ..Default::default()
+                        },
+                    )
                     .expect("feedback");
                 arm.likes += 1.0;
                 arm.satisfied += 1.0;
@@ -130,12 +140,15 @@ fn log_traffic(
             } else if draw(i, 200 + k) < 0.5 {
                 let rating = 1.0 + (draw(i, 300 + k) * 5.0).floor();
                 monitor
-                    .log_feedback(FeedbackInput {
-                        decision_id: logged.id.clone(),
-                        feedback_type: "rating".into(),
-                        feedback_value: Some(rating),
-                        ..Default::default()
-                    })
+                    .log_feedback(
+                        &policy,
+                        FeedbackInput {
+                            decision_id: logged.id.clone(),
+                            feedback_type: "rating".into(),
+                            feedback_value: Some(rating),
+                            ..Default::default()
+                        },
+                    )
                     .expect("feedback");
                 arm.satisfied += (rating - 1.0) / 4.0;
                 arm.judged += 1.0;

@@ -68,29 +68,35 @@ fn events_are_stored_once_and_metrics_computed_from_them() {
         let mut v2 = decision("d-3", &["basic", "dip"], 30.0);
         v2.algorithm_version = Some("2.0".into());
         let logged = monitor
-            .log_decisions(vec![
-                decision("d-1", &["basic", "spin", "dip"], 10.0),
-                decision("d-2", &["spin", "basic", "body_roll"], 20.0),
-                v2,
-            ])
+            .log_decisions(
+                &policy,
+                vec![
+                    decision("d-1", &["basic", "spin", "dip"], 10.0),
+                    decision("d-2", &["spin", "basic", "body_roll"], 20.0),
+                    v2,
+                ],
+            )
             .expect("decisions");
         assert!(logged.iter().all(|l| l.stored), "{}", database.engine);
         // A retry stores nothing new.
         let again = monitor
-            .log_decision(decision("d-1", &["basic", "spin", "dip"], 10.0))
+            .log_decision(&policy, decision("d-1", &["basic", "spin", "dip"], 10.0))
             .expect("retry");
         assert!(!again.stored);
         monitor
-            .log_feedbacks(vec![
-                feedback("f-1", "d-1", "like", None, Some("spin")),
-                feedback("f-2", "d-1", "rating", Some(5.0), None),
-                feedback("f-3", "d-2", "skip", None, Some("spin")),
-                feedback("f-4", "d-3", "use", None, Some("basic")),
-            ])
+            .log_feedbacks(
+                &policy,
+                vec![
+                    feedback("f-1", "d-1", "like", None, Some("spin")),
+                    feedback("f-2", "d-1", "rating", Some(5.0), None),
+                    feedback("f-3", "d-2", "skip", None, Some("spin")),
+                    feedback("f-4", "d-3", "use", None, Some("basic")),
+                ],
+            )
             .expect("feedback");
         assert!(
             !monitor
-                .log_feedback(feedback("f-1", "d-1", "like", None, Some("spin")))
+                .log_feedback(&policy, feedback("f-1", "d-1", "like", None, Some("spin")))
                 .expect("retry")
                 .stored
         );
@@ -170,7 +176,7 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
         let mut bad = decision("d-2", &["basic", "spin"], 5.0);
         bad.recommendation_scores = vec![0.5];
         let error = monitor
-            .log_decisions(vec![decision("d-1", &["basic"], 5.0), bad])
+            .log_decisions(&policy, vec![decision("d-1", &["basic"], 5.0), bad])
             .expect_err("lengths differ");
         assert_eq!(
             field(&error).as_deref(),
@@ -181,13 +187,13 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
         let mut nan = decision("d-3", &["basic"], 5.0);
         nan.recommendation_scores = vec![f64::NAN];
         assert_eq!(
-            field(&monitor.log_decision(nan).expect_err("NaN")).as_deref(),
+            field(&monitor.log_decision(&policy, nan).expect_err("NaN")).as_deref(),
             Some("recommendation_scores[0]")
         );
         assert_eq!(
             field(
                 &monitor
-                    .log_decision(decision("../../etc/passwd", &["basic"], 5.0))
+                    .log_decision(&policy, decision("../../etc/passwd", &["basic"], 5.0))
                     .expect_err("hostile id")
             )
             .as_deref(),
@@ -199,7 +205,7 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
         assert_eq!(metrics.total_recommendations, 0, "nothing stored");
 
         monitor
-            .log_decision(decision("d-1", &["basic", "spin"], 5.0))
+            .log_decision(&policy, decision("d-1", &["basic", "spin"], 5.0))
             .expect("decision");
         let cases = [
             (
@@ -214,7 +220,7 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
             (feedback("f-1", "d-1", "love", None, None), "feedback_type"),
         ];
         for (input, expected) in cases {
-            let error = monitor.log_feedback(input).expect_err(expected);
+            let error = monitor.log_feedback(&policy, input).expect_err(expected);
             assert_eq!(
                 field(&error).as_deref(),
                 Some(expected),
@@ -224,17 +230,23 @@ fn bad_input_is_a_validation_error_naming_the_field_and_stores_nothing() {
         }
         // One bad event in a batch: the good one before it is not stored either.
         let error = monitor
-            .log_feedbacks(vec![
-                feedback("f-2", "d-1", "like", None, None),
-                feedback("f-3", "nope", "like", None, None),
-            ])
+            .log_feedbacks(
+                &policy,
+                vec![
+                    feedback("f-2", "d-1", "like", None, None),
+                    feedback("f-3", "nope", "like", None, None),
+                ],
+            )
             .expect_err("unknown decision");
         assert_eq!(field(&error).as_deref(), Some("[1].decision_id"));
         let metrics = monitor
             .metrics(&policy, &MetricsQuery::default())
             .expect("metrics");
         assert_eq!(metrics.feedback_count, 0);
-        assert!(monitor.log_decisions(Vec::new()).is_err(), "empty batch");
+        assert!(
+            monitor.log_decisions(&policy, Vec::new()).is_err(),
+            "empty batch"
+        );
     }
 }
 
@@ -248,11 +260,11 @@ fn retention_prunes_old_events_and_windows_leave_them_out() {
         let mut week = decision("week", &["spin"], 5.0);
         week.timestamp = Some(Utc::now() - Duration::days(10));
         monitor
-            .log_decisions(vec![old, week, decision("now", &["dip"], 5.0)])
+            .log_decisions(&policy, vec![old, week, decision("now", &["dip"], 5.0)])
             .expect("decisions");
         let mut late = feedback("f-old", "old", "like", None, None);
         late.timestamp = Some(Utc::now() - Duration::days(99));
-        monitor.log_feedback(late).expect("feedback");
+        monitor.log_feedback(&policy, late).expect("feedback");
         let days = |days| {
             monitor
                 .metrics(
@@ -284,7 +296,7 @@ fn a_second_monitor_on_the_same_database_sees_the_first_ones_events_and_migratio
     for database in databases() {
         let first = open(&database);
         first
-            .log_decision(decision("d-1", &["basic"], 5.0))
+            .log_decision(&policy, decision("d-1", &["basic"], 5.0))
             .expect("decision");
         let second = open(&database);
         let metrics = second
@@ -292,7 +304,7 @@ fn a_second_monitor_on_the_same_database_sees_the_first_ones_events_and_migratio
             .expect("metrics");
         assert_eq!(metrics.total_recommendations, 1, "{}", database.engine);
         second
-            .log_feedback(feedback("f-1", "d-1", "like", None, None))
+            .log_feedback(&policy, feedback("f-1", "d-1", "like", None, None))
             .expect("feedback on the other's decision");
         assert_eq!(
             first
@@ -326,7 +338,7 @@ fn a_database_migrated_by_a_newer_host_is_refused() {
 
 #[test]
 fn concurrent_writers_lose_nothing() {
-    let policy = Policy::embedded().expect("policy");
+    let policy = Policy::shared().expect("policy");
     for database in databases() {
         // Two stores on one database, as two processes of a fleet would have.
         let writers: Vec<Arc<Monitor>> = (0..2).map(|_| Arc::new(open(&database))).collect();
@@ -344,7 +356,7 @@ fn concurrent_writers_lose_nothing() {
                                 )
                             })
                             .collect();
-                        monitor.log_decisions(events).expect("batch");
+                        monitor.log_decisions(&policy, events).expect("batch");
                         // A retry of the same batch from the other store changes nothing.
                     }
                 })

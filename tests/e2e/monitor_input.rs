@@ -178,15 +178,18 @@ fn numbers_are_bounded_so_figures_stay_finite() {
         let monitor = open_monitor(&database.url, 90);
         for (ms, score) in [(1e200, 0.5), (1.7e308, 0.5), (-1.0, 0.5), (10.0, 1.7e308)] {
             let error = monitor
-                .log_decision(decision("big", ms, score))
+                .log_decision(&policy, decision("big", ms, score))
                 .expect_err("out of range");
             assert!(error.is_invalid_input(), "{error}");
         }
         monitor
-            .log_decisions(vec![
-                decision("a", 86_400_000.0, 1e9),
-                decision("b", 86_400_000.0, 1e9),
-            ])
+            .log_decisions(
+                &policy,
+                vec![
+                    decision("a", 86_400_000.0, 1e9),
+                    decision("b", 86_400_000.0, 1e9),
+                ],
+            )
             .expect("the largest values");
         let metrics = monitor
             .metrics(&policy, &MetricsQuery::default())
@@ -204,45 +207,52 @@ fn numbers_are_bounded_so_figures_stay_finite() {
             "key".into(),
             bachata_common::monitor::Feature::Text("A\u{1b}[2J".into()),
         );
-        assert!(monitor.log_decision(feature).is_err());
+        assert!(monitor.log_decision(&policy, feature).is_err());
         for comments in ["nul\u{0}here", "esc\u{1b}[31m"] {
             let error = monitor
-                .log_feedback(FeedbackInput {
-                    decision_id: "a".into(),
-                    feedback_type: "like".into(),
-                    comments: Some(comments.into()),
-                    ..Default::default()
-                })
+                .log_feedback(
+                    &policy,
+                    FeedbackInput {
+                        decision_id: "a".into(),
+                        feedback_type: "like".into(),
+                        comments: Some(comments.into()),
+                        ..Default::default()
+                    },
+                )
                 .expect_err("a control character");
             assert!(error.is_invalid_input(), "{}: {error}", database.engine);
         }
         monitor
-            .log_feedback(FeedbackInput {
-                decision_id: "a".into(),
-                feedback_type: "like".into(),
-                comments: Some("two\nlines\tand a tab".into()),
-                ..Default::default()
-            })
+            .log_feedback(
+                &policy,
+                FeedbackInput {
+                    decision_id: "a".into(),
+                    feedback_type: "like".into(),
+                    comments: Some("two\nlines\tand a tab".into()),
+                    ..Default::default()
+                },
+            )
             .expect("line ends and tabs are text");
     }
 }
 
 #[test]
 fn a_repeated_id_with_other_content_is_a_conflict() {
+    let policy = bachata_common::Policy::shared().expect("policy");
     for database in databases() {
         let monitor = open_monitor(&database.url, 90);
         assert!(
             monitor
-                .log_decision(decision("r", 10.0, 0.5))
+                .log_decision(&policy, decision("r", 10.0, 0.5))
                 .expect("first")
                 .stored
         );
         let again = monitor
-            .log_decision(decision("r", 10.0, 0.5))
+            .log_decision(&policy, decision("r", 10.0, 0.5))
             .expect("a retry");
         assert!(!again.stored);
         let error = monitor
-            .log_decision(decision("r", 11.0, 0.5))
+            .log_decision(&policy, decision("r", 11.0, 0.5))
             .expect_err("other content");
         assert!(
             matches!(error, bachata_common::Error::Conflict(_)),
@@ -252,7 +262,10 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         assert!(error.to_string().contains("\"r\""), "{error}");
         // Twice in one batch with different content: nothing written.
         let error = monitor
-            .log_decisions(vec![decision("s", 1.0, 0.5), decision("s", 2.0, 0.5)])
+            .log_decisions(
+                &policy,
+                vec![decision("s", 1.0, 0.5), decision("s", 2.0, 0.5)],
+            )
             .expect_err("a batch that contradicts itself");
         assert!(
             matches!(error, bachata_common::Error::Conflict(_)),
@@ -265,10 +278,20 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
             comments: Some(comments.into()),
             ..Default::default()
         };
-        assert!(monitor.log_feedback(like("great")).expect("first").stored);
-        assert!(!monitor.log_feedback(like("great")).expect("a retry").stored);
+        assert!(
+            monitor
+                .log_feedback(&policy, like("great"))
+                .expect("first")
+                .stored
+        );
+        assert!(
+            !monitor
+                .log_feedback(&policy, like("great"))
+                .expect("a retry")
+                .stored
+        );
         let error = monitor
-            .log_feedback(like("awful"))
+            .log_feedback(&policy, like("awful"))
             .expect_err("other content");
         assert!(
             matches!(error, bachata_common::Error::Conflict(_)),
@@ -363,7 +386,7 @@ fn one_broken_experiment_does_not_break_the_report() {
             .expect("assign");
         let mut input = decision(&format!("d-{unit}"), 10.0, 0.5);
         input.user_id = Some(unit.clone());
-        monitor.log_decision(input).expect("decision");
+        monitor.log_decision(&policy, input).expect("decision");
     }
     // Decisions stored before the bounds existed: sums overflow to infinity.
     let connection = rusqlite::Connection::open(&path).expect("open");
@@ -397,19 +420,22 @@ fn pruning_removes_what_the_figures_count() {
         let now = chrono::Utc::now();
         let mut old = decision("old", 10.0, 0.5);
         old.timestamp = Some(now - chrono::Duration::days(40));
-        monitor.log_decision(old).expect("old decision");
+        monitor.log_decision(&policy, old).expect("old decision");
         monitor
-            .log_decision(decision("new", 10.0, 0.5))
+            .log_decision(&policy, decision("new", 10.0, 0.5))
             .expect("new decision");
         for (id, on, value) in [("f1", "old", 1.0), ("f2", "old", 1.0), ("f3", "new", 5.0)] {
             monitor
-                .log_feedback(FeedbackInput {
-                    feedback_id: Some(id.into()),
-                    decision_id: on.into(),
-                    feedback_type: "rating".into(),
-                    feedback_value: Some(value),
-                    ..Default::default()
-                })
+                .log_feedback(
+                    &policy,
+                    FeedbackInput {
+                        feedback_id: Some(id.into()),
+                        decision_id: on.into(),
+                        feedback_type: "rating".into(),
+                        feedback_value: Some(value),
+                        ..Default::default()
+                    },
+                )
                 .expect("feedback");
         }
         let pruned = monitor.prune(now).expect("prune");
@@ -682,16 +708,19 @@ fn negative_zero_is_zero() {
     for database in databases() {
         let monitor = open_monitor(&database.url, 90);
         monitor
-            .log_decisions(vec![
-                decision("z1", -0.0, -0.0),
-                decision("z2", 40.0, 0.5),
-                decision("z3", 100.0, 0.5),
-            ])
+            .log_decisions(
+                &policy,
+                vec![
+                    decision("z1", -0.0, -0.0),
+                    decision("z2", 40.0, 0.5),
+                    decision("z3", 100.0, 0.5),
+                ],
+            )
             .expect("store");
         // A retry writing the other zero is the same event.
         assert!(
             !monitor
-                .log_decision(decision("z1", 0.0, 0.0))
+                .log_decision(&policy, decision("z1", 0.0, 0.0))
                 .expect("retry")
                 .stored
         );

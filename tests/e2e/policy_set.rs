@@ -34,12 +34,16 @@ fn one_concern_from_a_component_and_the_rest_from_the_stock_policy() {
         .run(&["--policy", text(&teapot), "policy", "info", "--json"])
         .json();
     assert_eq!(info["concerns"]["errors"]["origin"], text(&teapot));
-    assert_eq!(info["concerns"]["errors"]["contract"], "1.0.0");
+    let contract = bachata_common::policy::WIT_PACKAGE
+        .split_once('@')
+        .map(|(_, version)| version);
+    assert_eq!(info["concerns"]["errors"]["contract"].as_str(), contract);
     for concern in [
         "config",
         "cleanup",
         "pose",
         "monitor",
+        "events",
         "experiments",
         "organizer",
     ] {

@@ -65,6 +65,7 @@ struct Logged {
 /// Six busy days out of the last seven (three days ago is quiet), two algorithm versions,
 /// feedback of every type.
 fn log_week(monitor: &Monitor) -> Logged {
+    let policy = bachata_common::Policy::shared().expect("policy");
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
@@ -89,7 +90,9 @@ fn log_week(monitor: &Monitor) -> Logged {
     }
     let count = decisions.len();
     let (judged, inputs): (Vec<(String, &str)>, Vec<DecisionInput>) = decisions.into_iter().unzip();
-    let logged = monitor.log_decisions(inputs).expect("decisions logged");
+    let logged = monitor
+        .log_decisions(&policy, inputs)
+        .expect("decisions logged");
     assert_eq!(logged.len(), count);
     let kinds = ["like", "use", "rating", "dislike", "like", "skip", "rating"];
     let feedback: Vec<FeedbackInput> = logged
@@ -110,7 +113,9 @@ fn log_week(monitor: &Monitor) -> Logged {
         })
         .collect();
     let feedback_count = feedback.len();
-    monitor.log_feedbacks(feedback).expect("feedback logged");
+    monitor
+        .log_feedbacks(&policy, feedback)
+        .expect("feedback logged");
     Logged {
         decisions: count,
         feedback: feedback_count,

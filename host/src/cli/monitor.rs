@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use serde::de::DeserializeOwned;
 
 use bachata_common::experiments::{Experiments, ReportedExperiment};
 use bachata_common::monitor::{
     DecisionInput, Event, Feature, FeedbackInput, Logged, MetricsQuery, Monitor,
-    PerformanceMetrics, Report, Spool, Stored, invalid,
+    PerformanceMetrics, Report, Spool, invalid,
 };
 use bachata_common::{Error, Policy, config};
 
@@ -153,9 +152,9 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
         MonitorCommand::LogDecision(args) => {
             let monitor = open(policy, &args.env)?;
             match &args.from {
-                Some(path) => import::<DecisionInput>(path, json, &monitor),
+                Some(path) => import::<DecisionInput>(policy, path, json, &monitor),
                 None => {
-                    let logged = monitor.log_decision(decision(args)?)?;
+                    let logged = monitor.log_decision(policy, decision(args)?)?;
                     print_logged(&logged, "decision_id", json);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -164,18 +163,21 @@ pub fn run(policy: &Policy, command: &MonitorCommand, json: bool) -> Result<Exit
         MonitorCommand::LogFeedback(args) => {
             let monitor = open(policy, &args.env)?;
             match &args.from {
-                Some(path) => import::<FeedbackInput>(path, json, &monitor),
+                Some(path) => import::<FeedbackInput>(policy, path, json, &monitor),
                 None => {
-                    let logged = monitor.log_feedback(FeedbackInput {
-                        feedback_id: args.id.clone(),
-                        decision_id: args.decision.clone().unwrap_or_default(),
-                        timestamp: None,
-                        user_id: args.user.clone(),
-                        feedback_type: args.feedback_type.clone().unwrap_or_default(),
-                        feedback_value: args.value,
-                        move_id: args.move_id.clone(),
-                        comments: args.comments.clone(),
-                    })?;
+                    let logged = monitor.log_feedback(
+                        policy,
+                        FeedbackInput {
+                            feedback_id: args.id.clone(),
+                            decision_id: args.decision.clone().unwrap_or_default(),
+                            timestamp: None,
+                            user_id: args.user.clone(),
+                            feedback_type: args.feedback_type.clone().unwrap_or_default(),
+                            feedback_value: args.value,
+                            move_id: args.move_id.clone(),
+                            comments: args.comments.clone(),
+                        },
+                    )?;
                     print_logged(&logged, "feedback_id", json);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -288,15 +290,16 @@ fn decision(args: &DecisionArgs) -> Result<DecisionInput, Error> {
 /// Stores every line of a JSON Lines input (`-` is standard input): read once, every line
 /// checked, then every event stored in one transaction, so a failure at any line stores
 /// nothing and says so. Memory holds one batch.
-fn import<E>(path: &Path, json: bool, monitor: &Monitor) -> Result<ExitCode, Error>
-where
-    E: Event + DeserializeOwned,
-    E::Checked: Stored,
-{
+fn import<E: Event>(
+    policy: &Policy,
+    path: &Path,
+    json: bool,
+    monitor: &Monitor,
+) -> Result<ExitCode, Error> {
     let (input, source) = open_input(path)?;
-    let spool = Spool::read::<E>(input, &source, chrono::Utc::now())?;
+    let spool = Spool::read::<E>(policy, input, &source, chrono::Utc::now())?;
     let progress = super::progress::ImportProgress::start(json, spool.len() as u64);
-    let imported = monitor.import::<E>(&spool, &|count| progress.add(count as u64))?;
+    let imported = monitor.import::<E>(policy, &spool, &|count| progress.add(count as u64))?;
     progress.finish();
     if json {
         println!("{}", serde_json::json!(imported));

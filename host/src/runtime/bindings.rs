@@ -1,9 +1,9 @@
-//! Host bindings generated from `wit/` (world `common`): the only place the generated types
-//! are visible. [`wit`] names the ones the conversions use.
+//! Host bindings generated from `wit/` (world `bachata:stock/stock`: every concern of the
+//! contract): the only place the generated types are visible. [`wit`] names the ones the conversions use.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "common",
+    path: ["../wit", "../wit/stock"],
+    world: "bachata:stock/stock",
     imports: {
         // The host stops a policy that floods it with an oversized removal batch, opens too
         // many scans or asks for a page after the end; a cancelled call stops at its next
@@ -27,6 +27,7 @@ pub(crate) mod wit {
         ConfigError, Device, Environment, ResolvedConfig, Source, YoloConfig,
     };
     pub use super::exports::bachata::common::errors::CatalogEntry;
+    pub use super::exports::bachata::common::events;
     pub use super::exports::bachata::common::experiments;
     pub use super::exports::bachata::common::monitor;
     pub use super::exports::bachata::common::organizer;

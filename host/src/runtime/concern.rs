@@ -16,6 +16,8 @@ pub enum Concern {
     Pose,
     /// The performance monitor's metrics (`monitor`).
     Monitor,
+    /// The monitor's event rules (`events`, since contract 1.1).
+    Events,
     /// A/B experiments (`experiments`).
     Experiments,
     /// The directory organizer (`organizer`).
@@ -24,12 +26,13 @@ pub enum Concern {
 
 impl Concern {
     /// Every concern, in the contract's order.
-    pub const ALL: [Concern; 7] = [
+    pub const ALL: [Concern; 8] = [
         Concern::Errors,
         Concern::Config,
         Concern::Cleanup,
         Concern::Pose,
         Concern::Monitor,
+        Concern::Events,
         Concern::Experiments,
         Concern::Organizer,
     ];
@@ -42,6 +45,7 @@ impl Concern {
             Concern::Cleanup => "cleanup",
             Concern::Pose => "pose",
             Concern::Monitor => "monitor",
+            Concern::Events => "events",
             Concern::Experiments => "experiments",
             Concern::Organizer => "organizer",
         }

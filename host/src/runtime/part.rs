@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
-use super::bindings::Common;
+use super::bindings::Stock;
 use super::bindings::exports::bachata::common::{
-    cleanup, config, errors, experiments, monitor, organizer, pose,
+    cleanup, config, errors, events, experiments, monitor, organizer, pose,
 };
 use super::cache;
 use super::concern::Concern;
@@ -51,6 +51,7 @@ pub(super) struct Indices {
     cleanup: Option<cleanup::GuestIndices>,
     pose: Option<pose::GuestIndices>,
     monitor: Option<monitor::GuestIndices>,
+    events: Option<events::GuestIndices>,
     experiments: Option<experiments::GuestIndices>,
     organizer: Option<organizer::GuestIndices>,
 }
@@ -114,7 +115,7 @@ impl Part {
         let mut linker = Linker::<HostState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|error| reject(format!("cannot link WASI: {error:#}")))?;
-        Common::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+        Stock::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
             &mut linker,
             |state| state,
         )
@@ -147,6 +148,7 @@ impl Part {
             Concern::Cleanup => self.indices.cleanup.is_some(),
             Concern::Pose => self.indices.pose.is_some(),
             Concern::Monitor => self.indices.monitor.is_some(),
+            Concern::Events => self.indices.events.is_some(),
             Concern::Experiments => self.indices.experiments.is_some(),
             Concern::Organizer => self.indices.organizer.is_some(),
         }
@@ -169,6 +171,7 @@ impl Indices {
                 Concern::Monitor => {
                     monitor::GuestIndices::new(pre).map(|i| indices.monitor = Some(i))
                 }
+                Concern::Events => events::GuestIndices::new(pre).map(|i| indices.events = Some(i)),
                 Concern::Experiments => {
                     experiments::GuestIndices::new(pre).map(|i| indices.experiments = Some(i))
                 }
@@ -223,6 +226,7 @@ export_accessor!(
     cleanup,
     pose,
     monitor,
+    events,
     experiments,
     organizer
 );

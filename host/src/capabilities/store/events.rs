@@ -7,7 +7,7 @@ use super::histogram::{Histogram, MoveCounts};
 use super::repeats::{check_repeats, decision_content, feedback_content};
 use super::sql::{StoreError, Tx, Value};
 use super::tables::{FEEDBACK_ROLLUP, ROWS_PER_STATEMENT, json};
-use crate::types::monitor::{Decision, Feedback, Logged, in_batch, invalid};
+use crate::types::monitor::{Decision, Feedback, Logged, Refusal};
 
 /// The day number (days since 1970-01-01, UTC) of a time in milliseconds.
 pub fn day_of(ts_ms: i64) -> i64 {
@@ -289,7 +289,10 @@ pub fn insert_feedback(
     feedback: &[Feedback],
     batch: bool,
 ) -> Result<Vec<Logged>, StoreError> {
-    let name = |error, index| if batch { in_batch(error, index) } else { error };
+    let refused = |refusal, index| StoreError::Refused {
+        refusal,
+        index: batch.then_some(index),
+    };
     let mut ids: Vec<&str> = feedback
         .iter()
         .map(|event| event.decision_id.as_str())
@@ -300,33 +303,23 @@ pub fn insert_feedback(
     let mut ranks = Vec::with_capacity(feedback.len());
     for (index, event) in feedback.iter().enumerate() {
         let Some(decision) = parents.get(&event.decision_id) else {
-            return Err(name(
-                invalid(
-                    "decision_id",
-                    Some(event.decision_id.clone()),
-                    format!("no decision {:?} is stored", event.decision_id),
-                ),
+            return Err(refused(
+                Refusal::UnknownDecision(event.decision_id.clone()),
                 index,
-            )
-            .into());
+            ));
         };
         ranks.push(match &event.move_id {
             None => 0,
             Some(id) => match decision.moves.iter().position(|m| m == id) {
                 Some(position) => position as i64 + 1,
                 None => {
-                    return Err(name(
-                        invalid(
-                            "move_id",
-                            Some(id.clone()),
-                            format!(
-                                "{id:?} is not one of decision {:?}'s moves",
-                                event.decision_id
-                            ),
-                        ),
+                    return Err(refused(
+                        Refusal::UnknownMove {
+                            decision_id: event.decision_id.clone(),
+                            move_id: id.clone(),
+                        },
                         index,
-                    )
-                    .into());
+                    ));
                 }
             },
         });

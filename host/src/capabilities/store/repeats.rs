@@ -3,7 +3,7 @@
 
 use super::sql::{StoreError, Tx, Value};
 use super::tables::{ROWS_PER_STATEMENT, json};
-use crate::types::monitor::{Decision, Feedback, invalid};
+use crate::types::monitor::{Decision, Feedback, Refusal};
 
 /// What identifies a decision's content (all but its time, which a retry may leave to the
 /// server), as the row's text columns read back.
@@ -48,19 +48,19 @@ pub(super) enum Cell {
 /// batch wrote.
 pub(super) fn check_repeats<'a>(
     tx: &mut dyn Tx,
-    field: &str,
+    field: &'static str,
     select: &str,
     order: &[usize],
     id: &dyn Fn(usize) -> &'a str,
     content: &dyn Fn(usize) -> Vec<Cell>,
     inserted: &std::collections::HashSet<String>,
 ) -> Result<(), StoreError> {
-    let conflict = |id: &str| {
-        StoreError::Conflict(invalid(
+    let conflict = |id: &str| StoreError::Refused {
+        refusal: Refusal::Conflict {
             field,
-            Some(id.to_string()),
-            format!("{field} {id:?} is already stored with other content"),
-        ))
+            id: id.to_string(),
+        },
+        index: None,
     };
     // Within the batch: `order` is sorted by id, so repeats are neighbours; content is
     // built only for them (a batch of new, distinct ids builds none).

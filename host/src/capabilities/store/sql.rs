@@ -85,6 +85,16 @@ pub enum StoreError {
     /// An event repeats an id already stored with other content: nothing was written.
     #[error("{0}")]
     Conflict(AppError),
+    /// An event met the policy's rules but the stored events refuse it (an unknown decision
+    /// or move, an id stored with other content): nothing was written. The policy words the
+    /// error (`index`: the event's place in a batch).
+    #[error("the store refused event {index:?}: {refusal:?}")]
+    Refused {
+        /// Why.
+        refusal: crate::types::monitor::Refusal,
+        /// The event's place in its batch, when in one.
+        index: Option<usize>,
+    },
     /// What the request names (an experiment) is not stored.
     #[error("{0}")]
     NotFound(AppError),

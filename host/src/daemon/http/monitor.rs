@@ -19,7 +19,7 @@ use super::{declared_length, not_json, problem, read_body, unauthorized};
 use crate::services::experiments::Experiments;
 use crate::services::monitor::{MAX_BATCH, MAX_DAYS, MetricsQuery, Monitor, RETRY_AFTER_DETAIL};
 use crate::types::error::{AppError, Error};
-use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, check_all, in_batch, invalid};
+use crate::types::monitor::{DecisionInput, FeedbackInput, Logged, in_batch, invalid};
 
 /// Largest body of an events request: a full batch of large events fits.
 pub const MAX_EVENTS_BODY_BYTES: usize = 4 << 20;
@@ -187,9 +187,10 @@ pub(super) async fn decisions(State(shared): State<Arc<Shared>>, request: Reques
         Ok(events) => events,
         Err(response) => return response,
     };
+    let policy = shared.manager.policy();
     let outcome = with_monitor(&shared, move |monitor| {
-        let decisions = check_all(inputs, batch, Utc::now())?;
-        let logged = monitor.store_decisions(&decisions)?;
+        let decisions = policy.check_decisions(inputs, Utc::now(), batch)?;
+        let logged = monitor.store(&policy, &decisions, batch)?;
         Ok((decisions, logged))
     })
     .await;
@@ -215,9 +216,10 @@ pub(super) async fn feedback(State(shared): State<Arc<Shared>>, request: Request
         Ok(events) => events,
         Err(response) => return response,
     };
+    let policy = shared.manager.policy();
     let outcome = with_monitor(&shared, move |monitor| {
-        let feedback = check_all(inputs, batch, Utc::now())?;
-        let logged = monitor.store_feedback(&feedback, batch)?;
+        let feedback = policy.check_feedback(inputs, Utc::now(), batch)?;
+        let logged = monitor.store(&policy, &feedback, batch)?;
         Ok((feedback, logged))
     })
     .await;

@@ -4,6 +4,7 @@
 mod cleanup;
 mod config;
 mod errors;
+mod events;
 mod experiments;
 mod fs;
 mod metrics;
@@ -13,6 +14,7 @@ mod pose;
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
 pub(crate) use errors::built_error;
+pub(crate) use events::{checked_decision, checked_feedback, instant, refusal};
 pub(crate) use fs::{page, paths, reason_name, removals};
 pub(crate) use metrics::to_wit_snapshot;
 pub(crate) use monitor::{feedback as monitor_feedback, judged};

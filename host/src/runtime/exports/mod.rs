@@ -4,6 +4,7 @@
 pub mod cleanup;
 mod config;
 mod errors;
+mod events;
 mod experiments;
 mod monitor;
 mod organizer;

@@ -12,33 +12,15 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
+use super::logging::{Event, Stored, worded};
 use super::{MAX_BATCH, Monitor, store_error};
 use crate::capabilities::store::StoreError;
-use crate::capabilities::store::events;
-use crate::capabilities::store::sql::Tx;
+use crate::runtime::Policy;
 use crate::types::error::{AppError, Error};
-use crate::types::monitor::{Decision, Event, Feedback, Logged, invalid};
+use crate::types::monitor::invalid;
 
 /// The longest line of an import, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
-
-/// A kind of event the store writes.
-pub trait Stored: Sized {
-    /// Writes a batch in the current transaction; errors name an event as `[index].field`.
-    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError>;
-}
-
-impl Stored for Decision {
-    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError> {
-        events::insert_decisions(tx, events)
-    }
-}
-
-impl Stored for Feedback {
-    fn insert(tx: &mut dyn Tx, events: &[Self]) -> Result<Vec<Logged>, StoreError> {
-        events::insert_feedback(tx, events, true)
-    }
-}
 
 /// Takes one batch of checked events with the line numbers they came from.
 type BatchSink<'a, T> = dyn FnMut(Vec<T>, &[usize]) -> Result<(), StoreError> + 'a;
@@ -63,13 +45,15 @@ pub struct Spool {
 
 impl Spool {
     /// Reads `input` once, line by line (each at most [`MAX_LINE_BYTES`]), and checks every
-    /// non-empty line as an `E` with `now` as the time of events that give none. The first
-    /// line that does not parse or breaks a rule fails the whole import, naming the line;
-    /// `source` names the input in I/O errors.
-    pub fn read<E>(input: impl Read, source: &str, now: DateTime<Utc>) -> Result<Self, Error>
-    where
-        E: Event + DeserializeOwned,
-    {
+    /// non-empty line as an `E` by the policy's rules (a batch at a time), with `now` as the
+    /// time of events that give none. The first line that does not parse or breaks a rule
+    /// fails the whole import, naming the line; `source` names the input in I/O errors.
+    pub fn read<E: Event>(
+        policy: &Policy,
+        input: impl Read,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Error> {
         let io = |error: std::io::Error| Error::Io {
             path: source.into(),
             source: error,
@@ -82,6 +66,7 @@ impl Spool {
         let mut reader = BufReader::new(input);
         let mut line = Vec::new();
         let (mut number, mut events) = (0usize, 0usize);
+        let mut chunk = Chunk::<E>::default();
         while read_line(&mut reader, &mut line, number + 1).map_err(|error| match error {
             LineError::Io(error) => io(error),
             LineError::App(error) => Error::App(error),
@@ -90,10 +75,13 @@ impl Spool {
             let Some(text) = text_of(&line, number)? else {
                 continue;
             };
-            parse::<E>(text, number, now)?;
+            if chunk.push(parse::<E>(text, number)?, number, text.len()) {
+                chunk.check(policy, now)?;
+            }
             writeln!(out, "{number} {text}").map_err(io)?;
             events += 1;
         }
+        chunk.check(policy, now)?;
         let mut file = out.into_inner().map_err(|error| io(error.into_error()))?;
         file.flush().map_err(io)?;
         Ok(Self { file, events, now })
@@ -109,38 +97,94 @@ impl Spool {
         self.events == 0
     }
 
-    /// Calls `batch` with every spooled event in order, [`MAX_BATCH`] at a time, each batch
-    /// with the line numbers of its events.
-    fn batches<E>(&self, batch: &mut BatchSink<'_, E::Checked>) -> Result<(), StoreError>
-    where
-        E: Event + DeserializeOwned,
-    {
+    /// Calls `batch` with every spooled event in order, checked by the policy, at most
+    /// [`MAX_BATCH`] (and [`CHUNK_BYTES`] of text) at a time, each batch with the line
+    /// numbers of its events.
+    fn batches<E: Event>(
+        &self,
+        policy: &Policy,
+        batch: &mut BatchSink<'_, E::Checked>,
+    ) -> Result<(), StoreError> {
         let spool_error =
             |error: std::io::Error| StoreError::Database(format!("the import spool: {error}"));
         let mut file = &self.file;
         file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
         let reader = BufReader::new(file);
-        let mut events = Vec::with_capacity(MAX_BATCH.min(self.events));
-        let mut lines = Vec::with_capacity(MAX_BATCH.min(self.events));
+        let mut chunk = Chunk::<E>::default();
+        let mut flush = |chunk: &mut Chunk<E>| -> Result<(), StoreError> {
+            let (events, lines) = chunk
+                .check(policy, self.now)
+                .map_err(|error| StoreError::Aborted(Box::new(error)))?;
+            if events.is_empty() {
+                Ok(())
+            } else {
+                batch(events, &lines)
+            }
+        };
         for entry in reader.lines() {
             let entry = entry.map_err(spool_error)?;
             let (number, text) = entry
                 .split_once(' ')
                 .and_then(|(number, text)| Some((number.parse::<usize>().ok()?, text)))
                 .ok_or_else(|| StoreError::Database("the import spool is damaged".into()))?;
-            let event = parse::<E>(text, number, self.now)
-                .map_err(|error| StoreError::Aborted(Box::new(error)))?;
-            events.push(event);
-            lines.push(number);
-            if events.len() == MAX_BATCH {
-                batch(std::mem::take(&mut events), &lines)?;
-                lines.clear();
+            let event =
+                parse::<E>(text, number).map_err(|error| StoreError::Aborted(Box::new(error)))?;
+            if chunk.push(event, number, text.len()) {
+                flush(&mut chunk)?;
             }
         }
-        if !events.is_empty() {
-            batch(events, &lines)?;
+        flush(&mut chunk)
+    }
+}
+
+/// The most text of the events checked or stored together, in bytes (besides [`MAX_BATCH`]
+/// events): memory stays bounded whatever the lines hold.
+pub const CHUNK_BYTES: usize = 8 << 20;
+
+/// Decoded events waiting to be checked together, with their line numbers.
+struct Chunk<E> {
+    events: Vec<E>,
+    lines: Vec<usize>,
+    bytes: usize,
+}
+
+impl<E> Default for Chunk<E> {
+    fn default() -> Self {
+        Self {
+            events: Vec::new(),
+            lines: Vec::new(),
+            bytes: 0,
         }
-        Ok(())
+    }
+}
+
+impl<E: Event> Chunk<E> {
+    /// Adds an event of `bytes` of text from line `line`; `true` when the chunk is full.
+    fn push(&mut self, event: E, line: usize, bytes: usize) -> bool {
+        self.events.push(event);
+        self.lines.push(line);
+        self.bytes += bytes;
+        self.events.len() >= MAX_BATCH || self.bytes >= CHUNK_BYTES
+    }
+
+    /// Checks the waiting events by the policy's rules and empties the chunk; an error names
+    /// the line.
+    fn check(
+        &mut self,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<E::Checked>, Vec<usize>), Error> {
+        let events = std::mem::take(&mut self.events);
+        let lines = std::mem::take(&mut self.lines);
+        self.bytes = 0;
+        if events.is_empty() {
+            return Ok((Vec::new(), lines));
+        }
+        match E::check(policy, events, now, true) {
+            Ok(checked) => Ok((checked, lines)),
+            Err(Error::App(error)) => Err(Error::App(to_line(error, &lines, ""))),
+            Err(other) => Err(other),
+        }
     }
 }
 
@@ -148,11 +192,12 @@ impl Monitor {
     /// Stores every event of `spool` in one transaction: all of them, or none when one
     /// cannot be stored (the error names its line). `progress` hears how many events each
     /// stored batch held.
-    pub fn import<E>(&self, spool: &Spool, progress: &dyn Fn(usize)) -> Result<Imported, Error>
-    where
-        E: Event + DeserializeOwned,
-        E::Checked: Stored,
-    {
+    pub fn import<E: Event>(
+        &self,
+        policy: &Policy,
+        spool: &Spool,
+        progress: &dyn Fn(usize),
+    ) -> Result<Imported, Error> {
         let mut store = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         store
             .write(|tx| {
@@ -160,10 +205,10 @@ impl Monitor {
                     events: spool.len(),
                     ..Imported::default()
                 };
-                spool.batches::<E>(&mut |batch, lines| {
+                spool.batches::<E>(policy, &mut |batch, lines| {
                     let count = batch.len();
-                    let logged = <E::Checked as Stored>::insert(tx, &batch)
-                        .map_err(|error| at_line(error, lines))?;
+                    let logged = <E::Checked as Stored>::insert(tx, &batch, true)
+                        .map_err(|error| at_line(worded(policy, error), lines))?;
                     let new = logged.iter().filter(|logged| logged.stored).count();
                     imported.stored += new;
                     imported.duplicates += count - new;
@@ -233,11 +278,8 @@ fn text_of(line: &[u8], number: usize) -> Result<Option<&str>, Error> {
     Ok((!text.trim().is_empty()).then_some(text))
 }
 
-/// Parses and checks the line `number`.
-fn parse<E>(text: &str, number: usize, now: DateTime<Utc>) -> Result<E::Checked, Error>
-where
-    E: Event + DeserializeOwned,
-{
+/// Parses the line `number` (the policy checks it).
+fn parse<E: DeserializeOwned>(text: &str, number: usize) -> Result<E, Error> {
     // An event is an object: serde would also read its fields from an array.
     if !text.trim_start().starts_with('{') {
         return Err(Error::App(invalid(
@@ -266,59 +308,44 @@ where
             ),
         ))
     })?;
-    input
-        .check(now)
-        .map_err(|error| Error::App(on_line(error, number)))
+    Ok(input)
 }
 
-/// Names the line in a rule's error.
-fn on_line(error: AppError, number: usize) -> AppError {
+/// Names the line of the event a batch's error names as `[index].field`, and says that
+/// nothing was stored.
+fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
+    const NOTHING: &str = "; nothing was stored";
     match error {
-        AppError::Validation {
-            message,
-            field,
-            value,
-            details,
-        } => AppError::Validation {
-            message: format!("line {number}: {message}"),
-            field,
-            value,
-            details,
-        },
+        StoreError::Invalid(error) => StoreError::Invalid(to_line(error, lines, NOTHING)),
+        StoreError::Conflict(error) => StoreError::Conflict(to_line(error, lines, NOTHING)),
         other => other,
     }
 }
 
-/// Names the line of the event a batch's error names as `[index].field`.
-fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
-    let (message, field, value, details, rebuild): (_, _, _, _, fn(AppError) -> StoreError) =
-        match error {
-            StoreError::Invalid(AppError::Validation {
-                message,
-                field,
-                value,
-                details,
-            }) => (message, field, value, details, StoreError::Invalid),
-            StoreError::Conflict(AppError::Validation {
-                message,
-                field,
-                value,
-                details,
-            }) => (message, field, value, details, StoreError::Conflict),
-            other => return other,
-        };
+/// A validation error naming the event `[index]` of a batch, as one naming its line
+/// (`line <n>: <message><suffix>`, the field without the index).
+fn to_line(error: AppError, lines: &[usize], suffix: &str) -> AppError {
+    let AppError::Validation {
+        message,
+        field,
+        value,
+        details,
+    } = error
+    else {
+        return error;
+    };
     let index = field
         .as_deref()
         .and_then(|field| field.strip_prefix('['))
         .and_then(|rest| rest.split_once(']'))
         .and_then(|(index, _)| index.parse::<usize>().ok());
     let Some(line) = index.and_then(|index| lines.get(index)) else {
-        return rebuild(AppError::Validation {
-            message: format!("{message}; nothing was stored"),
+        return AppError::Validation {
+            message: format!("{message}{suffix}"),
             field,
             value,
             details,
-        });
+        };
     };
     let field = field.map(|field| {
         field
@@ -329,12 +356,12 @@ fn at_line(error: StoreError, lines: &[usize]) -> StoreError {
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("event "))
         .map_or(message.clone(), |(_, rest)| rest.to_string());
-    rebuild(AppError::Validation {
-        message: format!("line {line}: {message}; nothing was stored"),
+    AppError::Validation {
+        message: format!("line {line}: {message}{suffix}"),
         field,
         value,
         details,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -378,7 +405,8 @@ mod tests {
         use crate::types::monitor::FeedbackInput;
         let like = r#"{"decision_id": "d-1", "feedback_type": "like"}"#;
         let now = Utc::now();
-        let spool = Spool::read::<FeedbackInput>(format!("{like}\n").as_bytes(), "-", now);
+        let policy = Policy::embedded().expect("the embedded policy");
+        let spool = Spool::read::<FeedbackInput>(&policy, format!("{like}\n").as_bytes(), "-", now);
         assert_eq!(spool.expect("one event").len(), 1);
         for line in [
             format!("{like} {like}"),
@@ -386,7 +414,7 @@ mod tests {
             format!("{like},"),
         ] {
             let input = format!("{like}\n{line}\n");
-            let error = Spool::read::<FeedbackInput>(input.as_bytes(), "-", now)
+            let error = Spool::read::<FeedbackInput>(&policy, input.as_bytes(), "-", now)
                 .err()
                 .expect("refused");
             assert!(

@@ -12,14 +12,14 @@
 //!     database: Database::new("data/monitor.sqlite3"),
 //!     retention_days: 90,
 //! })?;
-//! let decision = monitor.log_decision(DecisionInput {
+//! let decision = monitor.log_decision(&policy, DecisionInput {
 //!     input_song: "Obsesión".into(),
 //!     recommended_moves: vec!["basic".into(), "cross_body_lead".into()],
 //!     recommendation_scores: vec![0.92, 0.81],
 //!     processing_time_ms: 38.0,
 //!     ..Default::default()
 //! })?;
-//! monitor.log_feedback(FeedbackInput {
+//! monitor.log_feedback(&policy, FeedbackInput {
 //!     decision_id: decision.id.clone(),
 //!     feedback_type: "like".into(),
 //!     ..Default::default()
@@ -31,6 +31,7 @@
 
 mod html;
 mod import;
+mod logging;
 mod report;
 mod slot;
 
@@ -38,7 +39,8 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-pub use self::import::{Imported, MAX_LINE_BYTES, Spool, Stored};
+pub use self::import::{Imported, MAX_LINE_BYTES, Spool};
+pub use self::logging::{Event, Stored};
 pub use self::report::{FeedbackTrends, PerformanceMetrics, Period, Report};
 pub use self::slot::{MonitorSlot, RETRY_AFTER_DETAIL};
 use crate::capabilities::store::events;
@@ -48,11 +50,9 @@ use crate::capabilities::store::sql::Tx;
 use crate::capabilities::store::{Store, StoreError};
 use crate::runtime::Policy;
 use crate::types::config::MonitorSettings;
-use crate::types::error::{AppError, Error};
+use crate::types::error::Error;
 use crate::types::metrics::{RankingMetrics, RankingTotals};
-use crate::types::monitor::{
-    Decision, DecisionInput, Feedback, FeedbackInput, Logged, check_all, invalid,
-};
+use crate::types::monitor::invalid;
 
 /// The most events one batch may hold.
 pub const MAX_BATCH: usize = 1_000;
@@ -112,6 +112,13 @@ fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::Invalid(error) => Error::App(error),
         StoreError::Conflict(error) => Error::Conflict(error),
+        // Worded by the policy where events are written (`logging::worded`); this is the
+        // fallback of a path that did not.
+        StoreError::Refused { refusal, index } => Error::App(invalid(
+            "event",
+            index.map(|index| index.to_string()),
+            format!("the store refused the event: {refusal:?}"),
+        )),
         StoreError::NotFound(error) => Error::NotFound(error),
         StoreError::Aborted(error) => *error,
         StoreError::Database(reason) => slot::unavailable(
@@ -181,52 +188,6 @@ impl Monitor {
     ) -> Result<R, Error> {
         let mut store = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
         store.read(body).map_err(store_error)
-    }
-
-    /// Stores a decision (once: a retry with the same id stores nothing and says so).
-    pub fn log_decision(&self, input: DecisionInput) -> Result<Logged, Error> {
-        let decision = input.validate(Utc::now())?;
-        let logged = self.store_decisions(&[decision])?;
-        logged.into_iter().next().ok_or_else(unreachable_empty)
-    }
-
-    /// Stores a batch of decisions in one transaction: all or, when one breaks a rule, none
-    /// (the error names it as `[index].field`).
-    pub fn log_decisions(&self, inputs: Vec<DecisionInput>) -> Result<Vec<Logged>, Error> {
-        check_batch(inputs.len())?;
-        let decisions = check_all(inputs, true, Utc::now())?;
-        self.store_decisions(&decisions)
-    }
-
-    /// Stores decisions that already met the rules.
-    pub fn store_decisions(&self, decisions: &[Decision]) -> Result<Vec<Logged>, Error> {
-        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        store
-            .write(|tx| events::insert_decisions(tx, decisions))
-            .map_err(store_error)
-    }
-
-    /// Stores feedback on a stored decision (once per id).
-    pub fn log_feedback(&self, input: FeedbackInput) -> Result<Logged, Error> {
-        let feedback = input.validate(Utc::now())?;
-        let logged = self.store_feedback(std::slice::from_ref(&feedback), false)?;
-        logged.into_iter().next().ok_or_else(unreachable_empty)
-    }
-
-    /// Stores feedback that already met the rules that need no stored data; `batch` says
-    /// whether an error names the event's index.
-    pub fn store_feedback(&self, feedback: &[Feedback], batch: bool) -> Result<Vec<Logged>, Error> {
-        let mut store = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        store
-            .write(|tx| events::insert_feedback(tx, feedback, batch))
-            .map_err(store_error)
-    }
-
-    /// Stores a batch of feedback in one transaction: all, or none.
-    pub fn log_feedbacks(&self, inputs: Vec<FeedbackInput>) -> Result<Vec<Logged>, Error> {
-        check_batch(inputs.len())?;
-        let feedback = check_all(inputs, true, Utc::now())?;
-        self.store_feedback(&feedback, true)
     }
 
     /// Removes events older than the retention (whole UTC days before `now − retention + 1`).
@@ -329,21 +290,6 @@ pub(crate) fn policy_error(error: Error) -> StoreError {
     StoreError::Aborted(Box::new(error))
 }
 
-fn check_batch(len: usize) -> Result<(), Error> {
-    if len == 0 {
-        return Err(invalid("events", Some("0".into()), "the batch is empty").into());
-    }
-    if len > MAX_BATCH {
-        return Err(invalid(
-            "events",
-            Some(len.to_string()),
-            format!("a batch holds at most {MAX_BATCH} events, not {len}"),
-        )
-        .into());
-    }
-    Ok(())
-}
-
 fn check_days(days: u32) -> Result<u32, Error> {
     if (1..=MAX_DAYS).contains(&days) {
         Ok(days)
@@ -355,11 +301,4 @@ fn check_days(days: u32) -> Result<u32, Error> {
         )
         .into())
     }
-}
-
-fn unreachable_empty() -> Error {
-    Error::App(AppError::Generation {
-        message: "the store answered nothing for one event".to_string(),
-        details: Vec::new(),
-    })
 }

@@ -1,12 +1,10 @@
 //! The rules of single values: ids, texts, numbers and times, each failure a validation
 //! error naming the field.
 
-use chrono::{DateTime, Utc};
-
 use super::{
-    MAX_CLOCK_SKEW_SECS, MAX_ENTRIES, MAX_ID_BYTES, MAX_MAGNITUDE, MAX_TEXT_CHARS, invalid,
+    Instant, MAX_CLOCK_SKEW_SECS, MAX_ENTRIES, MAX_ID_BYTES, MAX_MAGNITUDE, MAX_TEXT_CHARS, invalid,
 };
-use crate::types::error::AppError;
+use crate::types::AppError;
 
 /// At most 120 characters of a rejected value, for error messages.
 pub(super) fn shorten(value: &str) -> String {
@@ -28,7 +26,7 @@ pub(super) fn check_id(field: &str, id: &str) -> Result<(), AppError> {
     } else {
         Err(invalid(
             field,
-            Some(id.to_string()),
+            Some(id),
             format!(
                 "{field} must be 1 to {MAX_ID_BYTES} characters of letters, digits, '.', '_', ':' and '-'"
             ),
@@ -36,19 +34,19 @@ pub(super) fn check_id(field: &str, id: &str) -> Result<(), AppError> {
     }
 }
 
-/// A text of 1 to `max` characters with no control character.
+/// A text of 1 to `max` characters, not blank, with no control character but line feeds and tabs.
 pub(super) fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppError> {
     if text.trim().is_empty() {
         return Err(invalid(
             field,
-            Some(text.to_string()),
+            Some(text),
             format!("{field} must not be empty"),
         ));
     }
     if text.chars().count() > max {
         return Err(invalid(
             field,
-            Some(text.to_string()),
+            Some(text),
             format!("{field} is longer than {max} characters"),
         ));
     }
@@ -58,7 +56,7 @@ pub(super) fn check_text(field: &str, text: &str, max: usize) -> Result<(), AppE
     {
         return Err(invalid(
             field,
-            Some(text.to_string()),
+            Some(text),
             format!("{field} must not contain control characters"),
         ));
     }
@@ -81,7 +79,7 @@ pub(super) fn check_bounded(field: &str, value: f64, limit: f64) -> Result<(), A
     } else {
         Err(invalid(
             field,
-            Some(value.to_string()),
+            Some(&value.to_string()),
             format!("{field} must be a number from -{limit:e} to {limit:e}"),
         ))
     }
@@ -107,27 +105,51 @@ pub(super) fn check_free_text(field: &str, text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// An instant as RFC 3339 in UTC (`2026-11-26T12:00:00+00:00`, with 3, 6 or 9 digits of the
+/// second when it has a fraction), or `None` when it is no time at all.
+pub(super) fn rfc3339(instant: Instant) -> Option<String> {
+    chrono::DateTime::from_timestamp(instant.seconds, instant.nanoseconds).map(|t| t.to_rfc3339())
+}
+
+/// The time of an event, `now` when absent: not before 1970, and at most a day after `now`
+/// (whole seconds of difference: clocks of a fleet differ a little).
 pub(super) fn check_timestamp(
     field: &str,
-    timestamp: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<DateTime<Utc>, AppError> {
+    timestamp: Option<Instant>,
+    now: Instant,
+) -> Result<Instant, AppError> {
     let timestamp = timestamp.unwrap_or(now);
-    if (timestamp - now).num_seconds() > MAX_CLOCK_SKEW_SECS {
+    let Some(shown) = rfc3339(timestamp) else {
         return Err(invalid(
             field,
-            Some(timestamp.to_rfc3339()),
+            Some(&format!(
+                "{}.{:09}",
+                timestamp.seconds, timestamp.nanoseconds
+            )),
+            format!("{field} is not a representable time"),
+        ));
+    };
+    if whole_seconds_after(timestamp, now) > MAX_CLOCK_SKEW_SECS {
+        return Err(invalid(
+            field,
+            Some(&shown),
             format!("{field} is more than a day in the future"),
         ));
     }
-    if timestamp.timestamp() < 0 {
+    if timestamp.seconds < 0 {
         return Err(invalid(
             field,
-            Some(timestamp.to_rfc3339()),
+            Some(&shown),
             format!("{field} is before 1970"),
         ));
     }
     Ok(timestamp)
+}
+
+/// Whole seconds from `now` to `time`, truncated toward zero.
+fn whole_seconds_after(time: Instant, now: Instant) -> i128 {
+    let nanos = |t: Instant| i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanoseconds);
+    (nanos(time) - nanos(now)) / 1_000_000_000
 }
 
 pub(super) fn check_entries(field: &str, count: usize) -> Result<(), AppError> {
