@@ -17,7 +17,7 @@ import pytest
 from bachata_common import PerformanceMonitor, ServiceUnavailableError, ValidationError
 from bachata_common.exceptions import ConflictError
 from bachata_common.monitor import Monitor
-from bachata_common.monitor.events import _json, shown
+from bachata_common.monitor.events import _json
 from bachata_common.monitor.experiments import Experiments
 from bachata_common.monitor.store import is_postgres, masked
 from test_monitor import NATIVE, POSTGRES, database, decision  # noqa: F401  (the fixture)
@@ -117,7 +117,7 @@ def test_feedback_bounds_and_free_text_as_the_native_host(change, field, value, 
     [
         ({"processing_time_ms": float("nan")}, "processing_time_ms", ONE_DAY.format("NaN")),
         ({"processing_time_ms": float("inf")}, "processing_time_ms", ONE_DAY.format("inf")),
-        ({"processing_time_ms": "12"}, "processing_time_ms", ONE_DAY.format("12")),
+        ({"processing_time_ms": "12"}, "processing_time_ms", "processing_time_ms must be a number"),
         ({"recommendation_scores": [float("nan")]}, "recommendation_scores[0]", SCORE),
         ({"recommendation_scores": [10**400]}, "recommendation_scores[0]", SCORE),
         ({"song_features": {"bpm": float("-inf")}}, "song_features.bpm", "song_features.bpm must be a number from -1e15 to 1e15"),
@@ -150,9 +150,7 @@ def test_the_bounds_themselves_and_line_ends_are_accepted(database):
     monitor.close()
 
 
-def test_numbers_are_shown_and_written_as_the_native_host_does():
-    assert [shown(x) for x in (1, 1.0, -0.0, 0.5, 1e20, 1e-7, 86_400_000.0, float("nan"), float("-inf"))] == [
-        "1", "1", "-0", "0.5", "100000000000000000000", "0.0000001", "86400000", "NaN", "-inf"]
+def test_numbers_are_written_as_the_native_host_does():
     # serde_json's (ryu's) forms: decimal from 1e-5 to below 1e16, else an exponent without '+'.
     assert _json([0.00001, 1.5e-05, 1e-7, 1.25e-9, 128.0, 1e15, 1e16, 1.5e17, -0.0, 0.1]) == (
         "[0.00001,0.000015,1e-7,1.25e-9,128.0,1000000000000000.0,1e16,1.5e17,-0.0,0.1]")

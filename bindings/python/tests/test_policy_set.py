@@ -230,8 +230,8 @@ def test_each_concern_is_answered_by_the_first_component_that_exports_it(teapot,
 
     stock = _policy_set.stock()
     assert info == policy_info()
-    assert info["errors"] == {"origin": str(teapot), "sha256": sha256(teapot), "contract": "1.0.0"}
-    assert info["monitor"] == {"origin": str(metrics), "sha256": sha256(metrics), "contract": "1.0.0"}
+    assert info["errors"] == {"origin": str(teapot), "sha256": sha256(teapot), "contract": HOST}
+    assert info["monitor"] == {"origin": str(metrics), "sha256": sha256(metrics), "contract": HOST}
     for concern in ("config", "cleanup", "pose", "experiments", "organizer"):
         assert info[concern] == {"origin": "embedded", "sha256": stock.sha256, "contract": HOST}
     assert info.files == [str(teapot), str(metrics)]
@@ -239,7 +239,7 @@ def test_each_concern_is_answered_by_the_first_component_that_exports_it(teapot,
     assert answers == {
         str(teapot): ["errors"],
         str(metrics): ["monitor"],
-        "embedded": ["config", "cleanup", "pose", "experiments", "organizer"],
+        "embedded": ["config", "cleanup", "pose", "events", "experiments", "organizer"],
     }
     assert json.loads(json.dumps(info)) == dict(info)
 
@@ -340,16 +340,18 @@ def refusal(paths):
 @pytest.mark.parametrize(
     "version, accepted",
     [
-        ("1.0.0", True),
-        ("1.0.3", True),  # a patch: the same minor
-        ("1.1.0", False),  # a newer minor than the host's
+        ("1.0.0", True),  # an older minor of the same major
+        ("1.0.3", True),
+        ("1.1.0", True),
+        ("1.1.2", True),  # a patch: the same minor
+        ("1.2.0", False),  # a newer minor than the host's
         ("2.0.0", False),  # another major
         ("0.9.0", False),
-        ("1.0.0-rc1", False),  # a pre-release
+        ("1.1.0-rc1", False),  # a pre-release
     ],
 )
 def test_the_contract_version_rule(version, accepted, tmp_path):
-    assert HOST == "1.0.0"  # the cases below are written for this host
+    assert HOST == "1.1.0"  # the cases below are written for this host
     path = write(tmp_path / f"errors-{version}.wasm", component(["errors"], version=version, bodies=status(418)))
     if accepted:
         info = load_policy([path])
@@ -381,7 +383,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
           (core instance $i (instantiate $m))
           (func $f (result u32) (canon lift (core func $i "f")))
           (instance $x (export "f" (func $f)))
-          (export "bachata:common/nope@1.0.0" (instance $x)))""",
+          (export "bachata:common/nope@1.1.0" (instance $x)))""",
     )
     function = write(
         tmp_path / "function.wasm",
@@ -389,24 +391,24 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
           (core module $m (func (export "f") (result i32) i32.const 1))
           (core instance $i (instantiate $m))
           (func $f (result u32) (canon lift (core func $i "f")))
-          (export "bachata:common/errors@1.0.0" (func $f)))""",
+          (export "bachata:common/errors@1.1.0" (func $f)))""",
     )
     bare = write(
         tmp_path / "bare.wasm",
-        component(["errors"], imports=['(import "bachata:common/host-fs@1.0.0" (func))']),
+        component(["errors"], imports=['(import "bachata:common/host-fs@1.1.0" (func))']),
     )
     unknown = write(
         tmp_path / "unknown.wasm",
         component(
             ["errors"],
-            imports=['(import "bachata:common/host-unknown@1.0.0" (instance (export "poke" (func))))'],
+            imports=['(import "bachata:common/host-unknown@1.1.0" (instance (export "poke" (func))))'],
         ),
     )
     leak = write(
         tmp_path / "leak.wasm",
         component(
             ["errors"],
-            imports=['(import "bachata:common/host-secrets@1.0.0" (instance (export "leak" (func))))'],
+            imports=['(import "bachata:common/host-secrets@1.1.0" (instance (export "leak" (func))))'],
         ),
     )
     wasi = write(
@@ -427,7 +429,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
             "(component", '(component (import "bachata:common/host-pose@1.0.1" (instance))', 1
         ),
     )
-    unversioned = write(tmp_path / "unversioned.wasm", component(["errors"]).replace("errors@1.0.0", "errors"))
+    unversioned = write(tmp_path / "unversioned.wasm", component(["errors"]).replace("errors@1.1.0", "errors"))
     core = tmp_path / "core.wasm"
     core.write_bytes(wasmtime.wat2wasm("(module)"))
     text = tmp_path / "text.wasm"
@@ -440,14 +442,14 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
     os.mkfifo(fifo)
     cases = [
         (fifo, "it is a FIFO; a policy must be a regular .wasm file"),
-        (nothing, "exports nothing this host calls (it exports bachata:common/nope@1.0.0)"),
-        (function, "exports nothing this host calls (it exports bachata:common/errors@1.0.0)"),
-        (bare, "needs an import this host does not provide: component imports function `bachata:common/host-fs@1.0.0`"),
-        (unknown, "needs an import this host does not provide: bachata:common/host-unknown@1.0.0"),
-        (leak, "needs an import this host does not provide: bachata:common/host-secrets@1.0.0 has no function `leak`"),
+        (nothing, "exports nothing this host calls (it exports bachata:common/nope@1.1.0)"),
+        (function, "exports nothing this host calls (it exports bachata:common/errors@1.1.0)"),
+        (bare, "needs an import this host does not provide: component imports function `bachata:common/host-fs@1.1.0`"),
+        (unknown, "needs an import this host does not provide: bachata:common/host-unknown@1.1.0"),
+        (leak, "needs an import this host does not provide: bachata:common/host-secrets@1.1.0 has no function `leak`"),
         (wasi, "needs an import this host does not provide: component imports instance `wasi:http/outgoing-handler@0.2.0`"),
-        (partial, "exports bachata:common/errors@1.0.0 but not as bachata:common@1.0.0 defines it: it has no function `catalog`"),
-        (retyped, "exports bachata:common/errors@1.0.0 but not as bachata:common@1.0.0 defines it: `http-status`"),
+        (partial, "exports bachata:common/errors@1.1.0 but not as bachata:common@1.1.0 defines it: it has no function `catalog`"),
+        (retyped, "exports bachata:common/errors@1.1.0 but not as bachata:common@1.1.0 defines it: `http-status`"),
         (mixed, "mixes contract versions bachata:common@1.0.1 and bachata:common@1.0.0"),
         (unversioned, "imports or exports bachata:common/errors without a version"),
         (core, "a core WebAssembly module, not a component"),
@@ -466,7 +468,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
 
 def test_a_refused_set_replaces_nothing(teapot, tmp_path):
     load_policy([teapot])
-    newer = write(tmp_path / "newer.wasm", component(["errors"], version="1.1.0", bodies=status(419)))
+    newer = write(tmp_path / "newer.wasm", component(["errors"], version="1.2.0", bodies=status(419)))
     with pytest.raises(PolicyError, match="newer.wasm"):
         load_policy([newer])
     assert policy.http_status("VALIDATION_ERROR") == 418

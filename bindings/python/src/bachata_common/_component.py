@@ -3,9 +3,9 @@ instantiated in a fresh store per call.
 
 The process runs a policy set (see :mod:`bachata_common._policy_set`): each concern (an exported
 interface of ``wit/world.wit``: ``errors``, ``config``, ``cleanup``, ``pose``, ``monitor``,
-``experiments``, ``organizer``) is answered by one component, the first of ``BACHATA_POLICY`` (or
-:func:`bachata_common.load_policy`) that exports it, else the stock policy shipped in the package
-(``bachata:common/common``, which exports them all). A component imports at most four host
+``events``, ``experiments``, ``organizer``) is answered by one component, the first of
+``BACHATA_POLICY`` (or :func:`bachata_common.load_policy`) that exports it, else the stock policy
+shipped in the package (world ``bachata:stock/stock``, which exports them all). A component imports at most four host
 capabilities. This host lends:
 
 - ``host-secrets``: the secret store of the current call (see :mod:`bachata_common.secrets`);
@@ -51,9 +51,9 @@ __all__ = [
 
 PACKAGE = "bachata:common"
 #: The contract version this host speaks (``wit/world.wit``).
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 #: The concerns, one exported interface each, in the contract's order.
-CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "experiments", "organizer")
+CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "events", "experiments", "organizer")
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 from .. import policy
 from ..exceptions import ConflictError, ServiceUnavailableError, ValidationError
-from . import events, queries
+from . import events, queries, rules
 from .store import Store, StoreError, masked, redacted
 
 __all__ = ["DEFAULT_K", "MAX_BATCH", "MAX_DAYS", "ConflictError", "Monitor", "StoreError"]
@@ -135,38 +135,26 @@ class Monitor:
         an id already stored with the same content). ``ValidationError`` names the field at
         fault; ``ConflictError`` (a ``ValidationError``) the id stored with other content, and
         nothing is written."""
-        decision = events.check_decision(event, _now())
-        return self._write(lambda tx: events.insert_decisions(tx, [decision]))[0]
+        decisions = rules.check_decisions([event], _now(), False)
+        return self._write(lambda tx: events.insert_decisions(tx, decisions))[0]
 
     def log_decisions(self, batch: list[dict]) -> list[tuple[str, bool]]:
         """Stores a batch of decisions in one transaction: all or none (an id given twice with
         other content, or stored with other content, is a ``ConflictError``)."""
         self._check_batch(batch)
-        now = _now()
-        decisions = []
-        for index, event in enumerate(batch):
-            try:
-                decisions.append(events.check_decision(event, now))
-            except ValidationError as error:
-                raise events._in_batch(error, index) from None
+        decisions = rules.check_decisions(batch, _now(), True)
         return self._write(lambda tx: events.insert_decisions(tx, decisions))
 
     def log_feedback(self, event: dict) -> tuple[str, bool]:
         """Stores feedback on a stored decision once; ``(feedback_id, stored)``; its id stored
         with other content is a ``ConflictError``."""
-        feedback = events.check_feedback(event, _now())
-        return self._write(lambda tx: events.insert_feedback(tx, [feedback], False))[0]
+        feedback = rules.check_feedback([event], _now(), False)
+        return self._write(lambda tx: events.insert_feedback(tx, feedback, False))[0]
 
     def log_feedbacks(self, batch: list[dict]) -> list[tuple[str, bool]]:
         """Stores a batch of feedback in one transaction: all or none."""
         self._check_batch(batch)
-        now = _now()
-        feedback = []
-        for index, event in enumerate(batch):
-            try:
-                feedback.append(events.check_feedback(event, now))
-            except ValidationError as error:
-                raise events._in_batch(error, index) from None
+        feedback = rules.check_feedback(batch, _now(), True)
         return self._write(lambda tx: events.insert_feedback(tx, feedback, True))
 
     @staticmethod

@@ -1,53 +1,28 @@
-"""The monitor's events (``host/src/types/monitor/`` and ``host/src/capabilities/store/events.rs``):
-the rules a decision or a feedback must meet, and writing them — each once (a retry with the same
-id and content writes nothing; the same id with other content is a :class:`ConflictError`), with
-the per-day totals they add to, in one transaction per batch.
-
-Numbers are bounded so that sums of many stay finite: a processing time from 0 to one day in
-milliseconds, scores, weights and feedback values of magnitude at most 1e9, numeric song features
-at most 1e15. Free text (comments, text song features) may hold line ends and tabs but no other
-control character. Lists and maps are stored as JSON written as the native host writes it, so a
-repeated event is recognized whichever host stored the first."""
+"""Writing the monitor's events (``host/src/capabilities/store/events.rs``) once they met the
+policy's rules (:mod:`.rules`): each once (a retry with the same id and content writes nothing;
+the same id with other content is a :class:`ConflictError`), with the per-day totals they add to,
+in one transaction per batch. Lists and maps are stored as JSON written as the native host writes
+it, so a repeated event is recognized whichever host stored the first."""
 
 from __future__ import annotations
 
 import calendar
 import json
 import math
-import uuid
-from datetime import datetime, timezone
-from decimal import Decimal
-from typing import Any, Optional
+from datetime import datetime
 
-from ..exceptions import ConflictError, ValidationError
+from ..exceptions import ValidationError
+from . import rules
 from .histogram import Histogram, MoveCounts
 from .store import Store
 
 __all__ = [
-    "DEFAULT_ALGORITHM_VERSION",
-    "FEEDBACK_TYPES",
-    "check_decision",
-    "check_feedback",
     "day_of",
     "insert_decisions",
     "insert_feedback",
     "prune",
 ]
 
-DEFAULT_ALGORITHM_VERSION = "1.0"
-FEEDBACK_TYPES = ("rating", "like", "dislike", "skip", "use")
-MAX_COMMENT_CHARS = 2_000
-MAX_MOVES = 1_000
-MAX_ENTRIES = 256
-MAX_ID_BYTES = 128
-MAX_TEXT_CHARS = 1_000
-#: The longest processing time of a decision, in milliseconds (one day).
-MAX_PROCESSING_TIME_MS = 86_400_000.0
-#: The largest magnitude of a score, weight or feedback value.
-MAX_MAGNITUDE = 1e9
-#: The largest magnitude of a numeric song feature (integers up to it are exact).
-MAX_FEATURE_MAGNITUDE = 1e15
-MAX_CLOCK_SKEW_SECS = 24 * 3600
 #: The most rows one statement writes (statements cut into powers of two).
 ROWS_PER_STATEMENT = 256
 
@@ -55,259 +30,6 @@ ROWS_PER_STATEMENT = 256
 def day_of(ts_ms: int) -> int:
     """The day number (days since 1970-01-01, UTC) of a time in milliseconds."""
     return ts_ms // 86_400_000
-
-
-def _shorten(value: str) -> str:
-    return value if len(value) <= 120 else value[:120] + "…"
-
-
-def invalid(field: str, value: Optional[str], message: str) -> ValidationError:
-    """A ``VALIDATION_ERROR`` naming ``field``."""
-    return ValidationError(message, field=field, value=None if value is None else _shorten(str(value)))
-
-
-def _check_id(field: str, value) -> str:
-    text = value if isinstance(value, str) else None
-    if (
-        text is None
-        or not text
-        or len(text.encode()) > MAX_ID_BYTES
-        or not all(c.isascii() and (c.isalnum() or c in "._:-") for c in text)
-    ):
-        raise invalid(
-            field,
-            None if value is None else str(value),
-            f"{field} must be 1 to {MAX_ID_BYTES} characters of letters, digits, '.', '_', ':' and '-'",
-        )
-    return text
-
-
-def _check_text(field: str, value, limit: int = MAX_TEXT_CHARS) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(field, None if value is None else str(value), f"{field} must not be empty")
-    if len(value) > limit:
-        raise invalid(field, value, f"{field} is longer than {limit} characters")
-    if any(_is_control(c) and c not in "\n\t" for c in value):
-        raise invalid(field, value, f"{field} must not contain control characters")
-    return value
-
-
-def _float(value) -> Optional[float]:
-    """``value`` as a float when it is a number (``inf`` for an integer too large for one)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
-def shown(value) -> str:
-    """A number as the native host shows it (Rust's ``Display`` of ``f64``: ``1``, ``0.5``,
-    ``100000000000000000000``, ``NaN``, ``inf``); anything else as ``str`` does."""
-    number = _float(value)
-    if number is None:
-        return str(value)
-    if isinstance(value, int) and not math.isfinite(number):
-        return str(value)
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    text = format(Decimal(repr(number)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _exponent(limit: float) -> str:
-    """A bound as Rust's ``{:e}`` writes it: ``1e9``, ``1.5e3``."""
-    _sign, digits, exponent = Decimal(repr(limit)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-    return f"{mantissa}e{exponent + len(text) - 1}"
-
-
-def _check_bounded(field: str, value, limit: float) -> float:
-    """A number from ``-limit`` to ``limit``: sums of many stay finite, so no figure overflows."""
-    number = _float(value)
-    if number is None or not (math.isfinite(number) and abs(number) <= limit):
-        raise invalid(field, shown(value), f"{field} must be a number from -{_exponent(limit)} to {_exponent(limit)}")
-    return number
-
-
-def _check_finite(field: str, value) -> float:
-    return _check_bounded(field, value, MAX_MAGNITUDE)
-
-
-def _is_control(c: str) -> bool:
-    """Unicode's control characters (``Cc``): C0, DEL and C1."""
-    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
-
-
-def _check_free_text(field: str, text: str) -> None:
-    """Free text (comments, song features) may hold line ends and tabs, but no other control
-    character (NUL, ESC, DEL, C1 codes)."""
-    if any(_is_control(c) and c not in "\n\r\t" for c in text):
-        raise invalid(field, None, f"{field} must not contain control characters other than line ends and tabs")
-
-
-def _timestamp(field: str, value, now: datetime) -> datetime:
-    if value is None:
-        return now
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise invalid(field, value, f"{field} must be an RFC 3339 time") from None
-    if not isinstance(value, datetime):
-        raise invalid(field, str(value), f"{field} must be an RFC 3339 time")
-    if value.tzinfo is None:
-        value = value.astimezone()  # a naive time is local, as the original app's datetime.now()
-    value = value.astimezone(timezone.utc)
-    if (value - now).total_seconds() > MAX_CLOCK_SKEW_SECS:
-        raise invalid(field, value.isoformat(), f"{field} is more than a day in the future")
-    if value.timestamp() < 0:
-        raise invalid(field, value.isoformat(), f"{field} is before 1970")
-    return value
-
-
-def check_decision(event: dict, now: datetime) -> dict:
-    """A decision that met every rule, its id, time and version filled in (``ValidationError``
-    naming the field otherwise)."""
-    decision_id = event.get("decision_id")
-    if decision_id is not None:
-        _check_id("decision_id", decision_id)
-    timestamp = _timestamp("timestamp", event.get("timestamp"), now)
-    user_id = event.get("user_id")
-    if user_id is not None:
-        user_id = _check_text("user_id", str(user_id) if isinstance(user_id, int) else user_id)
-    song = _check_text("input_song", event.get("input_song"))
-    moves = event.get("recommended_moves")
-    if not isinstance(moves, (list, tuple)):
-        raise invalid("recommended_moves", None, "recommended_moves must be a list of move ids")
-    if len(moves) > MAX_MOVES:
-        raise invalid(
-            "recommended_moves", None, f"recommended_moves lists {len(moves)} moves; at most {MAX_MOVES} are allowed"
-        )
-    moves = [_check_text(f"recommended_moves[{i}]", move) for i, move in enumerate(moves)]
-    scores = event.get("recommendation_scores")
-    if not isinstance(scores, (list, tuple)) or len(scores) != len(moves):
-        count = len(scores) if isinstance(scores, (list, tuple)) else 0
-        raise invalid(
-            "recommendation_scores",
-            str(count),
-            f"recommendation_scores has {count} values but recommended_moves has {len(moves)} moves; they must "
-            "be the same length",
-        )
-    scores = [_check_finite(f"recommendation_scores[{i}]", score) for i, score in enumerate(scores)]
-    version = event.get("algorithm_version")
-    version = _check_id("algorithm_version", DEFAULT_ALGORITHM_VERSION if version is None else version)
-    weights = event.get("weights_used") or {}
-    if not isinstance(weights, dict):
-        raise invalid("weights_used", None, "weights_used must map names to numbers")
-    if len(weights) > MAX_ENTRIES:
-        raise invalid("weights_used", None, f"weights_used has {len(weights)} entries; at most {MAX_ENTRIES} are allowed")
-    weights = {_check_text("weights_used", name): _check_finite(f"weights_used.{name}", value) for name, value in weights.items()}
-    processing = event.get("processing_time_ms")
-    number = _float(processing)
-    if number is None or not 0.0 <= number <= MAX_PROCESSING_TIME_MS:
-        raise invalid(
-            "processing_time_ms",
-            shown(processing),
-            f"processing_time_ms must be from 0 to {shown(MAX_PROCESSING_TIME_MS)} (one day), not {shown(processing)}",
-        )
-    processing = number
-    features = event.get("song_features") or {}
-    if not isinstance(features, dict):
-        raise invalid("song_features", None, "song_features must map names to numbers or texts")
-    if len(features) > MAX_ENTRIES:
-        raise invalid("song_features", None, f"song_features has {len(features)} entries; at most {MAX_ENTRIES} are allowed")
-    checked_features: dict[str, Any] = {}
-    for name, value in features.items():
-        _check_text("song_features", name)
-        if isinstance(value, str):
-            if len(value) > MAX_TEXT_CHARS:
-                raise invalid(f"song_features.{name}", value, f"song_features.{name} is longer than {MAX_TEXT_CHARS} characters")
-            _check_free_text(f"song_features.{name}", value)
-            checked_features[name] = value
-        else:
-            checked_features[name] = _check_bounded(f"song_features.{name}", value, MAX_FEATURE_MAGNITUDE)
-    experiment = event.get("experiment_id")
-    if experiment is not None:
-        _check_id("experiment_id", experiment)
-    variation = event.get("variation")
-    if variation is not None:
-        _check_id("variation", variation)
-    return {
-        "decision_id": decision_id or str(uuid.uuid4()),
-        "timestamp": timestamp,
-        "user_id": user_id,
-        "input_song": song,
-        "recommended_moves": moves,
-        "recommendation_scores": [_positive_zero(score) for score in scores],
-        "algorithm_version": version,
-        "weights_used": {name: _positive_zero(weight) for name, weight in sorted(weights.items())},
-        "processing_time_ms": _positive_zero(processing),
-        "song_features": {name: _positive_zero(value) for name, value in sorted(checked_features.items())},
-        "experiment_id": experiment,
-        "variation": variation,
-    }
-
-
-def _positive_zero(value):
-    """``-0.0`` as ``0.0`` (the native host's ``positive_zero``): one zero, so a latency sorts
-    with the others and a retry compares equal."""
-    return value + 0.0 if isinstance(value, float) else value
-
-
-def check_feedback(event: dict, now: datetime) -> dict:
-    """Feedback that met every rule needing no stored data, its id and time filled in."""
-    feedback_id = event.get("feedback_id")
-    if feedback_id is not None:
-        _check_id("feedback_id", feedback_id)
-    decision_id = _check_id("decision_id", event.get("decision_id"))
-    timestamp = _timestamp("timestamp", event.get("timestamp"), now)
-    user_id = event.get("user_id")
-    if user_id is not None:
-        user_id = _check_text("user_id", str(user_id) if isinstance(user_id, int) else user_id)
-    kind = event.get("feedback_type")
-    if kind not in FEEDBACK_TYPES:
-        raise invalid(
-            "feedback_type",
-            None if kind is None else str(kind),
-            f"unknown feedback_type {_shorten(str(kind))!r}: expected one of rating, like, dislike, skip, use",
-        )
-    value = event.get("feedback_value")
-    if kind == "rating":
-        if value is None:
-            raise invalid("feedback_value", None, "feedback_value is required for a rating (1 to 5)")
-        number = _float(value)
-        if number is None or not 1.0 <= number <= 5.0:
-            raise invalid("feedback_value", shown(value), f"a rating must be from 1 to 5, not {shown(value)}")
-        value = number
-    elif value is not None:
-        value = _check_finite("feedback_value", value)
-    move_id = event.get("move_id")
-    if move_id is not None:
-        _check_text("move_id", move_id)
-    comments = event.get("comments")
-    if isinstance(comments, str):
-        _check_free_text("comments", comments)
-    if comments is not None and (not isinstance(comments, str) or len(comments) > MAX_COMMENT_CHARS):
-        raise invalid(
-            "comments",
-            None,
-            f"comments has {len(str(comments))} characters; at most {MAX_COMMENT_CHARS} are allowed",
-        )
-    return {
-        "feedback_id": feedback_id or str(uuid.uuid4()),
-        "decision_id": decision_id,
-        "timestamp": timestamp,
-        "user_id": user_id,
-        "feedback_type": kind,
-        "feedback_value": _positive_zero(value),
-        "move_id": move_id,
-        "comments": comments,
-    }
 
 
 def _ms(time: datetime) -> int:
@@ -488,10 +210,6 @@ _FEEDBACK_ROLLUP_UPDATE = (
 )
 
 
-def _in_batch(error: ValidationError, index: int) -> ValidationError:
-    return ValidationError(f"event {index}: {error.message}", field=f"[{index}].{error.field}", value=error.value)
-
-
 def insert_feedback(tx: Store, feedback: list[dict], batch: bool) -> list[tuple[str, bool]]:
     """Writes a batch of feedback; each must name a stored decision and, when it names a move,
     one of that decision's moves (else nothing is written). A repeated ``feedback_id`` must
@@ -511,16 +229,15 @@ def insert_feedback(tx: Store, feedback: list[dict], batch: bool) -> list[tuple[
     for index, event in enumerate(feedback):
         parent = parents.get(event["decision_id"])
         if parent is None:
-            error = invalid("decision_id", event["decision_id"], f"no decision {event['decision_id']!r} is stored")
-            raise _in_batch(error, index) if batch else error
+            raise rules.refused({"tag": "unknown-decision", "val": event["decision_id"]}, index if batch else None)
         move = event["move_id"]
         if move is None:
             ranks.append(0)
         elif move in parent[2]:
             ranks.append(parent[2].index(move) + 1)
         else:
-            error = invalid("move_id", move, f"{move!r} is not one of decision {event['decision_id']!r}'s moves")
-            raise _in_batch(error, index) if batch else error
+            refusal = {"decision-id": event["decision_id"], "move-id": move}
+            raise rules.refused({"tag": "unknown-move", "val": refusal}, index if batch else None)
     order = sorted(range(len(feedback)), key=lambda index: feedback[index]["feedback_id"])
     rows = []
     for index in order:
@@ -592,8 +309,8 @@ def _feedback_content(row: list) -> tuple:
     return (row[1], row[4], row[5], row[6], row[7], row[8])
 
 
-def _conflict(field: str, id_: str) -> ConflictError:
-    return ConflictError(f'{field} "{id_}" is already stored with other content', field=field, value=id_)
+def _conflict(field: str, id_: str) -> ValidationError:
+    return rules.refused({"tag": "conflict", "val": {"field": field, "id": id_}}, None)
 
 
 def _check_repeats(tx: Store, field: str, select: str, events: list[tuple[str, tuple]], inserted: set) -> None:
