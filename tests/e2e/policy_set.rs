@@ -294,3 +294,49 @@ fn two_files_of_a_set_changed_at_once_are_both_taken() {
     let (code, stderr) = daemon.terminate();
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn a_set_of_many_files_is_watched_by_one_watcher_and_a_removed_file_is_said() {
+    let mut sandbox = Sandbox::new();
+    let teapot = std::fs::read(test_policy("teapot")).expect("teapot");
+    let stock = bachata_common::policy::EMBEDDED_POLICY.to_vec();
+    // More files than the usual 128 inotify instances a user may open: one watcher each
+    // would fail to start.
+    let files: Vec<std::path::PathBuf> = (0..200)
+        .map(|i| sandbox.write(&format!("p{i:03}.wasm"), &teapot))
+        .collect();
+    let last = files.last().expect("files").clone();
+    let list: Vec<&str> = files.iter().map(|path| text(path)).collect();
+    sandbox
+        .env("BACHATA_LISTEN", "127.0.0.1:0")
+        .env("BACHATA_POLICY", &list.join(":"));
+    let daemon = sandbox.daemon();
+    // The last file of the set changes: it is reloaded (errors still come from the first).
+    let staged = sandbox.write("staged.wasm", &stock);
+    std::fs::rename(&staged, &last).expect("rename");
+    let metrics = daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 1");
+    assert!(
+        metrics.contains(&format!(
+            "bachata_common_policy_info{{concern=\"errors\",origin=\"{}\"",
+            text(&files[0])
+        )),
+        "{metrics}"
+    );
+    // The first file is removed: said once, and its component keeps serving.
+    std::fs::remove_file(&files[0]).expect("remove");
+    let metrics = daemon.wait_for_metric("policy_reloads_total{result=\"gone\"} 1");
+    assert!(
+        metrics.contains(&format!(
+            "bachata_common_policy_info{{concern=\"errors\",origin=\"{}\"",
+            text(&files[0])
+        )),
+        "{metrics}"
+    );
+    // Put back, it is loaded as a change.
+    let staged = sandbox.write("staged.wasm", &stock);
+    std::fs::rename(&staged, &files[0]).expect("rename back");
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 2");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr.matches("policy file is gone").count(), 1, "{stderr}");
+}

@@ -111,10 +111,9 @@ pub async fn run(
             .map(|token| token.expose().to_string()),
         monitor: MonitorSlot::new(monitor.clone()),
     });
-    let _watchers = policy_files
-        .iter()
-        .map(|path| reload::watch(Arc::clone(&shared), path))
-        .collect::<Result<Vec<_>, Error>>()?;
+    let _watcher = (!policy_files.is_empty())
+        .then(|| reload::watch(Arc::clone(&shared), policy_files))
+        .transpose()?;
     let background = Background::new(Arc::clone(&shared));
     // Events past their retention go now, then on the cleanup schedule.
     tokio::spawn({

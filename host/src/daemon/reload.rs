@@ -4,6 +4,7 @@
 //! components as they are. A component that fails any step is logged with the reason and
 //! counted; the last good one of that file keeps serving.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -102,6 +103,8 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Reloaded, Error> {
 struct Attempt {
     fingerprint: Option<Fingerprint>,
     retry_at: Option<Instant>,
+    /// The file was found gone (and said so).
+    gone: bool,
 }
 
 /// How long after a transient failure the same file may be tried again.
@@ -120,7 +123,8 @@ fn transient(error: &Error) -> bool {
 
 /// Reloads and records the outcome in logs and metrics. A file version already tried (same
 /// fingerprint) is not tried again: a rejected file is retried only when it changes, and is
-/// counted and logged once.
+/// counted and logged once. A file that is gone is said once: its last good component keeps
+/// serving until a file appears at its path again.
 fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
     let fingerprint = Fingerprint::of(path);
     {
@@ -128,13 +132,32 @@ fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let due = last.retry_at.is_some_and(|at| Instant::now() >= at);
+        if fingerprint.is_none() {
+            if !last.gone && std::fs::symlink_metadata(path).is_err() {
+                last.gone = true;
+                last.fingerprint = None;
+                shared.telemetry.policy_file_gone();
+                tracing::warn!(
+                    path = %path.display(),
+                    "policy file is gone; its last good component keeps serving until a file \
+                     appears there again"
+                );
+            }
+            if last.gone {
+                return;
+            }
+        }
         if fingerprint.is_some() && last.fingerprint == fingerprint && !due {
             tracing::debug!(path = %path.display(), "policy file unchanged since the last attempt");
             return;
         }
+        if last.gone {
+            tracing::info!(path = %path.display(), "policy file is back");
+        }
         *last = Attempt {
             fingerprint,
             retry_at: None,
+            gone: false,
         };
     }
     match reload(shared, path) {
@@ -170,7 +193,7 @@ fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
     }
 }
 
-/// Watches the policy file until dropped.
+/// Watches the policy files until dropped.
 pub struct Watcher {
     _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
 }
@@ -181,42 +204,65 @@ impl std::fmt::Debug for Watcher {
     }
 }
 
-/// Starts watching `path` (through its directory, so replacing the file by a rename is seen
-/// too). Reloads run on the watcher's thread, one at a time.
-pub fn watch(shared: Arc<Shared>, path: &Path) -> Result<Watcher, Error> {
-    let path = std::path::absolute(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let directory = path
-        .parent()
-        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-    let watched = path.clone();
-    // Nothing tried yet: the first event reads the file, and content identical to the active
-    // policy (by hash) compiles nothing.
-    let last = Mutex::new(Attempt {
-        fingerprint: None,
-        retry_at: None,
-    });
+/// Starts watching the policy files `paths` with one watcher (one inotify instance, whatever
+/// their number), through their directories, so replacing a file by a rename is seen too.
+/// Reloads run on the watcher's thread, one at a time, each file on its own.
+pub fn watch(shared: Arc<Shared>, paths: &[PathBuf]) -> Result<Watcher, Error> {
+    let mut files: HashMap<PathBuf, Mutex<Attempt>> = HashMap::new();
+    let mut directories: BTreeSet<PathBuf> = BTreeSet::new();
+    for path in paths {
+        let path = std::path::absolute(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        directories.insert(
+            path.parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+        );
+        // Nothing tried yet: the first event reads the file, and content identical to the
+        // active component (by hash) compiles nothing.
+        files.insert(
+            path,
+            Mutex::new(Attempt {
+                fingerprint: None,
+                retry_at: None,
+                gone: false,
+            }),
+        );
+    }
+    let watched: Vec<PathBuf> = files.keys().cloned().collect();
     let handler = move |result: DebounceEventResult| match result {
         Ok(events) => {
-            if events.iter().any(|event| event.path == watched) {
-                reload_and_record(&shared, &watched, &last);
+            // In the order of the set, each changed file once.
+            let changed: BTreeSet<&PathBuf> = events
+                .iter()
+                .filter_map(|event| files.get_key_value(&event.path).map(|(path, _)| path))
+                .collect();
+            for path in changed {
+                reload_and_record(&shared, path, &files[path]);
             }
         }
         Err(error) => tracing::warn!(%error, "policy file watcher error"),
     };
-    let watch_error = |error: notify_debouncer_mini::notify::Error| Error::Io {
-        path: directory.clone(),
-        source: std::io::Error::other(format!("cannot watch for policy changes: {error}")),
-    };
-    let mut debouncer = new_debouncer(DEBOUNCE, handler).map_err(watch_error)?;
-    debouncer
-        .watcher()
-        .watch(&directory, RecursiveMode::NonRecursive)
-        .map_err(watch_error)?;
-    tracing::info!(path = %path.display(), "watching the policy file for changes");
+    let mut debouncer =
+        new_debouncer(DEBOUNCE, handler).map_err(|error| watch_error(Path::new("/"), error))?;
+    for directory in &directories {
+        debouncer
+            .watcher()
+            .watch(directory, RecursiveMode::NonRecursive)
+            .map_err(|error| watch_error(directory, error))?;
+    }
+    for path in &watched {
+        tracing::info!(path = %path.display(), "watching the policy file for changes");
+    }
     Ok(Watcher {
         _debouncer: debouncer,
     })
+}
+
+fn watch_error(directory: &Path, error: notify_debouncer_mini::notify::Error) -> Error {
+    Error::Io {
+        path: directory.to_path_buf(),
+        source: std::io::Error::other(format!("cannot watch for policy changes: {error}")),
+    }
 }

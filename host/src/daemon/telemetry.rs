@@ -250,6 +250,14 @@ impl Telemetry {
             .inc();
     }
 
+    /// Records that a policy file is gone (its last good component keeps serving):
+    /// `policy_reloads_total{result="gone"}`.
+    pub fn policy_file_gone(&self) {
+        self.policy_reloads
+            .get_or_create(&vec![("result".to_string(), "gone".to_string())])
+            .inc();
+    }
+
     /// Records a snapshot.
     pub fn observe(&self, snapshot: &SystemResources) {
         let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
