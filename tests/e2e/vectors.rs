@@ -9,6 +9,8 @@ use bachata_common::capabilities::secrets::SecretSource;
 use bachata_common::{AppError, Policy, monitor};
 use serde_json::Value;
 
+mod events;
+
 pub(crate) fn vectors(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("vectors")

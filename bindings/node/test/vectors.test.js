@@ -447,3 +447,59 @@ describe('organizer.json', async () => {
     });
   }
 });
+
+/**
+ * An `events` vector's value as jco takes it: an instant's `seconds` (`s64`) a `BigInt`.
+ *
+ * @param {unknown} value
+ * @returns {unknown}
+ */
+const eventsValue = (value) => withBigInts(fromWit(value), new Set(['seconds']));
+
+/**
+ * What `run` answers as a WIT `result`: `{ tag: 'ok', val }`, or `{ tag: 'err', val }` for the
+ * error jco throws; as vectors write it.
+ *
+ * @param {() => unknown} run
+ * @returns {{ tag: string, val: unknown }}
+ */
+function resultOf(run) {
+  let value;
+  try {
+    value = run();
+  } catch (error) {
+    if (!Object.hasOwn(error, 'payload')) throw error;
+    return { tag: 'err', val: toWit(error.payload) };
+  }
+  return { tag: 'ok', val: toWit(value) };
+}
+
+describe('events.json', async () => {
+  const cases = vectors('events.json');
+  const { events } = await instantiatePolicy();
+  const now = eventsValue(cases.now);
+  /** A case's events: each the file's base record with the case's fields in their place. */
+  const sent = (base, partial) => eventsValue(partial.map((event) => ({ ...base, ...event })));
+
+  // Numbers are compared with Object.is (assert/strict), so a minus zero is not a zero.
+  for (const vector of cases['check-decisions']) {
+    test(`check-decisions: ${vector.name}`, () => {
+      const decisions = sent(cases.decision, vector.events);
+      assert.deepEqual(resultOf(() => events.checkDecisions(decisions, now, vector.batch)), vector.expect);
+    });
+  }
+
+  for (const vector of cases['check-feedback']) {
+    test(`check-feedback: ${vector.name}`, () => {
+      const feedback = sent(cases.feedback, vector.events);
+      assert.deepEqual(resultOf(() => events.checkFeedback(feedback, now, vector.batch)), vector.expect);
+    });
+  }
+
+  for (const vector of cases.refused) {
+    test(`refused: ${vector.name}`, () => {
+      const error = events.refused(fromWit(vector.refusal), vector.index ?? undefined);
+      assert.deepEqual(toWit(error), vector.expect);
+    });
+  }
+});

@@ -6,7 +6,7 @@ import math
 import pytest
 from conftest import vectors
 
-from bachata_common import policy
+from bachata_common import _component, policy
 
 CONFIG = vectors("config.json")["cases"]
 ERRORS = vectors("errors.json")
@@ -14,6 +14,7 @@ MONITOR = vectors("monitor.json")
 GROWTHBOOK = vectors("growthbook.json")
 EXPERIMENTS = vectors("experiments.json")
 ORGANIZER = vectors("organizer.json")
+EVENTS = vectors("events.json")
 
 #: ``ranking-totals`` before the first page.
 ZERO_TOTALS = {
@@ -304,3 +305,40 @@ def test_organizer_plan(case):
         unknown = sorted(set(wanted) - set(PLACEMENT_FIELDS))
         assert not unknown, f"fields the runner does not know: {unknown}"
         assert subset(placement, wanted) == wanted
+
+
+def exact(value):
+    """``value`` to compare exactly: every number a float with its sign (so ``-0.0`` is not
+    ``0.0``), tuples as lists, recursively."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return (float(value), math.copysign(1.0, value))
+    if isinstance(value, (list, tuple)):
+        return [exact(item) for item in value]
+    return {key: exact(item) for key, item in value.items()}
+
+
+def sent(base: dict, events: list) -> list:
+    """A case's events: each the file's base record with the case's fields in their place."""
+    return [{**base, **event} for event in events]
+
+
+@pytest.mark.parametrize("case", EVENTS["check-decisions"], ids=names(EVENTS["check-decisions"]))
+def test_events_check_decisions(case):
+    decisions = sent(EVENTS["decision"], case["events"])
+    result = _component.call("events", "check-decisions", decisions, EVENTS["now"], case["batch"])
+    assert exact(result) == exact(case["expect"])
+
+
+@pytest.mark.parametrize("case", EVENTS["check-feedback"], ids=names(EVENTS["check-feedback"]))
+def test_events_check_feedback(case):
+    feedback = sent(EVENTS["feedback"], case["events"])
+    result = _component.call("events", "check-feedback", feedback, EVENTS["now"], case["batch"])
+    assert exact(result) == exact(case["expect"])
+
+
+@pytest.mark.parametrize("case", EVENTS["refused"], ids=names(EVENTS["refused"]))
+def test_events_refused(case):
+    error = _component.call("events", "refused", case["refusal"], case["index"])
+    assert exact(error) == exact(case["expect"])
