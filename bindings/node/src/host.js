@@ -182,6 +182,7 @@ const WASI = {
  * @property {object} cleanup `bachata:common/cleanup`
  * @property {object} pose `bachata:common/pose`
  * @property {object} monitor `bachata:common/monitor`
+ * @property {object} events `bachata:common/events`
  * @property {object} experiments `bachata:common/experiments`
  * @property {object} organizer `bachata:common/organizer`
  */
@@ -211,6 +212,9 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
       },
     },
   };
-  const { errors, config, cleanup, pose, monitor, experiments, organizer } = await instantiate(getCoreModule, imports);
-  return { errors, config, cleanup, pose, monitor, experiments, organizer };
+  const { errors, config, cleanup, pose, monitor, events, experiments, organizer } = await instantiate(
+    getCoreModule,
+    imports,
+  );
+  return { errors, config, cleanup, pose, monitor, events, experiments, organizer };
 }
