@@ -93,7 +93,7 @@ fn library_ingest(dir: &Path, events: &[DecisionInput]) -> f64 {
     let batches: Vec<Vec<DecisionInput>> = events.chunks(BATCH).map(<[_]>::to_vec).collect();
     let start = Instant::now();
     for batch in batches {
-        monitor.log_decisions(&policy, batch).expect("batch");
+        monitor.log_decisions(policy, batch).expect("batch");
     }
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
@@ -315,12 +315,12 @@ fn main() {
         batch.push(decision(i, first, &mut rng, now, 29));
         if batch.len() == 1000 {
             monitor
-                .log_decisions(&policy, std::mem::take(&mut batch))
+                .log_decisions(policy, std::mem::take(&mut batch))
                 .expect("decisions");
         }
     }
     if !batch.is_empty() {
-        monitor.log_decisions(&policy, batch).expect("decisions");
+        monitor.log_decisions(policy, batch).expect("decisions");
     }
     let kinds = ["like", "use", "dislike", "skip", "rating"];
     let mut batch = Vec::with_capacity(1000);
@@ -339,12 +339,12 @@ fn main() {
         });
         if batch.len() == 1000 {
             monitor
-                .log_feedbacks(&policy, std::mem::take(&mut batch))
+                .log_feedbacks(policy, std::mem::take(&mut batch))
                 .expect("feedback");
         }
     }
     if !batch.is_empty() {
-        monitor.log_feedbacks(&policy, batch).expect("feedback");
+        monitor.log_feedbacks(policy, batch).expect("feedback");
     }
     let fill = started.elapsed();
     let policy = Policy::embedded().expect("policy");

@@ -87,7 +87,7 @@ fn log_traffic(
         // Before the exposure: never counted.
         monitor
             .log_decision(
-                &policy,
+                policy,
                 DecisionInput {
                     timestamp: Some(exposed_at - Duration::minutes(30)),
                     user_id: Some(unit.clone()),
@@ -105,7 +105,7 @@ fn log_traffic(
             let processing = 40.0 + 20.0 * draw(i, 10 + k);
             let logged = monitor
                 .log_decision(
-                    &policy,
+                    policy,
                     DecisionInput {
                         timestamp: Some(exposed_at + Duration::minutes(1 + k as i64)),
                         user_id: Some(unit.clone()),
@@ -126,7 +126,7 @@ fn log_traffic(
             if draw(i, 100 + k) < like_chance {
                 monitor
                     .log_feedback(
-                        &policy,
+                        policy,
                         FeedbackInput {
                             decision_id: logged.id.clone(),
                             feedback_type: "like".into(),
@@ -141,7 +141,7 @@ fn log_traffic(
                 let rating = 1.0 + (draw(i, 300 + k) * 5.0).floor();
                 monitor
                     .log_feedback(
-                        &policy,
+                        policy,
                         FeedbackInput {
                             decision_id: logged.id.clone(),
                             feedback_type: "rating".into(),

@@ -356,7 +356,7 @@ fn concurrent_writers_lose_nothing() {
                                 )
                             })
                             .collect();
-                        monitor.log_decisions(&policy, events).expect("batch");
+                        monitor.log_decisions(policy, events).expect("batch");
                         // A retry of the same batch from the other store changes nothing.
                     }
                 })
@@ -366,7 +366,7 @@ fn concurrent_writers_lose_nothing() {
             thread.join().expect("writer");
         }
         let metrics = writers[0]
-            .metrics(&policy, &MetricsQuery::default())
+            .metrics(policy, &MetricsQuery::default())
             .expect("metrics");
         assert_eq!(
             metrics.total_recommendations,

@@ -243,16 +243,16 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         let monitor = open_monitor(&database.url, 90);
         assert!(
             monitor
-                .log_decision(&policy, decision("r", 10.0, 0.5))
+                .log_decision(policy, decision("r", 10.0, 0.5))
                 .expect("first")
                 .stored
         );
         let again = monitor
-            .log_decision(&policy, decision("r", 10.0, 0.5))
+            .log_decision(policy, decision("r", 10.0, 0.5))
             .expect("a retry");
         assert!(!again.stored);
         let error = monitor
-            .log_decision(&policy, decision("r", 11.0, 0.5))
+            .log_decision(policy, decision("r", 11.0, 0.5))
             .expect_err("other content");
         assert!(
             matches!(error, bachata_common::Error::Conflict(_)),
@@ -263,7 +263,7 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         // Twice in one batch with different content: nothing written.
         let error = monitor
             .log_decisions(
-                &policy,
+                policy,
                 vec![decision("s", 1.0, 0.5), decision("s", 2.0, 0.5)],
             )
             .expect_err("a batch that contradicts itself");
@@ -280,18 +280,18 @@ fn a_repeated_id_with_other_content_is_a_conflict() {
         };
         assert!(
             monitor
-                .log_feedback(&policy, like("great"))
+                .log_feedback(policy, like("great"))
                 .expect("first")
                 .stored
         );
         assert!(
             !monitor
-                .log_feedback(&policy, like("great"))
+                .log_feedback(policy, like("great"))
                 .expect("a retry")
                 .stored
         );
         let error = monitor
-            .log_feedback(&policy, like("awful"))
+            .log_feedback(policy, like("awful"))
             .expect_err("other content");
         assert!(
             matches!(error, bachata_common::Error::Conflict(_)),

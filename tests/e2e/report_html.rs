@@ -91,7 +91,7 @@ fn log_week(monitor: &Monitor) -> Logged {
     let count = decisions.len();
     let (judged, inputs): (Vec<(String, &str)>, Vec<DecisionInput>) = decisions.into_iter().unzip();
     let logged = monitor
-        .log_decisions(&policy, inputs)
+        .log_decisions(policy, inputs)
         .expect("decisions logged");
     assert_eq!(logged.len(), count);
     let kinds = ["like", "use", "rating", "dislike", "like", "skip", "rating"];
@@ -114,7 +114,7 @@ fn log_week(monitor: &Monitor) -> Logged {
         .collect();
     let feedback_count = feedback.len();
     monitor
-        .log_feedbacks(&policy, feedback)
+        .log_feedbacks(policy, feedback)
         .expect("feedback logged");
     Logged {
         decisions: count,
