@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds the cleanup policies written in Python (examples/keep-python) and JavaScript
-# (examples/largest-first-js) from source, then checks each against the native host and, when
-# it has policy sets, the Python host: the component passes `policy check`, answers the cleanup
-# concern only (every other concern stays embedded), and removes exactly what its rule says
-# from a scratch data directory, in a dry run (nothing removed) and for real.
+# (examples/largest-first-js) from source, and the Python and JavaScript cleanup projects
+# `bachata-common policy new` writes (their rule as written is the stock policy's), then checks
+# each against the native host and, when it has policy sets, the Python host: the component
+# passes `policy check`, answers the cleanup concern only (every other concern stays embedded),
+# and removes exactly what its rule says from a scratch data directory, in a dry run (nothing
+# removed) and for real; a written project plans what the embedded stock policy plans.
 #
 #   bash tests/examples.sh
 #
 # Needs python3, node and npm, and the native host (target/debug/bachata-common, or
 # BACHATA_BIN). The builds install componentize-py (PyPI) and componentize-js (npm) under
-# target/ and examples/largest-first-js/node_modules on their first run; the Python host is
+# target/ and examples/largest-first-js/node_modules on their first run (the written projects
+# into their own .venv and node_modules, in the temporary directory); the Python host is
 # installed into a temporary virtualenv (wasmtime and psutil from PyPI). Package downloads are
 # cached in target/pip-cache and target/npm-cache; everything else lives in a temporary
 # directory removed at the end, including the compiled components (each is compiled once a run).
@@ -129,6 +132,48 @@ cache/sub
 temp/fresh.tmp"
 largest_first_env=(MAX_CACHE_SIZE_GB=0.00001 CACHE_LOW_WATER_RATIO=0.5)
 
+# The scratch data for the projects `policy new` writes: the age rule takes the old files and
+# the directory they emptied; 14,000 bytes stay in the cache against a cap of 0.00001 GiB
+# (10,737 bytes) with a low-water ratio of 0.5 (5,368 bytes): the oldest go first, a, b then
+# c (the largest first would take d and a).
+generated_data() {
+  local data=$1
+  rm -rf "$data"
+  put "$data/temp/old.tmp" 10 $old
+  put "$data/temp/fresh.tmp" 20 $recent
+  put "$data/temp/gone/old.bin" 40 $old
+  touch -d "@$old" "$data/temp/gone"
+  put "$data/cache/ancient.dat" 100 $old
+  put "$data/cache/a.bin" 4000 $((now - 4 * 3600))
+  put "$data/cache/b.bin" 3000 $((now - 3 * 3600))
+  put "$data/cache/sub/c.bin" 2000 $((now - 2 * 3600))
+  put "$data/cache/d.bin" 5000 $((now - 60))
+  mkdir -p "$data/output"
+}
+generated_removals="cache/a.bin cache-cap
+cache/ancient.dat age
+cache/b.bin cache-cap
+cache/sub/c.bin cache-cap
+temp/gone age
+temp/gone/old.bin age
+temp/old.tmp age"
+generated_left="cache/d.bin
+cache/sub
+temp/fresh.tmp"
+generated_env=(MAX_CACHE_SIZE_GB=0.00001 CACHE_LOW_WATER_RATIO=0.5)
+
+# generate LANG: writes a cleanup project in LANG with `policy new` into the scratch directory.
+generate() {
+  local dir=$scratch/projects/$1
+  mkdir -p "$scratch/projects"
+  if "$bin" policy new "$dir" --concern cleanup --lang "$1" > "$scratch/new-$1.log" 2>&1; then
+    pass "policy new writes a $1 cleanup project"
+  else
+    fail "policy new writes a $1 cleanup project"
+    sed 's/^/    /' "$scratch/new-$1.log"
+  fi
+}
+
 # The Python host, when its policy sets are there: installed into a scratch virtualenv with the
 # stock component the native host embeds.
 python_host=""
@@ -160,6 +205,8 @@ check() {
       left_expected=$keep_python_left env_args=("${keep_python_env[@]}") ;;
     largest-first-js) data_fn=largest_first_data removals_expected=$largest_first_removals
       left_expected=$largest_first_left env_args=("${largest_first_env[@]}") ;;
+    generated-*) data_fn=generated_data removals_expected=$generated_removals
+      left_expected=$generated_left env_args=("${generated_env[@]}") ;;
   esac
   echo "--- $name"
 
@@ -185,18 +232,18 @@ check() {
     sed 's/^/    /' check.log
   fi
 
-  local origins
+  # Every concern of the contract (as the host lists them) but cleanup stays embedded.
+  local origins expected
   origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
 import json, sys
 concerns = json.load(sys.stdin)["concerns"]
 print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
-  same "$name answers cleanup only (policy info)" "cleanup $wasm
-config embedded
-errors embedded
-experiments embedded
-monitor embedded
-organizer embedded
-pose embedded" "$origins"
+  expected=$("$bin" policy info --json 2>>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + (sys.argv[1] if name == "cleanup" else "embedded")
+                for name in sorted(concerns)))' "$wasm")
+  same "$name answers cleanup only (policy info)" "$expected" "$origins"
 
   local data=$work/data before
   "$data_fn" "$data"
@@ -205,6 +252,16 @@ pose embedded" "$origins"
     --json > dry.json 2> dry.err; then
     same "$name dry run plans the expected removals" "$removals_expected" "$(removals dry.json)"
     same "$name dry run removes nothing" "$before" "$(tree "$data")"
+    if [[ $name == generated-* ]]; then
+      if env "${env_args[@]}" BACHATA_DATA_DIR="$data" "$bin" cleanup --dry-run --json \
+        > stock.json 2> stock.err; then
+        same "$name plans what the stock policy plans" "$(removals stock.json)" \
+          "$(removals dry.json)"
+      else
+        fail "$name: the stock policy's dry run"
+        sed 's/^/    /' stock.err
+      fi
+    fi
   else
     fail "$name dry run"
     sed 's/^/    /' dry.err
@@ -263,6 +320,10 @@ json.dump(resource_manager.run_cleanup(), open("py-real.json", "w"))
 
 check keep-python "$root/examples/keep-python/build.sh"
 check largest-first-js "$root/examples/largest-first-js/build.sh"
+generate python
+check generated-python "$scratch/projects/python/build.sh"
+generate js
+check generated-js "$scratch/projects/js/build.sh"
 
 echo
 echo "examples: $passed passed, $failed failed, $skipped skipped"

@@ -23,6 +23,7 @@ mod openapi;
 mod organizer;
 mod organizer_files;
 mod organizer_vectors;
+mod policy_new;
 mod policy_set;
 mod pose;
 mod redaction;

@@ -37,9 +37,10 @@
 //! The kit calls the host through [`Host`], so a rule also runs natively against a fake
 //! filesystem ([`CleanupRun::with_host`]) in unit tests.
 //!
-//! This file is the module `kit` of its crate (`mod kit;` in `lib.rs`): export the policy
-//! with `kit::export!(MyPolicy);` (under `#[cfg(target_family = "wasm")]`: a native build,
-//! for unit tests, cannot carry the component's export names). It reads the contract from the crate's `wit/` directory.
+//! This file is the module `kit` of its crate (`pub mod kit;` in `lib.rs`) and reads the
+//! contract from the crate's `wit/` directory. Export the policy with `kit::export!(MyPolicy);`
+//! under `#[cfg(target_family = "wasm")]`: a native build (for unit tests) cannot carry the
+//! component's export names.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 

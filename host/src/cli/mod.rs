@@ -15,6 +15,7 @@ mod experiments;
 mod monitor;
 mod organize;
 mod output;
+mod policy_new;
 mod pose;
 mod progress;
 
@@ -171,6 +172,11 @@ pub enum PolicyCommand {
         /// Where to write the `.wasm` file.
         out: PathBuf,
     },
+    /// Write a new policy project into the new directory NAME.
+    ///
+    /// The project holds the contract's WIT, the language's kit, a rule to edit (the stock one
+    /// to start from) and its build files; it builds as it is and passes `policy check`.
+    New(policy_new::NewArgs),
 }
 
 /// Loads the active policy: the one `policy check PATH` checks, else the one `--policy`
@@ -185,6 +191,10 @@ fn load_policy(cli: &Cli) -> Result<Policy, Error> {
 /// Runs the command and reports a failure (one line on stderr, with `--json` a problem
 /// document rendered by the active policy) with the right exit code.
 pub fn main(cli: &Cli) -> ExitCode {
+    // Writing a project needs no policy (a broken `BACHATA_POLICY` must not stop it).
+    if let Command::Policy(PolicyCommand::New(args)) = &cli.command {
+        return policy_new::run(args, cli.json);
+    }
     let policy = match load_policy(cli) {
         Ok(policy) => Arc::new(policy),
         // Without an active policy, the embedded one renders the error (and says so).
@@ -256,6 +266,7 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
             output::path(out, cli.json);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy(PolicyCommand::New(args)) => Ok(policy_new::run(args, cli.json)),
         Command::Run(args) => {
             let config = config::load(policy, args.env_file.as_deref())?;
             bachata_common::daemon::check_listen(&config.daemon)?;
