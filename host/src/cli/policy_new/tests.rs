@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use bachata_common::policy::Concern;
 
 use super::project::{
-    JS_PACKAGE, Names, WIT, js_dev_dependencies, js_lockfile, project, python_requirements, render,
-    templates, wit_bindgen_version,
+    JS_KIT, JS_PACKAGE, Names, WIT, js_dev_dependencies, js_lockfile, project, python_requirements,
+    render, templates, wit_bindgen_version,
 };
 use super::{Lang, NewArgs, NewError, create, last_segment, writable_concern};
 
@@ -69,6 +69,18 @@ fn the_pins_are_the_examples() {
         serde_json::from_str(&js_lockfile("p").expect("lockfile")).expect("lock");
     assert_eq!(lock["name"], "p");
     assert_eq!(lock["packages"][""]["name"], "p");
+}
+
+#[test]
+fn the_javascript_kit_imports_this_contract_version() {
+    // componentize-js resolves imports by their full versioned names: the kit must name the
+    // version of the WIT it is built with.
+    let contract = concat!("bachata:common/host-fs@", env!("BACHATA_WIT_VERSION"), "'");
+    assert!(
+        JS_KIT.contains(contract),
+        "kit.js does not import {contract}"
+    );
+    assert_eq!(JS_KIT.matches("bachata:common/").count(), 1);
 }
 
 #[test]
