@@ -7,6 +7,12 @@
 # and removes exactly what its rule says from a scratch data directory, in a dry run (nothing
 # removed) and for real; a written project plans what the embedded stock policy plans.
 #
+# It also builds the Python and JavaScript errors projects `policy new` writes (their catalog as
+# written is the stock policy's): each passes `policy check`, answers the errors concern only,
+# answers `errors message`, `errors list` and a failure's problem document exactly as the stock
+# policy does, in the Python host every function of `errors` for the same inputs as well, and
+# shows a message changed in its table once rebuilt.
+#
 #   bash tests/examples.sh
 #
 # Needs python3, node and npm, and the native host (target/debug/bachata-common, or
@@ -162,15 +168,16 @@ cache/sub
 temp/fresh.tmp"
 generated_env=(MAX_CACHE_SIZE_GB=0.00001 CACHE_LOW_WATER_RATIO=0.5)
 
-# generate LANG: writes a cleanup project in LANG with `policy new` into the scratch directory.
+# generate CONCERN LANG: writes a CONCERN project in LANG with `policy new` into the scratch
+# directory, at projects/CONCERN-LANG.
 generate() {
-  local dir=$scratch/projects/$1
+  local dir=$scratch/projects/$1-$2
   mkdir -p "$scratch/projects"
-  if "$bin" policy new "$dir" --concern cleanup --lang "$1" > "$scratch/new-$1.log" 2>&1; then
-    pass "policy new writes a $1 cleanup project"
+  if "$bin" policy new "$dir" --concern "$1" --lang "$2" > "$scratch/new-$1-$2.log" 2>&1; then
+    pass "policy new writes a $2 $1 project"
   else
-    fail "policy new writes a $1 cleanup project"
-    sed 's/^/    /' "$scratch/new-$1.log"
+    fail "policy new writes a $2 $1 project"
+    sed 's/^/    /' "$scratch/new-$1-$2.log"
   fi
 }
 
@@ -318,12 +325,160 @@ json.dump(resource_manager.run_cleanup(), open("py-real.json", "w"))
   cd "$root" || exit 1
 }
 
+# The Python host's answers to every function of `errors`, for the same inputs under the stock
+# policy alone and under each component given: the same, exactly (texts byte for byte).
+cat > "$scratch/errors-answers.py" <<'PY'
+import sys
+
+import bachata_common
+from bachata_common import policy
+
+
+def kinds(context):
+    return [
+        {"tag": "generation"},
+        {"tag": "youtube-download", "val": context},
+        {"tag": "music-analysis", "val": context},
+        {"tag": "move-analysis", "val": context},
+        {"tag": "video-generation"},
+        {"tag": "validation", "val": {"field": context, "value": None}},
+        {"tag": "validation", "val": {"field": "f", "value": context}},
+        {"tag": "resource", "val": context},
+        {"tag": "service-unavailable", "val": context},
+    ]
+
+
+# Quotes, escapes, control characters, non-ASCII; detail keys JSON objects would reorder
+# (`7`, `10`), a repeated one, one beyond the basic plane and one at its end.
+ODD = "\"q\" \\ \x00\x01\x1f\x7f\b\f\n\r\t \u00e9 \u2028 \U0001F600 \uffff"
+DETAILS = [("url", "given"), ("7", "seven"), ("10", "ten"), ("b", "2"), ("a", "1"),
+           ("a", "again"), ("\U0001F600", "astral"), ("\uffff", "basic"), ("field", "x"),
+           ("value", ODD)]
+
+
+def answers():
+    out = {"catalog": policy.catalog()}
+    codes = sorted({e["error-code"] for e in out["catalog"]})
+    codes += ["NOPE_ERROR", "validation_error", "", ODD, "\u00c9RROR_\u00c4"]
+    types = sorted({e["error-type"] for e in out["catalog"]}) + ["nope", "", ODD]
+    out["user-friendly-message"] = [policy.user_friendly_message(c, t) for c in codes for t in types]
+    out["http-status"] = [policy.http_status(c) for c in codes]
+    out["code-of"] = [policy.code_of(k) for k in kinds(None)]
+    errors = [policy.make_error(kind, ODD, given)
+              for context in [None, "ctx", ODD] for kind in kinds(context)
+              for given in [[], DETAILS]]
+    out["make-error"] = errors
+    errors += [dict(errors[-1], **{"error-code": code}) for code in codes]
+    out["problem-json"] = [policy.problem_json(e, t, i) for e in errors
+                           for t in [None, "default", "too_short", "nope", ODD]
+                           for i in [None, "/v1/x", ODD]]
+    return out
+
+
+bachata_common.load_policy([])
+stock = answers()
+for wasm in sys.argv[1:]:
+    info = bachata_common.load_policy([wasm])
+    origins = {name: concern["origin"] for name, concern in info.items()}
+    expected = {name: "embedded" for name in origins}
+    expected["errors"] = wasm
+    assert origins == expected, origins
+    mine = answers()
+    for function, answered in stock.items():
+        for stock_answer, answer in zip(answered, mine[function]):
+            assert answer == stock_answer, f"{function}: {answer!r}, not {stock_answer!r}"
+        assert len(answered) == len(mine[function]), function
+PY
+
+# check_errors NAME BUILD SOURCE: every check of a written errors project, whose table is in
+# SOURCE.
+check_errors() {
+  local name=$1 build=$2 source=$3 wasm=$scratch/$1.wasm
+  echo "--- $name"
+  local start=$SECONDS
+  if bash "$build" "$wasm" > "$scratch/$name.build.log" 2>&1; then
+    pass "$name builds ($((SECONDS - start)) s, $(($(stat -c %s "$wasm") / 1048576)) MiB)"
+  else
+    fail "$name builds"
+    sed 's/^/    /' "$scratch/$name.build.log" | tail -20
+    return
+  fi
+  local work=$scratch/$name
+  mkdir -p "$work"
+  cd "$work" || return
+
+  start=$SECONDS
+  if "$bin" policy check "$wasm" > check.log 2>&1; then
+    pass "$name passes policy check ($((SECONDS - start)) s, compiling included)"
+  else
+    fail "$name passes policy check"
+    sed 's/^/    /' check.log
+  fi
+
+  local origins expected
+  origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
+  expected=$("$bin" policy info --json 2>>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + (sys.argv[1] if name == "errors" else "embedded")
+                for name in sorted(concerns)))' "$wasm")
+  same "$name answers errors only (policy info)" "$expected" "$origins"
+
+  # The same output as the stock policy's, exit code included.
+  local -a args
+  for command in "errors message MUSIC_ANALYSIS_ERROR" "errors list --json" \
+    "errors message MUSIC_ANALYSIS_ERROR too_short --json" "errors message NOPE_ERROR" \
+    "--json tmp user-dir ../x"; do
+    read -ra args <<< "$command"
+    same "$name answers \`$command\` as the stock policy" \
+      "$("$bin" "${args[@]}" 2>/dev/null; echo "exit $?")" \
+      "$("$bin" --policy "$wasm" "${args[@]}" 2>/dev/null; echo "exit $?")"
+  done
+
+  $python_host_ready || setup_python_host
+  if [ -n "$python_host" ]; then
+    if "$python_host" "$scratch/errors-answers.py" "$wasm" > py.log 2>&1; then
+      pass "$name answers every function of errors as the stock policy (Python host)"
+    else
+      fail "$name answers every function of errors as the stock policy (Python host)"
+      sed 's/^/    /' py.log | tail -20
+    fi
+  fi
+
+  # A message changed in the table is the one the host shows.
+  local old="We couldn't analyse the music. Please try another song."
+  local new="Pick another song: this one could not be analysed."
+  python3 -c '
+import sys
+path, old, new = sys.argv[1:]
+text = open(path, encoding="utf-8").read()
+assert text.count(old) == 1, "the message is not in the table once"
+open(path, "w", encoding="utf-8").write(text.replace(old, new))' "$source" "$old" "$new"
+  if bash "$build" "$wasm" > "$scratch/$name.rebuild.log" 2>&1; then
+    same "$name shows a message changed in its table" "$new" \
+      "$("$bin" --policy "$wasm" errors message MUSIC_ANALYSIS_ERROR 2>&1)"
+  else
+    fail "$name builds with a changed message"
+    sed 's/^/    /' "$scratch/$name.rebuild.log" | tail -20
+  fi
+  cd "$root" || exit 1
+}
+
 check keep-python "$root/examples/keep-python/build.sh"
 check largest-first-js "$root/examples/largest-first-js/build.sh"
-generate python
-check generated-python "$scratch/projects/python/build.sh"
-generate js
-check generated-js "$scratch/projects/js/build.sh"
+generate cleanup python
+check generated-python "$scratch/projects/cleanup-python/build.sh"
+generate cleanup js
+check generated-js "$scratch/projects/cleanup-js/build.sh"
+generate errors python
+check_errors generated-errors-python "$scratch/projects/errors-python/build.sh" \
+  "$scratch/projects/errors-python/app.py"
+generate errors js
+check_errors generated-errors-js "$scratch/projects/errors-js/build.sh" \
+  "$scratch/projects/errors-js/policy.js"
 
 echo
 echo "examples: $passed passed, $failed failed, $skipped skipped"

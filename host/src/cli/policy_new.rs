@@ -1,7 +1,8 @@
 //! `bachata-common policy new NAME --concern C --lang L`: writes a new directory holding a
 //! policy project that builds as it is and passes `policy check`: the contract's WIT files as
-//! this binary was built with them, the kit of the language (the one copy in `examples/`), a
-//! starting rule (`host/templates/policy-new/`), the build files and a README.
+//! this binary was built with them, a starting rule (`host/templates/policy-new/`), the build
+//! files and a README. A `cleanup` project has the kit of its language (the one copy in
+//! `examples/`); an `errors` project holds the embedded stock policy's catalog as a table.
 //!
 //! Nothing existing is ever overwritten or followed: `NAME` must not exist (not even as a
 //! dangling link), the directory is created by this command and everything inside it is
@@ -16,6 +17,7 @@ use serde_json::json;
 use bachata_common::policy::Concern;
 use bachata_common::text::printable;
 
+mod catalog;
 mod project;
 mod write;
 
@@ -27,7 +29,7 @@ pub struct NewArgs {
     /// The directory to create for the project; it must not exist.
     #[arg(value_name = "NAME")]
     pub name: PathBuf,
-    /// The concern the policy answers (`cleanup`).
+    /// The concern the policy answers (`cleanup` or `errors`).
     #[arg(long, value_name = "CONCERN")]
     pub concern: String,
     /// The language of the project.
@@ -116,27 +118,30 @@ impl NewError {
 }
 
 /// The concerns this command writes.
-const WRITABLE: [Concern; 1] = [Concern::Cleanup];
+const WRITABLE: [Concern; 2] = [Concern::Cleanup, Concern::Errors];
 
 /// The concern named `name`, if this command writes it.
 fn writable_concern(name: &str) -> Result<Concern, NewError> {
-    let list = |concerns: &[Concern]| {
-        concerns
-            .iter()
-            .map(|concern| concern.name())
-            .collect::<Vec<_>>()
-            .join(", ")
+    let names = |concerns: &[Concern]| -> Vec<&str> {
+        concerns.iter().map(|concern| concern.name()).collect()
+    };
+    let list = |concerns: &[Concern]| names(concerns).join(", ");
+    // `cleanup and errors`
+    let writable = || match names(&WRITABLE).split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     };
     match Concern::parse(name) {
         Some(concern) if WRITABLE.contains(&concern) => Ok(concern),
         Some(_) => Err(NewError::Unwritable {
             concern: name.to_string(),
-            writable: list(&WRITABLE),
+            writable: writable(),
         }),
         None => Err(NewError::UnknownConcern {
             concern: printable(name).into_owned(),
             all: list(&Concern::ALL),
-            writable: list(&WRITABLE),
+            writable: writable(),
         }),
     }
 }
@@ -225,8 +230,13 @@ pub fn run(args: &NewArgs, as_json: bool) -> ExitCode {
         });
         println!("{created:#}");
     } else {
+        let article = if concern.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         println!(
-            "created {}: a {} policy in {} ({} files); to build and check it:",
+            "created {}: {article} {} policy in {} ({} files); to build and check it:",
             printable(&path),
             concern.name(),
             args.lang.label(),

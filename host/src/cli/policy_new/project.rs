@@ -1,10 +1,12 @@
-//! The files of a project: the contract's WIT and the kits as this binary embeds them, and the
-//! templates (`host/templates/policy-new/`) filled with the project's names.
+//! The files of a project: the contract's WIT and the kits as this binary embeds them, the
+//! templates (`host/templates/policy-new/`) filled with the project's names and, for `errors`,
+//! the stock catalog as a table.
 
 use serde_json::json;
 
 use bachata_common::policy::Concern;
 
+use super::catalog::{self, Stock};
 use super::{Lang, NewError};
 
 /// The contract's WIT files, as this binary was built with them (a unit test keeps the list
@@ -70,14 +72,20 @@ pub mod templates {
     template!(RUST_MANIFEST, "rust/Cargo.toml");
     template!(RUST_CLEANUP, "rust/cleanup.rs");
     template!(RUST_CLEANUP_README, "rust/cleanup.README.md");
+    template!(RUST_ERRORS, "rust/errors.rs");
+    template!(RUST_ERRORS_README, "rust/errors.README.md");
     template!(RUST_GITIGNORE, "rust/gitignore");
     template!(PYTHON_CLEANUP, "python/cleanup.py");
     template!(PYTHON_CLEANUP_README, "python/cleanup.README.md");
+    template!(PYTHON_ERRORS, "python/errors.py");
+    template!(PYTHON_ERRORS_README, "python/errors.README.md");
     template!(PYTHON_BUILD, "python/build.sh");
     template!(PYTHON_REQUIREMENTS, "python/requirements.txt");
     template!(PYTHON_GITIGNORE, "python/gitignore");
     template!(JS_CLEANUP, "js/cleanup.js");
     template!(JS_CLEANUP_README, "js/cleanup.README.md");
+    template!(JS_ERRORS, "js/errors.js");
+    template!(JS_ERRORS_README, "js/errors.README.md");
     template!(JS_BUILD, "js/build.sh");
     template!(JS_PACKAGE, "js/package.json");
     template!(JS_GITIGNORE, "js/gitignore");
@@ -237,8 +245,37 @@ pub fn python_requirements() -> String {
         .join("\n")
 }
 
-/// The files of a `concern` project in `lang`.
+/// The files of a `concern` project in `lang` (an `errors` project starts from the embedded
+/// stock policy's catalog).
 pub fn project(concern: Concern, lang: Lang, names: &Names) -> Result<Vec<File>, NewError> {
+    let stock = match concern {
+        Concern::Errors => Some(catalog::stock()?),
+        _ => None,
+    };
+    project_from(concern, lang, names, stock.as_ref())
+}
+
+/// The templates of a project: its source file and its README.
+fn sources(concern: Concern, lang: Lang) -> (&'static str, &'static str) {
+    use templates::*;
+    match (concern, lang) {
+        (Concern::Errors, Lang::Rust) => (RUST_ERRORS, RUST_ERRORS_README),
+        (Concern::Errors, Lang::Python) => (PYTHON_ERRORS, PYTHON_ERRORS_README),
+        (Concern::Errors, Lang::Js) => (JS_ERRORS, JS_ERRORS_README),
+        (_, Lang::Rust) => (RUST_CLEANUP, RUST_CLEANUP_README),
+        (_, Lang::Python) => (PYTHON_CLEANUP, PYTHON_CLEANUP_README),
+        (_, Lang::Js) => (JS_CLEANUP, JS_CLEANUP_README),
+    }
+}
+
+/// The files of a `concern` project in `lang`; `stock` is the catalog an `errors` project
+/// starts from.
+pub fn project_from(
+    concern: Concern,
+    lang: Lang,
+    names: &Names,
+    stock: Option<&Stock>,
+) -> Result<Vec<File>, NewError> {
     let world = format!("{}-policy", concern.name());
     let wasm = names.wasm(lang);
     let wit_bindgen = wit_bindgen_version()?;
@@ -253,47 +290,78 @@ pub fn project(concern: Concern, lang: Lang, names: &Names) -> Result<Vec<File>,
         ("wit_bindgen", wit_bindgen.as_str()),
     ];
     let fill = |template: &str| render(template, &values);
+    let (source, readme) = sources(concern, lang);
+    // The catalog goes in last: its messages are data, never a template.
+    let source = match (concern, stock) {
+        (Concern::Errors, Some(stock)) => render(
+            &fill(source),
+            &[
+                ("problem_type", &catalog::literal(lang, &stock.problem_type)),
+                ("catalog", &catalog::table(lang, &stock.codes)),
+            ],
+        ),
+        (Concern::Errors, None) => {
+            return Err(embedded("stock policy", "no catalog to start from"));
+        }
+        _ => fill(source),
+    };
+    // A cleanup project has the kit of its language; an errors project needs none.
+    let kit = concern == Concern::Cleanup;
     let mut files: Vec<File> = WIT
         .iter()
         .map(|(name, text)| File::new(format!("wit/{name}"), *text))
         .collect();
     match lang {
-        Lang::Rust => files.extend([
-            File::new("Cargo.toml", fill(templates::RUST_MANIFEST)),
-            File::new("src/lib.rs", fill(templates::RUST_CLEANUP)),
-            File::new("src/kit.rs", RUST_KIT),
-            File::new("README.md", fill(templates::RUST_CLEANUP_README)),
-            File::new(".gitignore", templates::RUST_GITIGNORE),
-        ]),
-        Lang::Python => files.extend([
-            File::new("app.py", fill(templates::PYTHON_CLEANUP)),
-            File::new("bachata_policy_kit.py", PYTHON_KIT),
-            File::new(
-                "requirements.txt",
-                render(
-                    templates::PYTHON_REQUIREMENTS,
-                    &[("requirements", &python_requirements())],
+        Lang::Rust => {
+            files.extend([
+                File::new("Cargo.toml", fill(templates::RUST_MANIFEST)),
+                File::new("src/lib.rs", source),
+            ]);
+            if kit {
+                files.push(File::new("src/kit.rs", RUST_KIT));
+            }
+            files.extend([
+                File::new("README.md", fill(readme)),
+                File::new(".gitignore", templates::RUST_GITIGNORE),
+            ]);
+        }
+        Lang::Python => {
+            files.push(File::new("app.py", source));
+            if kit {
+                files.push(File::new("bachata_policy_kit.py", PYTHON_KIT));
+            }
+            files.extend([
+                File::new(
+                    "requirements.txt",
+                    render(
+                        templates::PYTHON_REQUIREMENTS,
+                        &[("requirements", &python_requirements())],
+                    ),
                 ),
-            ),
-            File::script("build.sh", fill(templates::PYTHON_BUILD)),
-            File::new("README.md", fill(templates::PYTHON_CLEANUP_README)),
-            File::new(".gitignore", templates::PYTHON_GITIGNORE),
-        ]),
-        Lang::Js => files.extend([
-            File::new("policy.js", fill(templates::JS_CLEANUP)),
-            File::new("kit.js", JS_KIT),
-            File::new(
-                "package.json",
-                render(
-                    &fill(templates::JS_PACKAGE),
-                    &[("dev_dependencies", &js_dev_dependencies()?)],
+                File::script("build.sh", fill(templates::PYTHON_BUILD)),
+                File::new("README.md", fill(readme)),
+                File::new(".gitignore", templates::PYTHON_GITIGNORE),
+            ]);
+        }
+        Lang::Js => {
+            files.push(File::new("policy.js", source));
+            if kit {
+                files.push(File::new("kit.js", JS_KIT));
+            }
+            files.extend([
+                File::new(
+                    "package.json",
+                    render(
+                        &fill(templates::JS_PACKAGE),
+                        &[("dev_dependencies", &js_dev_dependencies()?)],
+                    ),
                 ),
-            ),
-            File::new("package-lock.json", js_lockfile(&names.package)?),
-            File::script("build.sh", fill(templates::JS_BUILD)),
-            File::new("README.md", fill(templates::JS_CLEANUP_README)),
-            File::new(".gitignore", templates::JS_GITIGNORE),
-        ]),
+                File::new("package-lock.json", js_lockfile(&names.package)?),
+                File::script("build.sh", fill(templates::JS_BUILD)),
+                File::new("README.md", fill(readme)),
+                File::new(".gitignore", templates::JS_GITIGNORE),
+            ]);
+        }
     }
     Ok(files)
 }
