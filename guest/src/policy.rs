@@ -148,18 +148,18 @@ pub trait Policy {
     fn events_check_decisions(
         events: Vec<EventDecision>,
         now: Instant,
-        batch: bool,
+        batch_start: Option<u32>,
     ) -> Result<Vec<EventDecision>, AppError> {
-        crate::events::check_decisions(events, now, batch)
+        crate::events::check_decisions(events, now, batch_start)
     }
 
     /// `events.check-feedback`.
     fn events_check_feedback(
         events: Vec<EventFeedback>,
         now: Instant,
-        batch: bool,
+        batch_start: Option<u32>,
     ) -> Result<Vec<EventFeedback>, AppError> {
-        crate::events::check_feedback(events, now, batch)
+        crate::events::check_feedback(events, now, batch_start)
     }
 
     /// `events.refused`.
@@ -372,16 +372,24 @@ macro_rules! export_policy {
                 fn check_decisions(
                     events: Vec<EventDecision>,
                     now: Instant,
-                    batch: bool,
+                    batch_start: Option<u32>,
                 ) -> Result<Vec<EventDecision>, AppError> {
-                    <$policy as $crate::policy::Policy>::events_check_decisions(events, now, batch)
+                    <$policy as $crate::policy::Policy>::events_check_decisions(
+                        events,
+                        now,
+                        batch_start,
+                    )
                 }
                 fn check_feedback(
                     events: Vec<EventFeedback>,
                     now: Instant,
-                    batch: bool,
+                    batch_start: Option<u32>,
                 ) -> Result<Vec<EventFeedback>, AppError> {
-                    <$policy as $crate::policy::Policy>::events_check_feedback(events, now, batch)
+                    <$policy as $crate::policy::Policy>::events_check_feedback(
+                        events,
+                        now,
+                        batch_start,
+                    )
                 }
                 fn refused(refusal: Refusal, index: Option<u32>) -> AppError {
                     <$policy as $crate::policy::Policy>::events_refused(refusal, index)

@@ -10,6 +10,7 @@ mod component;
 mod daemon;
 mod daemon_limits;
 mod deep_walks;
+mod events_policy;
 mod experiment_vectors;
 mod experiments;
 mod experiments_http;

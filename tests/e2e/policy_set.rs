@@ -340,3 +340,46 @@ fn a_set_of_many_files_is_watched_by_one_watcher_and_a_removed_file_is_said() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stderr.matches("policy file is gone").count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_file_named_through_a_linked_directory_is_reloaded_and_a_recreated_directory_is_watched_again()
+{
+    let mut sandbox = Sandbox::new();
+    let teapot = std::fs::read(test_policy("teapot")).expect("teapot");
+    let stock = bachata_common::policy::EMBEDDED_POLICY.to_vec();
+    let real = sandbox.path().join("real");
+    let gone = sandbox.path().join("gone");
+    std::fs::create_dir(&real).expect("mkdir");
+    std::fs::create_dir(&gone).expect("mkdir");
+    std::os::unix::fs::symlink(&real, sandbox.path().join("alias")).expect("symlink");
+    std::fs::write(real.join("a.wasm"), &teapot).expect("write");
+    std::fs::write(real.join("b.wasm"), &teapot).expect("write");
+    std::fs::write(gone.join("c.wasm"), &teapot).expect("write");
+    let a = real.join("a.wasm");
+    let b = sandbox.path().join("alias").join("b.wasm");
+    let c = gone.join("c.wasm");
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0").env(
+        "BACHATA_POLICY",
+        &format!("{}:{}:{}", text(&b), text(&a), text(&c)),
+    );
+    let daemon = sandbox.daemon();
+    // Both names of the one directory are heard.
+    let staged = sandbox.write("staged.wasm", &stock);
+    std::fs::rename(&staged, real.join("b.wasm")).expect("rename");
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 1");
+    let staged = sandbox.write("staged.wasm", &stock);
+    std::fs::rename(&staged, &a).expect("rename");
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 2");
+    // A directory removed with its file and made again: the file is found and loaded.
+    std::fs::remove_dir_all(&gone).expect("rm -r");
+    daemon.wait_for_metric("policy_reloads_total{result=\"gone\"} 1");
+    std::fs::create_dir(&gone).expect("mkdir again");
+    std::fs::write(&c, &stock).expect("write again");
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 3");
+    // And it is watched again: a later change is heard too.
+    let staged = sandbox.write("staged.wasm", &teapot);
+    std::fs::rename(&staged, &c).expect("rename");
+    daemon.wait_for_metric("policy_reloads_total{result=\"success\"} 4");
+    let (code, stderr) = daemon.terminate();
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -485,14 +485,14 @@ describe('events.json', async () => {
   for (const vector of cases['check-decisions']) {
     test(`check-decisions: ${vector.name}`, () => {
       const decisions = sent(cases.decision, vector.events);
-      assert.deepEqual(resultOf(() => events.checkDecisions(decisions, now, vector.batch)), vector.expect);
+      assert.deepEqual(resultOf(() => events.checkDecisions(decisions, now, vector['batch-start'])), vector.expect);
     });
   }
 
   for (const vector of cases['check-feedback']) {
     test(`check-feedback: ${vector.name}`, () => {
       const feedback = sent(cases.feedback, vector.events);
-      assert.deepEqual(resultOf(() => events.checkFeedback(feedback, now, vector.batch)), vector.expect);
+      assert.deepEqual(resultOf(() => events.checkFeedback(feedback, now, vector['batch-start'])), vector.expect);
     });
   }
 

@@ -327,14 +327,14 @@ def sent(base: dict, events: list) -> list:
 @pytest.mark.parametrize("case", EVENTS["check-decisions"], ids=names(EVENTS["check-decisions"]))
 def test_events_check_decisions(case):
     decisions = sent(EVENTS["decision"], case["events"])
-    result = _component.call("events", "check-decisions", decisions, EVENTS["now"], case["batch"])
+    result = _component.call("events", "check-decisions", decisions, EVENTS["now"], case["batch-start"])
     assert exact(result) == exact(case["expect"])
 
 
 @pytest.mark.parametrize("case", EVENTS["check-feedback"], ids=names(EVENTS["check-feedback"]))
 def test_events_check_feedback(case):
     feedback = sent(EVENTS["feedback"], case["events"])
-    result = _component.call("events", "check-feedback", feedback, EVENTS["now"], case["batch"])
+    result = _component.call("events", "check-feedback", feedback, EVENTS["now"], case["batch-start"])
     assert exact(result) == exact(case["expect"])
 
 

@@ -19,7 +19,7 @@
 //!     experiment_id: None,
 //!     variation: None,
 //! };
-//! let checked = events::check_decisions(vec![sent], now, false).unwrap();
+//! let checked = events::check_decisions(vec![sent], now, None).unwrap();
 //! assert_eq!(checked[0].algorithm_version.as_deref(), Some("1.0"));
 //! assert_eq!(checked[0].recommendation_scores[0].to_bits(), 0.0f64.to_bits());
 //! ```
@@ -97,16 +97,22 @@ fn positive_zero(value: f64) -> f64 {
     value + 0.0
 }
 
-/// Checks every event with `check`; in a `batch`, an error names the event by its index.
+/// Checks every event with `check`; in a batch whose first event is at `batch_start`, an
+/// error names the event by its index in the batch.
 fn check_all<E>(
     events: Vec<E>,
-    batch: bool,
+    batch_start: Option<u32>,
     check: impl Fn(E) -> Result<E, AppError>,
 ) -> Result<Vec<E>, AppError> {
     events
         .into_iter()
         .enumerate()
-        .map(|(index, event)| check(event).map_err(|e| if batch { in_batch(e, index) } else { e }))
+        .map(|(offset, event)| {
+            check(event).map_err(|error| match batch_start {
+                Some(start) => in_batch(error, start as usize + offset),
+                None => error,
+            })
+        })
         .collect()
 }
 
@@ -114,18 +120,18 @@ fn check_all<E>(
 pub fn check_decisions(
     events: Vec<Decision>,
     now: Instant,
-    batch: bool,
+    batch_start: Option<u32>,
 ) -> Result<Vec<Decision>, AppError> {
-    check_all(events, batch, |event| check_decision(event, now))
+    check_all(events, batch_start, |event| check_decision(event, now))
 }
 
 /// `events.check-feedback`.
 pub fn check_feedback(
     events: Vec<Feedback>,
     now: Instant,
-    batch: bool,
+    batch_start: Option<u32>,
 ) -> Result<Vec<Feedback>, AppError> {
-    check_all(events, batch, |event| check_one_feedback(event, now))
+    check_all(events, batch_start, |event| check_one_feedback(event, now))
 }
 
 /// Entries sorted by name; a name given twice is refused.

@@ -294,16 +294,25 @@ fn a_batch_error_names_the_event() {
         feedback_type: "love".into(),
         ..feedback("like", None)
     };
-    let error = check_feedback(vec![feedback("like", None), bad], NOW, true).expect_err("bad");
+    let error =
+        check_feedback(vec![feedback("like", None), bad.clone()], NOW, Some(0)).expect_err("bad");
     assert!(error.message.starts_with("event 1: unknown feedback_type"));
     assert_eq!(field_of(error).as_deref(), Some("[1].feedback_type"));
+    // A later part of a long batch names the event by its index in the whole batch.
+    let error = check_feedback(vec![feedback("like", None), bad], NOW, Some(500)).expect_err("bad");
+    assert!(
+        error
+            .message
+            .starts_with("event 501: unknown feedback_type")
+    );
+    assert_eq!(field_of(error).as_deref(), Some("[501].feedback_type"));
     let alone = check_feedback(
         vec![Feedback {
             feedback_type: "love".into(),
             ..feedback("like", None)
         }],
         NOW,
-        false,
+        None,
     )
     .expect_err("bad");
     assert_eq!(field_of(alone).as_deref(), Some("feedback_type"));

@@ -4,7 +4,7 @@
 //! components as they are. A component that fails any step is logged with the reason and
 //! counted; the last good one of that file keeps serving.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -195,7 +195,9 @@ fn reload_and_record(shared: &Shared, path: &Path, last: &Mutex<Attempt>) {
 
 /// Watches the policy files until dropped.
 pub struct Watcher {
-    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    _debouncer: Arc<Mutex<Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>>>,
+    /// Dropping it stops the thread that looks for files that are gone.
+    _stop: std::sync::mpsc::Sender<()>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -204,45 +206,82 @@ impl std::fmt::Debug for Watcher {
     }
 }
 
-/// Starts watching the policy files `paths` with one watcher (one inotify instance, whatever
-/// their number), through their directories, so replacing a file by a rename is seen too.
-/// Reloads run on the watcher's thread, one at a time, each file on its own.
-pub fn watch(shared: Arc<Shared>, paths: &[PathBuf]) -> Result<Watcher, Error> {
-    let mut files: HashMap<PathBuf, Mutex<Attempt>> = HashMap::new();
-    let mut directories: BTreeSet<PathBuf> = BTreeSet::new();
-    for path in paths {
-        let path = std::path::absolute(path).map_err(|source| Error::Io {
-            path: path.clone(),
+/// How often files that are gone are looked for (their directory may have gone with them,
+/// and its watch with it).
+pub const GONE_POLL: Duration = Duration::from_secs(1);
+
+/// A policy file of the set, as watched.
+struct Watched {
+    /// The path as the set names it (the key of its component in the set).
+    path: PathBuf,
+    /// The directory it is in, links resolved: what is watched, and what events name.
+    directory: PathBuf,
+    /// The last version tried.
+    last: Mutex<Attempt>,
+}
+
+impl Watched {
+    fn new(path: &Path) -> Result<Self, Error> {
+        let absolute = std::path::absolute(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
             source,
         })?;
-        directories.insert(
-            path.parent()
-                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
-        );
-        // Nothing tried yet: the first event reads the file, and content identical to the
-        // active component (by hash) compiles nothing.
-        files.insert(
-            path,
-            Mutex::new(Attempt {
+        let parent = absolute
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+        // Two names of one directory (a link) get one inotify watch, whose events come under
+        // the name it was first added with: watch and match the resolved directory.
+        let directory = std::fs::canonicalize(&parent).unwrap_or(parent);
+        Ok(Self {
+            path: path.to_path_buf(),
+            directory,
+            last: Mutex::new(Attempt {
                 fingerprint: None,
                 retry_at: None,
                 gone: false,
             }),
-        );
+        })
     }
-    let watched: Vec<PathBuf> = files.keys().cloned().collect();
-    let handler = move |result: DebounceEventResult| match result {
-        Ok(events) => {
-            // In the order of the set, each changed file once.
-            let changed: BTreeSet<&PathBuf> = events
-                .iter()
-                .filter_map(|event| files.get_key_value(&event.path).map(|(path, _)| path))
-                .collect();
-            for path in changed {
-                reload_and_record(&shared, path, &files[path]);
+
+    /// Whether an event's path names this file.
+    fn named_by(&self, event: &Path) -> bool {
+        event.parent() == Some(self.directory.as_path())
+            && event.file_name() == self.path.file_name()
+    }
+
+    fn gone(&self) -> bool {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .gone
+    }
+}
+
+/// Starts watching the policy files `paths` with one watcher (one inotify instance, whatever
+/// their number), through their directories, so replacing a file by a rename is seen too.
+/// Reloads run on the watcher's thread, one at a time, each file on its own. A file that is
+/// gone is looked for every [`GONE_POLL`], its directory watched again when it is back.
+pub fn watch(shared: Arc<Shared>, paths: &[PathBuf]) -> Result<Watcher, Error> {
+    let files: Arc<Vec<Watched>> = Arc::new(
+        paths
+            .iter()
+            .map(|path| Watched::new(path))
+            .collect::<Result<_, _>>()?,
+    );
+    let directories: BTreeSet<PathBuf> = files.iter().map(|file| file.directory.clone()).collect();
+    let handler = {
+        let (shared, files) = (Arc::clone(&shared), Arc::clone(&files));
+        move |result: DebounceEventResult| match result {
+            Ok(events) => {
+                // In the order of the set, each changed file once.
+                for file in files.iter() {
+                    if events.iter().any(|event| file.named_by(&event.path)) {
+                        reload_and_record(&shared, &file.path, &file.last);
+                    }
+                }
             }
+            Err(error) => tracing::warn!(%error, "policy file watcher error"),
         }
-        Err(error) => tracing::warn!(%error, "policy file watcher error"),
     };
     let mut debouncer =
         new_debouncer(DEBOUNCE, handler).map_err(|error| watch_error(Path::new("/"), error))?;
@@ -252,11 +291,39 @@ pub fn watch(shared: Arc<Shared>, paths: &[PathBuf]) -> Result<Watcher, Error> {
             .watch(directory, RecursiveMode::NonRecursive)
             .map_err(|error| watch_error(directory, error))?;
     }
-    for path in &watched {
-        tracing::info!(path = %path.display(), "watching the policy file for changes");
+    for file in files.iter() {
+        tracing::info!(path = %file.path.display(), "watching the policy file for changes");
     }
+    let debouncer = Arc::new(Mutex::new(debouncer));
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let poller = Arc::clone(&debouncer);
+    std::thread::Builder::new()
+        .name("policy-gone".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(GONE_POLL)
+            {
+                for file in files.iter().filter(|file| file.gone()) {
+                    if Fingerprint::of(&file.path).is_none() {
+                        continue;
+                    }
+                    // Back: its directory may be a new one, without the watch.
+                    let _ = poller
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .watcher()
+                        .watch(&file.directory, RecursiveMode::NonRecursive);
+                    reload_and_record(&shared, &file.path, &file.last);
+                }
+            }
+        })
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("policy-gone"),
+            source,
+        })?;
     Ok(Watcher {
         _debouncer: debouncer,
+        _stop: stop,
     })
 }
 

@@ -41,6 +41,8 @@ pub struct Telemetry {
     policy_reloads: Family<Labels, Counter>,
     decisions: Family<Labels, Counter>,
     feedback: Family<Labels, Counter>,
+    /// The label values of `decisions` and `feedback` seen so far, bounded.
+    event_labels: std::sync::Mutex<std::collections::HashSet<String>>,
     decision_processing: Histogram,
 }
 
@@ -75,6 +77,7 @@ impl Telemetry {
             policy_reloads: Family::default(),
             decisions: Family::default(),
             feedback: Family::default(),
+            event_labels: std::sync::Mutex::default(),
             // 1 ms to about 33 s.
             decision_processing: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             registry: Registry::with_prefix("bachata_common"),
@@ -209,11 +212,9 @@ impl Telemetry {
 
     /// Records a decision stored (not a retried one).
     pub fn decision_stored(&self, algorithm_version: &str, processing_time_ms: f64) {
+        let version = self.event_label("algorithm_version", algorithm_version);
         self.decisions
-            .get_or_create(&vec![(
-                "algorithm_version".to_string(),
-                algorithm_version.to_string(),
-            )])
+            .get_or_create(&vec![("algorithm_version".to_string(), version)])
             .inc();
         self.decision_processing
             .observe(processing_time_ms / 1000.0);
@@ -221,9 +222,27 @@ impl Telemetry {
 
     /// Records feedback stored (not a retried one).
     pub fn feedback_stored(&self, feedback_type: &str) {
+        let kind = self.event_label("type", feedback_type);
         self.feedback
-            .get_or_create(&vec![("type".to_string(), feedback_type.to_string())])
+            .get_or_create(&vec![("type".to_string(), kind)])
             .inc();
+    }
+
+    /// An event's label value, escaped; past [`MAX_EVENT_LABELS`] distinct values (the
+    /// policy decides what versions and types are accepted), `other`, so the series stay
+    /// bounded.
+    fn event_label(&self, name: &str, value: &str) -> String {
+        let key = format!("{name}={value}");
+        let mut seen = self
+            .event_labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.contains(&key) || seen.len() < MAX_EVENT_LABELS {
+            seen.insert(key);
+            label_value(value)
+        } else {
+            "other".to_string()
+        }
     }
 
     /// Records `policy` as the active policy set (replacing the previous one's info labels):
@@ -329,6 +348,9 @@ impl Telemetry {
 
 /// A label value as the text exposition format writes it: backslash, double quote and line
 /// feed escaped (a policy file's name may hold any of them).
+/// The most distinct algorithm versions and feedback types labelled, together.
+pub const MAX_EVENT_LABELS: usize = 256;
+
 fn label_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -344,11 +366,24 @@ fn label_value(value: &str) -> String {
 
 #[cfg(test)]
 mod label_tests {
-    use super::label_value;
+    use super::{MAX_EVENT_LABELS, Telemetry, label_value};
 
     #[test]
     fn label_values_escape_what_would_break_the_exposition() {
         assert_eq!(label_value("plain/path.wasm"), "plain/path.wasm");
         assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn event_labels_are_escaped_and_bounded() {
+        let policy = crate::runtime::Policy::shared().expect("policy");
+        let telemetry = Telemetry::new(policy);
+        assert_eq!(telemetry.event_label("algorithm_version", "v\n2"), "v\\n2");
+        for i in 0..MAX_EVENT_LABELS * 2 {
+            telemetry.decision_stored(&format!("v{i}"), 1.0);
+        }
+        assert_eq!(telemetry.event_label("algorithm_version", "new"), "other");
+        // A value seen before keeps its own series.
+        assert_eq!(telemetry.event_label("algorithm_version", "v\n2"), "v\\n2");
     }
 }

@@ -1,7 +1,8 @@
 //! The self-check a policy passes before it is trusted: every component of the set
 //! instantiates, its catalog is usable, it resolves
-//! the default configuration, it assesses a snapshot sensibly, and a forced dry-run cleanup
-//! of a scratch directory answers honestly without removing anything.
+//! the default configuration, it assesses a snapshot sensibly, a forced dry-run cleanup
+//! of a scratch directory answers honestly without removing anything, and the monitor's event
+//! rules take a plain decision and feedback.
 //!
 //! Every step runs under the same limits and rules as real calls, so a policy that loops,
 //! exhausts memory, traps, tries to remove files or answers nonsense fails here, before it
@@ -16,6 +17,7 @@ use crate::capabilities::fs::{Areas, now_secs};
 use crate::capabilities::metrics::SystemResources;
 use crate::types::cleanup::CleanupSettings;
 use crate::types::error::Error;
+use crate::types::monitor::{DecisionInput, FeedbackInput, Refusal};
 
 /// The areas of the scratch directory and the file each holds.
 const SCRATCH_AREAS: [&str; 2] = ["temp", "cache"];
@@ -93,12 +95,44 @@ impl Policy {
         self.assess(&settings, &SystemResources::empty())?;
 
         let planned_removals = self.scratch_cleanup(&settings)?;
+        self.events_check()?;
         Ok(SelfCheck {
             catalog_entries: catalog.len(),
             error_codes: codes.len(),
             settings: config.settings.len(),
             planned_removals,
         })
+    }
+
+    /// The monitor's event rules take a plain decision and a plain like on it, and word a
+    /// refusal as a validation error.
+    fn events_check(&self) -> Result<(), Error> {
+        let failed = |function: &'static str, error: Error| match error {
+            violation @ Error::PolicyViolation { .. } => violation,
+            other => self.violation(function, format!("failed the self-check: {other}")),
+        };
+        let now = chrono::Utc::now();
+        let decision = DecisionInput {
+            decision_id: Some("self-check".into()),
+            input_song: "Self-check song".into(),
+            recommended_moves: vec!["basic_step".into()],
+            recommendation_scores: vec![0.5],
+            processing_time_ms: 10.0,
+            ..DecisionInput::default()
+        };
+        self.check_decisions(vec![decision], now, false)
+            .map_err(|error| failed("events.check-decisions", error))?;
+        let like = FeedbackInput {
+            decision_id: "self-check".into(),
+            feedback_type: "like".into(),
+            move_id: Some("basic_step".into()),
+            ..FeedbackInput::default()
+        };
+        self.check_feedback(vec![like], now, false)
+            .map_err(|error| failed("events.check-feedback", error))?;
+        self.refused(Refusal::UnknownDecision("self-check".into()), Some(0))
+            .map_err(|error| failed("events.refused", error))?;
+        Ok(())
     }
 
     /// A forced dry run over scratch areas holding one file each: it must finish, remove

@@ -84,8 +84,9 @@ pub struct MoveCounts(BTreeMap<String, (u64, u64)>);
 impl MoveCounts {
     /// Counts one decision's moves, best first (a move listed twice counts once).
     pub fn add(&mut self, moves: &[String]) {
+        let mut seen = std::collections::HashSet::with_capacity(moves.len());
         for (rank, id) in moves.iter().enumerate() {
-            if moves[..rank].contains(id) {
+            if !seen.insert(id.as_str()) {
                 continue;
             }
             let entry = self.0.entry(id.clone()).or_default();

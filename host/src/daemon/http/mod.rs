@@ -130,6 +130,9 @@ fn problem(
         Ok((code, document))
     };
     let active = shared.manager.policy();
+    // The policy runs synchronously here, on an async worker: a component's WASI output is
+    // flushed by blocking on the runtime, which a worker may only do as a blocking section.
+    let render = |policy: &Policy| tokio::task::block_in_place(|| render(policy));
     let rendered = render(&active).or_else(|failure| {
         tracing::warn!(%failure, "the active policy could not render an error; the embedded one does");
         Policy::shared().and_then(render).map(|(code, mut document)| {

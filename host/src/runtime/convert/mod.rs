@@ -14,7 +14,9 @@ mod pose;
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
 pub(crate) use errors::built_error;
-pub(crate) use events::{checked_decision, checked_feedback, instant, refusal};
+pub(crate) use events::{
+    checked_decision, checked_feedback, decision_bytes, feedback_bytes, instant, refusal,
+};
 pub(crate) use fs::{page, paths, reason_name, removals};
 pub(crate) use metrics::to_wit_snapshot;
 pub(crate) use monitor::{feedback as monitor_feedback, judged};

@@ -17,7 +17,7 @@ use super::{MAX_BATCH, Monitor, store_error};
 use crate::capabilities::store::StoreError;
 use crate::runtime::Policy;
 use crate::types::error::{AppError, Error};
-use crate::types::monitor::invalid;
+use crate::types::monitor::{Refusal, invalid};
 
 /// The longest line of an import, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -208,7 +208,7 @@ impl Monitor {
                 spool.batches::<E>(policy, &mut |batch, lines| {
                     let count = batch.len();
                     let logged = <E::Checked as Stored>::insert(tx, &batch, true)
-                        .map_err(|error| at_line(worded(policy, error), lines))?;
+                        .map_err(|error| at_line(worded(policy, indexed(error, &batch)), lines))?;
                     let new = logged.iter().filter(|logged| logged.stored).count();
                     imported.stored += new;
                     imported.duplicates += count - new;
@@ -218,6 +218,24 @@ impl Monitor {
                 Ok(imported)
             })
             .map_err(store_error)
+    }
+}
+
+/// A conflict names an id, not an event: here, the first event of the batch with that id,
+/// so that the error names its line.
+fn indexed<S: Stored>(error: StoreError, batch: &[S]) -> StoreError {
+    match error {
+        StoreError::Refused {
+            refusal: Refusal::Conflict { field, id },
+            index: None,
+        } => {
+            let index = batch.iter().position(|event| event.id() == id);
+            StoreError::Refused {
+                refusal: Refusal::Conflict { field, id },
+                index,
+            }
+        }
+        other => other,
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use super::{MAX_BATCH, Monitor};
+use super::{MAX_BATCH, Monitor, store_error};
 use crate::capabilities::store::StoreError;
 use crate::capabilities::store::events;
 use crate::capabilities::store::sql::Tx;
@@ -57,15 +57,23 @@ pub trait Stored: Sized {
     /// Writes events in the current transaction; with `batch`, a refusal names the event's
     /// index.
     fn insert(tx: &mut dyn Tx, events: &[Self], batch: bool) -> Result<Vec<Logged>, StoreError>;
+    /// The event's id.
+    fn id(&self) -> &str;
 }
 
 impl Stored for Decision {
+    fn id(&self) -> &str {
+        &self.decision_id
+    }
     fn insert(tx: &mut dyn Tx, events: &[Self], _batch: bool) -> Result<Vec<Logged>, StoreError> {
         events::insert_decisions(tx, events)
     }
 }
 
 impl Stored for Feedback {
+    fn id(&self) -> &str {
+        &self.feedback_id
+    }
     fn insert(tx: &mut dyn Tx, events: &[Self], batch: bool) -> Result<Vec<Logged>, StoreError> {
         events::insert_feedback(tx, events, batch)
     }
@@ -111,7 +119,15 @@ impl Monitor {
         events: &[S],
         batch: bool,
     ) -> Result<Vec<Logged>, Error> {
-        self.write(|tx| S::insert(tx, events, batch).map_err(|e| worded(policy, e)))
+        let written = {
+            let mut store = self
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            store.write(|tx| S::insert(tx, events, batch))
+        };
+        // A refusal is worded once the transaction is over and the writer free again.
+        written.map_err(|error| store_error(worded(policy, error)))
     }
 
     /// Stores a decision.

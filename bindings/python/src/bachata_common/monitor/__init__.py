@@ -159,6 +159,10 @@ class Monitor:
 
     @staticmethod
     def _check_batch(batch: list) -> None:
+        if not isinstance(batch, (list, tuple)):
+            raise ValidationError(
+                f"a batch is a list of events, not a {type(batch).__name__}", field="events", value=None
+            )
         if not batch:
             raise ValidationError("the batch is empty", field="events", value="0")
         if len(batch) > MAX_BATCH:
