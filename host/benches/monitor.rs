@@ -98,6 +98,19 @@ fn library_ingest(dir: &Path, events: &[DecisionInput]) -> f64 {
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Events per second the policy's event rules check (`events.check-decisions`, one call per
+/// batch of 100), without storing them: the part of an ingest the component does.
+fn rules_only(events: &[DecisionInput]) -> f64 {
+    let policy = bachata_common::Policy::shared().expect("policy");
+    let batches: Vec<Vec<DecisionInput>> = events.chunks(BATCH).map(<[_]>::to_vec).collect();
+    let now = Utc::now();
+    let start = Instant::now();
+    for batch in batches {
+        policy.check_decisions(batch, now, true).expect("valid");
+    }
+    events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Events per second for a bare batched `INSERT` of the same rows (already serialized, no
 /// checks, no per-day totals) into the same `decisions` table, same pragmas.
 fn bare_ingest(dir: &Path, events: &[DecisionInput]) -> f64 {
@@ -289,6 +302,7 @@ fn main() {
             })
             .collect(),
     );
+    let rules = median((0..3).map(|_| rules_only(&events)).collect());
     println!("| bare batched INSERT of the same rows (the limit) | {bare:.0} | 1.00× |");
     println!(
         "| library `Monitor::log_decisions` | {library:.0} | {:.2}× |",
@@ -297,6 +311,9 @@ fn main() {
     println!(
         "| HTTP `POST /v1/decisions`, {clients} connections | {http:.0} | {:.2}× |",
         http / bare
+    );
+    println!(
+        "| (the policy's event rules alone, `events.check-decisions` per batch, nothing stored) | {rules:.0} | |"
     );
     println!();
 

@@ -167,7 +167,9 @@ pub fn check_decision(decision: Decision, now: Instant) -> Result<Decision, AppE
         ));
     }
     for (i, id) in moves.iter().enumerate() {
-        check_text(&format!("recommended_moves[{i}]"), id, MAX_TEXT_CHARS)?;
+        // The field is named only for an error: most events break no rule.
+        check_text("", id, MAX_TEXT_CHARS)
+            .or_else(|_| check_text(&format!("recommended_moves[{i}]"), id, MAX_TEXT_CHARS))?;
     }
     let scores = &decision.recommendation_scores;
     if scores.len() != moves.len() {
@@ -182,7 +184,8 @@ pub fn check_decision(decision: Decision, now: Instant) -> Result<Decision, AppE
         ));
     }
     for (i, score) in scores.iter().enumerate() {
-        check_finite(&format!("recommendation_scores[{i}]"), *score)?;
+        check_finite("", *score)
+            .or_else(|_| check_finite(&format!("recommendation_scores[{i}]"), *score))?;
     }
     let algorithm_version = decision
         .algorithm_version
@@ -191,7 +194,8 @@ pub fn check_decision(decision: Decision, now: Instant) -> Result<Decision, AppE
     let weights_used = by_name("weights_used", decision.weights_used)?;
     for (name, weight) in &weights_used {
         check_text("weights_used", name, MAX_TEXT_CHARS)?;
-        check_finite(&format!("weights_used.{name}"), *weight)?;
+        check_finite("", *weight)
+            .or_else(|_| check_finite(&format!("weights_used.{name}"), *weight))?;
     }
     let processing = decision.processing_time_ms;
     if !(0.0..=MAX_PROCESSING_TIME_MS).contains(&processing) {
@@ -206,17 +210,21 @@ pub fn check_decision(decision: Decision, now: Instant) -> Result<Decision, AppE
     let song_features = by_name("song_features", decision.song_features)?;
     for (name, value) in &song_features {
         check_text("song_features", name, MAX_TEXT_CHARS)?;
-        let field = format!("song_features.{name}");
+        let field = || format!("song_features.{name}");
         match value {
-            Feature::Number(number) => check_bounded(&field, *number, MAX_FEATURE_MAGNITUDE)?,
+            Feature::Number(number) => check_bounded("", *number, MAX_FEATURE_MAGNITUDE)
+                .or_else(|_| check_bounded(&field(), *number, MAX_FEATURE_MAGNITUDE))?,
             Feature::Text(text) if text.chars().count() > MAX_TEXT_CHARS => {
+                let field = field();
                 return Err(invalid(
                     &field,
                     Some(text),
                     format!("{field} is longer than {MAX_TEXT_CHARS} characters"),
                 ));
             }
-            Feature::Text(text) => check_free_text(&field, text)?,
+            Feature::Text(text) => {
+                check_free_text("", text).or_else(|_| check_free_text(&field(), text))?;
+            }
         }
     }
     check_optional_id("experiment_id", &decision.experiment_id)?;
