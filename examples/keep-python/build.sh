@@ -3,6 +3,8 @@
 # target/examples/keep-python.wasm, or the path given as the first argument.
 # componentize-py (pinned in requirements.txt) is installed into a virtualenv under
 # target/examples/keep-python/ on the first build, and again when requirements.txt changes.
+# BACHATA_WIT_DIR builds against another copy of the contract (default: the repository's wit/),
+# for example a released one under tests/compat/wit/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -21,7 +23,7 @@ fi
 # `\xNN` in host-fs's is not valid Python: build from a copy of wit/ without the `///` lines.
 rm -rf "$work/wit"
 mkdir -p "$work/wit" "$(dirname "$out")"
-for file in "$root"/wit/*.wit; do
+for file in "${BACHATA_WIT_DIR:-$root/wit}"/*.wit; do
   sed -E '/^[[:space:]]*\/\/\//d' "$file" > "$work/wit/${file##*/}"
 done
 
