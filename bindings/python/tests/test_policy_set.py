@@ -10,6 +10,7 @@ wasmtime), each function trapping unless given a body.
 import hashlib
 import json
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -551,3 +552,42 @@ def test_a_file_named_twice_is_refused(teapot, tmp_path):
     link.symlink_to(teapot)
     with pytest.raises(PolicyError, match="names the same file as"):
         load_policy([teapot, link])
+
+
+#: `examples/size-first` (world `cleanup-policy`), built by the Rust suite (`cargo test`).
+SIZE_FIRST = (
+    Path(__file__).resolve().parents[3] / "target" / "test-policies" / "wasm32-wasip2" / "wasm-release"
+    / "size_first_policy.wasm"
+)
+
+
+@pytest.mark.skipif(not SIZE_FIRST.is_file(), reason=f"{SIZE_FIRST} is built by the Rust suite (cargo test)")
+def test_the_rust_example_evicts_the_largest_files_first_in_this_host(tmp_path):
+    """The Rust example exports only ``cleanup``: under the cache cap it evicts the largest
+    files first, where the stock policy evicts the oldest."""
+
+    def kept(files_from_policy) -> list:
+        data = tmp_path / files_from_policy
+        manager = bachata_common.ResourceManager(data_dir=data, areas=["temp", "cache"])
+        manager.areas
+        now = time.time()
+        for name, size, hours in [("old-small.bin", 100, 3), ("mid.bin", 300, 2), ("big.bin", 700, 1)]:
+            path = data / "cache" / name
+            path.write_bytes(b"x" * size)
+            os.utime(path, (now - hours * 3600, now - hours * 3600))
+        manager.max_cache_size_gb = 1000 / 1024**3
+        manager.run_cleanup()
+        manager.areas.close()
+        return sorted(path.name for path in (data / "cache").iterdir())
+
+    info = load_policy([SIZE_FIRST])
+    assert info["cleanup"]["origin"] == str(SIZE_FIRST)
+    assert {concern for concern, source in info.items() if source["origin"] == "embedded"} == set(
+        _component.CONCERNS
+    ) - {"cleanup"}
+    try:
+        largest_first = kept("size-first")
+    finally:
+        load_policy([])
+    assert largest_first == ["mid.bin", "old-small.bin"]
+    assert kept("stock") == ["big.bin"]
