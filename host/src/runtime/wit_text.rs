@@ -83,14 +83,17 @@ mod tests {
             names(&world.exports, &component),
         );
 
+        // The stock policy's world (`wit/stock`) over the contract (`wit/`).
         let mut source = Resolve::default();
-        let (package, _) = source
-            .push_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"))
-            .expect("wit/ parses");
-        let common = source
-            .select_world(&[package], Some("common"))
-            .expect("world common");
-        let world = &source.worlds[common];
+        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let (package, _) = source.push_dir(&wit).expect("wit/ parses");
+        let (stock_package, _) = source
+            .push_dir(wit.join("stock"))
+            .expect("wit/stock parses");
+        let stock = source
+            .select_world(&[stock_package], Some("stock"))
+            .expect("world stock");
+        let world = &source.worlds[stock];
         assert_eq!(component_imports, names(&world.imports, &source));
         assert_eq!(component_exports, names(&world.exports, &source));
 
