@@ -157,7 +157,10 @@ fn a_component_of_the_previous_package_version_is_refused_naming_both() {
         "{line}"
     );
     assert!(
-        line.contains("this host speaks bachata:common@1.0.0"),
+        line.contains(&format!(
+            "this host speaks {}",
+            bachata_common::policy::WIT_PACKAGE
+        )),
         "{line}"
     );
 }
