@@ -146,7 +146,10 @@ fn writable_concern(name: &str) -> Result<Concern, NewError> {
     }
 }
 
-/// The last segment of `name` (a trailing `/` allowed), refusing what names no new directory.
+/// The longest last segment of NAME, in bytes.
+const MAX_NAME_BYTES: usize = 64;
+
+/// The last segment of `name` (trailing `/` allowed), refusing what names no new directory.
 fn last_segment(name: &Path) -> Result<String, NewError> {
     use std::os::unix::ffi::OsStrExt as _;
     let shown = printable(&name.to_string_lossy()).into_owned();
@@ -155,7 +158,10 @@ fn last_segment(name: &Path) -> Result<String, NewError> {
         reason,
     };
     let bytes = name.as_os_str().as_bytes();
-    let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
+    let mut trimmed = bytes;
+    while let Some(rest) = trimmed.strip_suffix(b"/") {
+        trimmed = rest;
+    }
     let last = trimmed
         .rsplit(|byte| *byte == b'/')
         .next()
@@ -163,8 +169,34 @@ fn last_segment(name: &Path) -> Result<String, NewError> {
     match last {
         [] => Err(bad("it is empty or a root")),
         b"." | b".." => Err(bad("it ends in `.` or `..`")),
+        // The crate, package and component names come from it.
+        _ if last.len() > MAX_NAME_BYTES => Err(bad(
+            "its last segment is longer than 64 bytes (a package name is at most 64 characters)",
+        )),
         _ => Ok(String::from_utf8_lossy(last).into_owned()),
     }
+}
+
+/// `path` as one word a POSIX shell reads back as it is (single-quoted unless plain, `./`
+/// before a leading `-`), or none when it holds bytes that are not printable UTF-8.
+fn shell_word(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    let text = if text.starts_with('-') {
+        format!("./{text}")
+    } else {
+        text.to_string()
+    };
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '+' | '-' | ','));
+    Some(if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    })
 }
 
 /// The commands that build the project and check its component, from inside it.
@@ -186,8 +218,7 @@ fn create(args: &NewArgs) -> Result<(Concern, Names, Vec<File>), NewError> {
     let concern = writable_concern(&args.concern)?;
     let names = Names::of(&last_segment(&args.name)?);
     let files = project::project(concern, args.lang, &names)?;
-    let root = write::create_root(&args.name)?;
-    write::write_files(&root, &args.name, &files)?;
+    write::create(&args.name, &files)?;
     Ok((concern, names, files))
 }
 
@@ -242,7 +273,10 @@ pub fn run(args: &NewArgs, as_json: bool) -> ExitCode {
             args.lang.label(),
             files.len()
         );
-        println!("  cd {}", printable(&path));
+        match shell_word(&args.name) {
+            Some(word) => println!("  cd {word}"),
+            None => println!("  cd into {} (its name cannot be pasted)", printable(&path)),
+        }
         println!("  {build}");
         println!("  {check}");
     }

@@ -103,7 +103,7 @@ pub struct File {
 }
 
 impl File {
-    fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+    pub(super) fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             path: path.into(),
             text: text.into(),

@@ -352,3 +352,51 @@ fn nothing_existing_is_overwritten_or_followed() {
     let orphan = create(&args(dir.path().join("missing/child"))).expect_err("no parent");
     assert!(matches!(orphan, NewError::Io { .. }), "{orphan}");
 }
+
+#[test]
+fn trailing_slashes_and_long_names() {
+    assert_eq!(last_segment(Path::new("foo//")).expect("foo"), "foo");
+    let long = "l".repeat(64);
+    assert_eq!(last_segment(Path::new(&long)).expect("64 bytes"), long);
+    let longer = "l".repeat(65);
+    assert!(matches!(
+        last_segment(Path::new(&longer)),
+        Err(NewError::BadName { .. })
+    ));
+}
+
+#[test]
+fn the_printed_cd_line_reads_back_as_the_path() {
+    use super::shell_word;
+    let word = |text: &str| shell_word(Path::new(text));
+    assert_eq!(word("my-policy").as_deref(), Some("my-policy"));
+    assert_eq!(word("-dash").as_deref(), Some("./-dash"));
+    assert_eq!(word("my proj").as_deref(), Some("'my proj'"));
+    assert_eq!(word("$(touch x)").as_deref(), Some("'$(touch x)'"));
+    assert_eq!(word("it's").as_deref(), Some("'it'\\''s'"));
+    assert_eq!(word("new\nline"), None);
+    use std::os::unix::ffi::OsStrExt as _;
+    assert_eq!(
+        shell_word(Path::new(std::ffi::OsStr::from_bytes(b"bad\xff"))),
+        None
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("half");
+    let file = |path: &str| super::project::File::new(path, "x");
+    // The second file cannot be created (the name is taken): the run fails part-way.
+    let failed = super::write::create(&path, &[file("a.txt"), file("a.txt")]);
+    assert!(matches!(failed, Err(NewError::Io { .. })), "{failed:?}");
+    assert!(!path.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert!(left.is_empty(), "{left:?}");
+    // A retry writes the project.
+    super::write::create(&path, &[file("a.txt")]).expect("written");
+    assert_eq!(
+        std::fs::read_to_string(path.join("a.txt")).expect("read"),
+        "x"
+    );
+}
