@@ -202,6 +202,45 @@ setup_python_host() {
   python_host=$venv/bin/python
 }
 
+# built NAME BUILD WASM CONCERN: builds the component with BUILD into WASM, enters the scratch
+# directory of NAME (the working directory: no `.env` of the checkout is read), and checks that
+# it passes `policy check` and answers CONCERN only. Fails when it does not build.
+built() {
+  local name=$1 build=$2 wasm=$3 concern=$4
+  echo "--- $name"
+  local start=$SECONDS
+  if bash "$build" "$wasm" > "$scratch/$name.build.log" 2>&1; then
+    pass "$name builds ($((SECONDS - start)) s, $(($(stat -c %s "$wasm") / 1048576)) MiB)"
+  else
+    fail "$name builds"
+    sed 's/^/    /' "$scratch/$name.build.log" | tail -20
+    return 1
+  fi
+  mkdir -p "$scratch/$name"
+  cd "$scratch/$name" || return 1
+
+  start=$SECONDS
+  if "$bin" policy check "$wasm" > check.log 2>&1; then
+    pass "$name passes policy check ($((SECONDS - start)) s, compiling included)"
+  else
+    fail "$name passes policy check"
+    sed 's/^/    /' check.log
+  fi
+
+  # Every concern of the contract (as the host lists them) but CONCERN stays embedded.
+  local origins expected
+  origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
+  expected=$("$bin" policy info --json 2>>info.err | python3 -c '
+import json, sys
+concerns = json.load(sys.stdin)["concerns"]
+print("\n".join(name + " " + (sys.argv[1] if name == sys.argv[2] else "embedded")
+                for name in sorted(concerns)))' "$wasm" "$concern")
+  same "$name answers $concern only (policy info)" "$expected" "$origins"
+}
+
 # check NAME BUILD WASM: every check of one example.
 check() {
   local name=$1 build=$2 wasm=$scratch/$1.wasm
@@ -215,42 +254,8 @@ check() {
     generated-*) data_fn=generated_data removals_expected=$generated_removals
       left_expected=$generated_left env_args=("${generated_env[@]}") ;;
   esac
-  echo "--- $name"
-
-  local start=$SECONDS
-  if bash "$build" "$wasm" > "$scratch/$name.build.log" 2>&1; then
-    pass "$name builds ($((SECONDS - start)) s, $(($(stat -c %s "$wasm") / 1048576)) MiB)"
-  else
-    fail "$name builds"
-    sed 's/^/    /' "$scratch/$name.build.log" | tail -20
-    return
-  fi
-
-  # The scratch directory is the working directory: no `.env` of the checkout is read.
+  built "$name" "$build" "$wasm" cleanup || { cd "$root" || exit 1; return; }
   local work=$scratch/$name
-  mkdir -p "$work"
-  cd "$work" || return
-
-  start=$SECONDS
-  if "$bin" policy check "$wasm" > check.log 2>&1; then
-    pass "$name passes policy check ($((SECONDS - start)) s, compiling included)"
-  else
-    fail "$name passes policy check"
-    sed 's/^/    /' check.log
-  fi
-
-  # Every concern of the contract (as the host lists them) but cleanup stays embedded.
-  local origins expected
-  origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
-import json, sys
-concerns = json.load(sys.stdin)["concerns"]
-print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
-  expected=$("$bin" policy info --json 2>>info.err | python3 -c '
-import json, sys
-concerns = json.load(sys.stdin)["concerns"]
-print("\n".join(name + " " + (sys.argv[1] if name == "cleanup" else "embedded")
-                for name in sorted(concerns)))' "$wasm")
-  same "$name answers cleanup only (policy info)" "$expected" "$origins"
 
   local data=$work/data before
   "$data_fn" "$data"
@@ -394,38 +399,8 @@ PY
 # SOURCE.
 check_errors() {
   local name=$1 build=$2 source=$3 wasm=$scratch/$1.wasm
-  echo "--- $name"
-  local start=$SECONDS
-  if bash "$build" "$wasm" > "$scratch/$name.build.log" 2>&1; then
-    pass "$name builds ($((SECONDS - start)) s, $(($(stat -c %s "$wasm") / 1048576)) MiB)"
-  else
-    fail "$name builds"
-    sed 's/^/    /' "$scratch/$name.build.log" | tail -20
-    return
-  fi
+  built "$name" "$build" "$wasm" errors || { cd "$root" || exit 1; return; }
   local work=$scratch/$name
-  mkdir -p "$work"
-  cd "$work" || return
-
-  start=$SECONDS
-  if "$bin" policy check "$wasm" > check.log 2>&1; then
-    pass "$name passes policy check ($((SECONDS - start)) s, compiling included)"
-  else
-    fail "$name passes policy check"
-    sed 's/^/    /' check.log
-  fi
-
-  local origins expected
-  origins=$("$bin" --policy "$wasm" policy info --json 2>info.err | python3 -c '
-import json, sys
-concerns = json.load(sys.stdin)["concerns"]
-print("\n".join(name + " " + c["origin"] for name, c in sorted(concerns.items())))')
-  expected=$("$bin" policy info --json 2>>info.err | python3 -c '
-import json, sys
-concerns = json.load(sys.stdin)["concerns"]
-print("\n".join(name + " " + (sys.argv[1] if name == "errors" else "embedded")
-                for name in sorted(concerns)))' "$wasm")
-  same "$name answers errors only (policy info)" "$expected" "$origins"
 
   # The same output as the stock policy's, exit code included.
   local -a args

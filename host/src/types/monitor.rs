@@ -86,7 +86,7 @@ pub struct FeedbackInput {
 }
 
 /// A decision that met the policy's rules, ready to store.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     /// Its id.
     pub decision_id: String,
@@ -115,7 +115,7 @@ pub struct Decision {
 }
 
 /// Feedback that met the rules (its decision and move are checked when it is stored).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feedback {
     /// Its id.
     pub feedback_id: String,

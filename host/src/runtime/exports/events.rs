@@ -7,9 +7,14 @@
 
 use chrono::{DateTime, Utc};
 
+use wasmtime::Store;
+
 use super::super::Policy;
+use super::super::bindings::wit::AppError as WitAppError;
 use super::super::bindings::wit::events as wit;
 use super::super::convert;
+use super::super::part::Exports;
+use super::super::state::HostState;
 use crate::types::error::{AppError, Error};
 use crate::types::monitor::{Decision, DecisionInput, Feedback, FeedbackInput, Refusal};
 
@@ -26,27 +31,19 @@ impl Policy {
         now: DateTime<Utc>,
         batch: bool,
     ) -> Result<Vec<Decision>, Error> {
-        const FUNCTION: &str = "events.check-decisions";
         let events: Vec<wit::Decision> = inputs.into_iter().map(Into::into).collect();
-        let now = convert::instant(now);
-        let mut checked = Vec::with_capacity(events.len());
-        for (start, part) in parts(&events, convert::decision_bytes, batch) {
-            let answer = self
-                .call(FUNCTION, |exports, store| {
-                    exports
-                        .events(&mut *store)?
-                        .call_check_decisions(store, part, now, start)
-                })?
-                .map_err(|error| self.rule_error(FUNCTION, error))?;
-            self.same_count(FUNCTION, part.len(), answer.len())?;
-            for decision in answer {
-                checked.push(
-                    convert::checked_decision(decision)
-                        .map_err(|reason| self.violation(FUNCTION, reason))?,
-                );
-            }
-        }
-        Ok(checked)
+        self.check_events(
+            "events.check-decisions",
+            &events,
+            (now, batch),
+            convert::decision_bytes,
+            |exports, store, part, now, start| {
+                exports
+                    .events(&mut *store)?
+                    .call_check_decisions(store, part, now, start)
+            },
+            convert::checked_decision,
+        )
     }
 
     /// Checks feedback as a client sent it (every rule that needs no stored decision); as
@@ -57,24 +54,49 @@ impl Policy {
         now: DateTime<Utc>,
         batch: bool,
     ) -> Result<Vec<Feedback>, Error> {
-        const FUNCTION: &str = "events.check-feedback";
         let events: Vec<wit::Feedback> = inputs.into_iter().map(Into::into).collect();
+        self.check_events(
+            "events.check-feedback",
+            &events,
+            (now, batch),
+            convert::feedback_bytes,
+            |exports, store, part, now, start| {
+                exports
+                    .events(&mut *store)?
+                    .call_check_feedback(store, part, now, start)
+            },
+            convert::checked_feedback,
+        )
+    }
+
+    /// One `check-*` call per part of the batch (see [`parts`]); every answer the same length
+    /// as its part, a failure a validation error, every event storable (`stored`).
+    fn check_events<W, S>(
+        &self,
+        function: &'static str,
+        events: &[W],
+        (now, batch): (DateTime<Utc>, bool),
+        bytes: fn(&W) -> usize,
+        call: impl Fn(
+            &Exports<'_>,
+            &mut Store<HostState>,
+            &[W],
+            wit::Instant,
+            Option<u32>,
+        ) -> wasmtime::Result<Result<Vec<W>, WitAppError>>,
+        stored: fn(W) -> Result<S, String>,
+    ) -> Result<Vec<S>, Error> {
         let now = convert::instant(now);
         let mut checked = Vec::with_capacity(events.len());
-        for (start, part) in parts(&events, convert::feedback_bytes, batch) {
+        for (start, part) in parts(events, bytes, batch) {
             let answer = self
-                .call(FUNCTION, |exports, store| {
-                    exports
-                        .events(&mut *store)?
-                        .call_check_feedback(store, part, now, start)
+                .call(function, |exports, store| {
+                    call(exports, store, part, now, start)
                 })?
-                .map_err(|error| self.rule_error(FUNCTION, error))?;
-            self.same_count(FUNCTION, part.len(), answer.len())?;
+                .map_err(|error| self.rule_error(function, error))?;
+            self.same_count(function, part.len(), answer.len())?;
             for event in answer {
-                checked.push(
-                    convert::checked_feedback(event)
-                        .map_err(|reason| self.violation(FUNCTION, reason))?,
-                );
+                checked.push(stored(event).map_err(|reason| self.violation(function, reason))?);
             }
         }
         Ok(checked)
@@ -109,11 +131,7 @@ impl Policy {
 
     /// A rule's failure: a validation error (the client's fault); any other kind means the
     /// policy broke the contract.
-    fn rule_error(
-        &self,
-        function: &'static str,
-        error: super::super::bindings::wit::AppError,
-    ) -> Error {
+    fn rule_error(&self, function: &'static str, error: WitAppError) -> Error {
         let error: AppError = error.into();
         if matches!(error, AppError::Validation { .. }) {
             Error::App(error)

@@ -2,9 +2,10 @@
 //! as well as a file), every line is checked before anything is stored, and then every event
 //! is stored in one transaction: all of them, or none.
 //!
-//! Memory does not grow with the input: the checked lines wait in an anonymous spool file
-//! (each with its line number) and are stored in batches, read back from the spool; a line is
-//! read at most [`MAX_LINE_BYTES`] bytes far before it is refused.
+//! Memory does not grow with the input: the events, once checked by the policy (each with
+//! its line number and the defaults the policy filled in), wait in an anonymous spool file and
+//! are stored in batches read back from it; a line is read at most [`MAX_LINE_BYTES`] bytes far
+//! before it is refused. Every event is checked once.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -40,7 +41,6 @@ pub struct Imported {
 pub struct Spool {
     file: File,
     events: usize,
-    now: DateTime<Utc>,
 }
 
 impl Spool {
@@ -67,6 +67,18 @@ impl Spool {
         let mut line = Vec::new();
         let (mut number, mut events) = (0usize, 0usize);
         let mut chunk = Chunk::<E>::default();
+        // Checks the waiting events and spools what the policy answered.
+        let spool_checked = |chunk: &mut Chunk<E>, out: &mut BufWriter<File>| {
+            let (checked, lines) = chunk.check(policy, now)?;
+            for (event, number) in checked.iter().zip(&lines) {
+                let json = serde_json::to_string(event).map_err(|error| Error::Io {
+                    path: std::env::temp_dir(),
+                    source: error.into(),
+                })?;
+                writeln!(out, "{number} {json}").map_err(io)?;
+            }
+            Ok::<(), Error>(())
+        };
         while read_line(&mut reader, &mut line, number + 1).map_err(|error| match error {
             LineError::Io(error) => io(error),
             LineError::App(error) => Error::App(error),
@@ -76,15 +88,14 @@ impl Spool {
                 continue;
             };
             if chunk.push(parse::<E>(text, number)?, number, text.len()) {
-                chunk.check(policy, now)?;
+                spool_checked(&mut chunk, &mut out)?;
             }
-            writeln!(out, "{number} {text}").map_err(io)?;
             events += 1;
         }
-        chunk.check(policy, now)?;
+        spool_checked(&mut chunk, &mut out)?;
         let mut file = out.into_inner().map_err(|error| io(error.into_error()))?;
         file.flush().map_err(io)?;
-        Ok(Self { file, events, now })
+        Ok(Self { file, events })
     }
 
     /// The number of events spooled.
@@ -97,43 +108,35 @@ impl Spool {
         self.events == 0
     }
 
-    /// Calls `batch` with every spooled event in order, checked by the policy, at most
-    /// [`MAX_BATCH`] (and [`CHUNK_BYTES`] of text) at a time, each batch with the line
-    /// numbers of its events.
-    fn batches<E: Event>(
-        &self,
-        policy: &Policy,
-        batch: &mut BatchSink<'_, E::Checked>,
-    ) -> Result<(), StoreError> {
+    /// Calls `batch` with every spooled (checked) event in order, at most [`MAX_BATCH`] (and
+    /// [`CHUNK_BYTES`] of text) at a time, each batch with the line numbers of its events.
+    fn batches<S: Stored>(&self, batch: &mut BatchSink<'_, S>) -> Result<(), StoreError> {
         let spool_error =
             |error: std::io::Error| StoreError::Database(format!("the import spool: {error}"));
+        let damaged = || StoreError::Database("the import spool is damaged".into());
         let mut file = &self.file;
         file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
         let reader = BufReader::new(file);
-        let mut chunk = Chunk::<E>::default();
-        let mut flush = |chunk: &mut Chunk<E>| -> Result<(), StoreError> {
-            let (events, lines) = chunk
-                .check(policy, self.now)
-                .map_err(|error| StoreError::Aborted(Box::new(error)))?;
-            if events.is_empty() {
-                Ok(())
-            } else {
-                batch(events, &lines)
-            }
-        };
+        let (mut events, mut lines, mut bytes) = (Vec::new(), Vec::new(), 0);
         for entry in reader.lines() {
             let entry = entry.map_err(spool_error)?;
-            let (number, text) = entry
+            let (number, json) = entry
                 .split_once(' ')
-                .and_then(|(number, text)| Some((number.parse::<usize>().ok()?, text)))
-                .ok_or_else(|| StoreError::Database("the import spool is damaged".into()))?;
-            let event =
-                parse::<E>(text, number).map_err(|error| StoreError::Aborted(Box::new(error)))?;
-            if chunk.push(event, number, text.len()) {
-                flush(&mut chunk)?;
+                .and_then(|(number, json)| Some((number.parse::<usize>().ok()?, json)))
+                .ok_or_else(damaged)?;
+            events.push(serde_json::from_str::<S>(json).map_err(|_| damaged())?);
+            lines.push(number);
+            bytes += json.len();
+            if events.len() >= MAX_BATCH || bytes >= CHUNK_BYTES {
+                batch(std::mem::take(&mut events), &lines)?;
+                lines.clear();
+                bytes = 0;
             }
         }
-        flush(&mut chunk)
+        if !events.is_empty() {
+            batch(events, &lines)?;
+        }
+        Ok(())
     }
 }
 
@@ -205,7 +208,7 @@ impl Monitor {
                     events: spool.len(),
                     ..Imported::default()
                 };
-                spool.batches::<E>(policy, &mut |batch, lines| {
+                spool.batches::<E::Checked>(&mut |batch, lines| {
                     let count = batch.len();
                     let logged = <E::Checked as Stored>::insert(tx, &batch, true)
                         .map_err(|error| at_line(worded(policy, indexed(error, &batch)), lines))?;

@@ -53,7 +53,7 @@ impl Event for FeedbackInput {
 }
 
 /// A kind of checked event the store writes.
-pub trait Stored: Sized {
+pub trait Stored: Sized + serde::Serialize + DeserializeOwned {
     /// Writes events in the current transaction; with `batch`, a refusal names the event's
     /// index.
     fn insert(tx: &mut dyn Tx, events: &[Self], batch: bool) -> Result<Vec<Logged>, StoreError>;
