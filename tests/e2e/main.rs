@@ -38,4 +38,5 @@ mod store_faults;
 mod swap;
 mod temp;
 mod vectors;
+mod warm;
 mod write_faults;

@@ -1,6 +1,7 @@
-//! How a call into the policy runs: a fresh store per call with a deny-all WASI context, the
-//! limits, the capabilities lent and a deadline that counts only the policy's own time; what
-//! a failed or rule-breaking call becomes.
+//! How a call into the policy runs: a store with a deny-all WASI context, the limits, the
+//! capabilities lent and a deadline that counts only the policy's own time (fresh for a call
+//! lending capabilities, warm for a pure one: [`super::warm`]); what a failed or
+//! rule-breaking call becomes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,17 +13,64 @@ use super::concern::Concern;
 use super::limits;
 use super::part::{Exports, Part};
 use super::state::{self, Audit, Capabilities, HostState};
+use super::warm::Warm;
 use crate::types::error::{AppError, Error};
 
 impl Policy {
-    /// Runs `body` against a fresh instance in a fresh store lending only secrets.
+    /// Runs `body` lending only secrets, in a warm instance of this policy when one waits
+    /// (see [`super::warm`]), else in a fresh one; a call that ends cleanly leaves its
+    /// instance for the next.
     pub(super) fn call<R>(
         &self,
         function: &'static str,
         body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
-        self.call_with(function, self.lend_secrets(), body)
-            .map(|(result, _)| result)
+        let concern = Concern::of_function(function).unwrap_or(Concern::Errors);
+        let index = self.routes[concern.index()];
+        let part = &self.parts[index];
+        let capabilities = self.lend_secrets();
+        let (mut store, waiting, loaded) = match self.warm.take(index) {
+            Some(Warm {
+                mut store,
+                instance,
+                loaded,
+            }) => {
+                store.data_mut().next_call(capabilities);
+                (store, Some(instance), loaded)
+            }
+            None => (self.new_store(capabilities), None, Box::default()),
+        };
+        self.arm_deadline(&mut store);
+        let instance = match waiting {
+            Some(instance) => Ok(instance),
+            None => part.pre.instantiate(&mut store),
+        };
+        let result = instance.and_then(|instance| {
+            let exports = Exports {
+                part,
+                instance,
+                loaded: Some(&loaded),
+            };
+            body(&exports, &mut store).map(|value| (value, instance))
+        });
+        match result {
+            Ok((value, instance)) if store.data().clean() => {
+                self.warm.put(
+                    index,
+                    Warm {
+                        store,
+                        instance,
+                        loaded,
+                    },
+                );
+                Ok(value)
+            }
+            result => {
+                let result = result.map(|(value, _)| value);
+                self.outcome(part, function, result, store.into_data())
+                    .map(|(value, _)| value)
+            }
+        }
     }
 
     /// What every call is lent: the policy's secret source and nothing else.
@@ -53,19 +101,17 @@ impl Policy {
         self.call_part(self.part(concern), function, capabilities, body)
     }
 
-    /// A call of `function` on one component of the set.
-    fn call_part<R>(
-        &self,
-        part: &Part,
-        function: &'static str,
-        capabilities: Capabilities,
-        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, Audit), Error> {
+    /// A store for one call: the policy's limits, `capabilities` lent.
+    fn new_store(&self, capabilities: Capabilities) -> Store<HostState> {
         let mut store = Store::new(&self.engine, HostState::new(&self.limits, capabilities));
         store.limiter(|state| &mut state.limits);
-        // The deadline is checked every few ticks: the policy is charged only for its own
-        // time (time inside host capabilities, such as removal I/O, is not), and a cancelled
-        // call stops at the next check even in a loop that never calls the host.
+        store
+    }
+
+    /// Starts the call's deadline. It is checked every few ticks: the policy is charged only
+    /// for its own time (time inside host capabilities, such as removal I/O, is not), and a
+    /// cancelled call stops at the next check even in a loop that never calls the host.
+    fn arm_deadline(&self, store: &mut Store<HostState>) {
         let timeout = Duration::from_millis(self.limits.timeout_ms);
         let started = Instant::now();
         store.set_epoch_deadline(self.limits.deadline_ticks().min(limits::CHECK_TICKS));
@@ -82,13 +128,40 @@ impl Policy {
             let left = limits::ticks_for(timeout - own);
             Ok(UpdateDeadline::Continue(left.min(limits::CHECK_TICKS)))
         });
+    }
+
+    /// A call of `function` on one component of the set, in a fresh instance.
+    fn call_part<R>(
+        &self,
+        part: &Part,
+        function: &'static str,
+        capabilities: Capabilities,
+        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Audit), Error> {
+        let mut store = self.new_store(capabilities);
+        self.arm_deadline(&mut store);
         let result = part.pre.instantiate(&mut store).and_then(|instance| {
-            let exports = Exports { part, instance };
+            let exports = Exports {
+                part,
+                instance,
+                loaded: None,
+            };
             body(&exports, &mut store)
         });
-        // The store (and the instance in it) is dropped below, trapped or not: the next call
+        // The store (and the instance in it) is dropped here, trapped or not: the next call
         // starts from a fresh instance.
-        let state = store.into_data();
+        self.outcome(part, function, result, store.into_data())
+    }
+
+    /// What a call that ran in a store now dropped amounts to: its value and audit, or the
+    /// error for a broken rule, a cancellation, a breached limit or a failure.
+    fn outcome<R>(
+        &self,
+        part: &Part,
+        function: &'static str,
+        result: wasmtime::Result<R>,
+        state: HostState,
+    ) -> Result<(R, Audit), Error> {
         tracing::debug!(
             function,
             peak_memory_bytes = state.limits.peak_memory,

@@ -32,13 +32,15 @@ const POOL_TABLES: u32 = 8;
 
 /// The process-wide engine: compiled code is shareable between all policies. Instances come
 /// from a pre-allocated pool sized by [`process_limits`]: each memory slot holds at most the
-/// memory cap, and at most `max_concurrent_calls` calls run at once.
+/// memory cap, and at most `max_concurrent_calls` calls run at once (with room besides for
+/// the warm instances waiting, [`super::warm::MAX_IDLE`]).
 pub(crate) fn engine() -> Result<&'static Engine, Error> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
     let limits = process_limits()?;
     ENGINE
         .get_or_init(|| {
-            let calls = limits.max_concurrent_calls;
+            // Room for the calls running at once and the warm instances waiting.
+            let calls = limits.max_concurrent_calls + super::warm::MAX_IDLE;
             let mut pool = wasmtime::PoolingAllocationConfig::new();
             pool.total_component_instances(calls)
                 .max_core_instances_per_component(POOL_CORE_INSTANCES)

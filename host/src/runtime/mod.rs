@@ -4,9 +4,10 @@
 //! One [`wasmtime::Engine`] serves the process. A [`Policy`] is a set of components, each
 //! compiled once with one pre-linked instance (`InstancePre`): each [`Concern`] is answered by
 //! the first component that exports its interface, else by the embedded stock policy. Every
-//! call gets a fresh `Store` of the component answering its concern, with a deny-all WASI
+//! call runs in a `Store` of the component answering its concern, with a deny-all WASI
 //! context (no files, no sockets, no environment, no arguments, stdio discarded) and a memory
-//! cap, so one call cannot leave state behind for the next.
+//! cap: a fresh one for a call lending capabilities, a warm one left clean by an earlier pure
+//! call of the same policy otherwise ([`warm`] says what that guarantees).
 //!
 //! Layout: [`engine`](self) and limits; `bindings` (the generated types, visible nowhere
 //! else); `convert` (every conversion between them and [`crate::types`]); `state` and `host`
@@ -29,6 +30,7 @@ mod host;
 mod limits;
 mod part;
 mod state;
+mod warm;
 pub mod wit_text;
 
 use std::fmt;
@@ -97,6 +99,9 @@ pub struct Policy {
     routes: [usize; Concern::ALL.len()],
     secrets: Arc<dyn SecretSource>,
     limits: Limits,
+    /// Instances left by pure calls of this policy (shared by its clones; a policy with
+    /// other secrets or limits starts another).
+    warm: Arc<warm::WarmPool>,
 }
 
 impl fmt::Debug for Policy {
@@ -248,6 +253,7 @@ impl Policy {
         }
         Ok(Self {
             engine,
+            warm: Arc::new(warm::WarmPool::new(parts.len())),
             parts,
             routes,
             secrets: Arc::new(SecretManager::from_env()),
@@ -263,6 +269,7 @@ impl Policy {
     /// Uses `secrets` for the `host-secrets` capability instead of Google Cloud Secret Manager.
     pub fn with_secrets(mut self, secrets: Arc<dyn SecretSource>) -> Self {
         self.secrets = secrets;
+        self.warm = Arc::new(warm::WarmPool::new(self.parts.len()));
         self
     }
 
@@ -273,6 +280,7 @@ impl Policy {
             limits.max_memory_bytes = limits.max_memory_bytes.min(process.max_memory_bytes);
         }
         self.limits = limits;
+        self.warm = Arc::new(warm::WarmPool::new(self.parts.len()));
         self
     }
 

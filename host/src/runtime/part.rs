@@ -190,15 +190,23 @@ impl Indices {
     }
 }
 
-/// The exports of one instance of a component, loaded per concern as a call needs them.
+/// The exports of one instance of a component, loaded per concern as a call needs them (once
+/// per warm instance, kept in its [`Loaded`]).
 pub(super) struct Exports<'a> {
     pub part: &'a Part,
     pub instance: Instance,
+    pub loaded: Option<&'a Loaded>,
 }
 
 /// An exported interface's functions, loaded from an instance.
 macro_rules! export_accessor {
     ($($concern:ident),* $(,)?) => {
+        /// The interfaces already loaded from a warm instance.
+        #[derive(Default)]
+        pub(super) struct Loaded {
+            $($concern: std::sync::OnceLock<$concern::Guest>,)*
+        }
+
         impl Exports<'_> {
             $(
                 #[doc = concat!("The `", stringify!($concern), "` interface of the instance.")]
@@ -206,14 +214,21 @@ macro_rules! export_accessor {
                     &self,
                     store: &mut Store<HostState>,
                 ) -> wasmtime::Result<$concern::Guest> {
-                    match &self.part.indices.$concern {
-                        Some(indices) => indices.load(store, &self.instance),
-                        None => Err(wasmtime::Error::msg(concat!(
+                    if let Some(guest) = self.loaded.and_then(|loaded| loaded.$concern.get()) {
+                        return Ok(guest.clone());
+                    }
+                    let guest = match &self.part.indices.$concern {
+                        Some(indices) => indices.load(store, &self.instance)?,
+                        None => return Err(wasmtime::Error::msg(concat!(
                             "the component does not export `",
                             stringify!($concern),
                             "`"
                         ))),
+                    };
+                    if let Some(loaded) = self.loaded {
+                        let _ = loaded.$concern.set(guest.clone());
                     }
+                    Ok(guest)
                 }
             )*
         }

@@ -148,12 +148,7 @@ impl HostState {
             memory_refused: false,
             peak_memory: 0,
         };
-        let mut context = CallContext::starting_now(capabilities.cancel.clone());
-        context.dry_run = capabilities.dry_run;
-        let audit = Audit {
-            removed: crate::types::removals::Removed::new(capabilities.max_samples as usize),
-            ..Audit::default()
-        };
+        let (context, audit) = Self::call_parts(&capabilities);
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -165,6 +160,40 @@ impl HostState {
             host_time: Duration::ZERO,
             deadline_exceeded: false,
         }
+    }
+
+    /// What a call starts with: its context (start time, cancel switch, dry run) and an
+    /// empty audit.
+    fn call_parts(capabilities: &Capabilities) -> (CallContext, Audit) {
+        let mut context = CallContext::starting_now(capabilities.cancel.clone());
+        context.dry_run = capabilities.dry_run;
+        let audit = Audit {
+            removed: crate::types::removals::Removed::new(capabilities.max_samples as usize),
+            ..Audit::default()
+        };
+        (context, audit)
+    }
+
+    /// Readies a store an earlier call left clean for the next call: this call's
+    /// capabilities, a fresh context and audit, no host time, no breach recorded.
+    pub(crate) fn next_call(&mut self, capabilities: Capabilities) {
+        let (context, audit) = Self::call_parts(&capabilities);
+        self.capabilities = capabilities;
+        self.context = context;
+        self.audit = audit;
+        self.host_time = Duration::ZERO;
+        self.deadline_exceeded = false;
+        self.limits.memory_refused = false;
+    }
+
+    /// Whether the call can leave its instance for the next one: it broke no rule, hit no
+    /// limit, was not cancelled and wrote nothing to stderr.
+    pub(crate) fn clean(&self) -> bool {
+        self.audit.violations.is_empty()
+            && !self.deadline_exceeded
+            && !self.limits.memory_refused
+            && !self.cancelled()
+            && self.stderr.contents().is_empty()
     }
 
     /// The call's resources (open scans, WASI streams).

@@ -1,5 +1,5 @@
-"""The policy components: each compiled once per process (and cached compiled on disk),
-instantiated in a fresh store per call.
+"""The policy components: each compiled once per process (and cached compiled on disk), run in
+a fresh store for a call that lends capabilities and in a warm one for a pure call (:class:`_Warm`).
 
 The process runs a policy set (see :mod:`bachata_common._policy_set`): each concern (an exported
 interface of ``wit/world.wit``: ``errors``, ``config``, ``cleanup``, ``pose``, ``monitor``,
@@ -18,19 +18,22 @@ capabilities. This host lends:
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
 stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments. All
-components share one engine; every call gets a fresh store, so a call that traps leaves nothing
-behind for the next one, of that component or another.
+components share one engine. A call lending capabilities gets a fresh store; a pure call (errors,
+configuration, assignment, analysis, event rules) reuses the instance its thread's last clean pure
+call left, and a call that traps leaves nothing behind for the next one, of that component or
+another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import os
 import threading
 import time
 from importlib import resources
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import wasmtime
 from wasmtime import component as wc
@@ -306,6 +309,8 @@ class _Policy:
         self._define_host_functions()
         self._exports: dict[tuple[str, str], tuple[wc.ExportIndex, wc.FuncType]] = {}
         self._exports_lock = threading.Lock()
+        #: Per thread, the instance left by the last clean call that lent nothing.
+        self._local = threading.local()
 
     def _define_host_functions(self) -> None:
         imports = self.component.type.imports(self.engine)
@@ -353,29 +358,48 @@ class _Policy:
     def new_store(self) -> tuple[wasmtime.Store, int, int, int]:
         """A fresh deny-all store under the call limits, with its deadline in ticks, the
         deadline in milliseconds and the memory cap in MiB."""
-        timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
-        memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
-        ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
+        ticks, timeout_ms, memory_mb = _limits()
+        return self._store((ticks, timeout_ms, memory_mb)), ticks, timeout_ms, memory_mb
+
+    def _store(self, limits: tuple[int, int, int]) -> wasmtime.Store:
+        ticks, _, memory_mb = limits
         store = wasmtime.Store(self.engine)
         store.set_wasi(wasmtime.WasiConfig())
         store.set_limits(memory_size=memory_mb << 20, table_elements=100_000, instances=32, tables=32)
         store.set_epoch_deadline(ticks)
-        return store, ticks, timeout_ms, memory_mb
+        return store
 
     def call(self, interface: str, function: str, *args: Any) -> Any:
-        """Calls an export with plain arguments in a fresh, deny-all store under the call limits;
-        returns a plain value. A trap, a deadline or the memory cap raises :class:`PolicyError`
-        (an exception a host function raised is raised as it is)."""
+        """Calls an export with plain arguments in a deny-all store under the call limits; returns
+        a plain value. A trap, a deadline or the memory cap raises :class:`PolicyError` (an
+        exception a host function raised is raised as it is).
+
+        A call that lends nothing (no files, metrics or frames, the default secret store) runs
+        in the instance the previous such call of this thread left, when it ended cleanly under
+        the same limits (see :class:`_Warm`); any other call, and any call after a failure, in a
+        fresh one."""
         func_index, func_ty = self._export(interface, function)
         params = func_ty.params
         if len(args) != len(params):
             raise TypeError(f"{interface}.{function} takes {len(params)} arguments, not {len(args)}")
-        store, ticks, timeout_ms, memory_mb = self.new_store()
+        limits = _limits()
+        ticks, timeout_ms, memory_mb = limits
+        pure = _lend.current.get() is None and current_secrets.get() is None and not _fresh.get()
+        warm: Optional[_Warm] = getattr(self._local, "warm", None) if pure else None
+        # Taken out for the call: a call that fails leaves nothing behind.
+        self._local.warm = None
+        if warm is None or warm.limits != limits:
+            warm = _Warm(self._store(limits), limits)
+        else:
+            warm.store.set_epoch_deadline(ticks)
+        store = warm.store
         token = _current_call.set((store, ticks))
         try:
-            instance = self.linker.instantiate(store, self.component)
-            func = instance.get_func(store, func_index)
+            func = warm.func(self, func_index)
             result = func(store, *(_values.lower(ty, arg) for (_, ty), arg in zip(params, args)))
+            if pure:
+                func.post_return(store)
+                self._local.warm = warm
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
             cause = lines[-1] if lines else type(error).__name__
@@ -392,6 +416,56 @@ class _Policy:
         finally:
             _current_call.reset(token)
         return None if func_ty.result is None else _values.lift(func_ty.result, result)
+
+
+class _Warm:
+    """An instance of a component in its store, kept by a thread between calls that lend
+    nothing: what a policy keeps in its globals may reach the next such call of the thread, as
+    in the native host (``host/src/runtime/warm.rs``). The host guarantees a call the sandbox
+    of a fresh instance (deny-all WASI, the memory cap, its own deadline, only its own
+    capabilities); an instance whose call raised (a trap, the deadline, the memory cap, a host
+    function's exception) is dropped, and so is one of other limits."""
+
+    __slots__ = ("store", "limits", "instance", "funcs")
+
+    def __init__(self, store: wasmtime.Store, limits: tuple[int, int, int]) -> None:
+        self.store = store
+        self.limits = limits
+        self.instance: Optional[wc.Instance] = None
+        self.funcs: dict[Any, wc.Func] = {}
+
+    def func(self, policy: "_Policy", index: Any) -> wc.Func:
+        """The export at ``index``, instantiating the component first if needed."""
+        if self.instance is None:
+            self.instance = policy.linker.instantiate(self.store, policy.component)
+        func = self.funcs.get(index)
+        if func is None:
+            func = self.funcs[index] = self.instance.get_func(self.store, index)
+        return func
+
+
+def _limits() -> tuple[int, int, int]:
+    """The call limits from the environment: the deadline in epoch ticks and in milliseconds,
+    the memory cap in MiB."""
+    timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
+    memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
+    ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
+    return ticks, timeout_ms, memory_mb
+
+
+#: Set while calls in this context must each get a fresh instance (they lend something the
+#: call checks do not see, such as a pose batch's frames).
+_fresh: contextvars.ContextVar[bool] = contextvars.ContextVar("bachata_common_fresh", default=False)
+
+
+@contextlib.contextmanager
+def fresh_instances() -> Iterator[None]:
+    """Runs the calls of the ``with`` block each in a fresh instance."""
+    token = _fresh.set(True)
+    try:
+        yield
+    finally:
+        _fresh.reset(token)
 
 
 #: The process's policy set (a :class:`bachata_common._policy_set.PolicySet`; anything with a

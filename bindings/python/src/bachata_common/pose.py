@@ -219,7 +219,8 @@ class PoseDetector:
             frames.append({"id": index, **frame})
         token = _current.set(_Batch(self, inputs))
         try:
-            result = _component.call("pose", "detect", frames, self._yolo_record())
+            with _component.fresh_instances():
+                result = _component.call("pose", "detect", frames, self._yolo_record())
         finally:
             _current.reset(token)
         if result["tag"] == "err":
