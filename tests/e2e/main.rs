@@ -1,5 +1,6 @@
 //! End-to-end tests: the `bachata-common` binary and library with the real policy component.
 
+mod assign_batch;
 mod background;
 mod bad_input;
 mod cleanup_vectors;

@@ -1,7 +1,7 @@
 //! `experiments`: define A/B experiments, assign units, read an analysis.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,10 +9,10 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use bachata_common::experiments::{
-    Analysis, Correction, Definition, Experiment, Experiments, Namespace,
+    Analysis, Correction, Definition, Experiment, Experiments, Namespace, check_unit,
 };
 use bachata_common::monitor::{Monitor, invalid};
-use bachata_common::{Error, Policy, config};
+use bachata_common::{AppError, Error, Policy, config};
 
 use super::EnvFileArg;
 
@@ -23,13 +23,19 @@ pub enum ExperimentsCommand {
     Create(Box<CreateArgs>),
     /// List the experiments.
     List(EnvFileArg),
-    /// The variation each unit is served (its exposure logged the first time).
+    /// The variation each unit is served (its exposure logged the first time), a line per
+    /// unit in their order. Units are assigned in batches of 10,000, each batch's exposures
+    /// logged in one transaction before its lines are printed.
     Assign {
         /// The experiment.
         test_id: String,
         /// Unit ids (user ids).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "units_from")]
         units: Vec<String>,
+        /// Also read unit ids from this file, pipe or `-` (standard input): one per line,
+        /// blank lines skipped; after the units given as arguments.
+        #[arg(long, value_name = "FILE")]
+        units_from: Option<PathBuf>,
         #[command(flatten)]
         env: EnvFileArg,
     },
@@ -133,6 +139,116 @@ fn read_definition(path: &Path) -> Result<Definition, Error> {
     Ok(Definition::from_json(&text)?)
 }
 
+/// Units assigned per call of [`Experiments::assign_many`] (one transaction each).
+const ASSIGN_BATCH: usize = 10_000;
+
+/// Units waiting to be assigned, and where their lines go.
+struct Batch<'a> {
+    experiments: &'a Experiments,
+    policy: &'a Policy,
+    test_id: &'a str,
+    json: bool,
+    units: Vec<String>,
+}
+
+impl Batch<'_> {
+    /// Adds a unit, refused (naming `place`) if the host would refuse it.
+    fn push(&mut self, unit: String, place: impl FnOnce() -> String) -> Result<(), Error> {
+        if let Err(AppError::Validation { message, value, .. }) = check_unit(&unit) {
+            return Err(invalid("units", value, format!("{}: {message}", place())).into());
+        }
+        self.units.push(unit);
+        if self.units.len() >= ASSIGN_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Assigns the waiting units and prints their lines.
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.units.is_empty() {
+            return Ok(());
+        }
+        let assignments = self
+            .experiments
+            .assign_many(self.policy, self.test_id, &self.units)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for (unit, assignment) in self.units.iter().zip(&assignments) {
+            let line = if self.json {
+                serde_json::to_string(assignment).unwrap_or_default()
+            } else {
+                let counted = if assignment.in_experiment {
+                    ""
+                } else {
+                    " (not counted)"
+                };
+                format!(
+                    "{unit}\t{}\t{}{counted}",
+                    assignment.version,
+                    assignment.reason.name()
+                )
+            };
+            if writeln!(out, "{line}").is_err() {
+                // The reader went away (a closed pipe): what was assigned stays logged.
+                return Err(Error::Io {
+                    path: PathBuf::from("-"),
+                    source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+                });
+            }
+        }
+        let _ = out.flush();
+        self.units.clear();
+        Ok(())
+    }
+}
+
+/// Longest line of a units file: a unit of the most characters the host accepts, in UTF-8.
+const MAX_UNIT_LINE: usize = bachata_common::experiments::MAX_UNIT_CHARS * 4 + 2;
+
+/// Calls `each` with every unit of the file at `path` (one per line, blank lines skipped).
+/// A line that is not UTF-8 or is longer than any unit can be is refused, naming it.
+fn read_units(
+    path: &Path,
+    mut each: impl FnMut(String, &dyn Fn() -> String) -> Result<(), Error>,
+) -> Result<(), Error> {
+    use std::io::BufRead as _;
+    let (input, source) = super::input::open(path, "units_from", "a file of unit ids")?;
+    let mut reader = std::io::BufReader::new(input);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        number += 1;
+        let read = (&mut reader)
+            .take(MAX_UNIT_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            return Ok(());
+        }
+        let bad = |message: &str| -> Error {
+            invalid(
+                "units_from",
+                Some(format!("line {number}")),
+                format!("{source}, line {number}: {message}"),
+            )
+            .into()
+        };
+        if line.len() > MAX_UNIT_LINE {
+            return Err(bad("longer than any unit id can be"));
+        }
+        let text = std::str::from_utf8(&line).map_err(|_| bad("not UTF-8 text"))?;
+        let unit = text.strip_suffix('\n').unwrap_or(text);
+        let unit = unit.strip_suffix('\r').unwrap_or(unit);
+        if !unit.trim().is_empty() {
+            each(unit.to_string(), &|| format!("{source}, line {number}"))?;
+        }
+    }
+}
+
 /// The definition the flags describe.
 fn from_flags(args: &CreateArgs) -> Result<Definition, Error> {
     let id = args.id.clone().unwrap_or_default();
@@ -219,26 +335,24 @@ pub fn run(policy: &Policy, command: &ExperimentsCommand, json: bool) -> Result<
         ExperimentsCommand::Assign {
             test_id,
             units,
+            units_from,
             env,
         } => {
             let experiments = open(policy, env)?;
-            for unit in units {
-                let assignment = experiments.assign(policy, test_id, unit)?;
-                if json {
-                    println!("{}", serde_json::to_string(&assignment).unwrap_or_default());
-                } else {
-                    let counted = if assignment.in_experiment {
-                        ""
-                    } else {
-                        " (not counted)"
-                    };
-                    println!(
-                        "{unit}\t{}\t{}{counted}",
-                        assignment.version,
-                        assignment.reason.name()
-                    );
-                }
+            let mut batch = Batch {
+                experiments: &experiments,
+                policy,
+                test_id,
+                json,
+                units: Vec::with_capacity(ASSIGN_BATCH),
+            };
+            for (index, unit) in units.iter().enumerate() {
+                batch.push(unit.clone(), || format!("unit {}", index + 1))?;
             }
+            if let Some(path) = units_from {
+                read_units(path, |unit, place| batch.push(unit, place))?;
+            }
+            batch.flush()?;
         }
         ExperimentsCommand::Analyze {
             test_id,

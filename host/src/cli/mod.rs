@@ -12,6 +12,7 @@ use bachata_common::resources::{CleanupOptions, ResourceManager};
 use bachata_common::{Error, Policy, config};
 
 mod experiments;
+mod input;
 mod monitor;
 mod organize;
 mod output;

@@ -92,6 +92,25 @@ impl WarmPool {
 }
 
 #[cfg(test)]
-pub(super) fn idle_now() -> usize {
-    IDLE.load(Ordering::Relaxed)
+mod tests {
+    use super::*;
+    use crate::runtime::Policy;
+
+    #[test]
+    fn the_process_keeps_at_most_max_idle_instances_and_frees_them_with_their_policy() {
+        let policies: Vec<Policy> = (0..MAX_IDLE + 8)
+            .map(|_| {
+                let policy = Policy::embedded().expect("policy");
+                assert_eq!(policy.http_status("VALIDATION_ERROR").expect("call"), 400);
+                policy
+            })
+            .collect();
+        assert!(IDLE.load(Ordering::Relaxed) <= MAX_IDLE as usize);
+        // Calls beyond the idle cap still run (in fresh instances).
+        for policy in &policies {
+            assert_eq!(policy.http_status("VALIDATION_ERROR").expect("call"), 400);
+        }
+        drop(policies);
+        assert!(IDLE.load(Ordering::Relaxed) <= MAX_IDLE as usize);
+    }
 }

@@ -71,26 +71,44 @@ pub fn update(tx: &mut dyn Tx, test_id: &str, json: &str, now_ms: i64) -> Result
     Ok(())
 }
 
-/// Logs that `unit` was served `variation`, unless it already was: whether this is its first
-/// exposure to that variation.
+/// Exposures per statement: four parameters each, well under SQLite's and PostgreSQL's
+/// limits on parameters.
+const EXPOSURES_PER_INSERT: usize = 256;
+
+/// Logs the exposure of each `(unit, variation)` of `test_id` at `now_ms` unless that unit
+/// already has one for that variation (the first exposure is kept); returns how many were
+/// new. A unit named twice is logged once.
 pub fn expose(
     tx: &mut dyn Tx,
     test_id: &str,
-    unit: &str,
-    variation: u32,
+    exposed: &[(&str, u32)],
     now_ms: i64,
-) -> Result<bool, StoreError> {
-    let inserted = tx.execute(
-        "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (test_id, unit, variation) DO NOTHING",
-        &[
-            Value::from(test_id),
-            Value::from(unit),
-            Value::Int(i64::from(variation)),
-            Value::Int(now_ms),
-        ],
-    )?;
-    Ok(inserted > 0)
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in exposed.chunks(EXPOSURES_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * 4 + 1;
+                format!("(${first}, ${}, ${}, ${})", first + 1, first + 2, first + 3)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES {} \
+             ON CONFLICT (test_id, unit, variation) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 4);
+        for (unit, variation) in chunk {
+            params.extend([
+                Value::from(test_id),
+                Value::from(*unit),
+                Value::Int(i64::from(*variation)),
+                Value::Int(now_ms),
+            ]);
+        }
+        inserted += tx.execute(&sql, &params)?;
+    }
+    Ok(inserted)
 }
 
 /// Whether `test_id` has any exposure.

@@ -1,8 +1,9 @@
 //! The experiments' endpoints: `POST /v1/experiments` (create), `PUT /v1/experiments/{id}`
 //! (replace), `GET /v1/experiments`, `GET /v1/experiments/{id}`,
-//! `GET /v1/experiments/{id}/assignment?unit=` and `GET /v1/experiments/{id}/analysis`.
-//! Writing ones (including the assignment, which logs an exposure) follow the bearer-token rule
-//! of `POST /v1/cleanup`; the assignment also refuses a browser's cross-site request.
+//! `GET /v1/experiments/{id}/assignment?unit=`, `POST /v1/experiments/{id}/assignments` (many
+//! units at once) and `GET /v1/experiments/{id}/analysis`. Writing ones (including the
+//! assignments, which log exposures) follow the bearer-token rule of `POST /v1/cleanup`; the
+//! assignments also refuse a browser's cross-site request.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::super::Shared;
-use super::monitor::{failure, with_monitor};
+use super::monitor::{MAX_EVENTS_BODY_BYTES, failure, with_monitor};
 use super::{
     MAX_BODY_BYTES, declared_too_large, http_problem, not_json, problem, read_body, unauthorized,
 };
@@ -178,6 +179,79 @@ pub(super) async fn assignment(
     let policy = shared.manager.policy();
     match with_experiments(&shared, move |e| e.assign(&policy, &id, &unit)).await {
         Ok(assignment) => Json(assignment).into_response(),
+        Err(error) => failure(&shared, &error, &instance),
+    }
+}
+
+/// Most units one `POST /v1/experiments/{id}/assignments` takes.
+pub const MAX_UNITS_PER_REQUEST: usize = 10_000;
+
+/// The body of `POST /v1/experiments/{id}/assignments`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsBody {
+    units: Vec<String>,
+}
+
+/// The units of an assignments request: 1 to [`MAX_UNITS_PER_REQUEST`].
+fn units(body: &str) -> Result<Vec<String>, AppError> {
+    let parsed: UnitsBody = serde_json::from_str(body).map_err(|error| {
+        invalid(
+            "body",
+            None,
+            format!("expected {{\"units\": [\"unit id\", …]}}: {error}"),
+        )
+    })?;
+    if parsed.units.is_empty() || parsed.units.len() > MAX_UNITS_PER_REQUEST {
+        return Err(invalid(
+            "units",
+            Some(parsed.units.len().to_string()),
+            format!(
+                "a request assigns 1 to {MAX_UNITS_PER_REQUEST} units, not {}",
+                parsed.units.len()
+            ),
+        ));
+    }
+    Ok(parsed.units)
+}
+
+/// `POST /v1/experiments/{id}/assignments` with `{"units": [...]}`: the variation each unit is
+/// served, in their order (`{"assignments": [...]}`), the exposures logged in one transaction.
+/// A unit at fault refuses the whole request (`units[i]`), nothing logged.
+pub(super) async fn assignments(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let instance = format!("/v1/experiments/{id}/assignments");
+    let (parts, body) = request.into_parts();
+    if let Some(response) = unauthorized(&shared, &parts.headers, &instance) {
+        return response;
+    }
+    if cross_site(&parts.headers) {
+        return http_problem(
+            StatusCode::FORBIDDEN,
+            "cross-site requests are refused",
+            &instance,
+        );
+    }
+    if let Some(response) = declared_too_large(&parts.headers, MAX_EVENTS_BODY_BYTES, &instance) {
+        return response;
+    }
+    let body = match read_body(&shared, body, MAX_EVENTS_BODY_BYTES, &instance).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if let Some(response) = not_json(&parts.headers, &body, &instance) {
+        return response;
+    }
+    let units = match units(&body) {
+        Ok(units) => units,
+        Err(error) => return problem(&shared, &error, None, &instance),
+    };
+    let policy = shared.manager.policy();
+    match with_experiments(&shared, move |e| e.assign_many(&policy, &id, &units)).await {
+        Ok(assignments) => Json(serde_json::json!({ "assignments": assignments })).into_response(),
         Err(error) => failure(&shared, &error, &instance),
     }
 }

@@ -72,6 +72,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/v1/experiments/{id}/assignment",
             get(experiments::assignment),
         )
+        .route(
+            "/v1/experiments/{id}/assignments",
+            post(experiments::assignments),
+        )
         .route("/v1/experiments/{id}/analysis", get(experiments::analysis))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -42,6 +42,7 @@ use crate::runtime::Policy;
 use crate::types::error::{AppError, Error};
 use crate::types::experiments::{
     Analysis, Assignment, Correction, Definition, Experiment, ReportedExperiment, check_unit,
+    check_units,
 };
 use crate::types::monitor::invalid;
 
@@ -215,18 +216,64 @@ impl Experiments {
         now: DateTime<Utc>,
     ) -> Result<Assignment, Error> {
         check_unit(unit)?;
+        let mut assignments = self.assign_checked(policy, test_id, &[unit], now)?;
+        Ok(assignments.remove(0))
+    }
+
+    /// The variation each of `units` is served, in their order: the definition read once,
+    /// the policy asked per unit, and the exposures of the units in the experiment logged
+    /// (each unit's first) in one transaction. A unit at fault ([`check_units`]: 1 to
+    /// [`crate::experiments::MAX_ASSIGN_BATCH`] units) refuses the whole batch before anything
+    /// is logged.
+    pub fn assign_many<S: AsRef<str>>(
+        &self,
+        policy: &Policy,
+        test_id: &str,
+        units: &[S],
+    ) -> Result<Vec<Assignment>, Error> {
+        self.assign_many_at(policy, test_id, units, Utc::now())
+    }
+
+    /// [`Experiments::assign_many`] at `now`.
+    pub fn assign_many_at<S: AsRef<str>>(
+        &self,
+        policy: &Policy,
+        test_id: &str,
+        units: &[S],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Assignment>, Error> {
+        check_units(units)?;
+        self.assign_checked(policy, test_id, units, now)
+    }
+
+    fn assign_checked<S: AsRef<str>>(
+        &self,
+        policy: &Policy,
+        test_id: &str,
+        units: &[S],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Assignment>, Error> {
         let experiment = self.get(test_id)?;
         let now_ms = now.timestamp_millis();
-        let assignment = policy.assign(&experiment.definition, unit, now_ms)?;
-        if assignment.in_experiment {
+        let assignments = units
+            .iter()
+            .map(|unit| policy.assign(&experiment.definition, unit.as_ref(), now_ms))
+            .collect::<Result<Vec<Assignment>, Error>>()?;
+        let exposed: Vec<(&str, u32)> = units
+            .iter()
+            .zip(&assignments)
+            .filter(|(_, assignment)| assignment.in_experiment)
+            .map(|(unit, assignment)| (unit.as_ref(), assignment.variation))
+            .collect();
+        if !exposed.is_empty() {
             let first = self
                 .monitor
-                .write(|tx| stored::expose(tx, test_id, unit, assignment.variation, now_ms))?;
-            if first {
-                tracing::debug!(test_id, variation = assignment.variation, "exposure logged");
+                .write(|tx| stored::expose(tx, test_id, &exposed, now_ms))?;
+            if first > 0 {
+                tracing::debug!(test_id, exposures = first, "exposures logged");
             }
         }
-        Ok(assignment)
+        Ok(assignments)
     }
 
     /// The analysis of an experiment from its exposures and the monitor's events, its

@@ -1,0 +1,261 @@
+//! Assignments of many units at once: `experiments assign` with units from a file or a pipe,
+//! `POST /v1/experiments/{id}/assignments` and `Experiments::assign_many`. Each answers what
+//! one-by-one assignment answers, logs each unit's exposure once, and a unit at fault refuses
+//! its whole batch with nothing logged.
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use bachata_common_tests::Sandbox;
+use serde_json::{Value, json};
+
+fn create(sandbox: &Sandbox) {
+    let run = sandbox.run(&[
+        "experiments",
+        "create",
+        "--id",
+        "t1",
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2099-12-31",
+        "--versions",
+        "a,b",
+        "--metrics",
+        "like_rate",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// Units exposed so far (the analysis counts each once).
+fn exposed(sandbox: &Sandbox) -> u64 {
+    let run = sandbox.run(&["experiments", "analyze", "t1", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.json()["arms"]
+        .as_array()
+        .expect("arms")
+        .iter()
+        .map(|arm| arm["units"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+fn lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_cli_assigns_units_from_arguments_a_file_and_a_pipe_in_order() {
+    let sandbox = Sandbox::new();
+    create(&sandbox);
+    let one_by_one: Vec<Value> = ["u1", "u2", "u3"]
+        .iter()
+        .map(|unit| {
+            let run = sandbox.run(&["experiments", "assign", "t1", unit, "--json"]);
+            assert_eq!(run.code, 0, "{run:?}");
+            run.json()
+        })
+        .collect();
+    // 12,000 units (two batches), a blank line, CRLF endings and a repeated unit.
+    let mut text = String::from("u1\r\n\n  \n");
+    for i in 0..12_000 {
+        text.push_str(&format!("user-{i}\n"));
+    }
+    text.push_str("u2\nu3");
+    let file = sandbox.write("units.txt", &text);
+    let file = file.to_str().expect("utf-8 path");
+    let run = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "u0",
+        "--units-from",
+        file,
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let answers = lines(&run.stdout);
+    assert_eq!(answers.len(), 12_004);
+    assert_eq!(answers[0]["unit"], "u0");
+    assert_eq!(
+        answers[1], one_by_one[0],
+        "a batch answers what one call answers"
+    );
+    assert_eq!(answers[2]["unit"], "user-0");
+    assert_eq!(answers[12_002], one_by_one[1]);
+    assert_eq!(answers[12_003], one_by_one[2]);
+    assert_eq!(
+        exposed(&sandbox),
+        12_004,
+        "u1 to u3 once each, u0, 12,000 users"
+    );
+
+    // The same units again log nothing new.
+    let again = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "--units-from",
+        file,
+        "--json",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        lines(&again.stdout) == answers[1..],
+        "the same answers the second time"
+    );
+    assert_eq!(exposed(&sandbox), 12_004);
+
+    // From a pipe, in text form.
+    let mut child = sandbox
+        .command(&["experiments", "assign", "t1", "--units-from", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"p1\np2\n")
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let units: Vec<&str> = stdout
+        .lines()
+        .map(|line| line.split('\t').next().unwrap_or_default())
+        .collect();
+    assert_eq!(units, ["p1", "p2"]);
+    assert_eq!(exposed(&sandbox), 12_006);
+}
+
+#[test]
+fn a_unit_at_fault_refuses_its_batch_naming_its_line_and_logs_nothing() {
+    let sandbox = Sandbox::new();
+    create(&sandbox);
+    let file = sandbox.write("units.txt", "good-1\ngood-2\nbad\u{1}unit\n");
+    let run = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "--units-from",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("units.txt, line 3"), "{}", run.stderr);
+    assert_eq!(exposed(&sandbox), 0);
+
+    let long = sandbox.write("long.txt", "x".repeat(5_000));
+    let run = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "--units-from",
+        long.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("line 1"), "{}", run.stderr);
+
+    let binary = sandbox.write("binary.txt", b"ok\n\xff\xfe\n");
+    let run = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "--units-from",
+        binary.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("line 2: not UTF-8"), "{}", run.stderr);
+
+    for special in ["/dev/zero", "/"] {
+        let run = sandbox.run(&["experiments", "assign", "t1", "--units-from", special]);
+        assert_eq!(run.code, 2, "{special}: {run:?}");
+        assert!(
+            run.stderr.contains("give a file of unit ids"),
+            "{}",
+            run.stderr
+        );
+    }
+    let run = sandbox.run(&["experiments", "assign", "t1", "bad\u{7f}"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("unit 1:"), "{}", run.stderr);
+    assert_eq!(exposed(&sandbox), 0);
+}
+
+#[test]
+fn the_assignments_endpoint_answers_in_order_and_refuses_a_batch_whole() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env("BACHATA_LISTEN", "127.0.0.1:0");
+    create(&sandbox);
+    let daemon = sandbox.daemon();
+    let client = reqwest::blocking::Client::new();
+    let url = daemon.url("/v1/experiments/t1/assignments");
+    let post = |body: &Value| {
+        let response = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("post");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let units: Vec<String> = (0..2_000).map(|i| format!("web-{i}")).collect();
+    let (status, body) = post(&json!({ "units": units }));
+    assert_eq!(status, 200, "{body}");
+    let assignments = body["assignments"].as_array().expect("assignments");
+    assert_eq!(assignments.len(), 2_000);
+    for (unit, assignment) in units.iter().zip(assignments).step_by(40) {
+        assert_eq!(assignment["unit"], unit.as_str());
+        let one = client
+            .get(daemon.url(&format!("/v1/experiments/t1/assignment?unit={unit}")))
+            .send()
+            .expect("get")
+            .json::<Value>()
+            .expect("json");
+        assert_eq!(&one, assignment);
+    }
+
+    for (body, field) in [
+        (json!({"units": ["ok", "bad\u{1}"]}), "units[1]"),
+        (json!({"units": []}), "units"),
+        (json!({ "units": vec!["u"; 10_001] }), "units"),
+        (json!({"units": ["a"], "extra": 1}), "body"),
+        (json!({"units": "a"}), "body"),
+    ] {
+        let (status, problem) = post(&body);
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(problem["details"]["field"], field, "{problem}");
+    }
+    let (status, _) = {
+        let response = client
+            .post(daemon.url("/v1/experiments/nope/assignments"))
+            .header("content-type", "application/json")
+            .body(json!({"units": ["a"]}).to_string())
+            .send()
+            .expect("post");
+        (response.status().as_u16(), ())
+    };
+    assert_eq!(status, 404);
+    let response = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .body(json!({"units": ["x"]}).to_string())
+        .send()
+        .expect("post");
+    assert_eq!(
+        response.status(),
+        403,
+        "a page elsewhere cannot log exposures"
+    );
+    drop(daemon);
+    assert_eq!(
+        exposed(&sandbox),
+        2_000,
+        "only the accepted batch was logged"
+    );
+}
