@@ -18,43 +18,73 @@ replacement of the original Django app's ``common`` module:
 resource and temp file services, with this host lending the component files and metrics.
 """
 
-from ._component import CapabilityUnavailable, PolicyError, PolicyNotFound
-from ._policy_set import load_policy, policy_info
-from .config import (
-    DaemonSettings,
-    ElasticsearchConfig,
-    EnvironmentConfig,
-    MonitorSettings,
-    ResourceSettings,
-    Setting,
-    YOLOv8Config,
-)
-from .exceptions import (
-    ERROR_MESSAGES,
-    ChoreographyGenerationError,
-    ConflictError,
-    MoveAnalysisError,
-    MusicAnalysisError,
-    Problem,
-    ResourceError,
-    ServiceUnavailableError,
-    ValidationError,
-    VideoGenerationError,
-    YouTubeDownloadError,
-    get_user_friendly_message,
-)
-from .policy import load_config
-from ._lend import Cancelled, PolicyViolation
-from .resources import ResourceManager, resource_manager
-from .temp_files import TempFileManager, temp_file_manager
-from .directory_organizer import DirectoryOrganizer
-from .performance_monitor import (
-    ABTestConfig,
-    PerformanceMetrics,
-    PerformanceMonitor,
-    RecommendationDecision,
-    UserFeedback,
-)
+import importlib as _importlib
+
+#: Where each public name lives: imported on first use, so ``import bachata_common`` loads
+#: nothing but this table (PEP 562).
+_LAZY = {
+    "CapabilityUnavailable": "._component",
+    "PolicyError": "._component",
+    "PolicyNotFound": "._component",
+    "load_policy": "._policy_set",
+    "policy_info": "._policy_set",
+    "DaemonSettings": ".config",
+    "ElasticsearchConfig": ".config",
+    "EnvironmentConfig": ".config",
+    "MonitorSettings": ".config",
+    "ResourceSettings": ".config",
+    "Setting": ".config",
+    "YOLOv8Config": ".config",
+    "ERROR_MESSAGES": ".exceptions",
+    "ChoreographyGenerationError": ".exceptions",
+    "ConflictError": ".exceptions",
+    "MoveAnalysisError": ".exceptions",
+    "MusicAnalysisError": ".exceptions",
+    "Problem": ".exceptions",
+    "ResourceError": ".exceptions",
+    "ServiceUnavailableError": ".exceptions",
+    "ValidationError": ".exceptions",
+    "VideoGenerationError": ".exceptions",
+    "YouTubeDownloadError": ".exceptions",
+    "get_user_friendly_message": ".exceptions",
+    "load_config": ".policy",
+    "Cancelled": "._lend",
+    "PolicyViolation": "._lend",
+    "ResourceManager": ".resources",
+    "resource_manager": ".resources",
+    "TempFileManager": ".temp_files",
+    "temp_file_manager": ".temp_files",
+    "DirectoryOrganizer": ".directory_organizer",
+    "ABTestConfig": ".performance_monitor",
+    "PerformanceMetrics": ".performance_monitor",
+    "PerformanceMonitor": ".performance_monitor",
+    "RecommendationDecision": ".performance_monitor",
+    "UserFeedback": ".performance_monitor",
+}
+
+
+#: The public submodules, imported on first use as attributes too (``bachata_common.policy``).
+_SUBMODULES = frozenset({
+    "apps", "config", "directory_organizer", "exceptions", "fs", "management", "monitor", "organizer",
+    "performance_monitor", "policy", "pose", "resources", "secrets", "services", "temp_files",
+})
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(_importlib.import_module(module, __name__), name)
+    elif name in _SUBMODULES:
+        value = _importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __all__ = [
     "Cancelled",

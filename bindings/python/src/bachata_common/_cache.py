@@ -16,7 +16,6 @@ rewritten: the cache can slow nothing down and break nothing.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import stat
 from pathlib import Path
@@ -25,21 +24,40 @@ from typing import Optional
 import wasmtime
 from wasmtime import component as wc
 
-from .fs.atomic import write_atomically
-
 __all__ = ["cache_dir", "load", "load_reporting"]
 
-_log = logging.getLogger("bachata_common")
 _DIGEST = 32
+_version: Optional[str] = None
+
+
+def _warning(message: str, *args: object) -> None:
+    import logging
+
+    logging.getLogger("bachata_common").warning(message, *args)
 
 
 def _wasmtime_version() -> str:
-    try:
-        from importlib.metadata import version
+    """The installed wasmtime-py's version: from the one ``wasmtime-<version>.dist-info`` beside
+    the package (a directory listing), else from ``importlib.metadata`` (slower to import)."""
+    global _version
+    if _version is None:
+        found = None
+        try:
+            site = os.path.dirname(os.path.dirname(os.path.abspath(wasmtime.__file__)))
+            names = [name for name in os.listdir(site) if name.startswith("wasmtime-") and name.endswith(".dist-info")]
+            if len(names) == 1:
+                found = names[0][len("wasmtime-"):-len(".dist-info")]
+        except OSError:
+            pass
+        if not found:
+            try:
+                from importlib.metadata import version
 
-        return version("wasmtime")
-    except Exception:
-        return "unknown"
+                found = version("wasmtime")
+            except Exception:
+                found = "unknown"
+        _version = found
+    return _version
 
 
 def cache_dir() -> Optional[Path]:
@@ -63,8 +81,8 @@ def _trusted(path: Path, directory: bool) -> bool:
     return kind_ok and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
-def _entry(directory: Path, wasm: bytes) -> Path:
-    digest = hashlib.sha256(wasm).hexdigest()
+def _entry(directory: Path, wasm: bytes, digest: Optional[str] = None) -> Path:
+    digest = digest or hashlib.sha256(wasm).hexdigest()
     return directory / f"python-wasmtime-{_wasmtime_version()}-epoch-{digest[:32]}.cwasm"
 
 
@@ -77,15 +95,17 @@ def _read(path: Path) -> Optional[bytes]:
         return None
     body, trailer = data[:-_DIGEST], data[-_DIGEST:]
     if len(data) <= _DIGEST or hashlib.sha256(body).digest() != trailer:
-        _log.warning("compile cache entry %s is corrupt; compiling afresh", path)
+        _warning("compile cache entry %s is corrupt; compiling afresh", path)
         return None
     return body
 
 
 def _write(path: Path, compiled: bytes) -> None:
+    from .fs.atomic import write_atomically
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _trusted(path.parent, True):
-        _log.warning("compile cache directory %s is not this user's alone; not writing to it", path.parent)
+        _warning("compile cache directory %s is not this user's alone; not writing to it", path.parent)
         return
     write_atomically(path, compiled + hashlib.sha256(compiled).digest(), mode=0o600)
 
@@ -96,22 +116,23 @@ def load(engine: wasmtime.Engine, wasm: bytes) -> wc.Component:
     return load_reporting(engine, wasm)[0]
 
 
-def load_reporting(engine: wasmtime.Engine, wasm: bytes) -> tuple[wc.Component, bool]:
+def load_reporting(engine: wasmtime.Engine, wasm: bytes, digest: Optional[str] = None) -> tuple[wc.Component, bool]:
     """:func:`load`, and whether the compiled code came from the cache. Each component of a
-    policy set has its own entry (entries are keyed by the component's bytes)."""
+    policy set has its own entry (entries are keyed by the component's bytes; ``digest``, their
+    sha256 in hex, when already known)."""
     directory = cache_dir()
     if directory is None:
         return wc.Component(engine, wasm), False
-    path = _entry(directory, wasm)
+    path = _entry(directory, wasm, digest)
     cached = _read(path)
     if cached is not None:
         try:
             return wc.Component.deserialize(engine, cached), True
         except wasmtime.WasmtimeError as error:
-            _log.warning("compile cache entry %s cannot be loaded (%s); compiling afresh", path, error)
+            _warning("compile cache entry %s cannot be loaded (%s); compiling afresh", path, error)
     component = wc.Component(engine, wasm)
     try:
         _write(path, bytes(component.serialize()))
     except OSError as error:
-        _log.warning("cannot write the compile cache entry %s: %s", path, error)
+        _warning("cannot write the compile cache entry %s: %s", path, error)
     return component, False

@@ -32,13 +32,12 @@ import hashlib
 import os
 import threading
 import time
-from importlib import resources
 from typing import Any, Callable, Iterator, Optional
 
 import wasmtime
 from wasmtime import component as wc
 
-from . import _cache, _lend, _values
+from . import _cache, _codec, _lend, _values
 from .secrets import SecretStore, default_secret_store
 
 __all__ = [
@@ -180,14 +179,23 @@ RESOURCE_DESTRUCTORS = {("host-fs", "scan"): _drop_scan}
 
 
 def _read_stock() -> bytes:
-    """The stock policy's bytes: the component shipped in the package."""
-    shipped = resources.files(__package__).joinpath(COMPONENT_FILE)
-    if not shipped.is_file():
+    """The stock policy's bytes: the component shipped in the package (read next to this module
+    when the package is a directory, else through ``importlib.resources``)."""
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), COMPONENT_FILE)
+    try:
+        with open(beside, "rb") as shipped:
+            return shipped.read()
+    except OSError:
+        pass
+    from importlib import resources
+
+    packaged = resources.files(__package__).joinpath(COMPONENT_FILE)
+    if not packaged.is_file():
         raise PolicyNotFound(
             f"the policy component {COMPONENT_FILE} is not in the installed package; reinstall it "
             f"with BACHATA_POLICY_WASM=/path/to/{COMPONENT_FILE} pip install ./bindings/python"
         )
-    return shipped.read_bytes()
+    return packaged.read_bytes()
 
 
 def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable[..., Any]:
@@ -213,6 +221,7 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
 
 #: Environment variables of the call limits (the native host's names and defaults).
 TIMEOUT_VAR, MEMORY_VAR = "BACHATA_POLICY_TIMEOUT_MS", "BACHATA_POLICY_MAX_MEMORY_MB"
+_TIMEOUT_KEY, _MEMORY_KEY = os.fsencode(TIMEOUT_VAR), os.fsencode(MEMORY_VAR)
 DEFAULT_TIMEOUT_MS, DEFAULT_MEMORY_MB = 5_000, 64
 #: How often the engine's epoch advances: the deadline's resolution.
 EPOCH_TICK = 0.05
@@ -285,7 +294,7 @@ class _Policy:
         self.contract = VERSION
         self.sha256 = hashlib.sha256(wasm).hexdigest()
         self.size = len(wasm)
-        self.component, self.from_cache = _cache.load_reporting(self.engine, wasm)
+        self.component, self.from_cache = _cache.load_reporting(self.engine, wasm, self.sha256)
         component_type = self.component.type
         imports = component_type.imports(self.engine)
         exports = component_type.exports(self.engine)
@@ -307,7 +316,7 @@ class _Policy:
         #: The host type id of each resource defined, by ``(capability, resource)``.
         self.host_resources: dict[tuple[str, str], int] = {}
         self._define_host_functions()
-        self._exports: dict[tuple[str, str], tuple[wc.ExportIndex, wc.FuncType]] = {}
+        self._exports: dict[tuple[str, str], _Export] = {}
         self._exports_lock = threading.Lock()
         #: Per thread, the instance left by the last clean call that lent nothing.
         self._local = threading.local()
@@ -338,7 +347,7 @@ class _Policy:
                             implementation = functions.get(name) or _trap(capability)
                             instance.add_func(name, _adapt(item.ty, implementation))
 
-    def _export(self, interface: str, function: str) -> tuple[wc.ExportIndex, wc.FuncType]:
+    def _export(self, interface: str, function: str) -> "_Export":
         key = (interface, function)
         found = self._exports.get(key)
         if found is not None:
@@ -352,7 +361,7 @@ class _Policy:
                     raise AttributeError(f"the policy exports no {interface}.{function}")
                 iface_ty = self.component.type.exports(self.engine)[name].ty
                 func_ty = iface_ty.exports(self.engine)[function].ty
-                self._exports[key] = (func_index, func_ty)
+                self._exports[key] = _Export(func_index, func_ty)
             return self._exports[key]
 
     def new_store(self) -> tuple[wasmtime.Store, int, int, int]:
@@ -378,10 +387,9 @@ class _Policy:
         in the instance the previous such call of this thread left, when it ended cleanly under
         the same limits (see :class:`_Warm`); any other call, and any call after a failure, in a
         fresh one."""
-        func_index, func_ty = self._export(interface, function)
-        params = func_ty.params
-        if len(args) != len(params):
-            raise TypeError(f"{interface}.{function} takes {len(params)} arguments, not {len(args)}")
+        export = self._export(interface, function)
+        if len(args) != len(export.params):
+            raise TypeError(f"{interface}.{function} takes {len(export.params)} arguments, not {len(args)}")
         limits = _limits()
         ticks, timeout_ms, memory_mb = limits
         pure = _lend.current.get() is None and current_secrets.get() is None and not _fresh.get()
@@ -390,15 +398,27 @@ class _Policy:
         self._local.warm = None
         if warm is None or warm.limits != limits:
             warm = _Warm(self._store(limits), limits)
+        elif warm.context:
+            _codec.set_epoch_deadline(warm.context, ticks)
         else:
             warm.store.set_epoch_deadline(ticks)
         store = warm.store
         token = _current_call.set((store, ticks))
         try:
-            func = warm.func(self, func_index)
-            result = func(store, *(_values.lower(ty, arg) for (_, ty), arg in zip(params, args)))
+            func, where = warm.func(self, export.index)
+            fast = export.fast if FAST_CALLS else None
+            if fast is not None:
+                try:
+                    result = fast.call(warm.context, where, args, store)
+                except _codec.FallBack:  # an argument the compiled code does not expect
+                    result = export.call_public(func, store, args)
+            else:
+                result = export.call_public(func, store, args)
             if pure:
-                func.post_return(store)
+                if where:
+                    _codec.post_return(warm.context, where)
+                else:
+                    func.post_return(store)
                 self._local.warm = warm
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -415,7 +435,33 @@ class _Policy:
             ) from None
         finally:
             _current_call.reset(token)
-        return None if func_ty.result is None else _values.lift(func_ty.result, result)
+        return result
+
+
+#: Whether calls use the compiled conversions of :mod:`bachata_common._codec` when they are
+#: available (``False``: every call converts through wasmtime-py's public API, the reference).
+FAST_CALLS = True
+
+
+class _Export:
+    """An exported function: its index, its type read once (parameters and result), and its
+    compiled conversions (``None``: the public path)."""
+
+    __slots__ = ("index", "type", "params", "result", "fast")
+
+    def __init__(self, index: wc.ExportIndex, func_ty: wc.FuncType) -> None:
+        self.index = index
+        self.type = func_ty
+        self.params = [ty for _, ty in func_ty.params]
+        self.result = func_ty.result
+        #: The compiled conversions (``None``: the public path).
+        self.fast: Optional[_codec.Function] = _codec.compile_function(func_ty)
+
+    def call_public(self, func: wc.Func, store: wasmtime.Store, args: tuple) -> Any:
+        """The call through wasmtime-py's public API (``Func.__call__``) and :mod:`._values`."""
+        args = [arg.value if type(arg) is _codec.Prepared else arg for arg in args]
+        result = func(store, *(_values.lower(ty, arg) for ty, arg in zip(self.params, args)))
+        return None if self.result is None else _values.lift(self.result, result)
 
 
 class _Warm:
@@ -426,30 +472,50 @@ class _Warm:
     capabilities); an instance whose call raised (a trap, the deadline, the memory cap, a host
     function's exception) is dropped, and so is one of other limits."""
 
-    __slots__ = ("store", "limits", "instance", "funcs")
+    __slots__ = ("store", "limits", "instance", "funcs", "context")
 
     def __init__(self, store: wasmtime.Store, limits: tuple[int, int, int]) -> None:
         self.store = store
         self.limits = limits
         self.instance: Optional[wc.Instance] = None
-        self.funcs: dict[Any, wc.Func] = {}
+        self.funcs: dict[Any, tuple[wc.Func, int]] = {}
+        #: The address of the store's context, for the compiled calls (0 without them).
+        self.context = _codec.address(store._context()) if _codec.AVAILABLE else 0
 
-    def func(self, policy: "_Policy", index: Any) -> wc.Func:
-        """The export at ``index``, instantiating the component first if needed."""
+    def func(self, policy: "_Policy", index: Any) -> tuple[wc.Func, int]:
+        """The export at ``index`` and the address of its C handle (0 without the compiled
+        calls), instantiating the component first if needed."""
         if self.instance is None:
             self.instance = policy.linker.instantiate(self.store, policy.component)
-        func = self.funcs.get(index)
-        if func is None:
-            func = self.funcs[index] = self.instance.get_func(self.store, index)
-        return func
+        found = self.funcs.get(index)
+        if found is None:
+            func = self.instance.get_func(self.store, index)
+            found = self.funcs[index] = (func, _codec.address(func._func) if _codec.AVAILABLE else 0)
+        return found
+
+
+_limits_seen: tuple[Any, Any, tuple[int, int, int]] = (None, None, (0, 0, 0))
+#: The environment as ``os.environ`` keeps it (bytes on POSIX), read without decoding.
+_environ_data: Optional[dict] = getattr(os.environ, "_data", None) if os.name == "posix" else None
+if not isinstance(_environ_data, dict):
+    _environ_data = None
 
 
 def _limits() -> tuple[int, int, int]:
     """The call limits from the environment: the deadline in epoch ticks and in milliseconds,
-    the memory cap in MiB."""
+    the memory cap in MiB (parsed again only when the variables change)."""
+    global _limits_seen
+    if _environ_data is not None:
+        timeout, memory = _environ_data.get(_TIMEOUT_KEY), _environ_data.get(_MEMORY_KEY)
+    else:
+        timeout, memory = os.environ.get(TIMEOUT_VAR), os.environ.get(MEMORY_VAR)
+    seen = _limits_seen
+    if seen[0] == timeout and seen[1] == memory and seen[2][0]:
+        return seen[2]
     timeout_ms = _limit(TIMEOUT_VAR, DEFAULT_TIMEOUT_MS, 600_000)
     memory_mb = _limit(MEMORY_VAR, DEFAULT_MEMORY_MB, 4096)
     ticks = max(1, round(timeout_ms / 1000 / EPOCH_TICK))
+    _limits_seen = (timeout, memory, (ticks, timeout_ms, memory_mb))
     return ticks, timeout_ms, memory_mb
 
 
@@ -489,6 +555,25 @@ def _loaded() -> Any:
 def call(interface: str, function: str, *args: Any) -> Any:
     """Calls ``interface.function`` of the policy (for example ``call("errors", "catalog")``)."""
     return _loaded().call(interface, function, *args)
+
+
+def prepare(interface: str, function: str, index: int, value: Any, previous: Any = None) -> Any:
+    """What to pass as argument ``index`` of ``interface.function`` for a plain ``value`` that
+    calls will pass again unchanged: the value converted once (a :class:`_codec.Prepared`
+    standing for it), or ``value`` itself when the compiled calls are off. ``previous``, what
+    an earlier call returned for the same value, is returned when it is still good for the
+    component answering ``interface`` now. The caller guarantees the value does not change."""
+    loaded = _loaded()
+    routes = getattr(loaded, "routes", None)
+    part = routes.get(interface) if routes is not None else loaded
+    if part is None or not FAST_CALLS:
+        return value
+    fast = part._export(interface, function).fast
+    if fast is None:
+        return value
+    if type(previous) is _codec.Prepared and previous.made_for(fast, index):
+        return previous
+    return fast.prepare(index, value) or value
 
 
 def call_lending(lent: _lend.Lent, interface: str, function: str, *args: Any) -> Any:

@@ -16,10 +16,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .fs.remove import CANCELLED, OUT_OF_BOUNDS, REMOVED, Removal
-
 if TYPE_CHECKING:
     from .fs.areas import Areas
+    from .fs.remove import Removal
 
 __all__ = [
     "MAX_PAGE",
@@ -86,7 +85,7 @@ class Audit:
             text += f"; and {self.more_violations} more"
         return text
 
-    def record(self, area: str, reason: str, removed: list[Removal]) -> None:
+    def record(self, area: str, reason: str, removed: "list[Removal]") -> None:
         if not removed:
             return
         totals = self.totals.setdefault((area, reason), [0, 0])
@@ -200,7 +199,7 @@ def next_page(lent: Lent, rep: int, maximum: int) -> dict:
     }
 
 
-def _pack_outcomes(outcomes: list[Removal]) -> str:
+def _pack_outcomes(outcomes: "list[Removal]") -> str:
     """A batch's outcomes as ``host-fs.remove`` answers them (``status:bytes:±reason`` and a NUL
     each; the host's own refusals, out of bounds and cancelled, are ``refused`` to the policy)."""
     packed = []
@@ -213,6 +212,8 @@ def _pack_outcomes(outcomes: list[Removal]) -> str:
 
 def remove(lent: Lent, area: str, reason: str, packed: str) -> str:
     """``host-fs.remove``: the batch's outcomes, packed."""
+    from .fs.remove import CANCELLED, OUT_OF_BOUNDS, REMOVED, Removal
+
     lent.stop_if_cancelled()
     if packed == "":
         paths: list[str] = []

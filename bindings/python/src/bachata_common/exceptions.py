@@ -11,7 +11,6 @@ carries them as ``list<tuple<string, string>>``), so non-text values are convert
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -93,6 +92,8 @@ class ChoreographyGenerationError(Exception):
 
     def to_problem(self, error_type: Optional[str] = None, instance: Optional[str] = None) -> dict:
         """This error as an RFC 9457 problem document; ``error_type`` picks the user message."""
+        import json
+
         return json.loads(policy.problem_json(self.app_error, error_type, instance))
 
 

@@ -46,6 +46,42 @@ impl Policy {
         })
     }
 
+    /// The variation of each of `units` at `now_ms`, in their order: one call of the
+    /// policy (the definition converted once), `assign` asked per unit.
+    pub fn assign_many<S: AsRef<str>>(
+        &self,
+        definition: &Definition,
+        units: &[S],
+        now_ms: i64,
+    ) -> Result<Vec<Assignment>, Error> {
+        let wit_definition = wit::Definition::from(definition);
+        let answers = self.call("experiments.assign", |exports, store| {
+            let experiments = exports.experiments(&mut *store)?;
+            units
+                .iter()
+                .map(|unit| {
+                    experiments.call_assign(&mut *store, &wit_definition, unit.as_ref(), now_ms)
+                })
+                .collect::<wasmtime::Result<Vec<_>>>()
+        })?;
+        units
+            .iter()
+            .zip(answers)
+            .map(|(unit, answer)| {
+                let assignment = answer.map_err(|error| Error::App(error.into()))?;
+                Ok(Assignment {
+                    test_id: definition.test_id.clone(),
+                    unit: unit.as_ref().to_string(),
+                    variation: assignment.variation,
+                    version: assignment.version,
+                    in_experiment: assignment.in_experiment,
+                    bucket: assignment.bucket,
+                    reason: assignment.reason.into(),
+                })
+            })
+            .collect()
+    }
+
     /// The metrics experiments can be judged on.
     pub fn experiment_metrics(&self) -> Result<Vec<Metric>, Error> {
         let metrics = self.call("experiments.metrics", |exports, store| {

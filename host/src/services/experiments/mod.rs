@@ -255,10 +255,7 @@ impl Experiments {
     ) -> Result<Vec<Assignment>, Error> {
         let experiment = self.get(test_id)?;
         let now_ms = now.timestamp_millis();
-        let assignments = units
-            .iter()
-            .map(|unit| policy.assign(&experiment.definition, unit.as_ref(), now_ms))
-            .collect::<Result<Vec<Assignment>, Error>>()?;
+        let assignments = policy.assign_many(&experiment.definition, units, now_ms)?;
         let exposed: Vec<(&str, u32)> = units
             .iter()
             .zip(&assignments)

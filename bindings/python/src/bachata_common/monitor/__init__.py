@@ -128,6 +128,13 @@ class Monitor:
         except StoreError as error:
             raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
 
+    def _read_once(self, sql: str, params) -> list:
+        """The rows of one query, read on its own (see :meth:`Store.query_once`)."""
+        try:
+            return self._reader.query_once(sql, params)
+        except StoreError as error:
+            raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
+
     # -- events ---------------------------------------------------------------------------------
 
     def log_decision(self, event: dict) -> tuple[str, bool]:

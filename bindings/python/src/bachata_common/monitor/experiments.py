@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
+import operator
+import re
+import time as _time
 from importlib import resources
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Union
 
-from .. import policy
+from .. import _component, policy
 from ..exceptions import ChoreographyGenerationError, ConflictError, ValidationError
 from . import Monitor
 
@@ -87,8 +91,14 @@ def _rfc3339(moment: datetime) -> str:
     return text + "Z"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+#: What a unit id may not hold: C0 and C1 control characters and DEL.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _ms(moment: datetime) -> int:
-    return int((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1))
+    return int((moment - _EPOCH) // _MILLISECOND)
 
 
 def definition_from(value: dict) -> dict:
@@ -154,6 +164,58 @@ def _wit(definition: dict) -> dict:
         "namespace": None if namespace is None else {"id": namespace[0], "start": namespace[1], "end": namespace[2]},
         "sequential": definition["sequential"],
     }
+
+
+_EXPOSE = (
+    "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (test_id, unit, variation) DO NOTHING"
+)
+_EXPOSED = "SELECT 1 FROM exposures WHERE test_id = $1 AND unit = $2 AND variation = $3"
+
+
+#: The ``definition`` argument of ``experiments.assign`` converted once per definition (see
+#: :func:`_assign_argument`), by :func:`_definition_key`: ``(argument, policy set)``. Emptied
+#: when it holds :data:`_ARGUMENTS_MAX`.
+_ARGUMENTS: dict = {}
+_ARGUMENTS_MAX = 256
+#: What :func:`_wit` reads besides the dates, in one tuple.
+_keyed = operator.itemgetter(
+    "test_id", "test_name", "algorithm_versions", "traffic_split", "coverage", "seed", "hash_version",
+    "success_metrics", "minimum_sample_size", "namespace", "sequential",
+)
+
+
+def _definition_key(definition: dict) -> Optional[tuple]:
+    """A key that is equal for two definitions exactly when :func:`_wit` makes the same record of
+    them, or ``None``: every other field it reads, in ``marshal``'s bytes (exact types only:
+    ``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and ``-0.0``, and so does the order of
+    ``traffic_split``; anything else cannot be marshalled, hence no key), and the two dates,
+    aware ``datetime`` instants (equal instants give equal milliseconds)."""
+    start, end = definition["start_date"], definition["end_date"]
+    if type(start) is not datetime or type(end) is not datetime or start.tzinfo is None or end.tzinfo is None:
+        return None
+    try:
+        return marshal.dumps(_keyed(definition), 2), start, end
+    except (ValueError, KeyError):
+        return None
+
+
+def _assign_argument(definition: dict):
+    """The ``definition`` argument of ``experiments.assign``, converted once and reused while the
+    same definition (by :func:`_definition_key`) is assigned again under the same policy set."""
+    key = _definition_key(definition)
+    if key is None:
+        return _wit(definition)
+    found = _ARGUMENTS.get(key)
+    policy_set = _component._policy
+    if found is not None and found[1] is policy_set and policy_set is not None:
+        return found[0]
+    value = _wit(definition) if found is None else getattr(found[0], "value", found[0])
+    argument = _component.prepare("experiments", "assign", 0, value, None if found is None else found[0])
+    if len(_ARGUMENTS) >= _ARGUMENTS_MAX:
+        _ARGUMENTS.clear()
+    _ARGUMENTS[key] = (argument, _component._policy)
+    return argument
 
 
 def _checked(result: dict):
@@ -280,18 +342,23 @@ class Experiments:
     def assign_definition(self, definition: dict, unit: str, now: Optional[datetime] = None) -> dict:
         """:meth:`assign` for a definition already read (from :meth:`list`, say)."""
         unit = str(unit)
-        if len(unit) > MAX_UNIT_CHARS or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in unit):
+        if len(unit) > MAX_UNIT_CHARS or _CONTROL.search(unit):
             raise _invalid("unit", unit, f"the unit id must be at most {MAX_UNIT_CHARS} characters without control characters")
         test_id = definition["test_id"]
-        now_ms = _ms(now or datetime.now(timezone.utc))
-        assignment = _checked(policy.experiments_assign(_wit(definition), unit, now_ms))
+        now_ms = _time.time_ns() // 1_000_000 if now is None else _ms(now)
+        assignment = _checked(policy.experiments_assign(_assign_argument(definition), unit, now_ms))
         if assignment["in-experiment"]:
-            self.monitor._write(lambda tx: tx.execute(
-                "INSERT INTO exposures (test_id, unit, variation, exposed_at_ms) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (test_id, unit, variation) DO NOTHING",
-                [test_id, unit, assignment["variation"], now_ms],
-            ))
+            self._expose(test_id, unit, assignment["variation"], now_ms)
         return assignment
+
+    def _expose(self, test_id: str, unit: str, variation: int, now_ms: int) -> None:
+        """Logs the exposure of ``unit`` to ``variation`` unless it is logged already. On SQLite a
+        read looks first (the write lock is not taken for nothing); an exposure it sees is
+        exactly what the insert would have kept."""
+        monitor = self.monitor
+        if monitor.engine == "sqlite" and monitor._read_once(_EXPOSED, [test_id, unit, variation]):
+            return
+        monitor._write(lambda tx: tx.execute(_EXPOSE, [test_id, unit, variation, now_ms]))
 
     def analyze(self, test_id: str, correction: Optional[str] = None) -> dict:
         """The analysis of an experiment (the native host's ``Analysis`` JSON), its p-values

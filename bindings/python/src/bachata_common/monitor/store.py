@@ -32,6 +32,8 @@ LOCK_KEY = 0x0062_6163_6861_7461
 #: How many times a PostgreSQL transaction that lost a deadlock is tried again.
 RETRIES = 3
 _PARAMETER = re.compile(r"\$(\d+)")
+#: Statements of :meth:`Store.query_once` with SQLite's numbered parameters (``?1``).
+_NUMBERED: dict[str, str] = {}
 
 
 class StoreError(RuntimeError):
@@ -470,6 +472,21 @@ class Store:
     def read(self):
         """A read transaction: one consistent snapshot."""
         return self._transaction("BEGIN")
+
+    def query_once(self, sql: str, params: Sequence[Any] = ()) -> list:
+        """The rows of one query read on its own: on SQLite one statement in autocommit mode
+        (its own snapshot, no ``BEGIN``/``COMMIT``), on PostgreSQL a read transaction."""
+        if self.postgres:
+            with self.read() as tx:
+                return tx.query(sql, params)
+        numbered = _NUMBERED.get(sql)
+        if numbered is None:  # `$1` as `?1`: bound from the sequence itself, no dict to build
+            numbered = _NUMBERED[sql] = _PARAMETER.sub(r"?\1", sql)
+        with self._lock:
+            try:
+                return self._connection.execute(numbered, tuple(params)).fetchall()
+            except self._errors as error:
+                raise StoreError(f"the monitor database failed: {error}") from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Runs a statement inside the current transaction; the rows it changed."""
