@@ -22,6 +22,11 @@ components share one engine. A call lending capabilities gets a fresh store; a p
 configuration, assignment, analysis, event rules) reuses the instance its thread's last clean pure
 call left, and a call that traps leaves nothing behind for the next one, of that component or
 another.
+
+Values cross with the conversions :mod:`bachata_common._codec` compiles once per exported
+function (wasmtime-py's public API, with :mod:`bachata_common._values`, when they are off:
+:data:`FAST_CALLS`, or a wasmtime-py whose internals are not the pinned release's). Host
+functions convert through the public API.
 """
 
 from __future__ import annotations
@@ -495,7 +500,8 @@ class _Warm:
 
 
 _limits_seen: tuple[Any, Any, tuple[int, int, int]] = (None, None, (0, 0, 0))
-#: The environment as ``os.environ`` keeps it (bytes on POSIX), read without decoding.
+#: ``os.environ`` and the dict of bytes it keeps on POSIX, read without decoding.
+_environ = os.environ
 _environ_data: Optional[dict] = getattr(os.environ, "_data", None) if os.name == "posix" else None
 if not isinstance(_environ_data, dict):
     _environ_data = None
@@ -505,7 +511,7 @@ def _limits() -> tuple[int, int, int]:
     """The call limits from the environment: the deadline in epoch ticks and in milliseconds,
     the memory cap in MiB (parsed again only when the variables change)."""
     global _limits_seen
-    if _environ_data is not None:
+    if _environ_data is not None and os.environ is _environ:
         timeout, memory = _environ_data.get(_TIMEOUT_KEY), _environ_data.get(_MEMORY_KEY)
     else:
         timeout, memory = os.environ.get(TIMEOUT_VAR), os.environ.get(MEMORY_VAR)
