@@ -53,19 +53,91 @@ fn status_of(field: &str) -> Result<RemovalStatus, String> {
 }
 
 /// The NUL-terminated items of a packed text; `Err` when the last one is not terminated.
-fn items<'a>(packed: &'a str, what: &str) -> Result<Vec<&'a str>, String> {
-    if packed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(body) = packed.strip_suffix('\0') else {
+fn items<'a>(packed: &'a str, what: &str) -> Result<Items<'a>, String> {
+    if !packed.is_empty() && !packed.ends_with('\0') {
         return Err(format!("the last {what} is not followed by a NUL"));
-    };
-    Ok(body.split('\0').collect())
+    }
+    Ok(Items { rest: packed })
 }
 
-fn number<T: std::str::FromStr>(field: Option<&str>, what: &str, item: &str) -> Result<T, String> {
+/// The items of a packed text whose last item is NUL-terminated, in order. A byte loop: the
+/// page parsers run once per entry of a scan, inside the policy.
+struct Items<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = self.rest.bytes().position(|byte| byte == 0)?;
+        let item = &self.rest[..end];
+        self.rest = &self.rest[end + 1..];
+        Some(item)
+    }
+}
+
+/// The `:`-separated fields of an item, at most `left` (the last keeps its `:`), as
+/// `str::splitn(left, ':')` gives them.
+struct Fields<'a> {
+    rest: Option<&'a str>,
+    left: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn new(item: &'a str, left: usize) -> Self {
+        Self {
+            rest: Some(item),
+            left,
+        }
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        if self.left <= 1 {
+            self.rest = None;
+            return (self.left == 1).then_some(rest);
+        }
+        self.left -= 1;
+        match rest.bytes().position(|byte| byte == b':') {
+            Some(at) => {
+                self.rest = Some(&rest[at + 1..]);
+                Some(&rest[..at])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// A decimal field as `str::parse` reads it: plain digits on a fast path, anything else
+/// (a sign, too many digits) by `parse` itself, so both accept exactly the same texts.
+fn number<T: std::str::FromStr + TryFrom<u64>>(
+    field: Option<&str>,
+    what: &str,
+    item: &str,
+) -> Result<T, String> {
+    let fast = |text: &str| -> Option<T> {
+        if text.is_empty() || text.len() > 19 {
+            return None;
+        }
+        let mut value: u64 = 0;
+        for byte in text.bytes() {
+            if !byte.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u64::from(byte - b'0');
+        }
+        T::try_from(value).ok()
+    };
     field
-        .and_then(|text| text.parse().ok())
+        .and_then(|text| fast(text).or_else(|| text.parse().ok()))
         .ok_or_else(|| format!("{what} of `{item}` is not a number"))
 }
 
@@ -90,9 +162,8 @@ pub fn pack_entries(entries: &[Entry]) -> String {
 /// A page's entries from their packed form; `Err` names what is malformed.
 pub fn unpack_entries(packed: &str) -> Result<Vec<Entry>, String> {
     items(packed, "entry")?
-        .into_iter()
         .map(|item| {
-            let mut fields = item.splitn(6, ':');
+            let mut fields = Fields::new(item, 6);
             let kind = kind_of(fields.next().unwrap_or_default())?;
             let locked = match fields.next() {
                 Some("0") => false,
@@ -130,7 +201,7 @@ pub fn pack_paths(paths: &[String]) -> String {
 
 /// A batch's paths from their packed form; `Err` when the last one is not ended by a NUL.
 pub fn unpack_paths(packed: &str) -> Result<Vec<&str>, String> {
-    items(packed, "path")
+    Ok(items(packed, "path")?.collect())
 }
 
 /// A batch's outcomes, packed.
@@ -153,9 +224,8 @@ pub fn pack_removals(removals: &[Removal]) -> String {
 /// A batch's outcomes from their packed form; `Err` names what is malformed.
 pub fn unpack_removals(packed: &str) -> Result<Vec<Removal>, String> {
     items(packed, "outcome")?
-        .into_iter()
         .map(|item| {
-            let mut fields = item.splitn(3, ':');
+            let mut fields = Fields::new(item, 3);
             let status = status_of(fields.next().unwrap_or_default())?;
             let bytes = number(fields.next(), "the bytes", item)?;
             let reason = match fields.next() {
@@ -175,6 +245,116 @@ pub fn unpack_removals(packed: &str) -> Result<Vec<Removal>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parsers written with `str::split`, `splitn` and `parse`: what the byte loops must
+    /// answer exactly.
+    mod reference {
+        use super::super::{kind_of, status_of};
+        use crate::types::{Entry, Removal};
+
+        fn items<'a>(packed: &'a str) -> Option<Vec<&'a str>> {
+            if packed.is_empty() {
+                return Some(Vec::new());
+            }
+            Some(packed.strip_suffix('\0')?.split('\0').collect())
+        }
+
+        fn number<T: std::str::FromStr>(field: Option<&str>) -> Option<T> {
+            field?.parse().ok()
+        }
+
+        pub fn entries(packed: &str) -> Option<Vec<Entry>> {
+            items(packed)?
+                .into_iter()
+                .map(|item| {
+                    let mut fields = item.splitn(6, ':');
+                    let kind = kind_of(fields.next().unwrap_or_default()).ok()?;
+                    let locked = match fields.next() {
+                        Some("0") => false,
+                        Some("1") => true,
+                        _ => return None,
+                    };
+                    Some(Entry {
+                        kind,
+                        locked,
+                        size: number(fields.next())?,
+                        mtime: number(fields.next())?,
+                        mtime_nanos: number(fields.next())?,
+                        path: fields.next()?.to_string(),
+                    })
+                })
+                .collect()
+        }
+
+        pub fn removals(packed: &str) -> Option<Vec<Removal>> {
+            items(packed)?
+                .into_iter()
+                .map(|item| {
+                    let mut fields = item.splitn(3, ':');
+                    let status = status_of(fields.next().unwrap_or_default()).ok()?;
+                    let bytes = number(fields.next())?;
+                    let reason = match fields.next() {
+                        Some("-") => None,
+                        Some(text) if text.starts_with('+') => Some(text[1..].to_string()),
+                        _ => return None,
+                    };
+                    Some(Removal {
+                        status,
+                        bytes,
+                        reason,
+                    })
+                })
+                .collect()
+        }
+    }
+
+    /// Texts of the characters the formats care about, from a fixed seed.
+    fn texts(count: usize) -> Vec<String> {
+        const PIECES: [&str; 20] = [
+            "0", "1", "3", "9", ":", "\0", "+", "-", "a", "é", "18446744073709551615",
+            "18446744073709551616", "4294967296", "0:0:1:2:3:p", "0:12:-", "00",
+            "1:1:0:17:999999999:d/é:x\0", "0:5:-\0", "4:0:+why: not\0", "5:7:+\0",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let pieces = next() % 12;
+                (0..pieces)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_byte_loops_answer_what_split_and_parse_answer() {
+        let (mut entries, mut removals) = (0, 0);
+        for text in texts(200_000) {
+            let unpacked = unpack_entries(&text).ok();
+            entries += unpacked.as_ref().map_or(0, Vec::len);
+            assert_eq!(unpacked, reference::entries(&text), "{text:?}");
+            removals += unpack_removals(&text).map_or(0, |r| r.len());
+            assert_eq!(
+                unpack_removals(&text).ok(),
+                reference::removals(&text),
+                "{text:?}"
+            );
+            let paths = unpack_paths(&text).ok();
+            let expected = if text.is_empty() {
+                Some(Vec::new())
+            } else {
+                text.strip_suffix('\0').map(|body| body.split('\0').collect())
+            };
+            assert_eq!(paths, expected, "{text:?}");
+        }
+        assert!(entries > 1000 && removals > 1000, "{entries} entries, {removals} outcomes");
+    }
 
     fn entry(path: &str, kind: EntryKind, locked: bool) -> Entry {
         Entry {

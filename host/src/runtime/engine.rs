@@ -24,6 +24,9 @@ pub fn process_limits() -> Result<&'static Limits, Error> {
         })
 }
 
+/// Environment variable: `1` writes a perf map of the compiled policy code.
+pub const PERFMAP_VAR: &str = "BACHATA_PERFMAP";
+
 /// Per component instance: most core instances, memories and tables the pool reserves room
 /// for. The stock component needs fewer; a component needing more is refused at load.
 const POOL_CORE_INSTANCES: u32 = 32;
@@ -56,6 +59,11 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
             config.concurrency_support(false);
             config.epoch_interruption(true);
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+            // `BACHATA_PERFMAP=1` names the policy's compiled functions for `perf`
+            // (/tmp/perf-<pid>.map), to see where a call spends its time.
+            if std::env::var_os(PERFMAP_VAR).is_some_and(|value| value == "1") {
+                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
             let engine = Engine::new(&config).map_err(|error| format!("{error:#}"))?;
             start_epoch_ticker(engine.weak());
             Ok(engine)
