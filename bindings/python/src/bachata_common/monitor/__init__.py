@@ -128,10 +128,10 @@ class Monitor:
         except StoreError as error:
             raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
 
-    def _read_once(self, sql: str, params) -> list:
-        """The rows of one query, read on its own (see :meth:`Store.query_once`)."""
+    def _exists(self, sql: str, params: tuple) -> bool:
+        """Whether one query, read on its own, finds a row (see :meth:`Store.exists`)."""
         try:
-            return self._reader.query_once(sql, params)
+            return self._reader.exists(sql, params)
         except StoreError as error:
             raise ServiceUnavailableError(str(error), service_name="monitor_database") from None
 

@@ -356,7 +356,7 @@ class Experiments:
         read looks first (the write lock is not taken for nothing); an exposure it sees is
         exactly what the insert would have kept."""
         monitor = self.monitor
-        if monitor.engine == "sqlite" and monitor._read_once(_EXPOSED, [test_id, unit, variation]):
+        if monitor.engine == "sqlite" and monitor._exists(_EXPOSED, (test_id, unit, variation)):
             return
         monitor._write(lambda tx: tx.execute(_EXPOSE, [test_id, unit, variation, now_ms]))
 

@@ -32,7 +32,7 @@ LOCK_KEY = 0x0062_6163_6861_7461
 #: How many times a PostgreSQL transaction that lost a deadlock is tried again.
 RETRIES = 3
 _PARAMETER = re.compile(r"\$(\d+)")
-#: Statements of :meth:`Store.query_once` with SQLite's numbered parameters (``?1``).
+#: Statements of :meth:`Store.exists` with SQLite's numbered parameters (``?1``).
 _NUMBERED: dict[str, str] = {}
 
 
@@ -384,6 +384,7 @@ class Store:
         self.postgres = is_postgres(database)
         self.shown = masked(database)
         self._lock = threading.Lock()
+        self._cursor = None
         if self.postgres:
             try:
                 import psycopg
@@ -473,18 +474,22 @@ class Store:
         """A read transaction: one consistent snapshot."""
         return self._transaction("BEGIN")
 
-    def query_once(self, sql: str, params: Sequence[Any] = ()) -> list:
-        """The rows of one query read on its own: on SQLite one statement in autocommit mode
-        (its own snapshot, no ``BEGIN``/``COMMIT``), on PostgreSQL a read transaction."""
+    def exists(self, sql: str, params: tuple = ()) -> bool:
+        """Whether the query ``sql`` finds a row, read on its own: on SQLite one statement in
+        autocommit mode (its own snapshot, no ``BEGIN``/``COMMIT``) on a cursor kept for it, on
+        PostgreSQL in a read transaction."""
         if self.postgres:
             with self.read() as tx:
-                return tx.query(sql, params)
+                return bool(tx.query(sql, params))
         numbered = _NUMBERED.get(sql)
-        if numbered is None:  # `$1` as `?1`: bound from the sequence itself, no dict to build
+        if numbered is None:  # `$1` as `?1`: bound from the tuple itself, no dict to build
             numbered = _NUMBERED[sql] = _PARAMETER.sub(r"?\1", sql)
         with self._lock:
             try:
-                return self._connection.execute(numbered, tuple(params)).fetchall()
+                cursor = self._cursor
+                if cursor is None:
+                    cursor = self._cursor = self._connection.cursor()
+                return cursor.execute(numbered, params).fetchone() is not None
             except self._errors as error:
                 raise StoreError(f"the monitor database failed: {error}") from None
 
