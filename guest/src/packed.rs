@@ -311,9 +311,26 @@ mod tests {
     /// Texts of the characters the formats care about, from a fixed seed.
     fn texts(count: usize) -> Vec<String> {
         const PIECES: [&str; 20] = [
-            "0", "1", "3", "9", ":", "\0", "+", "-", "a", "é", "18446744073709551615",
-            "18446744073709551616", "4294967296", "0:0:1:2:3:p", "0:12:-", "00",
-            "1:1:0:17:999999999:d/é:x\0", "0:5:-\0", "4:0:+why: not\0", "5:7:+\0",
+            "0",
+            "1",
+            "3",
+            "9",
+            ":",
+            "\0",
+            "+",
+            "-",
+            "a",
+            "é",
+            "18446744073709551615",
+            "18446744073709551616",
+            "4294967296",
+            "0:0:1:2:3:p",
+            "0:12:-",
+            "00",
+            "1:1:0:17:999999999:d/é:x\0",
+            "0:5:-\0",
+            "4:0:+why: not\0",
+            "5:7:+\0",
         ];
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move || {
@@ -349,11 +366,15 @@ mod tests {
             let expected = if text.is_empty() {
                 Some(Vec::new())
             } else {
-                text.strip_suffix('\0').map(|body| body.split('\0').collect())
+                text.strip_suffix('\0')
+                    .map(|body| body.split('\0').collect())
             };
             assert_eq!(paths, expected, "{text:?}");
         }
-        assert!(entries > 1000 && removals > 1000, "{entries} entries, {removals} outcomes");
+        assert!(
+            entries > 1000 && removals > 1000,
+            "{entries} entries, {removals} outcomes"
+        );
     }
 
     fn entry(path: &str, kind: EntryKind, locked: bool) -> Entry {

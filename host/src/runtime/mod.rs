@@ -13,7 +13,8 @@
 //! else); `convert` (every conversion between them and [`crate::types`]); `state` and `host`
 //! (the store's state and one `Host` impl per imported interface); `concern` and `part` (the
 //! concerns, and one loaded component of a set: its version check and exported interfaces);
-//! `exports` (typed wrappers of the exported interfaces); `call` (the call plumbing); `cache`,
+//! `exports` (typed wrappers of the exported interfaces); `call` (the call plumbing) and `warm`
+//! (the instances pure calls reuse); `cache`,
 //! `file`, `check`, `wit_text` (compile cache, reading policy files, the self-check, the WIT of
 //! a component).
 
