@@ -452,7 +452,12 @@ class _Generator:
             item = self.fresh("x")
             return self.define(name, [
                 f"def {name}(b, o, v, r, k):",
-                "    if v.__class__ is not _list and v.__class__ is not _tuple and not isinstance(v, _lt): raise _Bad",
+                "    if v.__class__ is not _tuple:",
+                "        if v.__class__ is not _list and not isinstance(v, _lt): raise _Bad",
+                # A snapshot: the slots are sized from it, so a list that changes while it is
+                # written (another thread, a lying `__len__`, a field read appending to it)
+                # cannot make the loop write past them.
+                "        v = _tuple(v)",
                 "    n = len(v)",
                 f"    if not n: b[o] = {K['LIST']}; return",
                 "    a = len(b)",
@@ -597,6 +602,7 @@ class _Generator:
 def _write_flags(buf: bytearray, at: int, value: Any, relocations: list, names: dict) -> None:
     if not isinstance(value, set):
         raise _Bad
+    value = tuple(value)  # a snapshot: the slots below are sized from it
     count = len(value)
     if not count:
         buf[at] = _K["FLAGS"]
