@@ -98,3 +98,103 @@ def test_a_set_of_flags_with_a_lying_length_is_written_as_one_snapshot():
     lowered = codec.lower(Sneaky({"read", "write", "exec"}))
     assert lowered is not None
     assert codec.lift(lowered[1]) == {"read", "write", "exec"}
+
+
+# -- what a host function raises ----------------------------------------------------------------
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "public"])
+@pytest.mark.parametrize("mode", ["raise", "signal", "exit"])
+def test_keyboard_interrupt_or_exit_in_a_host_function_is_raised_by_the_call(mode, fast):
+    done = run_isolated(f"""
+        import os, signal, sys, time
+        from bachata_common import _component, policy
+        _component.FAST_CALLS = {fast!r}
+        calls = []
+        def store(project, name):
+            calls.append(name)
+            if len(calls) == 2:
+                if {mode!r} == "raise":
+                    raise KeyboardInterrupt
+                if {mode!r} == "exit":
+                    sys.exit(3)
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, handled while the store runs
+                time.sleep(0.05)
+            return {{"elasticsearch-host": "h", "elasticsearch-port": "9243"}}.get(name, "v")
+        try:
+            policy.load_config([("ENVIRONMENT", "cloud"), ("GCP_PROJECT_ID", "p")], None, secrets=store)
+            print("returned")
+        except BaseException as error:
+            print("raised", type(error).__name__)
+        print(policy.http_status("VALIDATION_ERROR"))
+    """)
+    expected = "SystemExit" if mode == "exit" else "KeyboardInterrupt"
+    assert_ran(done, "400")
+    assert f"raised {expected}" in done.stdout
+
+
+def test_a_keyboard_interrupt_during_a_cleanup_scan_is_raised_cleanly(tmp_path):
+    done = run_isolated(f"""
+        import os, pathlib, signal, threading
+        from bachata_common import ResourceManager
+        temp = pathlib.Path({str(tmp_path)!r}) / "data" / "temp"
+        for i in range(100):
+            folder = temp / f"d{{i}}"
+            folder.mkdir(parents=True)
+            for j in range(100):
+                (folder / f"f{{j}}.tmp").write_bytes(b"x")
+        manager = ResourceManager(data_dir=temp.parent)
+        manager.run_cleanup(dry_run=True)
+        outcomes = set()
+        for delay in (0.01, 0.03, 0.06):
+            threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            try:
+                manager.run_cleanup(dry_run=True)
+                threading.Event().wait(0.2)
+                outcomes.add("finished")
+            except KeyboardInterrupt:
+                outcomes.add("interrupted")
+        manager.run_cleanup(dry_run=True)
+        print("interrupted" in outcomes)
+    """)
+    assert_ran(done, "True")
+
+
+def test_a_host_functions_exception_is_raised_in_its_own_thread_only(tmp_path, monkeypatch):
+    import threading
+
+    import test_policy
+    from test_policy_set import component, status, write
+
+    from bachata_common import CapabilityUnavailable, PolicyError, load_policy, policy
+
+    monkeypatch.setattr(_component, "_policy", _component._loaded())  # put back afterwards
+    monkeypatch.setenv("BACHATA_CACHE_DIR", str(tmp_path / "compile-cache"))
+    # errors from a component whose functions trap (http-status answers 418); the rest stock.
+    load_policy([write(tmp_path / "teapot.wasm", component(["errors"], bodies=status(418)))])
+    seen = {"lending": set(), "trapping": set()}
+
+    def lending():  # cleanup.run without files lent: a host function raises CapabilityUnavailable
+        for _ in range(300):
+            try:
+                policy.cleanup_run(test_policy.CLEANUP_SETTINGS, now=1_700_000_000, dry_run=True)
+            except BaseException as error:
+                seen["lending"].add(type(error))
+
+    def trapping():
+        for _ in range(300):
+            try:
+                policy.catalog()
+            except BaseException as error:
+                seen["trapping"].add(type(error))
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=lending), threading.Thread(target=trapping)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert seen == {"lending": {CapabilityUnavailable}, "trapping": {PolicyError}}

@@ -74,7 +74,6 @@ try:  # the pinned wasmtime-py's internals; anything missing turns the fast path
     from wasmtime import WasmtimeError
     from wasmtime import _ffi as ffi
     from wasmtime.component import _types as _wt
-    from wasmtime.component._enter import maybe_raise_last_exn
     from wasmtime.component._resources import ResourceAny, ResourceHost
 
     _K = {
@@ -713,9 +712,9 @@ class Function:
             at = self.result_at
             error = _func_call(func, context, base, self.params, base + at, 1)
         if error:
-            failure = WasmtimeError._from_ptr(ctypes.cast(error, _ERROR))
-            maybe_raise_last_exn()
-            raise failure
+            # An exception a host function raised is the caller's to raise (wasmtime-py's process-wide
+            # LAST_EXCEPTION may be another thread's): see _component._kept.
+            raise WasmtimeError._from_ptr(ctypes.cast(error, _ERROR))
         if lift is None:
             return None
         try:
@@ -818,9 +817,9 @@ def post_return(context: int, func: int) -> None:
     API's contract)."""
     error = _post_return(func, context)
     if error:
-        failure = WasmtimeError._from_ptr(ctypes.cast(error, _ERROR))
-        maybe_raise_last_exn()
-        raise failure
+        # An exception a host function raised is the caller's to raise (wasmtime-py's process-wide
+        # LAST_EXCEPTION may be another thread's): see _component._kept.
+        raise WasmtimeError._from_ptr(ctypes.cast(error, _ERROR))
 
 
 def set_epoch_deadline(context: int, ticks: int) -> None:

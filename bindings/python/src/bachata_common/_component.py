@@ -209,19 +209,52 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
     result = func_ty.result
 
     def host_function(store: Any, *args: Any) -> Any:
-        lifted = []
-        for ty, arg in zip(params, args):
-            if isinstance(arg, wc.ResourceAny):
-                arg = arg.to_host(store)
-            lifted.append(_values.lift(ty, arg))
-        plain = implementation(*lifted)
-        # The deadline counts the policy's own time: what the host spent is given back.
         call = _current_call.get()
-        if call is not None:
-            call[0].set_epoch_deadline(call[1])
-        return None if result is None else _values.lower(result, plain)
+        try:
+            lifted = []
+            for ty, arg in zip(params, args):
+                if isinstance(arg, wc.ResourceAny):
+                    arg = arg.to_host(store)
+                lifted.append(_values.lift(ty, arg))
+            plain = implementation(*lifted)
+            return None if result is None else _values.lower(result, plain)
+        except BaseException as error:
+            raise _kept(call, error) from None
+        finally:
+            if call is not None:
+                call.returned()
 
     return host_function
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` (a resource destructor) raising as :func:`_adapt`'s host functions do."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except BaseException as error:
+            raise _kept(_current_call.get(), error) from None
+
+    return guarded
+
+
+def _kept(call: Optional["_Call"], error: BaseException) -> BaseException:
+    """What a host function raises into wasmtime for ``error``: a ``WasmtimeError`` (the
+    policy traps), ``error`` being kept with the running call, which raises it when the call
+    returns (:meth:`_Policy.call`).
+
+    wasmtime-py keeps an exception a host function raises in one process-wide variable that
+    whichever call fails next raises, on any thread; and one that is not an ``Exception``
+    (``KeyboardInterrupt``, ``SystemExit``) escapes its C callback, which returns to wasmtime as
+    if the function had succeeded (the process crashes). Neither happens to a ``WasmtimeError``.
+    A signal whose Python handler runs in wasmtime-py's own code around the callback, before
+    or after this function, is out of reach."""
+    if call is None:
+        return error if isinstance(error, Exception) else wasmtime.WasmtimeError(type(error).__name__)
+    if call.failure is None:
+        call.failure = error
+    return wasmtime.WasmtimeError(f"the host raised {type(error).__name__}")
 
 
 #: Environment variables of the call limits (the native host's names and defaults).
@@ -275,10 +308,25 @@ def _engine() -> wasmtime.Engine:
         return _shared_engine
 
 
-#: The store of the call running on this thread, whose deadline host functions push back.
-_current_call: contextvars.ContextVar[Optional[tuple[Any, int]]] = contextvars.ContextVar(
-    "bachata_common_call", default=None
-)
+class _Call:
+    """A call running on this thread: its store, whose deadline host functions push back, and
+    the exception a host function raised during it (see :func:`_kept`)."""
+
+    __slots__ = ("store", "ticks", "failure")
+
+    def __init__(self, store: wasmtime.Store, ticks: int) -> None:
+        self.store = store
+        self.ticks = ticks
+        self.failure: Optional[BaseException] = None
+
+    def returned(self) -> None:
+        """A host function returns: the deadline counts the policy's own time, what the host
+        spent is given back."""
+        self.store.set_epoch_deadline(self.ticks)
+
+
+#: The call running on this thread.
+_current_call: contextvars.ContextVar[Optional[_Call]] = contextvars.ContextVar("bachata_common_call", default=None)
 
 
 class _Policy:
@@ -345,7 +393,7 @@ class _Policy:
                             key = (capability, name)
                             resource_id = RESOURCE_TYPES.get(key, len(RESOURCE_TYPES) + len(self.host_resources))
                             self.host_resources[key] = resource_id
-                            destructor = RESOURCE_DESTRUCTORS.get(key, _drop_scan)
+                            destructor = _guarded(RESOURCE_DESTRUCTORS.get(key, _drop_scan))
                             instance.add_resource(name, wc.ResourceType.host(resource_id), destructor)
                     for name, item in items:
                         if isinstance(item.ty, wc.FuncType):
@@ -408,7 +456,8 @@ class _Policy:
         else:
             warm.store.set_epoch_deadline(ticks)
         store = warm.store
-        token = _current_call.set((store, ticks))
+        running = _Call(store, ticks)
+        token = _current_call.set(running)
         try:
             func, where = warm.func(self, export.index)
             fast = export.fast if FAST_CALLS else None
@@ -425,7 +474,12 @@ class _Policy:
                 else:
                     func.post_return(store)
                 self._local.warm = warm
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
+        except BaseException as error:
+            failure = running.failure
+            if failure is not None:  # what a host function raised, as it was raised
+                raise failure from None
+            if not isinstance(error, (wasmtime.Trap, wasmtime.WasmtimeError)):
+                raise
             lines = [line.strip() for line in str(error).splitlines() if line.strip()]
             cause = lines[-1] if lines else type(error).__name__
             policy = f"the policy {self.origin} (sha256 {self.sha256[:12]})"
