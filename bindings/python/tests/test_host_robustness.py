@@ -198,3 +198,62 @@ def test_a_host_functions_exception_is_raised_in_its_own_thread_only(tmp_path, m
     finally:
         sys.setswitchinterval(switch)
     assert seen == {"lending": {CapabilityUnavailable}, "trapping": {PolicyError}}
+
+
+# -- the deadline counts the policy's own time --------------------------------------------------
+
+def spin_and_ask(spins: int) -> str:
+    """WAT of a component whose ``errors.http-status`` loops forever: ``spins`` iterations of a
+    busy loop, then a call of ``host-secrets.access``."""
+    from test_policy_set import component
+
+    access = ('(import "bachata:common/host-secrets@1.1.0" (instance $secrets (export "access" (func (param "project" string) '
+              '(param "name" string) (result (result (option string) (error string)))))))')
+    body = (f"(local $i i32) (loop $outer (local.set $i (i32.const 0)) "
+            f"(loop $busy (br_if $busy (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const {spins})))) "
+            "(call $access (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 4096)) "
+            "(br $outer)) unreachable")
+    wat = component(["errors"], bodies={("errors", "http-status"): body}, imports=[access])
+    shim = ('(alias export $secrets "access" (func $access))\n'
+            '(core module $shim (table (export "t") 1 1 funcref) (func (export "0") (param i32 i32 i32 i32 i32) '
+            'local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 i32.const 0 call_indirect (param i32 i32 i32 i32 i32)))\n'
+            '(core instance $shim_i (instantiate $shim))\n')
+    wat = wat.replace("(core module $m\n", shim + "(core module $m\n"
+                      '  (import "host" "access" (func $access (param i32 i32 i32 i32 i32)))\n', 1)
+    return wat.replace(
+        "(core instance $core (instantiate $m))",
+        '(alias core export $shim_i "0" (core func $shim0))\n(alias core export $shim_i "t" (core table $shimt))\n'
+        '(core instance $core (instantiate $m (with "host" (instance (export "access" (func $shim0))))))\n'
+        '(core func $lowered (canon lower (func $access) (memory (core memory $core "memory")) (realloc (core func $core "realloc"))))\n'
+        '(core module $fix (import "" "f" (func (param i32 i32 i32 i32 i32))) (import "" "t" (table 1 1 funcref)) (elem (i32.const 0) func 0))\n'
+        '(core instance (instantiate $fix (with "" (instance (export "f" (func $lowered)) (export "t" (table $shimt))))))', 1)
+
+
+@pytest.mark.parametrize("spins", [5_000_000, 2_000])
+def test_a_policy_calling_the_host_often_still_meets_its_deadline(tmp_path, spins):
+    from test_policy_set import write
+
+    path = write(tmp_path / "spin-and-ask.wasm", spin_and_ask(spins))
+    done = run_isolated(f"""
+        import os, time
+        os.environ["BACHATA_POLICY_TIMEOUT_MS"] = "300"
+        os.environ["BACHATA_CACHE_DIR"] = {str(tmp_path / "cache")!r}
+        from bachata_common import PolicyError, load_policy, policy, secrets
+        load_policy([{str(path)!r}])
+        calls = []
+        def slow(project, name):  # the host's time: 0.7 s in all, given back to the policy
+            calls.append(name)
+            if len(calls) <= 7:
+                time.sleep(0.1)
+            return None
+        secrets._default = slow
+        started = time.monotonic()
+        try:
+            policy.http_status("X")
+        except PolicyError as error:
+            elapsed = time.monotonic() - started
+            print("deadline" if "ran past its deadline" in str(error) else error)
+            print(len(calls) > 7, 0.7 < elapsed < 3, flush=True)
+    """, timeout=30)
+    assert_ran(done, "True True")
+    assert "deadline" in done.stdout

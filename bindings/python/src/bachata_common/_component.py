@@ -37,6 +37,7 @@ import hashlib
 import os
 import threading
 import time
+from time import monotonic as _monotonic
 from typing import Any, Callable, Iterator, Optional
 
 import wasmtime
@@ -210,6 +211,7 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
 
     def host_function(store: Any, *args: Any) -> Any:
         call = _current_call.get()
+        entered = _monotonic()
         try:
             lifted = []
             for ty, arg in zip(params, args):
@@ -222,7 +224,7 @@ def _adapt(func_ty: wc.FuncType, implementation: Callable[..., Any]) -> Callable
             raise _kept(call, error) from None
         finally:
             if call is not None:
-                call.returned()
+                call.returned(entered)
 
     return host_function
 
@@ -312,17 +314,24 @@ class _Call:
     """A call running on this thread: its store, whose deadline host functions push back, and
     the exception a host function raised during it (see :func:`_kept`)."""
 
-    __slots__ = ("store", "ticks", "failure")
+    __slots__ = ("store", "ticks", "failure", "started", "host")
 
     def __init__(self, store: wasmtime.Store, ticks: int) -> None:
         self.store = store
         self.ticks = ticks
         self.failure: Optional[BaseException] = None
+        self.started = _monotonic()
+        #: Seconds spent in host functions so far.
+        self.host = 0.0
 
-    def returned(self) -> None:
-        """A host function returns: the deadline counts the policy's own time, what the host
-        spent is given back."""
-        self.store.set_epoch_deadline(self.ticks)
+    def returned(self, entered: float) -> None:
+        """A host function entered at ``entered`` returns: the deadline counts the policy's own
+        time (as the native host's ``arm_deadline``), what the host spent is given back and
+        what the policy spent is not."""
+        now = _monotonic()
+        self.host += now - entered
+        own = now - self.started - self.host
+        self.store.set_epoch_deadline(max(1, self.ticks - int(own / EPOCH_TICK)))
 
 
 #: The call running on this thread.
