@@ -257,3 +257,39 @@ def test_a_policy_calling_the_host_often_still_meets_its_deadline(tmp_path, spin
     """, timeout=30)
     assert_ran(done, "True True")
     assert "deadline" in done.stdout
+
+
+# -- fork -------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork")
+def test_a_forked_child_keeps_deadlines_and_compiles(tmp_path):
+    from test_policy_set import component, status, write
+
+    spin = write(tmp_path / "spin.wasm", component(["errors"], bodies={("errors", "http-status"): "(loop $forever (br $forever)) unreachable"}))
+    teapot = write(tmp_path / "teapot.wasm", component(["errors"], bodies=status(418)))
+    done = run_isolated(f"""
+        import os, signal, time
+        os.environ["BACHATA_POLICY_TIMEOUT_MS"] = "300"
+        os.environ["BACHATA_CACHE_DIR"] = {str(tmp_path / "cache")!r}
+        from bachata_common import PolicyError, load_policy, policy
+        policy.monitor_satisfaction([])  # the engine and its ticker start in the parent
+        load_policy([{str(spin)!r}])
+        def stopped():
+            started = time.monotonic()
+            try:
+                policy.http_status("X")
+            except PolicyError as error:
+                return "ran past its deadline" in str(error) and time.monotonic() - started < 2
+        assert stopped()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)
+            ok = stopped()                       # the parent's components, the child's ticker
+            load_policy([{str(teapot)!r}])       # compiled in the child (no compile cache hit)
+            ok = ok and policy.http_status("X") == 418
+            load_policy([{str(spin)!r}])
+            os._exit(0 if ok and stopped() else 1)
+        _, status = os.waitpid(pid, 0)
+        print(status)
+    """, timeout=60)
+    assert_ran(done, "0")

@@ -18,7 +18,8 @@ capabilities. This host lends:
 
 WASI is deny-all: no arguments, no environment variables, no preopened directories, an empty
 stdin, and stdout/stderr discarded. The policy gets its inputs only as function arguments. All
-components share one engine. A call lending capabilities gets a fresh store; a pure call (errors,
+components share one engine (a forked child compiles on an engine of its own; see
+:func:`_after_fork_in_child`). A call lending capabilities gets a fresh store; a pure call (errors,
 configuration, assignment, analysis, event rules) reuses the instance its thread's last clean pure
 call left, and a call that traps leaves nothing behind for the next one, of that component or
 another.
@@ -288,26 +289,58 @@ def _limit(name: str, default: int, upper: int) -> int:
 
 _engine_lock = threading.Lock()
 _shared_engine: Optional[wasmtime.Engine] = None
+#: Every engine of the process: the ticker advances their epochs.
+_engines: list[wasmtime.Engine] = []
+#: Whether this process is a fork of one that had made an engine.
+_forked = False
+
+
+def _tick() -> None:
+    while True:
+        time.sleep(EPOCH_TICK)
+        for engine in tuple(_engines):
+            engine.increment_epoch()
+
+
+def _start_ticker() -> None:
+    threading.Thread(target=_tick, name="bachata-epoch", daemon=True).start()
 
 
 def _engine() -> wasmtime.Engine:
-    """The engine every component of the process runs on (epoch interruption on), with one
-    thread advancing its epoch every :data:`EPOCH_TICK` seconds, for the deadlines."""
+    """The engine components compiled from now on run on (epoch interruption on), with one
+    thread advancing the epoch of every engine every :data:`EPOCH_TICK` seconds, for the
+    deadlines."""
     global _shared_engine
     with _engine_lock:
         if _shared_engine is None:
             config = wasmtime.Config()
             config.epoch_interruption = True
+            if _forked:
+                # wasmtime compiles on a pool of threads that stayed in the parent (the engine
+                # made there would wait for them forever): a forked child compiles on its own.
+                config.parallel_compilation = False
             engine = wasmtime.Engine(config)
-
-            def tick() -> None:
-                while True:
-                    time.sleep(EPOCH_TICK)
-                    engine.increment_epoch()
-
-            threading.Thread(target=tick, name="bachata-epoch", daemon=True).start()
+            _engines.append(engine)
+            if len(_engines) == 1:
+                _start_ticker()
             _shared_engine = engine
         return _shared_engine
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the thread that forked: the engines made before keep running
+    the components compiled on them (the parent's policy set, warm instances) with a ticker of
+    the child's own, and components compiled afterwards get an engine of the child's."""
+    global _engine_lock, _policy_lock, _shared_engine, _forked
+    _engine_lock, _policy_lock = threading.Lock(), threading.Lock()
+    if _engines:
+        _forked = True
+        _shared_engine = None
+        _start_ticker()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Call:
