@@ -293,3 +293,58 @@ def test_a_forked_child_keeps_deadlines_and_compiles(tmp_path):
         print(status)
     """, timeout=60)
     assert_ran(done, "0")
+
+
+# -- integers out of range ----------------------------------------------------------------------
+
+INT_RANGES = {"s8": (-(2**7), 2**7 - 1), "u8": (0, 2**8 - 1), "s16": (-(2**15), 2**15 - 1), "u16": (0, 2**16 - 1),
+              "s32": (-(2**31), 2**31 - 1), "u32": (0, 2**32 - 1), "s64": (-(2**63), 2**63 - 1), "u64": (0, 2**64 - 1)}
+
+
+@pytest.mark.parametrize("name", sorted(INT_RANGES))
+def test_an_integer_out_of_its_types_range_is_refused_on_both_paths(name):
+    import wasmtime
+    from wasmtime import component as wc
+
+    from bachata_common import _values
+
+    engine = wasmtime.Engine()
+    component = wc.Component(engine, wasmtime.wat2wasm(f'(component (import "f" (func (param "x" {name}))))'))
+    ty = dict(component.type.imports(engine)["f"].ty.params)["x"]
+    low, high = INT_RANGES[name]
+    codec = _codec.compile_type(ty) if _codec.AVAILABLE else None
+    for number in (low, high):
+        assert _values.lower(ty, number) == number
+        if codec is not None:
+            assert codec.lift(codec.lower(number)[1]) == number
+    for number in (low - 1, high + 1, 2 * high + 2, -(2**64) - 1):
+        with pytest.raises(ValueError, match="out of range"):
+            _values.lower(ty, number)
+        if codec is not None:
+            assert codec.lower(number) is None  # the call takes the public path, which raises
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "public"])
+def test_a_call_with_an_integer_out_of_range_raises_instead_of_wrapping(fast, monkeypatch):
+    from bachata_common import policy
+    from bachata_common.monitor import _ZERO_RANKING
+
+    monkeypatch.setattr(_component, "FAST_CALLS", fast)
+    assert policy.monitor_ranking(3, dict(_ZERO_RANKING)) is not None
+    with pytest.raises(ValueError, match="out of range for a WIT u32"):
+        policy.monitor_ranking(2**32 + 3, dict(_ZERO_RANKING))
+
+
+@pytest.mark.parametrize("field,value", [("hash_version", 2**32 + 2), ("hash_version", -1),
+                                         ("minimum_sample_size", -5), ("minimum_sample_size", 2**64 + 150)])
+def test_a_definition_field_out_of_range_is_refused_by_name(tmp_path, field, value):
+    from bachata_common import ValidationError
+    from bachata_common.monitor import Monitor
+    from bachata_common.monitor.experiments import Experiments
+
+    experiments = Experiments(Monitor(str(tmp_path / "m.sqlite3")))
+    definition = {"test_id": "t", "test_name": "T", "start_date": "2024-01-01", "end_date": "2030-01-01",
+                  "algorithm_versions": ["a", "b"], "traffic_split": {"a": 0.5, "b": 0.5},
+                  "success_metrics": ["user_satisfaction"], field: value}
+    with pytest.raises(ValidationError, match=f"{field}: .* out of range"):
+        experiments.create(definition)

@@ -238,11 +238,11 @@ class _Names:
         return len(data), ctypes.addressof(buffer)
 
 
-#: Integer types: (kind, pack format, mask) for lowering and the unpack format for lifting.
+#: Integer types: the pack format for lowering (which refuses a number out of the type's range:
+#: the public path then raises) and the unpack format for lifting.
 _INTS = {
-    "S8": ("B", 0xFF, "b"), "U8": ("B", 0xFF, "B"), "S16": ("H", 0xFFFF, "h"), "U16": ("H", 0xFFFF, "H"),
-    "S32": ("I", 0xFFFF_FFFF, "i"), "U32": ("I", 0xFFFF_FFFF, "I"), "S64": ("Q", (1 << 64) - 1, "q"),
-    "U64": ("Q", (1 << 64) - 1, "Q"),
+    "S8": ("b", "b"), "U8": ("B", "B"), "S16": ("h", "h"), "U16": ("H", "H"),
+    "S32": ("i", "i"), "U32": ("I", "I"), "S64": ("q", "q"), "U64": ("Q", "Q"),
 }
 
 
@@ -282,9 +282,9 @@ class _Generator:
             "_tuple": tuple,
             "_lt": (list, tuple),
         }
-        for name, (fmt, _, _) in _INTS.items():
+        for fmt, _ in _INTS.values():
             self.ns[f"_PK{fmt}"] = _packer(f"B7x{fmt}")
-        for name, (_, _, fmt) in _INTS.items():
+        for _, fmt in _INTS.values():
             self.ns[f"_UP{fmt}"] = _unpacker(fmt)
         self.ns["_UPf"], self.ns["_UPd"] = _unpacker("f"), _unpacker("d")
 
@@ -310,9 +310,9 @@ class _Generator:
                     f"{indent}elif {value} is not False: raise _Bad"]
         name = _INT_NAMES.get(type(ty))
         if name is not None:
-            fmt, mask, _ = _INTS[name]
+            fmt = _INTS[name][0]
             return [f"{indent}if {value}.__class__ is not int and not isinstance({value}, int): raise _Bad",
-                    f"{indent}_PK{fmt}(b, {at}, {K[name]}, {value} & {mask})"]
+                    f"{indent}_PK{fmt}(b, {at}, {K[name]}, {value})"]
         if isinstance(ty, _wt.F64):
             return [f"{indent}if {value}.__class__ is not float: {value} = _tof({value})",
                     f"{indent}_PKd(b, {at}, {K['F64']}, {value})"]
@@ -493,7 +493,7 @@ class _Generator:
             return f"{mem}[{at} + 8]"
         name = _INT_NAMES.get(type(ty))
         if name is not None:
-            return f"_UP{_INTS[name][2]}({mem}, {at} + 8)[0]"
+            return f"_UP{_INTS[name][1]}({mem}, {at} + 8)[0]"
         if isinstance(ty, _wt.F32):
             return f"_UPf({mem}, {at} + 8)[0]"
         if isinstance(ty, _wt.F64):
@@ -541,7 +541,7 @@ class _Generator:
                 lines.append("    return [_sat(q, s).decode('utf-8') if s else '' for s, q in _ITSS(a)]")
             elif type(element) in _INT_NAMES or isinstance(element, (_wt.F32, _wt.F64)):
                 fmt = "f" if isinstance(element, _wt.F32) else "d" if isinstance(element, _wt.F64) else \
-                    _INTS[_INT_NAMES[type(element)]][2]
+                    _INTS[_INT_NAMES[type(element)]][1]
                 pad = 24 - struct.calcsize("<" + fmt)
                 iterate = self.const(struct.Struct(f"<8x{fmt}{pad}x").iter_unpack, "_IT")
                 lines.append(f"    return [x for (x,) in {iterate}(a)]")

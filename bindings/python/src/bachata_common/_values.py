@@ -15,7 +15,8 @@ option               ``None`` or the payload
 enum                 the case name (``"secret-manager"``)
 tuple                ``tuple``
 list                 ``list``
-bool, numbers, text  themselves (an ``int`` is accepted where a float is expected)
+bool, numbers, text  themselves (an ``int`` is accepted where a float is expected; one out of
+                     its type's range is refused with ``ValueError``)
 ===================  =====================================================================
 """
 
@@ -108,4 +109,16 @@ def lower(ty: wc.ValType, value: Any) -> Any:
         return wc.Variant(tag, payload) if _tagged(ty) else payload
     if isinstance(ty, (wc.F32, wc.F64)) and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    bounds = _INT_RANGES.get(type(ty))
+    if bounds is not None and isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
+        # wasmtime would keep the low bits: another number than the caller's.
+        raise ValueError(f"{value} is out of range for a WIT {type(ty).__name__.lower()} ({bounds[0]} to {bounds[1]})")
     return value
+
+
+#: The values of each integer type.
+_INT_RANGES = {
+    wc.S8: (-(1 << 7), (1 << 7) - 1), wc.U8: (0, (1 << 8) - 1), wc.S16: (-(1 << 15), (1 << 15) - 1),
+    wc.U16: (0, (1 << 16) - 1), wc.S32: (-(1 << 31), (1 << 31) - 1), wc.U32: (0, (1 << 32) - 1),
+    wc.S64: (-(1 << 63), (1 << 63) - 1), wc.U64: (0, (1 << 64) - 1),
+}

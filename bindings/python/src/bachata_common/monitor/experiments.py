@@ -103,6 +103,14 @@ def _ms(moment: datetime) -> int:
     return int((moment - _EPOCH) // _MILLISECOND)
 
 
+def _whole(field: str, value, bits: int) -> int:
+    """``value`` as a whole number of ``bits`` unsigned bits (the native host's type)."""
+    number = int(value)
+    if not 0 <= number < 1 << bits:
+        raise _invalid(field, value, f"{field}: {value!r} is out of range (0 to {(1 << bits) - 1})")
+    return number
+
+
 def definition_from(value: dict) -> dict:
     """A definition (the JSON fields of the native host's ``Definition``) with its defaults and
     dates as UTC ``datetime``s; ``ValidationError`` naming the field at fault."""
@@ -130,9 +138,9 @@ def definition_from(value: dict) -> dict:
         "traffic_split": {str(version): float(weight) for version, weight in sorted(split.items())},
         "coverage": float(value.get("coverage", 1.0) if value.get("coverage") is not None else 1.0),
         "seed": value.get("seed"),
-        "hash_version": int(value.get("hash_version") or DEFAULT_HASH_VERSION),
+        "hash_version": _whole("hash_version", value.get("hash_version") or DEFAULT_HASH_VERSION, 32),
         "success_metrics": [str(metric) for metric in value["success_metrics"]],
-        "minimum_sample_size": int(value.get("minimum_sample_size") or DEFAULT_MINIMUM_SAMPLE_SIZE),
+        "minimum_sample_size": _whole("minimum_sample_size", value.get("minimum_sample_size") or DEFAULT_MINIMUM_SAMPLE_SIZE, 64),
         "namespace": None if namespace is None else [str(namespace[0]), float(namespace[1]), float(namespace[2])],
         "sequential": bool(value.get("sequential", False)),
         "correction": _CORRECTIONS[correction],
