@@ -252,7 +252,7 @@ mod tests {
         use super::super::{kind_of, status_of};
         use crate::types::{Entry, Removal};
 
-        fn items<'a>(packed: &'a str) -> Option<Vec<&'a str>> {
+        fn items(packed: &str) -> Option<Vec<&str>> {
             if packed.is_empty() {
                 return Some(Vec::new());
             }

@@ -58,8 +58,8 @@ fn the_cli_assigns_units_from_arguments_a_file_and_a_pipe_in_order() {
             run.json()
         })
         .collect();
-    // 12,000 units (two batches), a blank line, CRLF endings and a repeated unit.
-    let mut text = String::from("u1\r\n\n  \n");
+    // 12,000 units (two batches), an empty line, CRLF endings and a repeated unit.
+    let mut text = String::from("u1\r\n\n");
     for i in 0..12_000 {
         text.push_str(&format!("user-{i}\n"));
     }
@@ -225,6 +225,7 @@ fn the_assignments_endpoint_answers_in_order_and_refuses_a_batch_whole() {
         (json!({ "units": vec!["u"; 10_001] }), "units"),
         (json!({"units": ["a"], "extra": 1}), "body"),
         (json!({"units": "a"}), "body"),
+        (json!([["a", "b"]]), "body"),
     ] {
         let (status, problem) = post(&body);
         assert_eq!(status, 400, "{problem}");
@@ -258,4 +259,102 @@ fn the_assignments_endpoint_answers_in_order_and_refuses_a_batch_whole() {
         2_000,
         "only the accepted batch was logged"
     );
+}
+
+#[test]
+fn the_output_is_checked_printed_safely_and_the_file_read_as_written() {
+    let sandbox = Sandbox::new();
+    create(&sandbox);
+    // A full disk (or a closed pipe) fails the command; what was assigned stays logged.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = sandbox
+        .command(&["experiments", "assign", "t1", "w1", "w2"])
+        .stdout(full)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write standard output"), "{stderr}");
+    assert_eq!(exposed(&sandbox), 2);
+
+    // A byte-order mark is not part of the first unit; a line of spaces is a unit; a
+    // right-to-left override is printed escaped.
+    let file = sandbox.write("bom.txt", "\u{feff}user-7\r\n  \nuser-7\n\u{202e}evil\n");
+    let run = sandbox.run(&[
+        "experiments",
+        "assign",
+        "t1",
+        "--units-from",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let units: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(|line| line.split('\t').next().unwrap_or_default())
+        .collect();
+    assert_eq!(units.len(), 4, "{}", run.stdout);
+    assert_eq!(units[0], "user-7");
+    assert_eq!(units[1], "  ");
+    assert_eq!(units[2], "user-7");
+    assert!(!run.stdout.contains('\u{202e}'), "{}", run.stdout);
+    assert_eq!(
+        exposed(&sandbox),
+        5,
+        "w1, w2, user-7, the spaces, the override"
+    );
+}
+
+#[test]
+fn a_definition_replaced_during_a_batch_never_gives_exposures_another_meaning() {
+    use std::sync::Arc;
+
+    use bachata_common::Policy;
+    use bachata_common::config::{Database, MonitorSettings};
+    use bachata_common::experiments::{Definition, Experiments};
+    use bachata_common::monitor::Monitor;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let monitor = Arc::new(
+        Monitor::open(&MonitorSettings {
+            database: Database::new(dir.path().join("m.sqlite3").display().to_string()),
+            retention_days: 90,
+        })
+        .expect("open"),
+    );
+    let experiments = Arc::new(Experiments::new(monitor));
+    let policy = Policy::embedded().expect("policy");
+    let definition = |versions: [&str; 2]| -> Definition {
+        Definition::from_json(
+            &json!({
+                "test_id": "race", "test_name": "Race", "start_date": "2020-01-01",
+                "end_date": "2099-12-31", "algorithm_versions": versions,
+                "traffic_split": {"a": 0.5, "b": 0.5}, "success_metrics": ["like_rate"]
+            })
+            .to_string(),
+        )
+        .expect("definition")
+    };
+    experiments
+        .create(&policy, definition(["a", "b"]))
+        .expect("create");
+    let units: Vec<String> = (0..20_000).map(|i| format!("r{i}")).collect();
+    let assigner = {
+        let (experiments, policy) = (Arc::clone(&experiments), policy.clone());
+        std::thread::spawn(move || experiments.assign_many(&policy, "race", &units))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Accepted only while nothing is exposed yet.
+    let _ = experiments.replace(&policy, definition(["b", "a"]));
+    let served = assigner.join().expect("no panic").expect("assigned");
+    let stored = experiments.get("race").expect("get").definition;
+    for assignment in served.iter().step_by(97) {
+        assert_eq!(
+            stored.algorithm_versions[assignment.variation as usize], assignment.version,
+            "{assignment:?}"
+        );
+    }
 }

@@ -119,3 +119,25 @@ fn concurrent_pure_calls_each_get_an_instance_of_their_own() {
     }
     assert_eq!(answers, 1600);
 }
+
+#[test]
+fn an_instance_grown_past_the_warm_limit_is_not_kept() {
+    let policy = stateful(None);
+    assert_eq!(count(&policy), "call 1");
+    assert_eq!(
+        policy
+            .user_friendly_message("BIG", "default")
+            .expect("a clean call"),
+        "call 2"
+    );
+    assert_eq!(count(&policy), "call 1", "the grown instance was dropped");
+}
+
+#[test]
+fn a_replaced_policy_gives_back_its_instances() {
+    let policy = stateful(None);
+    assert_eq!(count(&policy), "call 1");
+    let held = policy.clone();
+    policy.release_instances();
+    assert_eq!(count(&held), "call 1");
+}

@@ -12,6 +12,7 @@ use bachata_common::experiments::{
     Analysis, Correction, Definition, Experiment, Experiments, Namespace, check_unit,
 };
 use bachata_common::monitor::{Monitor, invalid};
+use bachata_common::text::printable;
 use bachata_common::{AppError, Error, Policy, config};
 
 use super::EnvFileArg;
@@ -32,8 +33,10 @@ pub enum ExperimentsCommand {
         /// Unit ids (user ids).
         #[arg(required_unless_present = "units_from")]
         units: Vec<String>,
-        /// Also read unit ids from this file, pipe or `-` (standard input): one per line,
-        /// blank lines skipped; after the units given as arguments.
+        /// Also read unit ids from this file, pipe or `-` (standard input): one per line
+        /// (empty lines skipped, a leading byte-order mark dropped), after the units given as
+        /// arguments. Each batch of 10,000 is logged before the next is read: a line at fault
+        /// stops the command there, the batches before it logged.
         #[arg(long, value_name = "FILE")]
         units_from: Option<PathBuf>,
         #[command(flatten)]
@@ -173,30 +176,36 @@ impl Batch<'_> {
             .experiments
             .assign_many(self.policy, self.test_id, &self.units)?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for (unit, assignment) in self.units.iter().zip(&assignments) {
-            let line = if self.json {
-                serde_json::to_string(assignment).unwrap_or_default()
-            } else {
-                let counted = if assignment.in_experiment {
-                    ""
+        let written = self
+            .units
+            .iter()
+            .zip(&assignments)
+            .try_for_each(|(unit, assignment)| {
+                if self.json {
+                    let line = serde_json::to_string(assignment).unwrap_or_default();
+                    writeln!(out, "{line}")
                 } else {
-                    " (not counted)"
-                };
-                format!(
-                    "{unit}\t{}\t{}{counted}",
-                    assignment.version,
-                    assignment.reason.name()
-                )
-            };
-            if writeln!(out, "{line}").is_err() {
-                // The reader went away (a closed pipe): what was assigned stays logged.
-                return Err(Error::Io {
-                    path: PathBuf::from("-"),
-                    source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
-                });
-            }
-        }
-        let _ = out.flush();
+                    let counted = if assignment.in_experiment {
+                        ""
+                    } else {
+                        " (not counted)"
+                    };
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}{counted}",
+                        printable(unit),
+                        printable(&assignment.version),
+                        assignment.reason.name()
+                    )
+                }
+            })
+            .and_then(|()| out.flush());
+        // A reader that went away (a closed pipe) or a full disk: what was assigned stays
+        // logged, and the command fails.
+        written.map_err(|source| Error::Write {
+            what: "standard output".to_string(),
+            source,
+        })?;
         self.units.clear();
         Ok(())
     }
@@ -241,9 +250,15 @@ fn read_units(
             return Err(bad("longer than any unit id can be"));
         }
         let text = std::str::from_utf8(&line).map_err(|_| bad("not UTF-8 text"))?;
+        let text = if number == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
         let unit = text.strip_suffix('\n').unwrap_or(text);
         let unit = unit.strip_suffix('\r').unwrap_or(unit);
-        if !unit.trim().is_empty() {
+        // Only an empty line is skipped: a unit of spaces is a unit, as it is as an argument.
+        if !unit.is_empty() {
             each(unit.to_string(), &|| format!("{source}, line {number}"))?;
         }
     }

@@ -115,7 +115,10 @@ const TRANSIENT_RETRY: Duration = Duration::from_secs(30);
 fn transient(error: &Error) -> bool {
     match error {
         Error::App(crate::types::error::AppError::Resource { resource_type, .. }) => {
-            resource_type.as_deref() == Some("cpu")
+            matches!(
+                resource_type.as_deref(),
+                Some("cpu" | crate::runtime::POOL_RESOURCE)
+            )
         }
         _ => false,
     }

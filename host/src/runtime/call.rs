@@ -16,6 +16,9 @@ use super::state::{self, Audit, Capabilities, HostState};
 use super::warm::Warm;
 use crate::types::error::{AppError, Error};
 
+/// The `resource_type` of a call refused because the instance pool is full.
+pub const POOL_RESOURCE: &str = "policy-instances";
+
 impl Policy {
     /// Runs `body` lending only secrets, in a warm instance of this policy when one waits
     /// (see [`super::warm`]), else in a fresh one; a call that ends cleanly leaves its
@@ -25,6 +28,18 @@ impl Policy {
         function: &'static str,
         body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
+        self.call_judged(function, body, Ok)
+    }
+
+    /// [`Policy::call`] with the host's judgement of the answer: `judge` turns it into what
+    /// the caller gets, or refuses it (the policy broke a rule of the contract, or answered an
+    /// error); the call then fails with that error and its instance is dropped, not reused.
+    pub(super) fn call_judged<R, T>(
+        &self,
+        function: &'static str,
+        body: impl FnOnce(&Exports<'_>, &mut Store<HostState>) -> wasmtime::Result<R>,
+        judge: impl FnOnce(R) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let concern = Concern::of_function(function).unwrap_or(Concern::Errors);
         let index = self.routes[concern.index()];
         let part = &self.parts[index];
@@ -55,6 +70,8 @@ impl Policy {
         });
         match result {
             Ok((value, instance)) if store.data().clean() => {
+                log_finished(function, store.data());
+                let value = judge(value)?;
                 self.warm.put(
                     index,
                     Warm {
@@ -67,8 +84,10 @@ impl Policy {
             }
             result => {
                 let result = result.map(|(value, _)| value);
-                self.outcome(part, function, result, store.into_data())
-                    .map(|(value, _)| value)
+                let value = self
+                    .outcome(part, function, result, store.into_data())
+                    .map(|(value, _)| value)?;
+                judge(value)
             }
         }
     }
@@ -162,12 +181,7 @@ impl Policy {
         result: wasmtime::Result<R>,
         state: HostState,
     ) -> Result<(R, Audit), Error> {
-        tracing::debug!(
-            function,
-            peak_memory_bytes = state.limits.peak_memory,
-            host_ms = state.host_time.as_millis() as u64,
-            "policy call finished"
-        );
+        log_finished(function, &state);
         if let Some(violations) = state.audit.summary() {
             return Err(violation(part, function, violations));
         }
@@ -207,6 +221,20 @@ impl Policy {
     ) -> Error {
         let trap = error.downcast_ref::<wasmtime::Trap>().copied();
         let policy = format!("policy {} (sha256 {})", part.origin, &part.sha256[..12]);
+        if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            // The host's pool is full: not the policy's fault; another try may find room.
+            return Error::App(AppError::Resource {
+                message: format!(
+                    "too many policy calls at once: `{function}` found no free instance \
+                     (BACHATA_POLICY_MAX_CONCURRENT_CALLS raises the pool); try again shortly"
+                ),
+                resource_type: Some(POOL_RESOURCE.to_string()),
+                details: vec![("function".to_string(), function.to_string())],
+            });
+        }
         if deadline_exceeded || trap == Some(wasmtime::Trap::Interrupt) {
             return Error::App(AppError::Resource {
                 message: format!(
@@ -253,6 +281,16 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// The debug line of a finished call: its peak memory and its time inside host capabilities.
+fn log_finished(function: &'static str, state: &HostState) {
+    tracing::debug!(
+        function,
+        peak_memory_bytes = state.limits.peak_memory,
+        host_ms = state.host_time.as_millis() as u64,
+        "policy call finished"
+    );
 }
 
 /// A rule broken by `part` in `function`.

@@ -62,7 +62,15 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
             // `BACHATA_PERFMAP=1` names the policy's compiled functions for `perf`
             // (/tmp/perf-<pid>.map), to see where a call spends its time.
             if std::env::var_os(PERFMAP_VAR).is_some_and(|value| value == "1") {
-                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+                match create_perf_map() {
+                    Ok(()) => {
+                        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+                    }
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "{PERFMAP_VAR}=1: cannot create a new /tmp/perf-<pid>.map; profiling stays off"
+                    ),
+                }
             }
             let engine = Engine::new(&config).map_err(|error| format!("{error:#}"))?;
             start_epoch_ticker(engine.weak());
@@ -73,6 +81,18 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
             origin: "engine".to_string(),
             reason: reason.clone(),
         })
+}
+
+/// Creates this process's perf map, new and readable by its owner only, before wasmtime
+/// appends to it: a file, link or directory already at that path is refused, never followed.
+fn create_perf_map() -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(format!("/tmp/perf-{}.map", std::process::id()))
+        .map(drop)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives,

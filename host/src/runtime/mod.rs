@@ -46,6 +46,7 @@ use crate::types::error::Error;
 use part::Part;
 
 pub use crate::types::catalog::{BuiltError, CatalogEntry};
+pub use call::POOL_RESOURCE;
 pub use check::SelfCheck;
 pub use concern::Concern;
 pub use engine::process_limits;
@@ -265,6 +266,12 @@ impl Policy {
     /// The component answering `concern`.
     fn part(&self, concern: Concern) -> &Part {
         &self.parts[self.routes[concern.index()]]
+    }
+
+    /// Drops the instances this policy's pure calls left (and its clones'): for a policy a
+    /// hot reload replaced.
+    pub fn release_instances(&self) {
+        self.warm.drain();
     }
 
     /// Uses `secrets` for the `host-secrets` capability instead of Google Cloud Secret Manager.

@@ -27,6 +27,10 @@ pub const MAX_SCANS_PER_AREA: u32 = 16;
 /// Sample removals a cleanup report lists unless asked otherwise.
 pub const DEFAULT_SAMPLES: u32 = 1000;
 
+/// Most linear memory a call may have grown its instance to and still leave it for the next
+/// call: a larger one is dropped, so waiting instances hold little memory.
+pub const WARM_MEMORY_BYTES: usize = 16 << 20;
+
 /// How much of a policy's stderr a call keeps (for the error when the call fails).
 const STDERR_CAPACITY: usize = 64 << 10;
 
@@ -184,15 +188,19 @@ impl HostState {
         self.host_time = Duration::ZERO;
         self.deadline_exceeded = false;
         self.limits.memory_refused = false;
+        self.limits.peak_memory = 0;
     }
 
     /// Whether the call can leave its instance for the next one: it broke no rule, hit no
-    /// limit, was not cancelled and wrote nothing to stderr.
+    /// limit, was not cancelled, wrote nothing to stderr, left no host resource open and did
+    /// not grow its memory past [`WARM_MEMORY_BYTES`] (a waiting instance keeps its pages).
     pub(crate) fn clean(&self) -> bool {
         self.audit.violations.is_empty()
             && !self.deadline_exceeded
             && !self.limits.memory_refused
             && !self.cancelled()
+            && self.limits.peak_memory <= WARM_MEMORY_BYTES
+            && self.table.is_empty()
             && self.stderr.contents().is_empty()
     }
 

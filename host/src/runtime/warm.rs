@@ -13,8 +13,11 @@
 //!   calls lending nothing else: a call lending files, metrics or frames always starts from
 //!   a fresh instance;
 //! - an instance whose call trapped, ran past its deadline or its memory cap, was cancelled,
-//!   broke a host rule, wrote to stderr or failed in the host is dropped, so no later call
-//!   sees what such a call left in memory.
+//!   broke a host rule (during the call or in the answer the host checks after it), wrote to
+//!   stderr, left a host resource open, grew its memory past
+//!   [`super::state::WARM_MEMORY_BYTES`] or failed in the host is dropped, so no later call
+//!   sees what such a call left in memory;
+//! - a policy replaced by a hot reload drops its waiting instances ([`WarmPool::drain`]).
 //!
 //! What a policy keeps in its globals between two successful calls may still be there on
 //! the next one (or not: instances are dropped and created at any time). Policies answer
@@ -72,6 +75,16 @@ impl WarmPool {
     pub fn take(&self, part: usize) -> Option<Warm> {
         let mut idle = self.parts.get(part)?.lock().ok()?;
         idle.pop().and_then(|mut idle| idle.0.take())
+    }
+
+    /// Drops every waiting instance (a policy replaced by a hot reload frees its instances
+    /// and its share of [`MAX_IDLE`] at once, whoever still holds the policy).
+    pub fn drain(&self) {
+        for list in &self.parts {
+            if let Ok(mut list) = list.lock() {
+                list.clear();
+            }
+        }
     }
 
     /// Puts back an instance whose call ended cleanly, unless the process already keeps

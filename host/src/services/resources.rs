@@ -90,10 +90,13 @@ impl ResourceManager {
         Arc::clone(&self.policy.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Replaces the policy (calls already running finish with the old one); returns the old.
+    /// Replaces the policy (calls already running finish with the old one); returns the old,
+    /// its waiting instances dropped.
     pub fn swap_policy(&self, policy: Arc<Policy>) -> Arc<Policy> {
         let mut slot = self.policy.write().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *slot, policy)
+        let old = std::mem::replace(&mut *slot, policy);
+        old.release_instances();
+        old
     }
 
     /// The resource settings.

@@ -233,6 +233,14 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// An output could not be written (a closed pipe, a full disk).
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// What was written to (`standard output`).
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -247,7 +255,8 @@ impl Error {
             Self::PolicyCall { .. }
             | Self::PolicyViolation { .. }
             | Self::Cancelled { .. }
-            | Self::Busy { .. } => false,
+            | Self::Busy { .. }
+            | Self::Write { .. } => false,
             Self::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         }
     }
@@ -288,12 +297,13 @@ impl Error {
                 resource_type: Some("cleanup".to_string()),
                 details: Vec::new(),
             },
-            Self::PolicyCall { .. } | Self::PolicyViolation { .. } | Self::Io { .. } => {
-                AppError::Generation {
-                    message: self.to_string(),
-                    details: Vec::new(),
-                }
-            }
+            Self::PolicyCall { .. }
+            | Self::PolicyViolation { .. }
+            | Self::Io { .. }
+            | Self::Write { .. } => AppError::Generation {
+                message: self.to_string(),
+                details: Vec::new(),
+            },
         }
     }
 

@@ -1,7 +1,8 @@
 //! A policy of one concern (world `errors-policy`) that keeps a counter in a global, to show
 //! what a warm instance carries between calls. `user-friendly-message` counts its calls and
 //! answers `call <n>`; asked for code `TRAP` it traps, for `STDERR` it writes to stderr
-//! first, for `GROW` it allocates past any memory cap, for `SPIN` it loops forever.
+//! first, for `GROW` it allocates past any memory cap, for `SPIN` it loops forever, for `BIG`
+//! it allocates 24 MiB and frees it.
 //! `http-status` answers 200 plus the count, without counting.
 
 #[cfg(target_family = "wasm")]
@@ -47,6 +48,10 @@ mod component {
                         hoard.push(vec![1; 1 << 20]);
                         std::hint::black_box(&hoard);
                     }
+                }
+                "BIG" => {
+                    let big = vec![1u8; 24 << 20];
+                    std::hint::black_box(&big);
                 }
                 "SPIN" => {
                     let mut n: u64 = 0;

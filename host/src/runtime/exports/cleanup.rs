@@ -118,18 +118,23 @@ impl Policy {
     ) -> Result<Assessment, Error> {
         let wit_settings = convert::cleanup_settings(*settings);
         let wit_snapshot = convert::to_wit_snapshot(snapshot);
-        let assessment = self.call("cleanup.assess", |exports, store| {
-            exports
-                .cleanup(&mut *store)?
-                .call_assess(store, wit_settings, &wit_snapshot)
-        })?;
-        let assessment = Assessment::from(assessment);
-        assessment.check().map_err(|reason| {
-            self.violation(
-                "cleanup.assess",
-                format!("returned an impossible assessment: {reason}"),
-            )
-        })?;
-        Ok(assessment)
+        self.call_judged(
+            "cleanup.assess",
+            |exports, store| {
+                exports
+                    .cleanup(&mut *store)?
+                    .call_assess(store, wit_settings, &wit_snapshot)
+            },
+            |assessment| {
+                let assessment = Assessment::from(assessment);
+                assessment.check().map_err(|reason| {
+                    self.violation(
+                        "cleanup.assess",
+                        format!("returned an impossible assessment: {reason}"),
+                    )
+                })?;
+                Ok(assessment)
+            },
+        )
     }
 }

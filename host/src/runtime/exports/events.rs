@@ -89,15 +89,22 @@ impl Policy {
         let now = convert::instant(now);
         let mut checked = Vec::with_capacity(events.len());
         for (start, part) in parts(events, bytes, batch) {
-            let answer = self
-                .call(function, |exports, store| {
-                    call(exports, store, part, now, start)
-                })?
-                .map_err(|error| self.rule_error(function, error))?;
-            self.same_count(function, part.len(), answer.len())?;
-            for event in answer {
-                checked.push(stored(event).map_err(|reason| self.violation(function, reason))?);
-            }
+            // An answer the host refuses drops the instance that gave it.
+            let answer = self.call_judged(
+                function,
+                |exports, store| call(exports, store, part, now, start),
+                |answer| {
+                    let answer = answer.map_err(|error| self.rule_error(function, error))?;
+                    self.same_count(function, part.len(), answer.len())?;
+                    answer
+                        .into_iter()
+                        .map(|event| {
+                            stored(event).map_err(|reason| self.violation(function, reason))
+                        })
+                        .collect::<Result<Vec<S>, Error>>()
+                },
+            )?;
+            checked.extend(answer);
         }
         Ok(checked)
     }
@@ -109,19 +116,25 @@ impl Policy {
         let conflict = matches!(refusal, Refusal::Conflict { .. });
         let refusal = convert::refusal(refusal);
         let index = index.map(|index| u32::try_from(index).unwrap_or(u32::MAX));
-        let error: AppError = self
-            .call(FUNCTION, |exports, store| {
+        let error: AppError = self.call_judged(
+            FUNCTION,
+            |exports, store| {
                 exports
                     .events(&mut *store)?
                     .call_refused(store, &refusal, index)
-            })?
-            .into();
-        if !matches!(error, AppError::Validation { .. }) {
-            return Err(self.violation(
-                FUNCTION,
-                format!("answered a {} for a refused event", error.error_code()),
-            ));
-        }
+            },
+            |error| {
+                let error: AppError = error.into();
+                if matches!(error, AppError::Validation { .. }) {
+                    Ok(error)
+                } else {
+                    Err(self.violation(
+                        FUNCTION,
+                        format!("answered a {} for a refused event", error.error_code()),
+                    ))
+                }
+            },
+        )?;
         Ok(if conflict {
             Error::Conflict(error)
         } else {

@@ -8,6 +8,9 @@ use crate::types::experiments::{
     Analysis, Arm, Assignment, Correction, Definition, Metric, Namespace,
 };
 
+/// Most units one `experiments.assign` call of [`Policy::assign_many`] is asked about.
+pub const ASSIGN_PER_CALL: usize = 1024;
+
 impl Policy {
     /// Checks a definition against every rule of the policy.
     pub fn check_experiment(&self, definition: &Definition) -> Result<(), Error> {
@@ -46,8 +49,9 @@ impl Policy {
         })
     }
 
-    /// The variation of each of `units` at `now_ms`, in their order: one call of the
-    /// policy (the definition converted once), `assign` asked per unit.
+    /// The variation of each of `units` at `now_ms`, in their order: the definition converted
+    /// once, `assign` asked per unit in calls of at most [`ASSIGN_PER_CALL`] units (each call
+    /// with its own deadline, so a large batch on a busy machine is not cut short).
     pub fn assign_many<S: AsRef<str>>(
         &self,
         definition: &Definition,
@@ -55,21 +59,20 @@ impl Policy {
         now_ms: i64,
     ) -> Result<Vec<Assignment>, Error> {
         let wit_definition = wit::Definition::from(definition);
-        let answers = self.call("experiments.assign", |exports, store| {
-            let experiments = exports.experiments(&mut *store)?;
-            units
-                .iter()
-                .map(|unit| {
-                    experiments.call_assign(&mut *store, &wit_definition, unit.as_ref(), now_ms)
-                })
-                .collect::<wasmtime::Result<Vec<_>>>()
-        })?;
-        units
-            .iter()
-            .zip(answers)
-            .map(|(unit, answer)| {
+        let mut assignments = Vec::with_capacity(units.len());
+        for chunk in units.chunks(ASSIGN_PER_CALL) {
+            let answers = self.call("experiments.assign", |exports, store| {
+                let experiments = exports.experiments(&mut *store)?;
+                chunk
+                    .iter()
+                    .map(|unit| {
+                        experiments.call_assign(&mut *store, &wit_definition, unit.as_ref(), now_ms)
+                    })
+                    .collect::<wasmtime::Result<Vec<_>>>()
+            })?;
+            for (unit, answer) in chunk.iter().zip(answers) {
                 let assignment = answer.map_err(|error| Error::App(error.into()))?;
-                Ok(Assignment {
+                assignments.push(Assignment {
                     test_id: definition.test_id.clone(),
                     unit: unit.as_ref().to_string(),
                     variation: assignment.variation,
@@ -77,9 +80,10 @@ impl Policy {
                     in_experiment: assignment.in_experiment,
                     bucket: assignment.bucket,
                     reason: assignment.reason.into(),
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(assignments)
     }
 
     /// The metrics experiments can be judged on.

@@ -82,6 +82,9 @@ fn unknown(test_id: &str) -> StoreError {
     ))
 }
 
+/// Times an assignment is tried when the definition changes under it.
+const ASSIGN_ATTEMPTS: usize = 3;
+
 fn load(tx: &mut dyn Tx, test_id: &str) -> Result<Experiment, StoreError> {
     experiment(stored::get(tx, test_id)?.ok_or_else(|| unknown(test_id))?)
 }
@@ -246,6 +249,11 @@ impl Experiments {
         self.assign_checked(policy, test_id, units, now)
     }
 
+    /// Reads the definition, asks the policy, and logs the exposures in a transaction that
+    /// first checks the definition is still the one the policy was asked about: a definition
+    /// replaced meanwhile (its versions reordered, say) would give the stored variation indices
+    /// another meaning, so the batch is assigned again under the new one (up to
+    /// [`ASSIGN_ATTEMPTS`] times, then a conflict).
     fn assign_checked<S: AsRef<str>>(
         &self,
         policy: &Policy,
@@ -253,24 +261,46 @@ impl Experiments {
         units: &[S],
         now: DateTime<Utc>,
     ) -> Result<Vec<Assignment>, Error> {
-        let experiment = self.get(test_id)?;
         let now_ms = now.timestamp_millis();
-        let assignments = policy.assign_many(&experiment.definition, units, now_ms)?;
-        let exposed: Vec<(&str, u32)> = units
-            .iter()
-            .zip(&assignments)
-            .filter(|(_, assignment)| assignment.in_experiment)
-            .map(|(unit, assignment)| (unit.as_ref(), assignment.variation))
-            .collect();
-        if !exposed.is_empty() {
-            let first = self
-                .monitor
-                .write(|tx| stored::expose(tx, test_id, &exposed, now_ms))?;
-            if first > 0 {
-                tracing::debug!(test_id, exposures = first, "exposures logged");
+        for _ in 0..ASSIGN_ATTEMPTS {
+            let experiment = self.get(test_id)?;
+            let assignments = policy.assign_many(&experiment.definition, units, now_ms)?;
+            let mut exposed: Vec<(&str, u32)> = units
+                .iter()
+                .zip(&assignments)
+                .filter(|(_, assignment)| assignment.in_experiment)
+                .map(|(unit, assignment)| (unit.as_ref(), assignment.variation))
+                .collect();
+            if exposed.is_empty() {
+                return Ok(assignments);
             }
+            // One order for every writer: concurrent batches lock rows in the same order.
+            exposed.sort_unstable();
+            let logged = self.monitor.write(|tx| {
+                if load(tx, test_id)? != experiment {
+                    return Ok(None);
+                }
+                stored::expose(tx, test_id, &exposed, now_ms).map(Some)
+            })?;
+            if let Some(first) = logged {
+                if first > 0 {
+                    tracing::debug!(test_id, exposures = first, "exposures logged");
+                }
+                return Ok(assignments);
+            }
+            tracing::debug!(
+                test_id,
+                "the definition changed during an assignment; again"
+            );
         }
-        Ok(assignments)
+        Err(Error::Conflict(invalid(
+            "test_id",
+            Some(test_id.to_string()),
+            format!(
+                "the definition of experiment {test_id:?} changed during each of \
+                 {ASSIGN_ATTEMPTS} attempts to assign; try again"
+            ),
+        )))
     }
 
     /// The analysis of an experiment from its exposures and the monitor's events, its
