@@ -348,3 +348,76 @@ def test_a_definition_field_out_of_range_is_refused_by_name(tmp_path, field, val
                   "success_metrics": ["user_satisfaction"], field: value}
     with pytest.raises(ValidationError, match=f"{field}: .* out of range"):
         experiments.create(definition)
+
+
+# -- the experiments' definition cache ----------------------------------------------------------
+
+def stock_file():
+    import os
+
+    return os.path.join(os.path.dirname(_component.__file__), _component.COMPONENT_FILE)
+
+
+@pytest.fixture
+def experiments(tmp_path, monkeypatch):
+    from bachata_common.monitor import Monitor
+    from bachata_common.monitor import experiments as module
+
+    monkeypatch.setattr(_component, "_policy", _component._loaded())  # put back afterwards
+    monkeypatch.setattr(module, "_ARGUMENTS", {})
+    made = module.Experiments(Monitor(str(tmp_path / "m.sqlite3")))
+    made.create({"test_id": "t", "test_name": "T", "start_date": "2024-01-01", "end_date": "2030-01-01",
+                 "algorithm_versions": ["a", "b"], "traffic_split": {"a": 0.5, "b": 0.5},
+                 "success_metrics": ["user_satisfaction"]})
+    return made
+
+
+@pytest.mark.parametrize("mode", ["compiled", "public", "policy-reloaded"])
+def test_a_definition_changed_after_use_does_not_change_what_an_equal_one_is_served(experiments, mode, monkeypatch):
+    from datetime import datetime, timezone
+
+    from bachata_common import load_policy
+
+    if mode == "public":
+        monkeypatch.setattr(_component, "FAST_CALLS", False)
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    mine = experiments.get("t")["definition"]
+    first = experiments.assign_definition(mine, "u1", now)
+    mine["traffic_split"] = {"b": 0.5, "a": 0.5}
+    mine["algorithm_versions"][:] = ["b", "a"]  # the caller's copy, reordered in place
+    experiments.assign_definition(mine, "u1", now)
+    if mode == "policy-reloaded":
+        load_policy([stock_file()])
+    assert experiments.assign_definition(experiments.get("t")["definition"], "u1", now) == first
+
+
+def test_definitions_whose_dates_differ_only_by_fold_are_told_apart(experiments):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2024, 11, 3, 1, 30, tzinfo=new_york, fold=0)  # 05:30 UTC
+    second = datetime(2024, 11, 3, 1, 30, tzinfo=new_york, fold=1)  # 06:30 UTC, yet == first
+    definition = experiments.get("t")["definition"]
+    now = datetime(2024, 11, 3, 6, 0, tzinfo=timezone.utc)
+    assert experiments.assign_definition({**definition, "start_date": first}, "u2", now)["in-experiment"]
+    assert experiments.assign_definition({**definition, "start_date": second}, "u2", now)["reason"] == "not-started"
+
+
+def test_the_definition_cache_does_not_keep_replaced_policy_sets_alive(experiments):
+    import gc
+    import weakref
+
+    from bachata_common import load_policy, policy
+    from bachata_common.monitor.experiments import _assign_argument
+
+    definition = experiments.get("t")["definition"]
+    replaced = []
+    for index in range(3):
+        load_policy([stock_file()])
+        replaced.append(weakref.ref(_component._policy))
+        definition = {**definition, "test_name": f"T{index}"}
+        policy.experiments_assign(_assign_argument(definition), "u", 1_735_000_000_000)
+    load_policy([stock_file()])
+    gc.collect()
+    assert [ref() for ref in replaced] == [None, None, None]

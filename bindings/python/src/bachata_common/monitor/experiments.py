@@ -12,6 +12,7 @@ import marshal
 import operator
 import re
 import time as _time
+import weakref
 from importlib import resources
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional, Union
@@ -164,12 +165,13 @@ def _wit(definition: dict) -> dict:
         "test-name": definition["test_name"],
         "start-ms": _ms(definition["start_date"]),
         "end-ms": _ms(definition["end_date"]),
-        "algorithm-versions": definition["algorithm_versions"],
+        # Copies: a record kept by _assign_argument must not change with the caller's lists.
+        "algorithm-versions": list(definition["algorithm_versions"]),
         "traffic-split": [(version, weight) for version, weight in definition["traffic_split"].items()],
         "coverage": definition["coverage"],
         "seed": definition["seed"] or definition["test_id"],
         "hash-version": definition["hash_version"],
-        "success-metrics": definition["success_metrics"],
+        "success-metrics": list(definition["success_metrics"]),
         "minimum-sample-size": definition["minimum_sample_size"],
         "namespace": None if namespace is None else {"id": namespace[0], "start": namespace[1], "end": namespace[2]},
         "sequential": definition["sequential"],
@@ -184,8 +186,8 @@ _EXPOSED = "SELECT 1 FROM exposures WHERE test_id = $1 AND unit = $2 AND variati
 
 
 #: The ``definition`` argument of ``experiments.assign`` converted once per definition (see
-#: :func:`_assign_argument`), by :func:`_definition_key`: ``(argument, policy set)``. Emptied
-#: when it holds :data:`_ARGUMENTS_MAX`.
+#: :func:`_assign_argument`), by :func:`_definition_key`: ``(argument, a weak reference to the
+#: policy set)``. Emptied when it holds :data:`_ARGUMENTS_MAX`.
 _ARGUMENTS: dict = {}
 _ARGUMENTS_MAX = 256
 #: What :func:`_wit` reads besides the dates, in one tuple.
@@ -200,13 +202,13 @@ def _definition_key(definition: dict) -> Optional[tuple]:
     them, or ``None``: every other field it reads, in ``marshal``'s bytes (exact types only:
     ``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and ``-0.0``, and so does the order of
     ``traffic_split``; anything else cannot be marshalled, hence no key), and the two dates,
-    aware ``datetime`` instants (equal instants give equal milliseconds)."""
+    aware ``datetime`` instants, in milliseconds (two that compare equal may differ by ``fold``)."""
     start, end = definition["start_date"], definition["end_date"]
     if type(start) is not datetime or type(end) is not datetime or start.tzinfo is None or end.tzinfo is None:
         return None
     try:
-        return marshal.dumps(_keyed(definition), 2), start, end
-    except (ValueError, KeyError):
+        return marshal.dumps(_keyed(definition), 2), _ms(start), _ms(end)
+    except (ValueError, KeyError, OverflowError):
         return None
 
 
@@ -218,13 +220,15 @@ def _assign_argument(definition: dict):
         return _wit(definition)
     found = _ARGUMENTS.get(key)
     policy_set = _component._policy
-    if found is not None and found[1] is policy_set and policy_set is not None:
+    if found is not None and policy_set is not None and found[1]() is policy_set:
         return found[0]
-    value = _wit(definition) if found is None else getattr(found[0], "value", found[0])
-    argument = _component.prepare("experiments", "assign", 0, value, None if found is None else found[0])
-    if len(_ARGUMENTS) >= _ARGUMENTS_MAX:
-        _ARGUMENTS.clear()
-    _ARGUMENTS[key] = (argument, _component._policy)
+    # Converted from the definition given (what a found entry was made of may have changed).
+    argument = _component.prepare("experiments", "assign", 0, _wit(definition), None if found is None else found[0])
+    policy_set = _component._policy
+    if policy_set is not None:
+        if len(_ARGUMENTS) >= _ARGUMENTS_MAX:
+            _ARGUMENTS.clear()
+        _ARGUMENTS[key] = (argument, weakref.ref(policy_set))
     return argument
 
 
