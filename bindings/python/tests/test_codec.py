@@ -470,10 +470,12 @@ def test_the_definition_key_is_exact():
         {"coverage": True}, {"coverage": 1}, {"traffic_split": {"b": 0.5, "a": 0.5}},
         {"traffic_split": {"a": 0.5, "b": 0.5000000000000001}},
         {"namespace": ["n", 0.0, 0.5]}, {"namespace": ["n", -0.0, 0.5]}, {"sequential": 0}, {"hash_version": 2.0},
-        {"seed": "t"}, {"start_date": datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)},
+        {"seed": "t"}, {"start_date": datetime(2026, 1, 1, 0, 0, 0, 1000, tzinfo=timezone.utc)},
     ]
     keys = [_definition_key({**definition, **change}) for change in variants]
     assert key not in keys and len(set(keys)) == len(keys)
+    # The record holds milliseconds: a microsecond more is the same record.
+    assert _definition_key({**definition, "start_date": datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc)}) == key
     assert _definition_key({**definition, "seed": object()}) is None
     assert _definition_key({**definition, "start_date": datetime(2026, 1, 1)}) is None
 
