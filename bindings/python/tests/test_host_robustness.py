@@ -421,3 +421,18 @@ def test_the_definition_cache_does_not_keep_replaced_policy_sets_alive(experimen
     load_policy([stock_file()])
     gc.collect()
     assert [ref() for ref in replaced] == [None, None, None]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "public"])
+def test_a_record_given_as_a_defaultdict_without_a_field_is_refused_untouched(fast, monkeypatch):
+    from collections import defaultdict
+
+    from bachata_common import policy
+
+    monkeypatch.setattr(_component, "FAST_CALLS", fast)
+    category = defaultdict(list, {"name": "basic_moves"})  # no "labels"
+    with pytest.raises(TypeError, match="'labels' is missing"):
+        policy.organizer_check_mapping([category])
+    assert dict(category) == {"name": "basic_moves"}
+    complete = defaultdict(list, {"name": "basic_moves", "labels": ["Basic Step"]})
+    assert policy.organizer_check_mapping([complete]) == policy.organizer_check_mapping([dict(complete)])

@@ -279,6 +279,7 @@ class _Generator:
             "_UPQQQ": _unpacker("QQQ"),
             "_ITSS": struct.Struct("<8xQQ8x").iter_unpack,
             "_list": list,
+            "_dict": dict,
             "_tuple": tuple,
             "_lt": (list, tuple),
         }
@@ -401,7 +402,13 @@ class _Generator:
                 size, address = self.names(field)
                 template += struct.pack("<QQ32x", size, address)
             template_name = self.const(bytes(template), "_TPL")
+            field_names = self.const(tuple(field for field, _ in fields), "_FN")
             lines = [f"def {name}(b, o, v, r, k):",
+                     # A mapping other than a dict may make up a missing field (a defaultdict
+                     # would insert it): each is looked for first, as on the public path.
+                     "    if v.__class__ is not _dict:",
+                     f"        for f in {field_names}:",
+                     "            if f not in v: raise _Bad",
                      "    a = len(b)",
                      "    if a & 7: b += _PAD[-a & 7]; a = len(b)",
                      f"    b += {template_name}",
