@@ -3,13 +3,17 @@
 # a Python peer doing what the original app's organizer did (for each clip: makedirs, then
 # shutil.move; then the annotation file rewritten). Each side gets a fresh copy of the same
 # dataset; the time includes starting the process. Also a dry run and a second (no-op) run.
-# Usage: bench/organize.sh   (CLIPS overrides the default)
+# ROUNDS rounds (default 3), each on fresh copies, ours and the peer in alternating order; the
+# table gives the median of each figure and the ratio of ours to the peer's (median, and each
+# round's).
+# Usage: bench/organize.sh   (CLIPS and ROUNDS override the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 >/dev/null
 cargo build --release --quiet
 bin="$PWD/target/release/bachata-common"
 clips="${CLIPS:-20000}"
+rounds="${ROUNDS:-3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bachata-organize-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -61,16 +65,32 @@ PY
 
 seconds() { python3 -c 'import sys,time; t=time.perf_counter(); import subprocess; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); print(f"{time.perf_counter()-t:.2f}")' "$@"; }
 
-make_dataset "$work/ours"
-make_dataset "$work/peer"
-dry=$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --dry-run --json)
-ours=$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --json)
-again=$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --json)
-peer=$(seconds python3 "$work/peer.py" "$work/peer")
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' "$@"; }
+
+dry=() ours=() again=() peer=() ratios=()
+for round in $(seq 1 "$rounds"); do
+    rm -rf "$work/ours" "$work/peer"
+    make_dataset "$work/ours"
+    make_dataset "$work/peer"
+    if (( round % 2 == 0 )); then
+        peer+=("$(seconds python3 "$work/peer.py" "$work/peer")")
+    fi
+    dry+=("$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --dry-run --json)")
+    ours+=("$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --json)")
+    again+=("$(seconds "$bin" organize --annotations "$work/ours/annotations.json" --json)")
+    if (( round % 2 == 1 )); then
+        peer+=("$(seconds python3 "$work/peer.py" "$work/peer")")
+    fi
+    ratios+=("$(python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "${ours[-1]}" "${peer[-1]}")")
+done
 moved=$("$bin" organize --annotations "$work/ours/annotations.json" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["already_organized"])')
-echo "| $clips clips (1 KiB each) | time |"
+ours_median=$(median "${ours[@]}")
+peer_median=$(median "${peer[@]}")
+echo "| $clips clips (1 KiB each), median of $rounds rounds | time |"
 echo "|---|---|"
-echo "| \`bachata-common organize --dry-run\` | $dry s |"
-echo "| \`bachata-common organize\` (journaled, RENAME_NOREPLACE, annotation rewritten) | $ours s |"
-echo "| the same again (every clip already organized: $moved) | $again s |"
-echo "| Python peer: makedirs + shutil.move + json.dump (no checks) | $peer s |"
+echo "| \`bachata-common organize --dry-run\` | $(median "${dry[@]}") s |"
+echo "| \`bachata-common organize\` (journaled, RENAME_NOREPLACE, annotation rewritten) | $ours_median s |"
+echo "| the same again (every clip already organized: $moved) | $(median "${again[@]}") s |"
+echo "| Python peer: makedirs + shutil.move + json.dump (no checks) | $peer_median s |"
+echo
+echo "ratio ours / peer: $(python3 -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$ours_median" "$peer_median") (medians; per round: ${ratios[*]})"

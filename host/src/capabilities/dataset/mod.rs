@@ -1,21 +1,28 @@
 //! A dataset root for the directory organizer: every access relative to the root's descriptor
 //! (cap-std), one path component at a time, never through a symbolic link, never onto another
-//! mount, and every move `renameat2(RENAME_NOREPLACE)` so nothing is ever overwritten. The
-//! annotation file's folder (the annotation file, its `.bak`, the journal) is [`folder`].
+//! mount, and every move `renameat2(RENAME_NOREPLACE)` so nothing is ever overwritten. Each
+//! folder is opened once per run, through its parent's descriptor, and kept (a bounded cache,
+//! `folders`); before a move every folder on the way is known, or checked, to still be at its
+//! place inside the root. The annotation file's folder (the annotation file, its `.bak`, the
+//! journal) is [`folder`].
 
 pub mod annotations;
 pub mod folder;
+mod folders;
 pub mod journal;
+mod survey;
+mod watch;
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use rustix::fs::{Mode, RenameFlags, mkdirat, renameat_with};
+use rustix::fs::{OFlags, RenameFlags, renameat_with};
 
-use super::fs::open_dir_nofollow;
+use self::folders::{Folders, Reach};
 use super::fs::stat::{EntryKind, Mount, Stat, stat_at, stat_fd};
 use crate::types::organizer::Structure;
 
@@ -81,17 +88,29 @@ pub fn canonical_path(root: &Path) -> std::path::PathBuf {
 /// or `..` component or a NUL (the plan never gives such paths; a journal or another policy
 /// might).
 pub fn components(path: &str) -> Result<Vec<&str>, PathError> {
-    let parts: Vec<&str> = path.split('/').collect();
+    check_plain(path)?;
+    Ok(path.split('/').collect())
+}
+
+/// Refuses `path` unless it is a plain relative path (see [`components`]).
+fn check_plain(path: &str) -> Result<(), PathError> {
     let bad = path.starts_with('/')
-        || parts
-            .iter()
-            .any(|part| part.is_empty() || *part == "." || *part == ".." || part.contains('\0'));
+        || path
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == ".." || part.contains('\0'));
     if bad {
         return Err(PathError::Refused(format!(
             "{path:?} is not a plain relative path inside the root"
         )));
     }
-    Ok(parts)
+    Ok(())
+}
+
+/// `path`'s folder (`""` for the root) and file name, or why it is refused (as by
+/// [`components`]).
+fn split(path: &str) -> Result<(&str, &str), PathError> {
+    check_plain(path)?;
+    Ok(path.rsplit_once('/').unwrap_or(("", path)))
 }
 
 /// What a relative path names in the dataset.
@@ -116,9 +135,9 @@ pub enum PathError {
     Io(#[from] io::Error),
 }
 
-/// An opened dataset root.
+/// An opened dataset root, with its folders as this run opened them.
 pub struct Dataset {
-    root: Dir,
+    folders: Folders,
     mount: Mount,
 }
 
@@ -139,17 +158,38 @@ pub enum Moved {
     Failed(io::Error),
 }
 
+impl From<PathError> for Moved {
+    fn from(error: PathError) -> Self {
+        match error {
+            PathError::Refused(why) => Moved::Refused(why),
+            PathError::Io(error) => Moved::Failed(error),
+        }
+    }
+}
+
 impl Dataset {
-    /// Opens the root directory (following a link there only: it is the caller's choice).
+    /// Opens the root directory (following a link there only: it is the caller's choice),
+    /// keeping as many folder descriptors as the open-file limit allows (half of what the soft
+    /// `RLIMIT_NOFILE` leaves after 256 for the rest of the process, between 8 and 4,096).
     pub fn open(root: &Path) -> io::Result<Self> {
+        Self::open_with_capacity(root, folders::capacity())
+    }
+
+    /// [`Dataset::open`], keeping at most `capacity` folder descriptors (at least one): past
+    /// it, the least recently used are closed and opened again when next needed.
+    pub fn open_with_capacity(root: &Path, capacity: usize) -> io::Result<Self> {
         let root = Dir::open_ambient_dir(root, ambient_authority())?;
         let mount = stat_fd(&root)?.mount;
-        Ok(Self { root, mount })
+        let root = OwnedFd::from(root.into_std_file());
+        Ok(Self {
+            folders: Folders::new(root, mount, capacity).watched(),
+            mount,
+        })
     }
 
     /// Which directory the root is (the one opened, whatever its path names now).
     pub fn id(&self) -> io::Result<RootId> {
-        let stat = stat_fd(&self.root)?;
+        let stat = stat_fd(self.folders.root())?;
         Ok(RootId {
             device: stat.mount.device,
             inode: stat.inode,
@@ -161,65 +201,14 @@ impl Dataset {
         matches!(self.find(path), Ok(Found::File(stat)) if FileId::of(&stat) == file)
     }
 
-    /// The directory holding `parts[..last]`, opened component by component; `create` makes
-    /// missing ones (mode 0755).
-    fn parent(&self, parts: &[&str], create: bool) -> Result<Option<Dir>, PathError> {
-        let mut dir = self.root.try_clone()?;
-        for part in &parts[..parts.len().saturating_sub(1)] {
-            let name = OsStr::new(part);
-            match stat_at(&dir, name) {
-                Ok(stat) if stat.kind == EntryKind::Directory => {
-                    if !self.mount.holds(&stat.mount) {
-                        return Err(PathError::Refused(format!(
-                            "{part:?} is on another filesystem"
-                        )));
-                    }
-                }
-                Ok(stat) if stat.kind == EntryKind::Symlink => {
-                    return Err(PathError::Refused(format!("{part:?} is a symbolic link")));
-                }
-                Ok(_) => {
-                    return Err(PathError::Refused(format!("{part:?} is not a directory")));
-                }
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                    if !create {
-                        return Ok(None);
-                    }
-                    match mkdirat(&dir, name, Mode::from_raw_mode(0o755)) {
-                        Ok(()) => {}
-                        Err(rustix::io::Errno::EXIST) => {}
-                        Err(error) => return Err(PathError::Io(error.into())),
-                    }
-                }
-                Err(error) => return Err(PathError::Io(error)),
-            }
-            dir = match open_dir_nofollow(&dir, name) {
-                Ok(next) => next,
-                Err(error)
-                    if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
-                {
-                    return Err(PathError::Refused(format!("{part:?} is a symbolic link")));
-                }
-                Err(error) => return Err(PathError::Io(error)),
-            };
-            let stat = stat_fd(&dir)?;
-            if !self.mount.holds(&stat.mount) {
-                return Err(PathError::Refused(format!(
-                    "{part:?} is on another filesystem"
-                )));
-            }
-        }
-        Ok(Some(dir))
-    }
-
-    /// What `path` (relative, `/`-separated, already checked by the plan) names.
+    /// What `path` (relative, `/`-separated, already checked by the plan) names. Its folder is
+    /// taken as this run opened it: a move looks again before it writes.
     pub fn find(&self, path: &str) -> Result<Found, PathError> {
-        let parts = components(path)?;
-        let Some(dir) = self.parent(&parts, false)? else {
+        let (folder, name) = split(path)?;
+        let Some(dir) = self.folders.get(folder, Reach::Look)? else {
             return Ok(Found::Missing);
         };
-        let name = OsStr::new(parts[parts.len() - 1]);
-        match stat_at(&dir, name) {
+        match stat_at(&*dir, OsStr::new(name)) {
             Ok(stat) if stat.kind == EntryKind::File => Ok(Found::File(stat)),
             Ok(stat) if stat.kind == EntryKind::Symlink => {
                 Err(PathError::Refused(format!("{path:?} is a symbolic link")))
@@ -231,25 +220,23 @@ impl Dataset {
     }
 
     /// Moves `from` to `to` when `from` is still the file `expected`, creating the target's
-    /// directories; never overwrites.
+    /// directories; never overwrites. Both folders are checked, every one on the way, to still
+    /// be at their place inside the root right before the move: taken on the word of a watch
+    /// on each (inotify) while no event has come, else each looked at again by `statx`
+    /// relative to its parent's descriptor.
     pub fn move_file(&self, from: &str, to: &str, expected: Option<FileId>) -> Moved {
-        let (from_parts, to_parts) = match (components(from), components(to)) {
+        let ((from_folder, name), (to_folder, target)) = match (split(from), split(to)) {
             (Ok(from), Ok(to)) => (from, to),
-            (Err(PathError::Refused(why)), _) | (_, Err(PathError::Refused(why))) => {
-                return Moved::Refused(why);
-            }
-            (Err(PathError::Io(error)), _) | (_, Err(PathError::Io(error))) => {
-                return Moved::Failed(error);
-            }
+            (Err(error), _) | (_, Err(error)) => return error.into(),
         };
-        let source_dir = match self.parent(&from_parts, false) {
+        let (name, target) = (OsStr::new(name), OsStr::new(target));
+        let quiet = self.folders.quiet();
+        let source_dir = match self.folders.get_after(from_folder, Reach::Check, quiet) {
             Ok(Some(dir)) => dir,
             Ok(None) => return Moved::Missing,
-            Err(PathError::Refused(why)) => return Moved::Refused(why),
-            Err(PathError::Io(error)) => return Moved::Failed(error),
+            Err(error) => return error.into(),
         };
-        let name = OsStr::new(from_parts[from_parts.len() - 1]);
-        match stat_at(&source_dir, name) {
+        match stat_at(&*source_dir, name) {
             Ok(stat) if stat.kind != EntryKind::File => return Moved::Changed,
             Ok(stat) if expected.is_some_and(|id| id != FileId::of(&stat)) => {
                 return Moved::Changed;
@@ -258,26 +245,35 @@ impl Dataset {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Moved::Missing,
             Err(error) => return Moved::Failed(error),
         }
-        let target_dir = match self.parent(&to_parts, true) {
+        let target_dir = match self.folders.get_after(to_folder, Reach::Make, quiet) {
             Ok(Some(dir)) => dir,
             Ok(None) => return Moved::Failed(io::Error::from(io::ErrorKind::NotFound)),
-            Err(PathError::Refused(why)) => return Moved::Refused(why),
-            Err(PathError::Io(error)) => return Moved::Failed(error),
+            Err(error) => return error.into(),
         };
-        let target = OsStr::new(to_parts[to_parts.len() - 1]);
-        match rename_noreplace(&source_dir, name, &target_dir, target) {
+        match rename_noreplace(&*source_dir, name, &*target_dir, target) {
             Ok(()) => Moved::Moved,
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Moved::TargetExists,
+            // Gone since it was looked at, or a folder removed while open (a removal a watch
+            // does not see): once more, every folder checked.
+            Err(error) if error.kind() == io::ErrorKind::NotFound && self.folders.watching() => {
+                self.folders.distrust();
+                self.move_file(from, to, expected)
+            }
             Err(error) if error.kind() == io::ErrorKind::NotFound => Moved::Missing,
             Err(error) => Moved::Failed(error),
         }
     }
 
-    /// Flushes the root's filesystem (the moves' directory entries) to disk, before the
-    /// annotation file is made to point at them.
+    /// Flushes the root's filesystem (the moves' directory entries) to disk, once after the
+    /// moves, before the annotation file is made to point at them.
     pub fn sync(&self) -> io::Result<()> {
-        // The root's own descriptor may be `O_PATH`; `syncfs` needs a readable one.
-        let readable = open_dir_nofollow(&self.root, OsStr::new("."))?;
+        // The root's own descriptor is `O_PATH`; `syncfs` needs a readable one.
+        let readable = rustix::fs::openat(
+            self.folders.root(),
+            c".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
         rustix::fs::syncfs(&readable).map_err(io::Error::from)
     }
 
@@ -289,62 +285,19 @@ impl Dataset {
         is_video: &dyn Fn(&str) -> bool,
         is_category: &dyn Fn(&str) -> bool,
     ) -> Structure {
-        let mut structure = Structure::default();
-        let Ok(root) = self.root.try_clone() else {
-            return structure;
-        };
-        // (directory, depth, its top-level folder's name)
-        let mut stack: Vec<(Dir, usize, Option<String>)> = vec![(root, 0, None)];
-        while let Some((dir, depth, top)) = stack.pop() {
-            let Ok(entries) = dir.entries() else {
-                structure.skipped += 1;
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let Ok(stat) = stat_at(&dir, &name) else {
-                    structure.skipped += 1;
-                    continue;
-                };
-                let text = name.to_string_lossy();
-                match stat.kind {
-                    EntryKind::Directory if self.mount.holds(&stat.mount) && depth < MAX_DEPTH => {
-                        structure.folders += 1;
-                        match open_dir_nofollow(&dir, &name) {
-                            Ok(next) => {
-                                let top = top.clone().or_else(|| Some(text.to_string()));
-                                stack.push((next, depth + 1, top));
-                            }
-                            Err(_) => structure.skipped += 1,
-                        }
-                    }
-                    EntryKind::File if is_video(&text) => {
-                        structure.video_files += 1;
-                        if let Some(category) = top.as_deref().filter(|_| depth == 2)
-                            && is_category(category)
-                        {
-                            structure.organized_files += 1;
-                            *structure
-                                .per_category
-                                .entry(category.to_string())
-                                .or_default() += 1;
-                        }
-                    }
-                    EntryKind::File => {}
-                    _ => structure.skipped += 1,
-                }
-            }
-        }
-        structure
+        survey::survey(self.folders.root(), &self.mount, is_video, is_category)
     }
 }
 
-/// The deepest folder the survey enters.
-const MAX_DEPTH: usize = 64;
-
 /// `renameat2(RENAME_NOREPLACE)`; where the filesystem cannot, a hard link then unlink of the
 /// source (the link fails when the target exists, so nothing is overwritten either).
-fn rename_noreplace(from_dir: &Dir, from: &OsStr, to_dir: &Dir, to: &OsStr) -> io::Result<()> {
+fn rename_noreplace(
+    from_dir: impl AsFd,
+    from: &OsStr,
+    to_dir: impl AsFd,
+    to: &OsStr,
+) -> io::Result<()> {
+    let (from_dir, to_dir) = (from_dir.as_fd(), to_dir.as_fd());
     match renameat_with(from_dir, from, to_dir, to, RenameFlags::NOREPLACE) {
         Ok(()) => Ok(()),
         Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {

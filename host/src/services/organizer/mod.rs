@@ -21,6 +21,8 @@
 
 mod plan;
 mod report;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
