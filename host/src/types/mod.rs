@@ -14,3 +14,4 @@ pub mod organizer;
 pub mod pose;
 pub mod removals;
 pub mod text;
+mod units;
