@@ -146,10 +146,12 @@ def test_a_keyboard_interrupt_during_a_cleanup_scan_is_raised_cleanly(tmp_path):
         manager.run_cleanup(dry_run=True)
         outcomes = set()
         for delay in (0.01, 0.03, 0.06):
-            threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+            timer = threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGINT))
+            timer.start()
             try:
                 manager.run_cleanup(dry_run=True)
-                threading.Event().wait(0.2)
+                timer.join()
+                threading.Event().wait(0.5)  # the signal is handled here if the scan was done
                 outcomes.add("finished")
             except KeyboardInterrupt:
                 outcomes.add("interrupted")
@@ -436,3 +438,28 @@ def test_a_record_given_as_a_defaultdict_without_a_field_is_refused_untouched(fa
     assert dict(category) == {"name": "basic_moves"}
     complete = defaultdict(list, {"name": "basic_moves", "labels": ["Basic Step"]})
     assert policy.organizer_check_mapping([complete]) == policy.organizer_check_mapping([dict(complete)])
+
+
+# -- warm instances -----------------------------------------------------------------------------
+
+def test_at_most_sixteen_warm_instances_wait_in_the_process():
+    done = run_isolated("""
+        import gc, threading
+        from bachata_common import _component, policy
+        barrier = threading.Barrier(25)
+        def work():
+            policy.http_status("VALIDATION_ERROR")  # a pure call: its instance may stay warm
+            barrier.wait()
+            barrier.wait()
+        threads = [threading.Thread(target=work) for _ in range(24)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        idle = _component._idle
+        barrier.wait()
+        for thread in threads:
+            thread.join()
+        gc.collect()
+        print(idle, _component._idle, policy.http_status("VALIDATION_ERROR"), _component._idle)
+    """)
+    assert_ran(done, "16 0 400 1")

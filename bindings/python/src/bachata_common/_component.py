@@ -331,8 +331,9 @@ def _after_fork_in_child() -> None:
     """A forked child has only the thread that forked: the engines made before keep running
     the components compiled on them (the parent's policy set, warm instances) with a ticker of
     the child's own, and components compiled afterwards get an engine of the child's."""
-    global _engine_lock, _policy_lock, _shared_engine, _forked
-    _engine_lock, _policy_lock = threading.Lock(), threading.Lock()
+    global _engine_lock, _policy_lock, _shared_engine, _forked, _idle_lock, _idle
+    _engine_lock, _policy_lock, _idle_lock = threading.Lock(), threading.Lock(), threading.RLock()
+    _idle = 0  # the other threads' instances are gone with them
     if _engines:
         _forked = True
         _shared_engine = None
@@ -488,9 +489,12 @@ class _Policy:
         limits = _limits()
         ticks, timeout_ms, memory_mb = limits
         pure = _lend.current.get() is None and current_secrets.get() is None and not _fresh.get()
-        warm: Optional[_Warm] = getattr(self._local, "warm", None) if pure else None
         # Taken out for the call: a call that fails leaves nothing behind.
-        self._local.warm = None
+        kept: Optional[_Warm] = getattr(self._local, "warm", None)
+        if kept is not None:
+            self._local.warm = None
+            kept.unpark()
+        warm = kept if pure else None
         if warm is None or warm.limits != limits:
             warm = _Warm(self._store(limits), limits)
         elif warm.context:
@@ -515,7 +519,8 @@ class _Policy:
                     _codec.post_return(warm.context, where)
                 else:
                     func.post_return(store)
-                self._local.warm = warm
+                if warm.park():
+                    self._local.warm = warm
         except BaseException as error:
             failure = running.failure
             if failure is not None:  # what a host function raised, as it was raised
@@ -571,9 +576,11 @@ class _Warm:
     in the native host (``host/src/runtime/warm.rs``). The host guarantees a call the sandbox
     of a fresh instance (deny-all WASI, the memory cap, its own deadline, only its own
     capabilities); an instance whose call raised (a trap, the deadline, the memory cap, a host
-    function's exception) is dropped, and so is one of other limits."""
+    function's exception) is dropped, and so is one of other limits. At most :data:`IDLE_MAX`
+    instances wait between calls in the process (as in the native host): a thread whose
+    instance would be one more drops it."""
 
-    __slots__ = ("store", "limits", "instance", "funcs", "context")
+    __slots__ = ("store", "limits", "instance", "funcs", "context", "idle")
 
     def __init__(self, store: wasmtime.Store, limits: tuple[int, int, int]) -> None:
         self.store = store
@@ -582,6 +589,33 @@ class _Warm:
         self.funcs: dict[Any, tuple[wc.Func, int]] = {}
         #: The address of the store's context, for the compiled calls (0 without them).
         self.context = _codec.address(store._context()) if _codec.AVAILABLE else 0
+        #: Whether it counts among the idle instances.
+        self.idle = False
+
+    def park(self) -> bool:
+        """Counts the instance among the idle ones; ``False`` when there are enough already."""
+        global _idle
+        with _idle_lock:
+            if _idle >= IDLE_MAX:
+                return False
+            _idle += 1
+            self.idle = True
+        return True
+
+    def unpark(self) -> None:
+        """The instance is in use (or dropped): it no longer counts among the idle ones."""
+        global _idle
+        with _idle_lock:
+            if self.idle:
+                self.idle = False
+                _idle -= 1
+
+    def __del__(self) -> None:  # its thread ended, or the policy set was replaced
+        if self.idle:
+            try:
+                self.unpark()
+            except Exception:  # the interpreter is shutting down: the module is gone
+                pass
 
     def func(self, policy: "_Policy", index: Any) -> tuple[wc.Func, int]:
         """The export at ``index`` and the address of its C handle (0 without the compiled
@@ -594,6 +628,12 @@ class _Warm:
             found = self.funcs[index] = (func, _codec.address(func._func) if _codec.AVAILABLE else 0)
         return found
 
+
+#: How many warm instances may wait between calls in the process (see :class:`_Warm`).
+IDLE_MAX = 16
+_idle = 0
+# Reentrant: an instance's __del__ may run during a collection while this thread holds it.
+_idle_lock = threading.RLock()
 
 _limits_seen: tuple[Any, Any, tuple[int, int, int]] = (None, None, (0, 0, 0))
 #: ``os.environ`` and the dict of bytes it keeps on POSIX, read without decoding.
