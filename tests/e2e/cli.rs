@@ -204,3 +204,47 @@ fn policy_wit_prints_what_the_component_imports_and_exports() {
         );
     }
 }
+
+#[test]
+fn the_perf_map_is_created_new_and_never_through_a_link() {
+    let sandbox = Sandbox::new();
+    let victim = sandbox.write("victim.txt", "untouched\n");
+    let binary = bachata_common_tests::binary();
+    // The shell's pid is the command's (exec): a link waits where the map would go.
+    let script = format!(
+        "ln -s '{}' /tmp/perf-$$.map; exec '{}' errors message VALIDATION_ERROR",
+        victim.display(),
+        binary.display()
+    );
+    let base = sandbox.command(&[]);
+    let mut shell = std::process::Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(&script)
+        .current_dir(sandbox.path())
+        .env_clear();
+    for (name, value) in base.get_envs() {
+        if let Some(value) = value {
+            shell.env(name, value);
+        }
+    }
+    let child = shell
+        .env("BACHATA_PERFMAP", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let link = format!("/tmp/perf-{}.map", child.id());
+    let output = child.wait_with_output().expect("wait");
+    let _ = std::fs::remove_file(&link);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "untouched\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("profiling stays off"),
+        "{output:?}"
+    );
+}
