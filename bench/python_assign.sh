@@ -9,15 +9,5 @@
 #        GROWTHBOOK: the peer's version, default 4.0.0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work="$(mktemp -d "${TMPDIR:-/tmp}/bachata-python-assign.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-if [ -z "${BACHATA_POLICY_WASM:-}" ]; then
-    rustup target add wasm32-wasip2 >/dev/null
-    cargo build --release --quiet
-    target/release/bachata-common policy save "$work/policy.wasm"
-    export BACHATA_POLICY_WASM="$work/policy.wasm"
-fi
-python3 -m venv "$work/venv"
-pip=("$work/venv/bin/python" -m pip --quiet --disable-pip-version-check)
-"${pip[@]}" install ./bindings/python "growthbook==${GROWTHBOOK:-4.0.0}"
+. bench/python_wheel.sh python-assign "growthbook==${GROWTHBOOK:-4.0.0}"
 BACHATA_CACHE_DIR="$work/cache" "$work/venv/bin/python" bench/python_assign.py

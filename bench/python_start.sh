@@ -6,15 +6,6 @@
 #        BACHATA_POLICY_WASM: a built component to package instead of building one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work="$(mktemp -d "${TMPDIR:-/tmp}/bachata-python-start.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-if [ -z "${BACHATA_POLICY_WASM:-}" ]; then
-    rustup target add wasm32-wasip2 >/dev/null
-    cargo build --release --quiet
-    target/release/bachata-common policy save "$work/policy.wasm"
-    export BACHATA_POLICY_WASM="$work/policy.wasm"
-fi
-python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip --quiet --disable-pip-version-check install ./bindings/python
+. bench/python_wheel.sh python-start
 cd "$work"  # nothing of the checkout on the path: the installed wheel is what is imported
 BACHATA_CACHE_DIR="$work/cache" "$work/venv/bin/python" "$OLDPWD/bench/python_start.py"

@@ -39,6 +39,12 @@ fn exposed(sandbox: &Sandbox) -> u64 {
         .sum()
 }
 
+/// `experiments assign t1 --units-from PATH`.
+fn assign_from(sandbox: &Sandbox, path: &std::path::Path) -> bachata_common_tests::Run {
+    let path = path.to_str().expect("utf-8 path");
+    sandbox.run(&["experiments", "assign", "t1", "--units-from", path])
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -137,36 +143,18 @@ fn a_unit_at_fault_refuses_its_batch_naming_its_line_and_logs_nothing() {
     let sandbox = Sandbox::new();
     create(&sandbox);
     let file = sandbox.write("units.txt", "good-1\ngood-2\nbad\u{1}unit\n");
-    let run = sandbox.run(&[
-        "experiments",
-        "assign",
-        "t1",
-        "--units-from",
-        file.to_str().expect("utf-8 path"),
-    ]);
+    let run = assign_from(&sandbox, &file);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("units.txt, line 3"), "{}", run.stderr);
     assert_eq!(exposed(&sandbox), 0);
 
     let long = sandbox.write("long.txt", "x".repeat(5_000));
-    let run = sandbox.run(&[
-        "experiments",
-        "assign",
-        "t1",
-        "--units-from",
-        long.to_str().unwrap(),
-    ]);
+    let run = assign_from(&sandbox, &long);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("line 1"), "{}", run.stderr);
 
     let binary = sandbox.write("binary.txt", b"ok\n\xff\xfe\n");
-    let run = sandbox.run(&[
-        "experiments",
-        "assign",
-        "t1",
-        "--units-from",
-        binary.to_str().unwrap(),
-    ]);
+    let run = assign_from(&sandbox, &binary);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("line 2: not UTF-8"), "{}", run.stderr);
 
@@ -193,16 +181,20 @@ fn the_assignments_endpoint_answers_in_order_and_refuses_a_batch_whole() {
     let daemon = sandbox.daemon();
     let client = reqwest::blocking::Client::new();
     let url = daemon.url("/v1/experiments/t1/assignments");
-    let post = |body: &Value| {
-        let response = client
-            .post(&url)
+    // A POST of `body` to `to`, with `site` as `Sec-Fetch-Site` when given.
+    let post_to = |to: &str, body: &Value, site: Option<&str>| {
+        let mut request = client
+            .post(to)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .expect("post");
+            .body(body.to_string());
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().expect("post");
         let status = response.status().as_u16();
         (status, response.json::<Value>().unwrap_or(Value::Null))
     };
+    let post = |body: &Value| post_to(&url, body, None);
     let units: Vec<String> = (0..2_000).map(|i| format!("web-{i}")).collect();
     let (status, body) = post(&json!({ "units": units }));
     assert_eq!(status, 200, "{body}");
@@ -231,25 +223,10 @@ fn the_assignments_endpoint_answers_in_order_and_refuses_a_batch_whole() {
         assert_eq!(status, 400, "{problem}");
         assert_eq!(problem["details"]["field"], field, "{problem}");
     }
-    let (status, _) = {
-        let response = client
-            .post(daemon.url("/v1/experiments/nope/assignments"))
-            .header("content-type", "application/json")
-            .body(json!({"units": ["a"]}).to_string())
-            .send()
-            .expect("post");
-        (response.status().as_u16(), ())
-    };
-    assert_eq!(status, 404);
-    let response = client
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("sec-fetch-site", "cross-site")
-        .body(json!({"units": ["x"]}).to_string())
-        .send()
-        .expect("post");
+    let unknown = daemon.url("/v1/experiments/nope/assignments");
+    assert_eq!(post_to(&unknown, &json!({"units": ["a"]}), None).0, 404);
     assert_eq!(
-        response.status(),
+        post_to(&url, &json!({"units": ["x"]}), Some("cross-site")).0,
         403,
         "a page elsewhere cannot log exposures"
     );
@@ -283,13 +260,7 @@ fn the_output_is_checked_printed_safely_and_the_file_read_as_written() {
     // A byte-order mark is not part of the first unit; a line of spaces is a unit; a
     // right-to-left override is printed escaped.
     let file = sandbox.write("bom.txt", "\u{feff}user-7\r\n  \nuser-7\n\u{202e}evil\n");
-    let run = sandbox.run(&[
-        "experiments",
-        "assign",
-        "t1",
-        "--units-from",
-        file.to_str().unwrap(),
-    ]);
+    let run = assign_from(&sandbox, &file);
     assert_eq!(run.code, 0, "{run:?}");
     let units: Vec<&str> = run
         .stdout

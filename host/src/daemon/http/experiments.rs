@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use super::super::Shared;
 use super::monitor::{MAX_EVENTS_BODY_BYTES, failure, with_monitor};
 use super::{
-    MAX_BODY_BYTES, declared_too_large, http_problem, not_json, problem, read_body, unauthorized,
+    MAX_BODY_BYTES, declared_too_large, http_problem, json_object, not_json, problem, read_body,
+    unauthorized,
 };
 use crate::services::experiments::Experiments;
 use crate::types::error::{AppError, Error};
@@ -195,21 +196,7 @@ struct UnitsBody {
 
 /// The units of an assignments request: 1 to [`MAX_UNITS_PER_REQUEST`].
 fn units(body: &str) -> Result<Vec<String>, AppError> {
-    // An object, not the array serde would also read a struct from.
-    if !body.trim_start().starts_with('{') {
-        return Err(invalid(
-            "body",
-            None,
-            "expected {\"units\": [\"unit id\", …]}: the body is not a JSON object",
-        ));
-    }
-    let parsed: UnitsBody = serde_json::from_str(body).map_err(|error| {
-        invalid(
-            "body",
-            None,
-            format!("expected {{\"units\": [\"unit id\", …]}}: {error}"),
-        )
-    })?;
+    let parsed: UnitsBody = json_object(body, "assignments request")?;
     if parsed.units.is_empty() || parsed.units.len() > MAX_UNITS_PER_REQUEST {
         return Err(invalid(
             "units",

@@ -169,6 +169,19 @@ fn problem(
         .into_response()
 }
 
+/// A request body that must be one JSON object (serde would also read a struct's fields from
+/// an array, in order); `what` names the request in the error, whose field is `body`.
+fn json_object<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T, AppError> {
+    if !body.trim_start().starts_with('{') {
+        return Err(validation(
+            format!("invalid {what}: the body must be a JSON object"),
+            "body",
+        ));
+    }
+    serde_json::from_str(body)
+        .map_err(|error| validation(format!("invalid {what}: {error}"), "body"))
+}
+
 fn validation(message: String, field: &str) -> AppError {
     AppError::Validation {
         message,
@@ -306,20 +319,10 @@ async fn cleanup(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let request: CleanupRequest = if body.trim().is_empty() {
         CleanupRequest::default()
-    } else if !body.trim_start().starts_with('{') {
-        // serde would also read the fields from an array, in order.
-        let error = validation(
-            "invalid cleanup request: the body must be a JSON object".to_string(),
-            "body",
-        );
-        return problem(&shared, &error, None, INSTANCE);
     } else {
-        match serde_json::from_str(&body) {
+        match json_object(&body, "cleanup request") {
             Ok(request) => request,
-            Err(error) => {
-                let error = validation(format!("invalid cleanup request: {error}"), "body");
-                return problem(&shared, &error, None, INSTANCE);
-            }
+            Err(error) => return problem(&shared, &error, None, INSTANCE),
         }
     };
     // Its share of the body budget goes back before the cleanup runs.
