@@ -36,6 +36,7 @@ import contextlib
 import contextvars
 import hashlib
 import os
+import signal
 import threading
 import time
 from time import monotonic as _monotonic
@@ -718,15 +719,56 @@ def prepare(interface: str, function: str, index: int, value: Any, previous: Any
     return fast.prepare(index, value) or value
 
 
+@contextlib.contextmanager
+def sigint_deferred(cancel: Optional[threading.Event] = None) -> Iterator[None]:
+    """Holds back Ctrl-C (SIGINT) while a call that runs Python host functions for long (a scan,
+    an inference) is inside the component: a ``KeyboardInterrupt`` raised inside wasmtime-py's C
+    callback, even before a host function's own code runs, crashes the process. Meanwhile SIGINT
+    sets ``cancel`` (the call stops at its next page or batch) and is raised as
+    ``KeyboardInterrupt`` once the call returned. Only in the main thread, and only when SIGINT
+    has Python's default handler (an application's own handler is left alone)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    interrupted: list[int] = []
+
+    def held(signum: int, _frame: Any) -> None:
+        interrupted.append(signum)
+        if cancel is not None:
+            cancel.set()
+
+    previous = signal.signal(signal.SIGINT, held)
+    try:
+        yield
+    except BaseException:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
 def call_lending(lent: _lend.Lent, interface: str, function: str, *args: Any) -> Any:
     """Calls ``interface.function`` lending ``lent``'s capabilities; scans left open are closed
     afterwards, and a rule the policy broke (see :mod:`bachata_common._lend`) raises
-    :class:`~bachata_common._lend.PolicyViolation` whatever the call returned."""
+    :class:`~bachata_common._lend.PolicyViolation` whatever the call returned. Ctrl-C during the
+    call cancels it and is raised once it returned (:func:`sigint_deferred`)."""
     token = _lend.current.set(lent)
+    own_cancel = lent.cancel is None
+    if own_cancel:
+        lent.cancel = threading.Event()
     try:
-        result = _loaded().call(interface, function, *args)
+        with sigint_deferred(lent.cancel if own_cancel else None):
+            result = _loaded().call(interface, function, *args)
     finally:
         _lend.current.reset(token)
+        if own_cancel:
+            lent.cancel = None
         lent.close()
     summary = lent.audit.summary()
     if summary:

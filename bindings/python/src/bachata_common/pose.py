@@ -219,7 +219,7 @@ class PoseDetector:
             frames.append({"id": index, **frame})
         token = _current.set(_Batch(self, inputs))
         try:
-            with _component.fresh_instances():
+            with _component.fresh_instances(), _component.sigint_deferred():
                 result = _component.call("pose", "detect", frames, self._yolo_record())
         finally:
             _current.reset(token)
