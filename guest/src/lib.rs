@@ -9,6 +9,7 @@
 //!   passes in, with secrets read through the host's `host-secrets` capability;
 //! - [`cleanup`]: the cleanup policy over the host's streaming scan of the managed areas;
 //! - [`pose`]: YOLO pose post-processing;
+//! - [`couple`]: following a couple through a video (tracker, lead and follow);
 //! - [`monitor`]: the performance monitor's metrics (operational, satisfaction, ranking);
 //! - [`events`]: the rules a monitor event meets before it is stored;
 //! - [`experiments`]: A/B experiments (GrowthBook-compatible assignment, the analysis);
@@ -27,6 +28,7 @@
 pub mod catalog;
 pub mod cleanup;
 pub mod config;
+pub mod couple;
 mod dotenv;
 pub mod events;
 pub mod experiments;
@@ -62,6 +64,9 @@ pub mod types {
     pub use crate::bindings::exports::bachata::common::config::{
         ConfigError, DaemonSettings, Device, ElasticsearchConfig, Environment, MonitorSettings,
         Problem, ResolvedConfig, ResourceSettings, Setting, Source, YoloConfig,
+    };
+    pub use crate::bindings::exports::bachata::common::couple::{
+        Bbox as TrackBox, DetectionRate, FrameRoles, Roles, Track, TrackerConfig, TrackerState,
     };
     pub use crate::bindings::exports::bachata::common::errors::CatalogEntry;
     pub use crate::bindings::exports::bachata::common::events::{

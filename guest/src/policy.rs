@@ -31,9 +31,10 @@ pub use crate::host::{HostFs, HostPose, HostSecrets};
 use crate::types::{
     Analysis, AnalysisInput, AppError, Assessment, Assignment, CatalogEntry, Category,
     CleanupReport, CleanupSettings, Clip, ConfigError, Correction, DayMetrics, DayTotals,
-    Definition, ErrorKind, EventDecision, EventFeedback, FeedbackTotals, Instant, JudgedDecision,
-    Metric, Namespace, Operational, Person, Placement, PoseFrame, RankingMetrics, RankingTotals,
-    Refusal, ResolvedConfig, RunOptions, SystemResources, WindowTotals, YoloConfig,
+    Definition, DetectionRate, ErrorKind, EventDecision, EventFeedback, FeedbackTotals, FrameRoles,
+    Instant, JudgedDecision, Metric, Namespace, Operational, Person, Placement, PoseFrame,
+    RankingMetrics, RankingTotals, Refusal, ResolvedConfig, Roles, RunOptions, SystemResources,
+    TrackBox, TrackerConfig, TrackerState, WindowTotals, YoloConfig,
 };
 
 /// A policy: every exported function of the `common` world, each defaulting to the stock
@@ -107,6 +108,30 @@ pub trait Policy {
     /// `pose.detect`.
     fn pose_detect(frames: Vec<PoseFrame>, cfg: YoloConfig) -> Result<Vec<Vec<Person>>, AppError> {
         crate::pose::detect(&HostPose, &frames, &cfg)
+    }
+
+    /// `couple.update`.
+    fn couple_update(
+        state: TrackerState,
+        frames: Vec<Vec<TrackBox>>,
+        cfg: TrackerConfig,
+    ) -> Result<(TrackerState, Vec<FrameRoles>), AppError> {
+        crate::couple::update(state, &frames, &cfg)
+    }
+
+    /// `couple.lead-follow`.
+    fn couple_lead_follow(boxes: Vec<TrackBox>) -> Result<Roles, AppError> {
+        crate::couple::lead_follow(&boxes)
+    }
+
+    /// `couple.iou`.
+    fn couple_iou(a: TrackBox, b: TrackBox) -> f64 {
+        crate::couple::iou(&a, &b)
+    }
+
+    /// `couple.rate`.
+    fn couple_rate(processed: u64, both: u64) -> DetectionRate {
+        crate::couple::rate(processed, both)
     }
 
     /// `monitor.satisfaction`.
@@ -276,7 +301,7 @@ macro_rules! export_policy {
     ($policy:ident) => {
         const _: () = {
             use $crate::bindings::exports::bachata::common::{
-                cleanup, config, errors, events, experiments, monitor, organizer, pose,
+                cleanup, config, couple, errors, events, experiments, monitor, organizer, pose,
             };
             use $crate::types::*;
 
@@ -341,6 +366,25 @@ macro_rules! export_policy {
                     cfg: YoloConfig,
                 ) -> Result<Vec<Vec<Person>>, AppError> {
                     <$policy as $crate::policy::Policy>::pose_detect(frames, cfg)
+                }
+            }
+
+            impl couple::Guest for $policy {
+                fn update(
+                    state: TrackerState,
+                    frames: Vec<Vec<TrackBox>>,
+                    cfg: TrackerConfig,
+                ) -> Result<(TrackerState, Vec<FrameRoles>), AppError> {
+                    <$policy as $crate::policy::Policy>::couple_update(state, frames, cfg)
+                }
+                fn lead_follow(boxes: Vec<TrackBox>) -> Result<Roles, AppError> {
+                    <$policy as $crate::policy::Policy>::couple_lead_follow(boxes)
+                }
+                fn iou(a: TrackBox, b: TrackBox) -> f64 {
+                    <$policy as $crate::policy::Policy>::couple_iou(a, b)
+                }
+                fn rate(processed: u64, both: u64) -> DetectionRate {
+                    <$policy as $crate::policy::Policy>::couple_rate(processed, both)
                 }
             }
 

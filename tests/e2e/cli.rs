@@ -153,14 +153,14 @@ fn policy_info_names_the_embedded_component() {
     let expected = hex::encode(Sha256::digest(bachata_common::policy::EMBEDDED_POLICY));
     assert_eq!(info["sha256"], expected);
     let exports = info["exports"].as_array().expect("exports");
-    assert!(exports.iter().any(|e| e == "bachata:common/config@1.1.0"));
-    assert!(exports.iter().any(|e| e == "bachata:common/errors@1.1.0"));
+    assert!(exports.iter().any(|e| e == "bachata:common/config@1.2.0"));
+    assert!(exports.iter().any(|e| e == "bachata:common/errors@1.2.0"));
     assert!(
         info["imports"]
             .as_array()
             .expect("imports")
             .iter()
-            .any(|i| i == "bachata:common/host-secrets@1.1.0")
+            .any(|i| i == "bachata:common/host-secrets@1.2.0")
     );
 }
 
@@ -188,11 +188,11 @@ fn policy_wit_prints_what_the_component_imports_and_exports() {
     let run = sandbox.run(&["policy", "wit"]);
     assert_eq!(run.code, 0, "{run:?}");
     for line in [
-        "package bachata:common@1.1.0;",
-        "export bachata:common/errors@1.1.0;",
-        "export bachata:common/cleanup@1.1.0;",
-        "export bachata:common/events@1.1.0;",
-        "import bachata:common/host-fs@1.1.0;",
+        "package bachata:common@1.2.0;",
+        "export bachata:common/errors@1.2.0;",
+        "export bachata:common/cleanup@1.2.0;",
+        "export bachata:common/events@1.2.0;",
+        "import bachata:common/host-fs@1.2.0;",
         "remove: func(area: string, reason: removal-reason, paths: string) -> string;",
         "next: func(max: u32) -> page;",
         "load: func(env: list<tuple<string, string>>, dotenv: option<string>) -> result<resolved-config, config-error>;",

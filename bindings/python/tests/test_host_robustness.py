@@ -209,7 +209,7 @@ def spin_and_ask(spins: int) -> str:
     busy loop, then a call of ``host-secrets.access``."""
     from test_policy_set import component
 
-    access = ('(import "bachata:common/host-secrets@1.1.0" (instance $secrets (export "access" (func (param "project" string) '
+    access = ('(import "bachata:common/host-secrets@1.2.0" (instance $secrets (export "access" (func (param "project" string) '
               '(param "name" string) (result (result (option string) (error string)))))))')
     body = (f"(local $i i32) (loop $outer (local.set $i (i32.const 0)) "
             f"(loop $busy (br_if $busy (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const {spins})))) "

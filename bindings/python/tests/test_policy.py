@@ -47,7 +47,7 @@ def test_open_scan_errs_with_an_io_error():
 #: is given: the stock policy cannot reach ``next`` here, since it never gets a scan.
 SCAN_NEXT_CALLER = r"""
 (component
-  (import "bachata:common/host-fs@1.1.0" (instance $fs
+  (import "bachata:common/host-fs@1.2.0" (instance $fs
     (export "scan" (type $scan (sub resource)))
     (export "[method]scan.next" (func (param "self" (borrow $scan)) (param "max" u32) (result u32)))
   ))

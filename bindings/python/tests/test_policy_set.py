@@ -345,14 +345,15 @@ def refusal(paths):
         ("1.0.3", True),
         ("1.1.0", True),
         ("1.1.2", True),  # a patch: the same minor
-        ("1.2.0", False),  # a newer minor than the host's
+        ("1.2.0", True),
+        ("1.3.0", False),  # a newer minor than the host's
         ("2.0.0", False),  # another major
         ("0.9.0", False),
         ("1.1.0-rc1", False),  # a pre-release
     ],
 )
 def test_the_contract_version_rule(version, accepted, tmp_path):
-    assert HOST == "1.1.0"  # the cases below are written for this host
+    assert HOST == "1.2.0"  # the cases below are written for this host
     path = write(tmp_path / f"errors-{version}.wasm", component(["errors"], version=version, bodies=status(418)))
     if accepted:
         info = load_policy([path])
@@ -384,7 +385,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
           (core instance $i (instantiate $m))
           (func $f (result u32) (canon lift (core func $i "f")))
           (instance $x (export "f" (func $f)))
-          (export "bachata:common/nope@1.1.0" (instance $x)))""",
+          (export "bachata:common/nope@1.2.0" (instance $x)))""",
     )
     function = write(
         tmp_path / "function.wasm",
@@ -392,24 +393,24 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
           (core module $m (func (export "f") (result i32) i32.const 1))
           (core instance $i (instantiate $m))
           (func $f (result u32) (canon lift (core func $i "f")))
-          (export "bachata:common/errors@1.1.0" (func $f)))""",
+          (export "bachata:common/errors@1.2.0" (func $f)))""",
     )
     bare = write(
         tmp_path / "bare.wasm",
-        component(["errors"], imports=['(import "bachata:common/host-fs@1.1.0" (func))']),
+        component(["errors"], imports=['(import "bachata:common/host-fs@1.2.0" (func))']),
     )
     unknown = write(
         tmp_path / "unknown.wasm",
         component(
             ["errors"],
-            imports=['(import "bachata:common/host-unknown@1.1.0" (instance (export "poke" (func))))'],
+            imports=['(import "bachata:common/host-unknown@1.2.0" (instance (export "poke" (func))))'],
         ),
     )
     leak = write(
         tmp_path / "leak.wasm",
         component(
             ["errors"],
-            imports=['(import "bachata:common/host-secrets@1.1.0" (instance (export "leak" (func))))'],
+            imports=['(import "bachata:common/host-secrets@1.2.0" (instance (export "leak" (func))))'],
         ),
     )
     wasi = write(
@@ -430,7 +431,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
             "(component", '(component (import "bachata:common/host-pose@1.0.1" (instance))', 1
         ),
     )
-    unversioned = write(tmp_path / "unversioned.wasm", component(["errors"]).replace("errors@1.1.0", "errors"))
+    unversioned = write(tmp_path / "unversioned.wasm", component(["errors"]).replace("errors@1.2.0", "errors"))
     core = tmp_path / "core.wasm"
     core.write_bytes(wasmtime.wat2wasm("(module)"))
     text = tmp_path / "text.wasm"
@@ -443,14 +444,14 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
     os.mkfifo(fifo)
     cases = [
         (fifo, "it is a FIFO; a policy must be a regular .wasm file"),
-        (nothing, "exports nothing this host calls (it exports bachata:common/nope@1.1.0)"),
-        (function, "exports nothing this host calls (it exports bachata:common/errors@1.1.0)"),
-        (bare, "needs an import this host does not provide: component imports function `bachata:common/host-fs@1.1.0`"),
-        (unknown, "needs an import this host does not provide: bachata:common/host-unknown@1.1.0"),
-        (leak, "needs an import this host does not provide: bachata:common/host-secrets@1.1.0 has no function `leak`"),
+        (nothing, "exports nothing this host calls (it exports bachata:common/nope@1.2.0)"),
+        (function, "exports nothing this host calls (it exports bachata:common/errors@1.2.0)"),
+        (bare, "needs an import this host does not provide: component imports function `bachata:common/host-fs@1.2.0`"),
+        (unknown, "needs an import this host does not provide: bachata:common/host-unknown@1.2.0"),
+        (leak, "needs an import this host does not provide: bachata:common/host-secrets@1.2.0 has no function `leak`"),
         (wasi, "needs an import this host does not provide: component imports instance `wasi:http/outgoing-handler@0.2.0`"),
-        (partial, "exports bachata:common/errors@1.1.0 but not as bachata:common@1.1.0 defines it: it has no function `catalog`"),
-        (retyped, "exports bachata:common/errors@1.1.0 but not as bachata:common@1.1.0 defines it: `http-status`"),
+        (partial, "exports bachata:common/errors@1.2.0 but not as bachata:common@1.2.0 defines it: it has no function `catalog`"),
+        (retyped, "exports bachata:common/errors@1.2.0 but not as bachata:common@1.2.0 defines it: `http-status`"),
         (mixed, "mixes contract versions bachata:common@1.0.1 and bachata:common@1.0.0"),
         (unversioned, "imports or exports bachata:common/errors without a version"),
         (core, "a core WebAssembly module, not a component"),

@@ -26,6 +26,7 @@ pub(crate) mod wit {
     pub use super::exports::bachata::common::config::{
         ConfigError, Device, Environment, ResolvedConfig, Source, YoloConfig,
     };
+    pub use super::exports::bachata::common::couple;
     pub use super::exports::bachata::common::errors::CatalogEntry;
     pub use super::exports::bachata::common::events;
     pub use super::exports::bachata::common::experiments;

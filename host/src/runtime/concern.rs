@@ -22,11 +22,13 @@ pub enum Concern {
     Experiments,
     /// The directory organizer (`organizer`).
     Organizer,
+    /// Following a couple through a video (`couple`, since contract 1.2).
+    Couple,
 }
 
 impl Concern {
     /// Every concern, in the contract's order.
-    pub const ALL: [Concern; 8] = [
+    pub const ALL: [Concern; 9] = [
         Concern::Errors,
         Concern::Config,
         Concern::Cleanup,
@@ -35,6 +37,7 @@ impl Concern {
         Concern::Events,
         Concern::Experiments,
         Concern::Organizer,
+        Concern::Couple,
     ];
 
     /// The interface's name in the package (`cleanup`).
@@ -48,6 +51,7 @@ impl Concern {
             Concern::Events => "events",
             Concern::Experiments => "experiments",
             Concern::Organizer => "organizer",
+            Concern::Couple => "couple",
         }
     }
 

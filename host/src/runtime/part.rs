@@ -15,7 +15,7 @@ use wasmtime::{Engine, Store};
 
 use super::bindings::Stock;
 use super::bindings::exports::bachata::common::{
-    cleanup, config, errors, events, experiments, monitor, organizer, pose,
+    cleanup, config, couple, errors, events, experiments, monitor, organizer, pose,
 };
 use super::cache;
 use super::concern::Concern;
@@ -54,6 +54,7 @@ pub(super) struct Indices {
     events: Option<events::GuestIndices>,
     experiments: Option<experiments::GuestIndices>,
     organizer: Option<organizer::GuestIndices>,
+    couple: Option<couple::GuestIndices>,
 }
 
 /// A loaded component.
@@ -151,6 +152,7 @@ impl Part {
             Concern::Events => self.indices.events.is_some(),
             Concern::Experiments => self.indices.experiments.is_some(),
             Concern::Organizer => self.indices.organizer.is_some(),
+            Concern::Couple => self.indices.couple.is_some(),
         }
     }
 }
@@ -178,6 +180,7 @@ impl Indices {
                 Concern::Organizer => {
                     organizer::GuestIndices::new(pre).map(|i| indices.organizer = Some(i))
                 }
+                Concern::Couple => couple::GuestIndices::new(pre).map(|i| indices.couple = Some(i)),
             };
             found.map_err(|error| {
                 format!(
@@ -243,7 +246,8 @@ export_accessor!(
     monitor,
     events,
     experiments,
-    organizer
+    organizer,
+    couple
 );
 
 /// The contract version of a component's `bachata:common` names (`bachata:common/cleanup@1.0.0`

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod cleanup;
 pub mod config;
+pub mod couple;
 mod dates;
 pub mod error;
 pub mod experiments;

@@ -61,7 +61,7 @@ __all__ = [
 
 PACKAGE = "bachata:common"
 #: The contract version this host speaks (``wit/world.wit``).
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 #: The concerns, one exported interface each, in the contract's order.
 CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "events", "experiments", "organizer")
 COMPONENT_FILE = "bachata_common_policy.wasm"

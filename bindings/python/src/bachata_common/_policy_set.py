@@ -39,7 +39,7 @@ EMBEDDED = "embedded"
 #: Largest policy file read, in MiB (1 to 1024; default 64), as in the native host.
 MAX_FILE_VAR = "BACHATA_POLICY_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 64
-#: The contract this host speaks, ``bachata:common@1.1.0``.
+#: The contract this host speaks, ``bachata:common@1.2.0``.
 CONTRACT = f"{PACKAGE}@{VERSION}"
 #: The interfaces of the package this host lends a component: its capabilities and the types.
 LENT = frozenset(_component.HOST_FUNCTIONS) | {"types"}
@@ -274,7 +274,7 @@ def stock() -> _Policy:
 
 class PolicySetInfo(dict):
     """Where each concern is answered from: ``{concern: {"origin": path or "embedded", "sha256":
-    hex, "contract": "1.1.0"}}``, with ``files`` (the files of the set, in order) and
+    hex, "contract": "1.2.0"}}``, with ``files`` (the files of the set, in order) and
     ``components`` (each component of the set, the files in order then the stock policy:
     ``origin``, ``sha256``, ``size``, ``contract``, ``exports``, ``imports``, ``from_cache`` and
     ``answers``, the concerns it answers)."""
@@ -394,7 +394,7 @@ def load_policy(paths: Union[PathLike, Iterable[PathLike], None] = None) -> Poli
 
 def policy_info() -> PolicySetInfo:
     """Where each concern of the process's policy set comes from: ``{concern: {"origin": path
-    or "embedded", "sha256": hex, "contract": "1.1.0"}}``; ``.files`` lists the set's files,
+    or "embedded", "sha256": hex, "contract": "1.2.0"}}``; ``.files`` lists the set's files,
     ``.components`` describes each component (see :class:`PolicySetInfo`). Loads the set from
     ``BACHATA_POLICY`` when none is loaded yet."""
     loaded = _component._loaded()

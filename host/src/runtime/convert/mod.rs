@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod config;
+mod couple;
 mod errors;
 mod events;
 mod experiments;
@@ -13,6 +14,10 @@ mod pose;
 
 pub(crate) use cleanup::cleanup_settings;
 pub(crate) use config::yolo_config;
+pub(crate) use couple::{
+    bbox, checked_lead_follow, checked_rate, checked_roles, checked_state, tracker_config,
+    tracker_state,
+};
 pub(crate) use errors::built_error;
 pub(crate) use events::{
     checked_decision, checked_feedback, decision_bytes, feedback_bytes, instant, refusal,

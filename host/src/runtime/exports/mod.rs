@@ -3,6 +3,7 @@
 
 pub mod cleanup;
 mod config;
+mod couple;
 mod errors;
 mod events;
 mod experiments;
