@@ -15,8 +15,9 @@
  *   environment variables, no arguments, no stdin, no exit. stdout and stderr are the process's.
  *
  * jco's shapes: record fields in camelCase (`errorCode`), variants as `{ tag, val }`, enums as
- * strings, options as the value or `undefined`, `u64` as `BigInt`; an export's `result` error is
- * thrown as a `ComponentError` whose `payload` is the error value.
+ * strings, options as the value or `undefined`, `u64` as `BigInt` (a `list<u64>` as a
+ * `BigUint64Array`); an export's `result` error is thrown as a `ComponentError` whose `payload`
+ * is the error value.
  *
  * @module
  */
@@ -185,6 +186,8 @@ const WASI = {
  * @property {object} events `bachata:common/events`
  * @property {object} experiments `bachata:common/experiments`
  * @property {object} organizer `bachata:common/organizer`
+ * @property {object} couple `bachata:common/couple` (since contract 1.2.0): `update`,
+ *   `leadFollow`, `iou`, `rate`
  */
 
 /**
@@ -212,9 +215,9 @@ export async function instantiatePolicy({ secrets = noSecretStore } = {}) {
       },
     },
   };
-  const { errors, config, cleanup, pose, monitor, events, experiments, organizer } = await instantiate(
+  const { errors, config, cleanup, pose, monitor, events, experiments, organizer, couple } = await instantiate(
     getCoreModule,
     imports,
   );
-  return { errors, config, cleanup, pose, monitor, events, experiments, organizer };
+  return { errors, config, cleanup, pose, monitor, events, experiments, organizer, couple };
 }

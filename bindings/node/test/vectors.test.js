@@ -5,7 +5,8 @@
  * fields and `undefined`. {@link fromWit} and {@link toWit} translate between the two. jco's
  * `u64` and `s64` are `BigInt`s: {@link monitorValue} and {@link experimentsValue} make the
  * monitor's counts and the experiments' counts and instants so, and {@link toWit} turns every
- * `BigInt` back into a number (and a typed array, jco's `list<f64>`, into a plain one).
+ * `BigInt` back into a number (and a typed array, jco's `list<f64>` or `list<u64>`, into a plain
+ * one).
  */
 
 import assert from 'node:assert/strict';
@@ -500,6 +501,32 @@ describe('events.json', async () => {
     test(`refused: ${vector.name}`, () => {
       const error = events.refused(fromWit(vector.refusal), vector.index ?? undefined);
       assert.deepEqual(toWit(error), vector.expect);
+    });
+  }
+});
+
+/** The tracker's state at the start of a video. */
+const START = { tracks: [], nextId: 0n };
+
+describe('couple.json', async () => {
+  const { cases } = vectors('couple.json');
+  const { couple } = await instantiatePolicy();
+
+  for (const vector of cases) {
+    test(`update: ${vector.name}`, () => {
+      const cfg = fromWit(vector.config);
+      assert.equal(vector.expect.length, vector.frames.length, 'one expectation per frame');
+      let state = START;
+      vector.frames.forEach((boxes, number) => {
+        const [next, roles] = couple.update(state, [fromWit(boxes)], cfg);
+        assert.equal(roles.length, 1, `frame ${number}: one answer`);
+        assert.deepEqual(toWit(roles[0]), vector.expect[number], `frame ${number}`);
+        state = next;
+      });
+      // Numbers are compared with Object.is (assert/strict): boxes come back as given.
+      assert.deepEqual(toWit(state), vector.state, 'final state');
+      assert.equal(typeof state.nextId, 'bigint');
+      for (const track of state.tracks) assert.equal(typeof track.id, 'bigint');
     });
   }
 });
