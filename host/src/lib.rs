@@ -44,7 +44,10 @@ pub mod config {
 
 /// Pose detection: people with boxes and 17 COCO keypoints, and drawing them.
 pub mod pose {
+    pub use crate::capabilities::video::{VideoError, VideoInfo};
+    pub use crate::services::couple::*;
     pub use crate::services::pose::*;
+    pub use crate::types::couple::*;
     pub use crate::types::pose::*;
 }
 

@@ -8,3 +8,4 @@ pub mod pose;
 pub mod regular_file;
 pub mod secrets;
 pub mod store;
+pub mod video;

@@ -18,6 +18,7 @@ mod organize;
 mod output;
 mod policy_new;
 mod pose;
+mod pose_video;
 mod progress;
 
 /// Shared services of Bachata Buddy: configuration, error catalog and the policy component.
@@ -87,14 +88,26 @@ pub enum Command {
     Experiments(Box<experiments::ExperimentsCommand>),
     /// Sort annotated training clips into move-category folders (safe, resumable, reported).
     Organize(Box<organize::OrganizeArgs>),
-    /// Detect people and their 17 COCO keypoints in images (YOLO pose through ONNX Runtime).
+    /// Detect people and their 17 COCO keypoints in images, or follow them through videos
+    /// (YOLO pose through ONNX Runtime; videos decoded by FFmpeg).
     Pose {
-        /// Image files (PNG or JPEG) or directories of frames (read in name order).
+        /// Image files (PNG or JPEG), directories of frames (read in name order), or video
+        /// files (.mp4, .mov, .m4v, .webm, .mkv, .avi, .ts): one JSON line per processed frame.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
-        /// Write a copy of each image with boxes and skeletons drawn into this directory.
-        #[arg(long, value_name = "OUT_DIR")]
+        /// Images: write a copy of each with boxes and skeletons drawn into this directory.
+        /// A video: write the processed frames, drawn, to this MP4 file.
+        #[arg(long, value_name = "OUT")]
         annotate: Option<PathBuf>,
+        /// Videos: frames per second to process (every `max(1, int(fps / N))`-th frame).
+        #[arg(long, value_name = "N", default_value_t = 15.0)]
+        fps: f64,
+        /// Videos: name the lead and follow of each frame and report the couple detection rate.
+        #[arg(long)]
+        couple: bool,
+        /// Videos: write the JSON lines to this file (`-`: standard output, the default).
+        #[arg(long, value_name = "OUT")]
+        jsonl: Option<PathBuf>,
         #[command(flatten)]
         env: EnvFileArg,
     },
@@ -332,9 +345,45 @@ fn run(cli: &Cli, policy: &Arc<Policy>) -> Result<ExitCode, Error> {
         Command::Pose {
             inputs,
             annotate,
+            fps,
+            couple,
+            jsonl,
             env,
         } => {
             let config = config::load(policy, env.env_file.as_deref())?;
+            let videos = inputs
+                .iter()
+                .filter(|input| pose_video::is_video(input))
+                .count();
+            if videos > 0 {
+                if videos != inputs.len() {
+                    return Err(Error::App(bachata_common::AppError::Validation {
+                        message: "give either images or videos, not both".to_string(),
+                        field: Some("INPUT".to_string()),
+                        value: None,
+                        details: Vec::new(),
+                    }));
+                }
+                return pose_video::run(
+                    Arc::clone(policy),
+                    &config.yolo,
+                    &pose_video::VideoArgs {
+                        videos: inputs,
+                        fps: *fps,
+                        couple: *couple,
+                        annotate: annotate.as_deref(),
+                        jsonl: jsonl.as_deref(),
+                    },
+                );
+            }
+            if *couple || jsonl.is_some() {
+                return Err(Error::App(bachata_common::AppError::Validation {
+                    message: "--couple and --jsonl are for videos".to_string(),
+                    field: Some("INPUT".to_string()),
+                    value: None,
+                    details: Vec::new(),
+                }));
+            }
             pose::run(
                 Arc::clone(policy),
                 &config.yolo,

@@ -2,6 +2,7 @@
 //! configuration, the resource manager (cleanup, monitoring), temp files, pose detection, the performance monitor and its A/B experiments, the directory organizer.
 
 pub mod config;
+pub mod couple;
 pub mod experiments;
 pub mod monitor;
 pub mod organizer;

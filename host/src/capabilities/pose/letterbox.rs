@@ -18,10 +18,7 @@ pub fn letterbox(image: &DynamicImage, width: u32, height: u32) -> Result<Prepar
     if source_width == 0 || source_height == 0 {
         return Err(pose_failed("the image is empty".to_string()));
     }
-    let scale = (f64::from(width) / f64::from(source_width))
-        .min(f64::from(height) / f64::from(source_height));
-    let new_width = ((f64::from(source_width) * scale).round() as u32).clamp(1, width);
-    let new_height = ((f64::from(source_height) * scale).round() as u32).clamp(1, height);
+    let (scale, new_width, new_height) = fit(source_width, source_height, width, height);
     let source = fir::images::Image::from_vec_u8(
         source_width,
         source_height,
@@ -38,12 +35,40 @@ pub fn letterbox(image: &DynamicImage, width: u32, height: u32) -> Result<Prepar
                 .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear)),
         )
         .map_err(|error| pose_failed(format!("cannot resize the image: {error}")))?;
+    Ok(centred(
+        resized.buffer(),
+        (new_width, new_height),
+        (source_width, source_height),
+        scale,
+        (width, height),
+    ))
+}
+
+/// The scale and the size, `width × height` at most, of a `source_width × source_height`
+/// image letterboxed (aspect kept, rounded to whole pixels).
+pub fn fit(source_width: u32, source_height: u32, width: u32, height: u32) -> (f64, u32, u32) {
+    let scale = (f64::from(width) / f64::from(source_width.max(1)))
+        .min(f64::from(height) / f64::from(source_height.max(1)));
+    let new_width = ((f64::from(source_width) * scale).round() as u32).clamp(1, width);
+    let new_height = ((f64::from(source_height) * scale).round() as u32).clamp(1, height);
+    (scale, new_width, new_height)
+}
+
+/// A frame already resized to `resized` (packed RGB, as [`fit`] sizes it) centred on the grey
+/// `model` canvas as planar RGB floats in [0, 1]; `source` is the size it was resized from.
+pub fn centred(
+    pixels: &[u8],
+    resized: (u32, u32),
+    source: (u32, u32),
+    scale: f64,
+    model: (u32, u32),
+) -> PreparedFrame {
+    let ((new_width, new_height), (width, height)) = (resized, model);
     let pad_x = (width - new_width) / 2;
     let pad_y = (height - new_height) / 2;
     let plane = (width * height) as usize;
     let pad = f32::from(PAD_VALUE) / 255.0;
     let mut input = vec![pad; plane * 3];
-    let pixels = resized.buffer();
     let row_bytes = new_width as usize * 3;
     for y in 0..new_height as usize {
         let row = &pixels[y * row_bytes..(y + 1) * row_bytes];
@@ -54,14 +79,14 @@ pub fn letterbox(image: &DynamicImage, width: u32, height: u32) -> Result<Prepar
             }
         }
     }
-    Ok(PreparedFrame {
-        width: source_width,
-        height: source_height,
+    PreparedFrame {
+        width: source.0,
+        height: source.1,
         scale,
         pad_x: f64::from(pad_x),
         pad_y: f64::from(pad_y),
         input,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use file::{
     ImageFileError, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, check_image_file, decode as decode_image,
     read_image,
 };
-pub use letterbox::{PAD_VALUE, letterbox};
+pub use letterbox::{PAD_VALUE, centred, fit, letterbox};
 pub use locate::{find_runtime, library_in_package, resolve_model};
 
 const CPU_PROVIDER: &str = "CPUExecutionProvider";
@@ -105,9 +105,10 @@ pub struct Tensor {
     pub data: Vec<f32>,
 }
 
-/// A loaded pose model.
+/// A loaded pose model: one session, or several of one thread each that run frames side by
+/// side ([`PoseEngine::load_parallel`]).
 pub struct PoseEngine {
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
     input_name: String,
     input_width: u32,
     input_height: u32,
@@ -129,6 +130,29 @@ impl std::fmt::Debug for PoseEngine {
 impl PoseEngine {
     /// Loads the model named by `config` on its device.
     pub fn load(config: &YoloConfig) -> Result<Self, AppError> {
+        Self::load_sessions(config, 1, config.threads)
+    }
+
+    /// Loads the model as `config.threads` sessions of one thread each (the machine's cores
+    /// when 0, at most 8), which run the frames of a batch side by side: on a CPU, frames in
+    /// parallel keep the cores busier than one frame's operators split across threads. On
+    /// CUDA, one session.
+    pub fn load_parallel(config: &YoloConfig) -> Result<Self, AppError> {
+        if config.device == Device::Cuda {
+            return Self::load(config);
+        }
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            n => n,
+        }
+        .clamp(1, 8);
+        if threads == 1 {
+            return Self::load(config);
+        }
+        Self::load_sessions(config, threads as usize, 1)
+    }
+
+    fn load_sessions(config: &YoloConfig, count: usize, threads: u32) -> Result<Self, AppError> {
         let started = Instant::now();
         let model = resolve_model(&config.model, config.models_dir.as_deref())?;
         let library = find_runtime(config.runtime_library.as_deref())?;
@@ -152,9 +176,9 @@ impl PoseEngine {
         };
         let cuda = || ep::CUDA::default().build().error_on_failure();
         let (builder, provider) = match config.device {
-            Device::Cpu => (builder(config.threads)?, CPU_PROVIDER),
+            Device::Cpu => (builder(threads)?, CPU_PROVIDER),
             Device::Cuda => {
-                let builder = builder(config.threads)?
+                let builder = builder(threads)?
                     .with_execution_providers([cuda()])
                     .map_err(|error| {
                         unavailable(
@@ -169,7 +193,7 @@ impl PoseEngine {
                     })?;
                 (builder, CUDA_PROVIDER)
             }
-            Device::Auto => match builder(config.threads)?.with_execution_providers([cuda()]) {
+            Device::Auto => match builder(threads)?.with_execution_providers([cuda()]) {
                 Ok(builder) => (builder, CUDA_PROVIDER),
                 Err(error) => {
                     tracing::warn!(
@@ -181,12 +205,16 @@ impl PoseEngine {
             },
         };
         let mut builder = builder;
-        let session = builder.commit_from_file(&model).map_err(|error| {
-            pose_failed(format!(
-                "cannot load the pose model {}: {error}",
-                model.display()
-            ))
-        })?;
+        let mut sessions = Vec::with_capacity(count);
+        for _ in 0..count {
+            sessions.push(builder.commit_from_file(&model).map_err(|error| {
+                pose_failed(format!(
+                    "cannot load the pose model {}: {error}",
+                    model.display()
+                ))
+            })?);
+        }
+        let session = &sessions[0];
         let (input_name, input_width, input_height) = {
             let input = session.inputs().first().ok_or_else(|| {
                 pose_failed(format!("the model {} has no input", model.display()))
@@ -218,7 +246,7 @@ impl PoseEngine {
         let load_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(model = %model.display(), provider, load_ms, "pose model loaded");
         Ok(Self {
-            session: Mutex::new(session),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
             input_name,
             input_width,
             input_height,
@@ -248,6 +276,46 @@ impl PoseEngine {
         (self.input_width, self.input_height)
     }
 
+    /// How many frames it runs side by side.
+    pub fn parallel(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Runs the model on `frames`, side by side on the engine's sessions; one result each,
+    /// in order.
+    pub fn infer_all(&self, frames: &[&PreparedFrame]) -> Vec<Result<Tensor, String>> {
+        let lanes = self.sessions.len().min(frames.len());
+        if lanes <= 1 {
+            return frames.iter().map(|frame| self.infer(frame)).collect();
+        }
+        let mut results: Vec<Option<Result<Tensor, String>>> = vec![None; frames.len()];
+        std::thread::scope(|scope| {
+            let mut lanes_results = Vec::with_capacity(lanes);
+            for lane in 0..lanes {
+                lanes_results.push(scope.spawn(move || {
+                    (lane..frames.len())
+                        .step_by(lanes)
+                        .map(|index| (index, self.infer(frames[index])))
+                        .collect::<Vec<_>>()
+                }));
+            }
+            for handle in lanes_results {
+                match handle.join() {
+                    Ok(done) => {
+                        for (index, result) in done {
+                            results[index] = Some(result);
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|| Err("inference failed".to_string())))
+            .collect()
+    }
+
     /// Letterboxes a decoded image for this model.
     pub fn prepare(&self, image: &DynamicImage) -> Result<PreparedFrame, AppError> {
         letterbox(image, self.input_width, self.input_height)
@@ -263,10 +331,17 @@ impl PoseEngine {
         ];
         let input = ort::value::TensorRef::from_array_view((shape, frame.input.as_slice()))
             .map_err(|error| format!("cannot build the input tensor: {error}"))?;
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| "the pose session is unusable after a failure".to_string())?;
+        // A free session if there is one, else the first.
+        let mut session = match self
+            .sessions
+            .iter()
+            .find_map(|session| session.try_lock().ok())
+        {
+            Some(session) => session,
+            None => self.sessions[0]
+                .lock()
+                .map_err(|_| "the pose session is unusable after a failure".to_string())?,
+        };
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => input])
             .map_err(|error| format!("inference failed: {error}"))?;
@@ -294,16 +369,15 @@ impl PoseBatch {
     /// Runs the model on the frames with these ids.
     pub(crate) fn infer(&self, ids: &[u32]) -> Result<Vec<Tensor>, String> {
         let started = Instant::now();
-        let result = ids
+        let frames = ids
             .iter()
             .map(|id| {
-                let frame = self
-                    .frames
+                self.frames
                     .get(*id as usize)
-                    .ok_or_else(|| format!("no frame with id {id}"))?;
-                self.engine.infer(frame)
+                    .ok_or_else(|| format!("no frame with id {id}"))
             })
-            .collect();
+            .collect::<Result<Vec<_>, String>>()?;
+        let result = self.engine.infer_all(&frames).into_iter().collect();
         if let Ok(mut total) = self.inference.lock() {
             *total += started.elapsed();
         }

@@ -95,7 +95,11 @@ impl Policy {
         const FUNCTION: &str = "couple.rate";
         self.call_judged(
             FUNCTION,
-            |exports, store| exports.couple(&mut *store)?.call_rate(store, processed, both),
+            |exports, store| {
+                exports
+                    .couple(&mut *store)?
+                    .call_rate(store, processed, both)
+            },
             |rate| convert::checked_rate(rate).map_err(|reason| self.violation(FUNCTION, reason)),
         )
     }
