@@ -233,14 +233,14 @@ def test_each_concern_is_answered_by_the_first_component_that_exports_it(teapot,
     assert info == policy_info()
     assert info["errors"] == {"origin": str(teapot), "sha256": sha256(teapot), "contract": HOST}
     assert info["monitor"] == {"origin": str(metrics), "sha256": sha256(metrics), "contract": HOST}
-    for concern in ("config", "cleanup", "pose", "experiments", "organizer"):
+    for concern in ("config", "cleanup", "pose", "experiments", "organizer", "couple"):
         assert info[concern] == {"origin": "embedded", "sha256": stock.sha256, "contract": HOST}
     assert info.files == [str(teapot), str(metrics)]
     answers = {component["origin"]: component["answers"] for component in info.components}
     assert answers == {
         str(teapot): ["errors"],
         str(metrics): ["monitor"],
-        "embedded": ["config", "cleanup", "pose", "events", "experiments", "organizer"],
+        "embedded": ["config", "cleanup", "pose", "events", "experiments", "organizer", "couple"],
     }
     assert json.loads(json.dumps(info)) == dict(info)
 
@@ -470,7 +470,7 @@ def test_refusals_name_the_file_and_the_reason(tmp_path, teapot):
 
 def test_a_refused_set_replaces_nothing(teapot, tmp_path):
     load_policy([teapot])
-    newer = write(tmp_path / "newer.wasm", component(["errors"], version="1.2.0", bodies=status(419)))
+    newer = write(tmp_path / "newer.wasm", component(["errors"], version="1.3.0", bodies=status(419)))
     with pytest.raises(PolicyError, match="newer.wasm"):
         load_policy([newer])
     assert policy.http_status("VALIDATION_ERROR") == 418

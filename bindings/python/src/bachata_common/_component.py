@@ -3,7 +3,7 @@ a fresh store for a call that lends capabilities and in a warm one for a pure ca
 
 The process runs a policy set (see :mod:`bachata_common._policy_set`): each concern (an exported
 interface of ``wit/world.wit``: ``errors``, ``config``, ``cleanup``, ``pose``, ``monitor``,
-``events``, ``experiments``, ``organizer``) is answered by one component, the first of
+``events``, ``experiments``, ``organizer``, ``couple``) is answered by one component, the first of
 ``BACHATA_POLICY`` (or :func:`bachata_common.load_policy`) that exports it, else the stock policy
 shipped in the package (world ``bachata:stock/stock``, which exports them all). A component imports at most four host
 capabilities. This host lends:
@@ -63,7 +63,7 @@ PACKAGE = "bachata:common"
 #: The contract version this host speaks (``wit/world.wit``).
 VERSION = "1.2.0"
 #: The concerns, one exported interface each, in the contract's order.
-CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "events", "experiments", "organizer")
+CONCERNS = ("errors", "config", "cleanup", "pose", "monitor", "events", "experiments", "organizer", "couple")
 COMPONENT_FILE = "bachata_common_policy.wasm"
 POLICY_ENV = "BACHATA_POLICY"
 

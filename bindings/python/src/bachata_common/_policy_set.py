@@ -2,13 +2,13 @@
 
 ``BACHATA_POLICY`` lists component files separated by ``os.pathsep`` (``:``), or
 :func:`load_policy` is given them. Each concern (``errors``, ``config``, ``cleanup``, ``pose``,
-``monitor``, ``experiments``, ``organizer``) is answered by the first of them that exports its
+``monitor``, ``events``, ``experiments``, ``organizer``, ``couple``) is answered by the first of them that exports its
 interface (``bachata:common/<concern>@<version>``), else by the stock policy shipped in the
 package. :func:`policy_info` tells where each concern comes from.
 
 A file is refused, with a :class:`~bachata_common.PolicyError` reading ``cannot load policy
 <file>: <reason>``, when it is not a regular file of at most ``BACHATA_POLICY_MAX_FILE_MB`` (64)
-MiB, not a component, built against another contract version, exports none of the seven
+MiB, not a component, built against another contract version, exports none of the nine
 interfaces, imports something this host does not lend, or exports a concern's interface but not
 as the contract defines it. A file that does not exist raises
 :class:`~bachata_common.PolicyNotFound`. A refused set replaces nothing.
