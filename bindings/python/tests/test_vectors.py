@@ -15,6 +15,7 @@ GROWTHBOOK = vectors("growthbook.json")
 EXPERIMENTS = vectors("experiments.json")
 ORGANIZER = vectors("organizer.json")
 EVENTS = vectors("events.json")
+COUPLE = vectors("couple.json")["cases"]
 
 #: ``ranking-totals`` before the first page.
 ZERO_TOTALS = {
@@ -342,3 +343,56 @@ def test_events_check_feedback(case):
 def test_events_refused(case):
     error = _component.call("events", "refused", case["refusal"], case["index"])
     assert exact(error) == exact(case["expect"])
+
+
+#: The tracker's state before a video's first frame.
+NO_TRACKS = {"tracks": [], "next-id": 0}
+
+
+@pytest.mark.parametrize("case", COUPLE, ids=names(COUPLE))
+def test_couple_frame_by_frame(case):
+    state = NO_TRACKS
+    for boxes, expect in zip(case["frames"], case["expect"], strict=True):
+        result = _component.call("couple", "update", state, [boxes], case["config"])
+        assert result["tag"] == "ok", result["val"]
+        state, (roles,) = result["val"]
+        assert roles == expect
+        lead_follow = _component.call("couple", "lead-follow", boxes)
+        assert lead_follow == {"tag": "ok", "val": {"lead": expect["lead"], "follow": expect["follow"]}}
+    assert exact(state) == exact(case["state"])
+
+
+@pytest.mark.parametrize("case", COUPLE, ids=names(COUPLE))
+def test_couple_all_frames_in_one_call(case):
+    result = _component.call("couple", "update", NO_TRACKS, case["frames"], case["config"])
+    assert result["tag"] == "ok", result["val"]
+    state, roles = result["val"]
+    assert roles == case["expect"]
+    assert exact(state) == exact(case["state"])
+
+
+@pytest.mark.parametrize("case", COUPLE, ids=names(COUPLE))
+def test_couple_person_tracker(case):
+    """The video service's ``PersonTracker`` (the policy deciding) gives each detection its id
+    and keeps the state in its dicts as the original did."""
+    from bachata_common.couple import PersonPose, PersonTracker
+
+    tracker = PersonTracker(iou_threshold=case["config"]["iou-threshold"])
+    tracker.max_age = case["config"]["max-age"]
+    for frame_idx, (boxes, expect) in enumerate(zip(case["frames"], case["expect"], strict=True)):
+        detections = [
+            PersonPose(person_id=-1, keypoints=None, bbox=[box["x1"], box["y1"], box["x2"], box["y2"]],
+                       confidence=0.9, frame_idx=frame_idx)
+            for box in boxes
+        ]
+        updated = tracker.update(detections, frame_idx)
+        assert [detection.person_id for detection in updated] == expect["ids"]
+    state = {
+        "tracks": [
+            {"id": track_id, "bbox": dict(zip(("x1", "y1", "x2", "y2"), bbox)), "unseen": tracker.track_ages[track_id]}
+            for track_id, bbox in tracker.tracks.items()
+        ],
+        "next-id": tracker.next_id,
+    }
+    assert list(tracker.track_ages) == list(tracker.tracks)
+    assert exact(state) == exact(case["state"])

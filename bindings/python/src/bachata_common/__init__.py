@@ -1,10 +1,10 @@
 """bachata_common: the shared-services policy of the bachata backend, from Python.
 
 The decisions (configuration, the error catalog, cleanup, pose post-processing, the monitor's
-metrics, A/B experiments and the directory organizer's plan) live in a WebAssembly component,
-``bachata_common_policy.wasm``, shipped inside this package and run with wasmtime;
-``BACHATA_POLICY`` (or :func:`load_policy`) names component files that answer some or all of
-the concerns instead (see :func:`policy_info`). This package is the drop-in
+metrics, A/B experiments, the directory organizer's plan and the video service's couple tracker)
+live in a WebAssembly component, ``bachata_common_policy.wasm``, shipped inside this package and
+run with wasmtime; ``BACHATA_POLICY`` (or :func:`load_policy`) names component files that answer
+some or all of the concerns instead (see :func:`policy_info`). This package is the drop-in
 replacement of the original Django app's ``common`` module:
 
 >>> from bachata_common import ValidationError, get_user_friendly_message
@@ -15,7 +15,9 @@ replacement of the original Django app's ``common`` module:
 
 :mod:`bachata_common.policy` exposes every export of the component with plain values;
 ``resource_manager`` and ``temp_file_manager`` (and their classes) are the original app's
-resource and temp file services, with this host lending the component files and metrics.
+resource and temp file services, with this host lending the component files and metrics;
+``YOLOv8CoupleDetector`` (with ``PersonPose``, ``CouplePose`` and ``PersonTracker``) is the video
+service's couple detector (:mod:`bachata_common.couple`).
 """
 
 import importlib as _importlib
@@ -60,12 +62,16 @@ _LAZY = {
     "PerformanceMonitor": ".performance_monitor",
     "RecommendationDecision": ".performance_monitor",
     "UserFeedback": ".performance_monitor",
+    "CouplePose": ".couple",
+    "PersonPose": ".couple",
+    "PersonTracker": ".couple",
+    "YOLOv8CoupleDetector": ".couple",
 }
 
 
 #: The public submodules, imported on first use as attributes too (``bachata_common.policy``).
 _SUBMODULES = frozenset({
-    "apps", "config", "directory_organizer", "exceptions", "fs", "management", "monitor", "organizer",
+    "apps", "config", "couple", "directory_organizer", "exceptions", "fs", "management", "monitor", "organizer",
     "performance_monitor", "policy", "pose", "resources", "secrets", "services", "temp_files",
 })
 
@@ -99,6 +105,10 @@ __all__ = [
     "UserFeedback",
     "PerformanceMetrics",
     "ABTestConfig",
+    "CouplePose",
+    "PersonPose",
+    "PersonTracker",
+    "YOLOv8CoupleDetector",
     "CapabilityUnavailable",
     "PolicyError",
     "PolicyNotFound",

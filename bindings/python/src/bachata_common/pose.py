@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence, Union
 from . import _component
 from .exceptions import ChoreographyGenerationError, MoveAnalysisError, ServiceUnavailableError, ValidationError
 
-__all__ = ["PAD_VALUE", "PoseDetector", "letterbox", "resolve_model"]
+__all__ = ["PAD_VALUE", "PoseDetector", "letterbox", "letterbox_resized", "letterbox_size", "resolve_model"]
 
 _log = logging.getLogger("bachata_common")
 
@@ -72,6 +72,36 @@ def resolve_model(model: str, models_dir: Optional[str] = None) -> Path:
     )
 
 
+def letterbox_size(source_width: int, source_height: int, width: int, height: int) -> tuple[float, int, int]:
+    """``(scale, new_width, new_height)``: the scale and size an image of ``source_width`` ×
+    ``source_height`` takes inside a ``width`` × ``height`` model input (the aspect kept)."""
+    if source_width <= 0 or source_height <= 0:
+        raise MoveAnalysisError("the image is empty")
+    scale = min(width / source_width, height / source_height)
+    new_width = min(max(round(source_width * scale), 1), width)
+    new_height = min(max(round(source_height * scale), 1), height)
+    return scale, new_width, new_height
+
+
+def letterbox_resized(resized, source_width: int, source_height: int, width: int, height: int):
+    """``(input, frame)`` as :func:`letterbox` gives them, for an image of ``source_width`` ×
+    ``source_height`` already resized to its :func:`letterbox_size` (an ``H × W × 3`` uint8 RGB
+    array): centred and padded with :data:`PAD_VALUE` grey (a video decoder resizes frames
+    itself, straight from its own pixel format)."""
+    numpy, _onnxruntime, _image = _modules()
+    scale, new_width, new_height = letterbox_size(source_width, source_height, width, height)
+    if resized.shape[:2] != (new_height, new_width):
+        raise MoveAnalysisError(
+            f"the resized image is {resized.shape[1]}x{resized.shape[0]}, not {new_width}x{new_height}"
+        )
+    pad_x, pad_y = (width - new_width) // 2, (height - new_height) // 2
+    canvas = numpy.full((height, width, 3), PAD_VALUE, dtype=numpy.uint8)
+    canvas[pad_y : pad_y + new_height, pad_x : pad_x + new_width] = resized
+    tensor = numpy.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=numpy.float32) / 255.0
+    frame = {"width": source_width, "height": source_height, "scale": scale, "pad-x": float(pad_x), "pad-y": float(pad_y)}
+    return tensor, frame
+
+
 def letterbox(image, width: int, height: int):
     """``(input, frame)``: the model input (``3 × height × width`` float32, RGB, /255) of an
     image (a path, bytes, a PIL image or an ``H × W × 3`` uint8 array) and the ``frame`` record
@@ -94,18 +124,9 @@ def letterbox(image, width: int, height: int):
     else:
         picture = image.convert("RGB")
     source_width, source_height = picture.size
-    if source_width == 0 or source_height == 0:
-        raise MoveAnalysisError("the image is empty")
-    scale = min(width / source_width, height / source_height)
-    new_width = min(max(round(source_width * scale), 1), width)
-    new_height = min(max(round(source_height * scale), 1), height)
+    _scale, new_width, new_height = letterbox_size(source_width, source_height, width, height)
     resized = picture.resize((new_width, new_height), Image.BILINEAR)
-    pad_x, pad_y = (width - new_width) // 2, (height - new_height) // 2
-    canvas = numpy.full((height, width, 3), PAD_VALUE, dtype=numpy.uint8)
-    canvas[pad_y : pad_y + new_height, pad_x : pad_x + new_width] = numpy.asarray(resized, dtype=numpy.uint8)
-    tensor = numpy.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=numpy.float32) / 255.0
-    frame = {"width": source_width, "height": source_height, "scale": scale, "pad-x": float(pad_x), "pad-y": float(pad_y)}
-    return tensor, frame
+    return letterbox_resized(numpy.asarray(resized, dtype=numpy.uint8), source_width, source_height, width, height)
 
 
 class _Batch:
@@ -212,9 +233,14 @@ class PoseDetector:
     def detect_batch(self, images: Sequence[Any]) -> list[list[dict]]:
         """The people in each image (``score``, ``bbox`` ``{x1, y1, x2, y2}`` in image pixels,
         17 ``keypoints`` ``{name, x, y, confidence}``), best first."""
+        return self.detect_letterboxed([letterbox(image, self.input_width, self.input_height) for image in images])
+
+    def detect_letterboxed(self, prepared: Sequence[tuple[Any, dict]]) -> list[list[dict]]:
+        """The people in each image already letterboxed to the model's input: ``(input, frame)``
+        pairs as :func:`letterbox` or :func:`letterbox_resized` give them (see
+        :meth:`detect_batch`); one ``pose.detect`` call for them all."""
         inputs, frames = [], []
-        for index, image in enumerate(images):
-            tensor, frame = letterbox(image, self.input_width, self.input_height)
+        for index, (tensor, frame) in enumerate(prepared):
             inputs.append(tensor)
             frames.append({"id": index, **frame})
         token = _current.set(_Batch(self, inputs))
