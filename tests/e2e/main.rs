@@ -39,5 +39,6 @@ mod store_faults;
 mod swap;
 mod temp;
 mod vectors;
+mod video;
 mod warm;
 mod write_faults;
