@@ -224,6 +224,9 @@ class _Video:
         self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=PREFETCH)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        #: The stream's first time (its first frame's when the container has none).
+        self._start: Optional[int] = stream.start_time
+        self._numpy: Any = None
 
     @classmethod
     def open(cls, path: Path) -> "_Video":
@@ -252,7 +255,7 @@ class _Video:
             container = av.open(file, mode="r")
         except Exception as error:  # FFmpeg's refusal: not a video, truncated, empty
             file.close()
-            logger.warning("%s: %s", cannot, error)
+            logger.warning("%s: %s", cannot, getattr(error, "strerror", None) or error)
             raise ValueError(cannot) from error
         if not container.streams.video:
             container.close()
@@ -276,7 +279,7 @@ class _Video:
             if item is _DONE:
                 return
             if isinstance(item, _Failed):
-                logger.warning("Cannot decode video %s: %s", self.path, item.error)
+                logger.warning("Cannot decode video %s: %s", self.path, getattr(item.error, "strerror", None) or item.error)
                 raise ValueError(f"Cannot decode video: {self.path}") from item.error
             yield item
 
@@ -310,44 +313,51 @@ class _Video:
         return False
 
     def _decode(self, frame_skip: int, width: int, height: int) -> None:
-        from .pose import _modules, letterbox_size
+        from .pose import _modules
 
-        numpy = _modules()[0]
-        stream = self.stream
-        time_base = stream.time_base
-        start = stream.start_time
+        self._numpy = _modules()[0]
         index = 0
         try:
-            for frame in self.container.decode(stream):
-                if self._stop.is_set():
-                    return
-                if index % frame_skip == 0:
-                    pts = frame.pts if frame.pts is not None else frame.dts
-                    if pts is not None and time_base is not None:
-                        if start is None:
-                            start = pts
-                        timestamp = float((pts - start) * time_base)
-                    else:
-                        timestamp = index / self.fps if self.fps else 0.0
-                    # The display matrix (a phone's portrait clip): counter-clockwise quarter turns.
-                    turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
-                    upright = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
-                    _scale, new_width, new_height = letterbox_size(upright[0], upright[1], width, height)
-                    size = (new_height, new_width) if turns % 2 else (new_width, new_height)
-                    picture = frame.reformat(
-                        width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR"
-                    ).to_ndarray()
-                    if turns:
-                        picture = numpy.rot90(picture, k=turns)
-                    if not self._put(_Sampled(index, timestamp, picture, upright[0], upright[1])):
+            for packet in self.container.demux(self.stream):
+                # A packet cut short (a truncated file) is flagged; the decoder's threads would
+                # drop it silently, and the video would seem to end there.
+                if getattr(packet, "is_corrupt", False):
+                    raise ValueError(f"the packet at pts {packet.pts} is damaged or cut short")
+                for frame in packet.decode():
+                    if self._stop.is_set():
                         return
-                index += 1
+                    if index % frame_skip == 0 and not self._put(self._sample(frame, index, width, height)):
+                        return
+                    index += 1
         except BaseException as error:  # reported to the reader, which raises it
             self._put(_Failed(error))
         else:
             self._put(_DONE)
         finally:
             self._release()
+
+    def _sample(self, frame: Any, index: int, width: int, height: int) -> _Sampled:
+        """The sampled ``frame`` at its time, upright and resized to fit ``width`` × ``height``
+        (converted straight from the decoder's pixel format)."""
+        from .pose import letterbox_size
+
+        pts = frame.pts if frame.pts is not None else frame.dts
+        time_base = self.stream.time_base
+        if pts is not None and time_base is not None:
+            if self._start is None:
+                self._start = pts
+            timestamp = float((pts - self._start) * time_base)
+        else:
+            timestamp = index / self.fps if self.fps else 0.0
+        # The display matrix (a phone's portrait clip), in counter-clockwise quarter turns.
+        turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+        upright = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
+        _scale, new_width, new_height = letterbox_size(upright[0], upright[1], width, height)
+        size = (new_height, new_width) if turns % 2 else (new_width, new_height)
+        picture = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR").to_ndarray()
+        if turns:
+            picture = self._numpy.rot90(picture, k=turns)
+        return _Sampled(index, timestamp, picture, upright[0], upright[1])
 
 
 def _batches(items: Iterator[_Sampled], size: int) -> Iterator[List[_Sampled]]:
