@@ -16,6 +16,7 @@ MODULES = [
     "bachata_common.directory_organizer",
     "bachata_common.monitor",
     "bachata_common.performance_monitor",
+    "bachata_common.couple",
 ]
 
 

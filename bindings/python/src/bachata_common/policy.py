@@ -55,6 +55,10 @@ __all__ = [
     "organizer_check_mapping",
     "organizer_categorize",
     "organizer_plan",
+    "couple_update",
+    "couple_lead_follow",
+    "couple_iou",
+    "couple_rate",
 ]
 
 Pairs = Union[Mapping[str, str], Iterable[tuple[str, str]]]
@@ -334,3 +338,43 @@ def organizer_plan(
     'other/mambo_step/a.mkv'
     """
     return call("organizer", "plan", list(clips), list(mapping), default_category)
+
+
+def couple_update(state: dict, frames: Sequence[Sequence[dict]], cfg: dict) -> dict:
+    """``couple.update``: tracks the people of ``frames`` (each a list of ``bbox`` records
+    ``{"x1", "y1", "x2", "y2"}``) from the tracker ``state`` (``{"tracks": [{"id", "bbox",
+    "unseen"}], "next-id"}``; a video starts from no tracks and ``next-id`` 0) with ``cfg``
+    (``{"iou-threshold", "max-age"}``), as ``{"tag": "ok", "val": (state, roles)}``: the state
+    after the last frame and each frame's ``ids``, ``lead`` and ``follow``.
+
+    >>> box = {"x1": 0.0, "y1": 0.0, "x2": 10.0, "y2": 20.0}
+    >>> state, roles = couple_update({"tracks": [], "next-id": 0}, [[box], [box]],
+    ...                              {"iou-threshold": 0.5, "max-age": 30})["val"]
+    >>> roles[1], state["next-id"]
+    ({'ids': [0], 'lead': 0, 'follow': None}, 1)
+    """
+    return call("couple", "update", state, [list(boxes) for boxes in frames], cfg)
+
+
+def couple_lead_follow(boxes: Sequence[dict]) -> dict:
+    """``couple.lead-follow``: the indices of the lead and the follow among one frame's boxes.
+
+    >>> left, right = {"x1": 0.0, "y1": 0.0, "x2": 1.0, "y2": 1.0}, {"x1": 5.0, "y1": 0.0, "x2": 6.0, "y2": 1.0}
+    >>> couple_lead_follow([right, left])["val"]
+    {'lead': 1, 'follow': 0}
+    """
+    return call("couple", "lead-follow", list(boxes))
+
+
+def couple_iou(a: dict, b: dict) -> float:
+    """``couple.iou``: the intersection over union of two boxes, 0 to 1."""
+    return call("couple", "iou", a, b)
+
+
+def couple_rate(processed: int, both: int) -> dict:
+    """``couple.rate``: a video's detection rate (``rate``) and whether it is ``low``.
+
+    >>> couple_rate(10, 2)
+    {'rate': 0.2, 'low': True}
+    """
+    return call("couple", "rate", processed, both)
