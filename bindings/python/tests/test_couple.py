@@ -144,7 +144,20 @@ class TestYOLOv8CoupleDetector:
         assert detector.max_det == 5
         assert detector.tracker.iou_threshold == 0.6
         config = detector.model.config
-        assert (config.confidence_threshold, config.iou_threshold, config.max_det) == (0.5, 0.6, 5)
+        assert (config.confidence_threshold, config.max_det) == (0.5, 5)
+        assert config.iou_threshold == 0.7  # NMS: ultralytics' default, as the original ran it
+
+    @needs_model
+    def test_settings_are_read_at_each_detection(self, monkeypatch):
+        from PIL import Image
+
+        monkeypatch.setenv("YOLOV8_IOU_THRESHOLD", "0.45")
+        detector = YOLOv8CoupleDetector(model_name=str(MODEL))
+        assert detector.model.config.iou_threshold == 0.45 and detector.tracker.iou_threshold == 0.5
+        bgr = np.asarray(Image.open(ASTRONAUT).convert("RGB"))[..., ::-1]
+        assert len(detector._detect_frame(bgr)) == 1  # a score of 0.90
+        detector.confidence_threshold = 0.95
+        assert detector._detect_frame(bgr) == []
 
     def test_initialization_failure(self, tmp_path):
         with pytest.raises(RuntimeError, match="Failed to load YOLOv8 model"):

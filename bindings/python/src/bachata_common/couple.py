@@ -43,6 +43,9 @@ logger = logging.getLogger("bachata_common")
 PREFETCH = 8
 #: Frames per ``pose.detect`` call.
 BATCH = 4
+#: The overlap above which the model's boxes are merged when ``YOLOV8_IOU_THRESHOLD`` is not set:
+#: ultralytics' default for prediction, which the original detector ran with.
+NMS_IOU = 0.7
 
 
 @dataclass
@@ -313,11 +316,11 @@ class _Video:
         return False
 
     def _decode(self, frame_skip: int, width: int, height: int) -> None:
-        from .pose import _modules
-
-        self._numpy = _modules()[0]
         index = 0
         try:
+            from .pose import _modules
+
+            self._numpy = _modules()[0]
             for packet in self.container.demux(self.stream):
                 # A packet cut short (a truncated file) is flagged; the decoder's threads would
                 # drop it silently, and the video would seem to end there.
@@ -392,6 +395,11 @@ class YOLOv8CoupleDetector:
     that exports it); ``YOLOV8_THREADS`` and ``BACHATA_ORT_LIB`` are read from the environment.
     A model that cannot be loaded, or ``device='cuda'`` without CUDA, raises ``RuntimeError``
     ("Failed to load YOLOv8 model ..."); a parameter out of range a ``ValidationError``.
+
+    As in the original, ``iou_threshold`` is the tracker's; the overlap above which the model's
+    boxes are merged (NMS) is ``YOLOV8_IOU_THRESHOLD`` when set, else :data:`NMS_IOU` (the
+    original ran ultralytics' default). ``confidence_threshold`` and ``max_det`` are read at
+    each detection, as the original passed them to each inference.
     """
 
     def __init__(
@@ -411,10 +419,10 @@ class YOLOv8CoupleDetector:
         environ = {
             "YOLOV8_CONFIDENCE": repr(float(confidence_threshold)),
             "YOLOV8_DEVICE": str(device),
-            "YOLOV8_IOU_THRESHOLD": repr(float(iou_threshold)),
+            "YOLOV8_IOU_THRESHOLD": repr(NMS_IOU),
             "YOLOV8_MAX_DET": str(int(max_det)),
         }
-        for name in ("YOLOV8_THREADS", "BACHATA_MODELS_DIR", "BACHATA_ORT_LIB"):
+        for name in ("YOLOV8_IOU_THRESHOLD", "YOLOV8_THREADS", "BACHATA_MODELS_DIR", "BACHATA_ORT_LIB"):
             if os.environ.get(name):
                 environ[name] = os.environ[name]
         config = EnvironmentConfig(env_file=None, environ=environ).yolov8
@@ -439,6 +447,15 @@ class YOLOv8CoupleDetector:
         logger.info("  Confidence threshold: %s", confidence_threshold)
         logger.info("  Device: %s", device)
         logger.info("  IoU threshold: %s", iou_threshold)
+
+    def _settings(self) -> None:
+        """The model's settings from the attributes (changed since, perhaps), as the original
+        passed them to each inference."""
+        from dataclasses import replace
+
+        config = self.model.config
+        if (config.confidence_threshold, config.max_det) != (self.confidence_threshold, self.max_det):
+            self.model.config = replace(config, confidence_threshold=self.confidence_threshold, max_det=self.max_det)
 
     def reset_tracker(self):
         """Reset the person tracker (call it between videos, so that person IDs start fresh)."""
@@ -472,6 +489,7 @@ class YOLOv8CoupleDetector:
             raise FileNotFoundError(f"Video not found: {video_path}")
 
         logger.info("Processing video: %s", video_path.name)
+        self._settings()
         video = _Video.open(video_path)
         try:
             original_fps = video.fps
@@ -608,6 +626,7 @@ class YOLOv8CoupleDetector:
         Returns:
             List of PersonPose objects for detected people
         """
+        self._settings()
         return self._people(self.model.detect_batch([frame[..., ::-1]])[0])
 
     def _assign_lead_follow(
