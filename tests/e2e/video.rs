@@ -412,3 +412,21 @@ fn bad_videos_are_refused_whole_and_nothing_is_written() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.error_line().contains("--fps"), "{}", run.error_line());
 }
+
+#[test]
+fn cuda_without_a_gpu_is_refused_for_videos_too() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let mut sandbox = sandbox();
+    sandbox.env("YOLOV8_DEVICE", "cuda");
+    let video = crossing(sandbox.path());
+    let (run, _) = pose(&sandbox, &video, &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.error_line().contains("CUDAExecutionProvider"),
+        "{}",
+        run.error_line()
+    );
+    assert!(!sandbox.path().join("out.jsonl").exists());
+}

@@ -25,6 +25,18 @@ pub fn is_video(path: &Path) -> bool {
         .is_some_and(|ext| VIDEO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
+/// Most pixels of a frame drawn by `--annotate` (8K UHD).
+const MAX_ANNOTATED_PIXELS: u64 = 7680 * 4320;
+
+/// Whether `a` and `b` are the same file (both exist and share device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// What the command was asked.
 #[derive(Debug)]
 pub struct VideoArgs<'a> {
@@ -215,10 +227,34 @@ pub fn run(
             "--annotate writes one video: give one input video".to_string(),
         ));
     }
-    // Every input is checked before the model is loaded.
+    // Every input is checked before the model is loaded, and no output may be an input.
     let mut infos = Vec::with_capacity(args.videos.len());
     for video in args.videos {
         infos.push(bachata_common::pose::probe_video(video)?);
+        for (option, output) in [("--jsonl", args.jsonl), ("--annotate", args.annotate)] {
+            if let Some(output) = output
+                && same_file(video, output)
+            {
+                return Err(invalid(
+                    option,
+                    output,
+                    format!("{option} {} is an input video", output.display()),
+                ));
+            }
+        }
+    }
+    if let Some(info) = infos.first()
+        && args.annotate.is_some()
+        && u64::from(info.width) * u64::from(info.height) > MAX_ANNOTATED_PIXELS
+    {
+        return Err(invalid(
+            "annotate",
+            &args.videos[0],
+            format!(
+                "--annotate draws on whole frames: {}×{} is more than {MAX_ANNOTATED_PIXELS} pixels",
+                info.width, info.height
+            ),
+        ));
     }
     let mut detector = CoupleDetector::new(policy, config, TrackerConfig::default())?;
     let (mut pending, mut out): (Option<Pending>, Box<dyn Write>) = match args.jsonl {

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 
-use crate::capabilities::pose::{PoseBatch, PoseEngine, PreparedFrame, centred, fit, letterbox};
+use crate::capabilities::pose::{Ahead, PoseBatch, PoseEngine, centred, fit, letterbox};
 use crate::capabilities::video::{Decoder, Sampling, VideoError, VideoFrame, VideoInfo};
 use crate::runtime::Policy;
 use crate::types::config::YoloConfig;
@@ -39,6 +39,9 @@ use crate::types::pose::{Bbox, Person};
 
 /// Frames detected per call of the policy.
 pub const BATCH: usize = 8;
+
+/// Where each processed frame goes, in order, with its image when asked for.
+pub type FrameSink<'a> = dyn FnMut(&CoupleFrame, Option<&RgbImage>) -> Result<(), Error> + 'a;
 
 /// One person of a processed frame, with the id the tracker gave them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,7 +206,7 @@ impl CoupleDetector {
         &mut self,
         path: &Path,
         target_fps: f64,
-        sink: &mut dyn FnMut(&CoupleFrame, Option<&RgbImage>) -> Result<(), Error>,
+        sink: &mut FrameSink<'_>,
     ) -> Result<VideoSummary, Error> {
         self.run(path, target_fps, false, sink)
     }
@@ -213,7 +216,7 @@ impl CoupleDetector {
         &mut self,
         path: &Path,
         target_fps: f64,
-        sink: &mut dyn FnMut(&CoupleFrame, Option<&RgbImage>) -> Result<(), Error>,
+        sink: &mut FrameSink<'_>,
     ) -> Result<VideoSummary, Error> {
         self.run(path, target_fps, true, sink)
     }
@@ -223,7 +226,7 @@ impl CoupleDetector {
         path: &Path,
         target_fps: f64,
         images: bool,
-        sink: &mut dyn FnMut(&CoupleFrame, Option<&RgbImage>) -> Result<(), Error>,
+        sink: &mut FrameSink<'_>,
     ) -> Result<VideoSummary, Error> {
         if !(target_fps.is_finite() && target_fps > 0.0) {
             return Err(Error::App(AppError::Validation {
@@ -252,21 +255,40 @@ impl CoupleDetector {
         let info = decoder.info().clone();
         let every = frame_skip(info.fps, target_fps);
         let mut totals = Totals::default();
-        let mut batch: Vec<VideoFrame> = Vec::with_capacity(BATCH);
-        loop {
-            let next = decoder.next().transpose().map_err(video_error)?;
-            let end = next.is_none();
-            if let Some(frame) = next {
-                batch.push(frame);
+        let engine = Arc::clone(&self.engine);
+        std::thread::scope(|scope| -> Result<(), Error> {
+            // Batch k+1 is inferred while the policy decodes batch k.
+            let ahead = Ahead::start(scope, &engine, 2 * BATCH);
+            let mut inflight: Option<Prepared> = None;
+            loop {
+                let mut frames = Vec::with_capacity(BATCH);
+                let mut end = false;
+                while frames.len() < BATCH {
+                    match decoder.next().transpose().map_err(video_error)? {
+                        Some(frame) => frames.push(frame),
+                        None => {
+                            end = true;
+                            break;
+                        }
+                    }
+                }
+                let next = if frames.is_empty() {
+                    None
+                } else {
+                    Some(self.prepare(&info, frames, images, &ahead)?)
+                };
+                if let Some(previous) = inflight.take() {
+                    self.finish(previous, &mut totals, sink)?;
+                }
+                inflight = next;
+                if end {
+                    if let Some(last) = inflight.take() {
+                        self.finish(last, &mut totals, sink)?;
+                    }
+                    return Ok(());
+                }
             }
-            if batch.len() == BATCH || (end && !batch.is_empty()) {
-                let frames = std::mem::take(&mut batch);
-                self.process(&info, frames, images, &mut totals, sink)?;
-            }
-            if end {
-                break;
-            }
-        }
+        })?;
         decoder.finish(path).map_err(video_error)?;
         if totals.processed == 0 {
             return Err(Error::App(AppError::Validation {
@@ -306,22 +328,23 @@ impl CoupleDetector {
         Ok(summary)
     }
 
-    /// Detects, tracks and hands over one batch of frames.
-    fn process(
-        &mut self,
+    /// Prepares a batch of decoded frames and queues them for inference.
+    fn prepare(
+        &self,
         info: &VideoInfo,
         frames: Vec<VideoFrame>,
         images: bool,
-        totals: &mut Totals,
-        sink: &mut dyn FnMut(&CoupleFrame, Option<&RgbImage>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+        ahead: &Ahead,
+    ) -> Result<Prepared, Error> {
         let (model_width, model_height) = self.engine.input_size();
         let mut pictures = Vec::new();
-        let mut prepared: Vec<PreparedFrame> = Vec::with_capacity(frames.len());
-        for frame in &frames {
-            if images {
-                let picture = RgbImage::from_raw(info.width, info.height, frame.rgb.clone())
-                    .ok_or_else(|| {
+        let mut geometry = Vec::with_capacity(frames.len());
+        let mut slots = Vec::with_capacity(frames.len());
+        let mut meta = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let prepared = if images {
+                let picture =
+                    RgbImage::from_raw(info.width, info.height, frame.rgb).ok_or_else(|| {
                         Error::App(AppError::Validation {
                             message: "a decoded frame does not match the video's size".to_string(),
                             field: Some("VIDEO".to_string()),
@@ -330,24 +353,49 @@ impl CoupleDetector {
                         })
                     })?;
                 let picture = DynamicImage::ImageRgb8(picture);
-                prepared.push(letterbox(&picture, model_width, model_height)?);
+                let prepared = letterbox(&picture, model_width, model_height)?;
                 pictures.push(picture.into_rgb8());
+                prepared
             } else {
                 let (scale, w, h) = fit(info.width, info.height, model_width, model_height);
-                prepared.push(centred(
+                centred(
                     &frame.rgb,
                     (w, h),
                     (info.width, info.height),
                     scale,
                     (model_width, model_height),
-                ));
-            }
+                )
+            };
+            let (slot, shape) = ahead.submit(prepared);
+            slots.push(slot);
+            geometry.push(shape);
+            meta.push((frame.index, frame.timestamp));
         }
-        let batch = Arc::new(PoseBatch {
-            engine: Arc::clone(&self.engine),
-            frames: prepared,
-            inference: Mutex::new(Duration::ZERO),
-        });
+        Ok(Prepared {
+            meta,
+            pictures,
+            batch: Arc::new(PoseBatch {
+                engine: Arc::clone(&self.engine),
+                frames: geometry,
+                ahead: slots,
+                inference: Mutex::new(Duration::ZERO),
+            }),
+        })
+    }
+
+    /// Detects (the policy decoding the outputs inferred ahead), tracks and hands over one
+    /// batch of frames.
+    fn finish(
+        &mut self,
+        prepared: Prepared,
+        totals: &mut Totals,
+        sink: &mut FrameSink<'_>,
+    ) -> Result<(), Error> {
+        let Prepared {
+            meta,
+            pictures,
+            batch,
+        } = prepared;
         let detected = self.policy.detect_pose(&batch, &self.config);
         totals.inference += batch.inference.lock().map(|d| *d).unwrap_or_default();
         let (people, failure) = match detected {
@@ -370,15 +418,15 @@ impl CoupleDetector {
         };
         let mut people = people.into_iter();
         let mut roles = roles.into_iter();
-        for (index, frame) in frames.into_iter().enumerate() {
+        for (index, (source_frame, timestamp)) in meta.into_iter().enumerate() {
             let (found, who) = match (&failure, people.next(), roles.next()) {
                 (None, Some(found), Some(who)) => (found, who),
                 _ => (Vec::new(), Default::default()),
             };
             let couple = CoupleFrame {
                 frame_idx: totals.processed,
-                source_frame: frame.index,
-                timestamp: frame.timestamp,
+                source_frame,
+                timestamp,
                 people: found
                     .into_iter()
                     .zip(who.ids)
@@ -396,6 +444,13 @@ impl CoupleDetector {
         }
         Ok(())
     }
+}
+
+/// A batch queued for inference: each frame's index and time, and its image when drawing.
+struct Prepared {
+    meta: Vec<(u64, f64)>,
+    pictures: Vec<RgbImage>,
+    batch: Arc<PoseBatch>,
 }
 
 #[derive(Default)]

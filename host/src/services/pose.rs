@@ -76,6 +76,7 @@ impl PoseDetector {
         let batch = Arc::new(PoseBatch {
             engine: Arc::clone(&self.engine),
             frames,
+            ahead: Vec::new(),
             inference: Mutex::new(Duration::ZERO),
         });
         let started = Instant::now();

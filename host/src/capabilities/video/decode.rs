@@ -239,17 +239,16 @@ fn read_log(stderr: impl Read, times: &Sender<f64>, errors: &std::sync::Mutex<Ve
             if let Ok(time) = value.parse::<f64>() {
                 let _ = times.send(time);
             }
-        } else if text.contains("[error]") || text.contains("[fatal]") {
-            if let Ok(mut kept) = errors.lock()
-                && kept.len() < KEPT_ERRORS
-            {
-                let message = text
-                    .trim()
-                    .replace("[error] ", "")
-                    .replace("[fatal] ", "")
-                    .replace("file:/dev/stdin", "the file");
-                kept.push(crate::types::text::printable(&message).into_owned());
-            }
+        } else if (text.contains("[error]") || text.contains("[fatal]"))
+            && let Ok(mut kept) = errors.lock()
+            && kept.len() < KEPT_ERRORS
+        {
+            let message = text
+                .trim()
+                .replace("[error] ", "")
+                .replace("[fatal] ", "")
+                .replace("file:/dev/stdin", "the file");
+            kept.push(crate::types::text::printable(&message).into_owned());
         }
     }
 }

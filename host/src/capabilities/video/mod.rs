@@ -19,7 +19,7 @@ mod decode;
 mod probe;
 
 pub use decode::{Decoder, Sampling, VideoFrame};
-pub use probe::{VideoInfo, probe};
+pub use probe::{MAX_VIDEO_SIDE, VideoInfo, probe};
 
 /// Why a video cannot be read.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,9 @@ use super::{VideoError, tool};
 /// playlist, an image sequence, a concat script) is refused before decoding.
 const CONTAINERS: [&str; 4] = ["mov", "matroska", "avi", "mpegts"];
 
+/// Largest width or height of a video decoded, in pixels.
+pub const MAX_VIDEO_SIDE: u32 = 16_384;
+
 /// The first video stream of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoInfo {
@@ -133,6 +136,11 @@ pub(super) fn probe_file(path: &Path, file: File) -> Result<VideoInfo, VideoErro
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
         _ => return Err(not_video("its video stream has no frame size".to_string())),
     };
+    if width > MAX_VIDEO_SIDE || height > MAX_VIDEO_SIDE {
+        return Err(not_video(format!(
+            "its frames are {width}×{height}: videos are limited to {MAX_VIDEO_SIDE} pixels a side"
+        )));
+    }
     let fps = rate(stream.r_frame_rate.as_deref())
         .filter(|fps| *fps <= 1000.0)
         .or_else(|| rate(stream.avg_frame_rate.as_deref()))
