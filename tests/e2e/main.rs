@@ -40,5 +40,6 @@ mod swap;
 mod temp;
 mod vectors;
 mod video;
+mod video_hostile;
 mod warm;
 mod write_faults;

@@ -20,6 +20,7 @@ mod policy_new;
 mod pose;
 mod pose_video;
 mod progress;
+mod video_output;
 
 /// Shared services of Bachata Buddy: configuration, error catalog and the policy component.
 #[derive(Debug, Parser)]

@@ -353,12 +353,21 @@ pub fn user_cleanup(user_id: &str, report: &UserCleanup, json: bool) {
 /// there is no active policy) and chooses the exit code: 2 for invalid input or
 /// configuration, 1 otherwise.
 pub fn report_error(error: &Error, json: bool, policy: Option<&Policy>) -> ExitCode {
-    eprintln!("error: {}", printable(&error.to_string()));
+    // A closed or full standard error must not turn the failure into a panic.
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {}", printable(&error.to_string()));
     if let Error::Config { problems, .. } = error {
         for problem in problems {
-            eprintln!("  {}: {}", problem.variable, printable(&problem.message));
+            let _ = writeln!(
+                stderr,
+                "  {}: {}",
+                problem.variable,
+                printable(&problem.message)
+            );
         }
     }
+    drop(stderr);
     if json {
         let app = error.to_app_error();
         // As the daemon answers it: a conflict with stored data is 409, a missing record 404.

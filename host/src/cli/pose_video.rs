@@ -6,14 +6,17 @@
 
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::json;
 
 use bachata_common::config::YoloConfig;
 use bachata_common::pose::{CoupleDetector, CoupleFrame, TrackerConfig, annotate, frame_skip};
+use bachata_common::text::printable;
 use bachata_common::{AppError, Error, Policy};
+
+use super::video_output::{Encoder, Output, catch_signals, invalid, stop_signal};
 
 /// Extensions read as videos.
 pub const VIDEO_EXTENSIONS: [&str; 7] = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "ts"];
@@ -25,8 +28,11 @@ pub fn is_video(path: &Path) -> bool {
         .is_some_and(|ext| VIDEO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
-/// Most pixels of a frame drawn by `--annotate` (8K UHD).
-const MAX_ANNOTATED_PIXELS: u64 = 7680 * 4320;
+/// Most pixels of a frame drawn by `--annotate` (4K UHD): whole frames are held in flight.
+const MAX_ANNOTATED_PIXELS: u64 = 3840 * 2160;
+
+/// Extensions `--annotate` writes (an MP4 file).
+const ANNOTATED_EXTENSIONS: [&str; 3] = ["mp4", "m4v", "mov"];
 
 /// Whether `a` and `b` are the same file (both exist and share device and inode).
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -50,138 +56,6 @@ pub struct VideoArgs<'a> {
     pub annotate: Option<&'a Path>,
     /// The JSON Lines file to write (`-`: standard output).
     pub jsonl: Option<&'a Path>,
-}
-
-fn invalid(field: &str, value: &Path, message: String) -> Error {
-    Error::App(AppError::Validation {
-        message,
-        field: Some(field.to_string()),
-        value: Some(value.display().to_string()),
-        details: Vec::new(),
-    })
-}
-
-/// A file written beside its final path and renamed over it once whole.
-struct Pending {
-    file: tempfile::NamedTempFile,
-    target: PathBuf,
-}
-
-impl Pending {
-    fn new(target: &Path) -> Result<Self, Error> {
-        if target.is_dir() {
-            return Err(invalid(
-                "OUTPUT",
-                target,
-                format!("{} is a directory: give a file name", target.display()),
-            ));
-        }
-        let dir = match target.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let name = target
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let file = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .map_err(|source| Error::Io {
-                path: target.to_path_buf(),
-                source,
-            })?;
-        Ok(Self {
-            file,
-            target: target.to_path_buf(),
-        })
-    }
-
-    fn commit(self) -> Result<(), Error> {
-        let target = self.target;
-        self.file
-            .persist(&target)
-            .map(drop)
-            .map_err(|error| Error::Io {
-                path: target,
-                source: error.error,
-            })
-    }
-}
-
-/// The `ffmpeg` encoding the annotated frames into a pending MP4 file.
-struct Encoder {
-    child: Child,
-    pending: Pending,
-}
-
-impl Encoder {
-    fn start(target: &Path, width: u32, height: u32, fps: f64) -> Result<Self, Error> {
-        let pending = Pending::new(target)?;
-        let tool = match std::env::var_os("BACHATA_FFMPEG_DIR") {
-            Some(dir) if !dir.is_empty() => Path::new(&dir).join("ffmpeg").into_os_string(),
-            _ => "ffmpeg".into(),
-        };
-        let child = Command::new(tool)
-            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
-            .args(["-f", "rawvideo", "-pix_fmt", "rgb24"])
-            .args([
-                "-s",
-                &format!("{width}x{height}"),
-                "-framerate",
-                &format!("{fps}"),
-            ])
-            .args(["-i", "pipe:0", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"])
-            .args([
-                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-            ])
-            .args(["-movflags", "+faststart", "-f", "mp4"])
-            .arg(pending.file.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| Error::Io {
-                path: PathBuf::from("ffmpeg"),
-                source,
-            })?;
-        Ok(Self { child, pending })
-    }
-
-    fn write(&mut self, rgb: &[u8]) -> Result<(), Error> {
-        let target = self.pending.target.clone();
-        self.child
-            .stdin
-            .as_mut()
-            .ok_or_else(|| invalid("OUTPUT", &target, "the encoder stopped".to_string()))?
-            .write_all(rgb)
-            .map_err(|source| Error::Write {
-                what: format!("the encoder of {}", target.display()),
-                source,
-            })
-    }
-
-    fn finish(mut self) -> Result<(), Error> {
-        drop(self.child.stdin.take());
-        let output = self.child.wait_with_output().map_err(|source| Error::Io {
-            path: self.pending.target.clone(),
-            source,
-        })?;
-        if !output.status.success() {
-            let reason = String::from_utf8_lossy(&output.stderr);
-            return Err(invalid(
-                "OUTPUT",
-                &self.pending.target,
-                format!(
-                    "ffmpeg could not encode {}: {}",
-                    self.pending.target.display(),
-                    reason.lines().next().unwrap_or("it failed")
-                ),
-            ));
-        }
-        self.pending.commit()
-    }
 }
 
 /// One frame as a JSON line.
@@ -220,6 +94,29 @@ pub fn run(
             details: Vec::new(),
         }));
     }
+    if let Some(target) = args.annotate {
+        let mp4 = target
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| ANNOTATED_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
+        if !mp4 {
+            return Err(invalid(
+                "annotate",
+                target,
+                "--annotate writes an MP4 file: give a name ending in .mp4, .m4v or .mov"
+                    .to_string(),
+            ));
+        }
+        if let Some(jsonl) = args.jsonl
+            && (jsonl == target || same_file(jsonl, target))
+        {
+            return Err(invalid(
+                "annotate",
+                target,
+                "--annotate and --jsonl name the same file".to_string(),
+            ));
+        }
+    }
     if args.annotate.is_some() && args.videos.len() != 1 {
         return Err(invalid(
             "annotate",
@@ -257,21 +154,19 @@ pub fn run(
         ));
     }
     let mut detector = CoupleDetector::new(policy, config, TrackerConfig::default())?;
-    let (mut pending, mut out): (Option<Pending>, Box<dyn Write>) = match args.jsonl {
+    let (mut pending, mut out): (Option<Output>, Box<dyn Write>) = match args.jsonl {
         Some(path) if path != Path::new("-") => {
-            let pending = Pending::new(path)?;
-            let file = pending.file.reopen().map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            (Some(pending), Box::new(BufWriter::new(file)))
+            let output = Output::create("--jsonl", path)?;
+            let file = output.writer()?;
+            (Some(output), Box::new(BufWriter::new(file)))
         }
         _ => (None, Box::new(BufWriter::new(std::io::stdout().lock()))),
     };
     let output_name = match args.jsonl {
-        Some(path) if path != Path::new("-") => path.display().to_string(),
+        Some(path) if path != Path::new("-") => printable(&path.display().to_string()).into_owned(),
         _ => "standard output".to_string(),
     };
+    catch_signals();
     let terminal = std::io::stderr().is_terminal();
     for (video, info) in args.videos.iter().zip(&infos) {
         detector.reset_tracker();
@@ -291,12 +186,10 @@ pub fn run(
             bar
         });
         let mut encoder = match args.annotate {
-            Some(target) => Some(Encoder::start(
-                target,
-                info.width,
-                info.height,
+            Some(target) => Some(Encoder::new(
+                Output::create("--annotate", target)?,
                 info.fps / every as f64,
-            )?),
+            )),
             None => None,
         };
         let mut sink =
@@ -309,7 +202,7 @@ pub fn run(
                 if let (Some(encoder), Some(image)) = (encoder.as_mut(), image) {
                     let people: Vec<_> = frame.people.iter().map(|p| p.person.clone()).collect();
                     let drawn = annotate(&image::DynamicImage::ImageRgb8(image.clone()), &people);
-                    encoder.write(drawn.as_raw())?;
+                    encoder.write(drawn.width(), drawn.height(), drawn.as_raw())?;
                 }
                 if let Some(bar) = &bar {
                     bar.inc(1);
@@ -317,10 +210,20 @@ pub fn run(
                 Ok(())
             };
         let summary = if args.annotate.is_some() {
-            detector.detect_video_with_images(video, args.fps, &mut sink)?
+            detector.detect_video_with_images(video, args.fps, &mut sink)
         } else {
-            detector.detect_video(video, args.fps, &mut sink)?
+            detector.detect_video(video, args.fps, &mut sink)
         };
+        if let Some(signal) = stop_signal() {
+            // Stopped by a signal: nothing pending is kept.
+            drop(encoder);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let _ = writeln!(std::io::stderr(), "interrupted: nothing written");
+            return Ok(ExitCode::from(128 + signal as u8));
+        }
+        let summary = summary?;
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
@@ -330,7 +233,7 @@ pub fn run(
         let per_second = summary.processed as f64 / (summary.elapsed_ms / 1000.0).max(1e-9);
         let mut text = format!(
             "{}: {} frames processed (every {} of {:.2} fps), {:.1} frames/s on {}",
-            video.display(),
+            printable(&video.display().to_string()),
             summary.processed,
             summary.frame_skip,
             summary.info.fps,
@@ -353,7 +256,8 @@ pub fn run(
                 summary.failed
             ));
         }
-        eprintln!("{text}");
+        // A closed or full standard error loses the summary, never the results.
+        let _ = writeln!(std::io::stderr(), "{text}");
     }
     out.flush().map_err(|source| Error::Write {
         what: output_name.clone(),

@@ -123,7 +123,8 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, Error> {
 /// `max(1, int(original_fps / target_fps))`, the original's rule.
 pub fn frame_skip(original_fps: f64, target_fps: f64) -> u64 {
     let ratio = (original_fps / target_fps).floor();
-    if ratio.is_finite() && ratio >= 1.0 {
+    if ratio >= 1.0 {
+        // Saturating: a ratio past u64 (an infinitesimal target) keeps the first frame only.
         ratio.min(u64::MAX as f64) as u64
     } else {
         1
@@ -311,7 +312,7 @@ impl CoupleDetector {
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
         tracing::info!(
-            video = %path.display(),
+            video = %crate::types::text::printable(&path.display().to_string()),
             processed = summary.processed,
             detection_rate = summary.rate.rate,
             average_confidence = summary.average_confidence,
@@ -319,7 +320,7 @@ impl CoupleDetector {
         );
         if summary.rate.low {
             tracing::warn!(
-                video = %path.display(),
+                video = %crate::types::text::printable(&path.display().to_string()),
                 detection_rate = summary.rate.rate,
                 "low couple detection rate: {:.1}% of the frames have both dancers",
                 summary.rate.rate * 100.0
@@ -475,5 +476,6 @@ mod tests {
         assert_eq!(frame_skip(30.0, 1.0), 30);
         assert_eq!(frame_skip(30.0, 1e-300), u64::MAX);
         assert_eq!(frame_skip(f64::NAN, 15.0), 1);
+        assert_eq!(frame_skip(30.0, 4.9e-324), u64::MAX);
     }
 }

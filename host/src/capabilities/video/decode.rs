@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{VideoError, VideoInfo, open_video, probe::probe_file, tool};
+use super::probe::{FORMAT_WHITELIST, probe_file};
+use super::{VideoError, VideoInfo, open_video, tool};
 
 /// Frames decoded ahead of their consumer.
 pub const QUEUE: usize = 8;
@@ -81,16 +82,14 @@ impl Decoder {
                 "-loglevel",
                 "level+info",
             ])
-            .args(["-protocol_whitelist", "file", "-f", &info.container])
             .args([
-                "-i",
-                "file:/dev/stdin",
-                "-map",
-                "0:v:0",
-                "-an",
-                "-sn",
-                "-dn",
+                "-protocol_whitelist",
+                "file",
+                "-format_whitelist",
+                FORMAT_WHITELIST,
             ])
+            .args(["-f", &info.container, "-i", "file:/dev/stdin"])
+            .args(["-map", &format!("0:v:{}", info.stream), "-an", "-sn", "-dn"])
             .args(["-vf", &filter, "-fps_mode", "passthrough"])
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
             .stdin(Stdio::from(file))
@@ -220,8 +219,27 @@ fn read_frames(
     }
 }
 
+/// A line of the decoder's log (`-loglevel level+info`) as its context (`Parsed_showinfo_1`,
+/// empty without one), its level and its message; `None` for a line not in that form, such
+/// as a continuation of a metadata value (text from the file, never trusted).
+fn log_line(line: &str) -> Option<(&str, &str, &str)> {
+    let mut rest = line;
+    let mut context = "";
+    if let Some(inner) = rest.strip_prefix('[')
+        && let Some((name, after)) = inner.split_once(" @ 0x")
+        && let Some((_, after)) = after.split_once("] ")
+    {
+        context = name;
+        rest = after;
+    }
+    let rest = rest.strip_prefix('[')?;
+    let (level, message) = rest.split_once("] ")?;
+    Some((context, level, message))
+}
+
 /// Reads the decoder's log: each sampled frame's time (`showinfo`'s `pts_time:`) and the
-/// error lines.
+/// error lines. Only lines that start the way FFmpeg's own lines start count: a metadata value
+/// of the file is printed inside an `[info]` line, never at its start.
 fn read_log(stderr: impl Read, times: &Sender<f64>, errors: &std::sync::Mutex<Vec<String>>) {
     let mut lines = BufReader::new(stderr);
     let mut line = Vec::new();
@@ -232,23 +250,58 @@ fn read_log(stderr: impl Read, times: &Sender<f64>, errors: &std::sync::Mutex<Ve
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
-        if let Some(at) = text.find(" pts_time:")
-            && text.contains("showinfo")
-        {
-            let value = text[at + 10..].split_whitespace().next().unwrap_or("");
-            if let Ok(time) = value.parse::<f64>() {
+        let Some((context, level, message)) = log_line(text.trim_end()) else {
+            continue;
+        };
+        if context.starts_with("Parsed_showinfo_") && level == "info" {
+            if message.trim_start().starts_with("n:")
+                && let Some(at) = message.find(" pts_time:")
+                && let Ok(time) = message[at + 10..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .parse::<f64>()
+            {
                 let _ = times.send(time);
             }
-        } else if (text.contains("[error]") || text.contains("[fatal]"))
+        } else if (level == "error" || level == "fatal")
             && let Ok(mut kept) = errors.lock()
             && kept.len() < KEPT_ERRORS
         {
-            let message = text
-                .trim()
-                .replace("[error] ", "")
-                .replace("[fatal] ", "")
-                .replace("file:/dev/stdin", "the file");
+            let message = message.replace("file:/dev/stdin", "the file");
             kept.push(crate::types::text::printable(&message).into_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(log: &str) -> (Vec<f64>, Vec<String>) {
+        let (tx, rx) = channel();
+        let errors = std::sync::Mutex::new(Vec::new());
+        read_log(log.as_bytes(), &tx, &errors);
+        drop(tx);
+        (rx.iter().collect(), errors.into_inner().unwrap_or_default())
+    }
+
+    #[test]
+    fn only_ffmpegs_own_lines_count() {
+        let log = "[info] Input #0, mov,mp4, from 'file:/dev/stdin':\n\
+            [info]     comment         : [error] gotcha\n\
+            [info]     title           : x showinfo pts_time:1234.5 y\n\
+            [info]                     : [Parsed_showinfo_1 @ 0x1] [info] n:   9 pts_time:99\n\
+            [Parsed_showinfo_1 @ 0x5581] [info] n:   0 pts:      0 pts_time:0       duration:512\n\
+            [Parsed_showinfo_1 @ 0x5581] [info] config in time_base: 1/15360\n\
+            [Parsed_showinfo_1 @ 0x5581] [info] n:   1 pts:   1024 pts_time:0.0666667 duration:512\n\
+            [h264 @ 0x55] [error] Invalid NAL unit size (1 > 0).\n\
+            [error] file:/dev/stdin: corrupt\n";
+        let (times, errors) = read(log);
+        assert_eq!(times, [0.0, 0.0666667]);
+        assert_eq!(
+            errors,
+            ["Invalid NAL unit size (1 > 0).", "the file: corrupt"]
+        );
     }
 }

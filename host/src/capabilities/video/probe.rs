@@ -10,8 +10,11 @@ use serde::Deserialize;
 use super::{VideoError, tool};
 
 /// Containers decoded: MP4/MOV family, Matroska/WebM, AVI, MPEG-TS. Anything else (a
-/// playlist, an image sequence, a concat script) is refused before decoding.
+/// playlist, an image sequence, a concat script) is refused before any demuxer reads it.
 const CONTAINERS: [&str; 4] = ["mov", "matroska", "avi", "mpegts"];
+
+/// [`CONTAINERS`] as FFmpeg's `format_whitelist` option.
+pub(super) const FORMAT_WHITELIST: &str = "mov,matroska,avi,mpegts";
 
 /// Largest width or height of a video decoded, in pixels.
 pub const MAX_VIDEO_SIDE: u32 = 16_384;
@@ -35,6 +38,8 @@ pub struct VideoInfo {
     pub codec: String,
     /// The demuxer to decode it with (`mov`, `matroska`, …).
     pub container: String,
+    /// Which of the file's video streams it is (0: the first); a cover picture is skipped.
+    pub stream: u32,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +57,8 @@ struct Format {
 
 #[derive(Deserialize)]
 struct Stream {
+    #[serde(default)]
+    disposition: std::collections::BTreeMap<String, i64>,
     codec_name: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
@@ -91,11 +98,14 @@ pub(super) fn probe_file(path: &Path, file: File) -> Result<VideoInfo, VideoErro
             "error",
             "-protocol_whitelist",
             "file",
+            "-format_whitelist",
+            FORMAT_WHITELIST,
             "-select_streams",
-            "v:0",
+            "v",
             "-show_entries",
             "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,duration:\
-             stream_side_data=rotation:stream_tags=rotate:format=format_name,duration",
+             stream_disposition=attached_pic:stream_side_data=rotation:stream_tags=rotate:\
+             format=format_name,duration",
             "-of",
             "json",
             "file:/dev/stdin",
@@ -127,10 +137,20 @@ pub(super) fn probe_file(path: &Path, file: File) -> Result<VideoInfo, VideoErro
         .find(|name| CONTAINERS.contains(name))
         .ok_or_else(|| not_video(format!("its container ({names}) is not a video file")))?
         .to_string();
-    let stream = probe
+    // As FFmpeg's best stream: the largest picture that is not a cover; the first of equals.
+    let (stream, index) = probe
         .streams
         .into_iter()
-        .next()
+        .zip(0u32..)
+        .filter(|(stream, _)| stream.disposition.get("attached_pic").copied().unwrap_or(0) == 0)
+        .fold(None::<(Stream, u32)>, |best, (stream, index)| {
+            let pixels =
+                |s: &Stream| u64::from(s.width.unwrap_or(0)) * u64::from(s.height.unwrap_or(0));
+            match best {
+                Some((kept, at)) if pixels(&kept) >= pixels(&stream) => Some((kept, at)),
+                _ => Some((stream, index)),
+            }
+        })
         .ok_or_else(|| not_video("it has no video stream".to_string()))?;
     let (width, height) = match (stream.width, stream.height) {
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
@@ -172,5 +192,6 @@ pub(super) fn probe_file(path: &Path, file: File) -> Result<VideoInfo, VideoErro
         rotation,
         codec: stream.codec_name.unwrap_or_default(),
         container,
+        stream: index,
     })
 }
