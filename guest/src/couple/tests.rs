@@ -232,7 +232,7 @@ fn many_people_and_tracks_stay_within_the_pair_limit() {
     let row: Vec<Bbox> = (0..1000)
         .map(|i| shifted(LEAD, 7.0 * f64::from(i)))
         .collect();
-    let (state, _) = update(start(), &[row.clone()], &cfg(0.5, 30)).expect("first");
+    let (state, _) = update(start(), std::slice::from_ref(&row), &cfg(0.5, 30)).expect("first");
     let (_, answers) = update(state, &[row], &cfg(0.5, 30)).expect("second");
     assert_eq!(answers[0].ids, (0..1000).collect::<Vec<u64>>());
 }
