@@ -248,6 +248,8 @@ def test_the_tracker_asks_the_policy_and_keeps_the_original_state(monkeypatch):
 
     monkeypatch.setattr(_component, "call", spy)
     tracker = PersonTracker()
+    assert calls == [("couple", "update")]  # its settings checked, with no frame
+    calls.clear()
     first = [pose([50, 50, 150, 250]), pose([200, 50, 300, 250])]
     tracker.update(first, frame_idx=0)
     assert calls == [("couple", "update")]
@@ -513,7 +515,7 @@ def test_a_frame_whose_detection_fails_is_kept_empty(detector, videos, monkeypat
         result = detector.detect_couple_poses(str(path), target_fps=5)
     assert times(result) == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8], abs=1e-6)
     assert [couple.lead_pose is not None for couple in result] == [True, False, True, True, True]
-    assert "Frame 2 failed: inference failed" in caplog.text
+    assert "Frame 1 failed: inference failed" in caplog.text  # its frame_idx
     assert {couple.lead_pose.person_id for couple in result if couple.lead_pose} == {0}
 
 
