@@ -26,7 +26,7 @@
 //
 // Sizes and times are numbers (exact up to 2^53); the report's counters are BigInts (u64).
 
-import { areas as hostAreas, openScan, remove as hostRemove } from 'bachata:common/host-fs@1.1.0';
+import { areas as hostAreas, openScan, remove as hostRemove } from 'bachata:common/host-fs@1.2.0';
 
 /** Entries asked for per scan page. */
 export const PAGE = 1024;

@@ -14,6 +14,7 @@ use super::{Lang, NewError};
 pub const WIT: &[(&str, &str)] = &[
     ("cleanup.wit", include_str!("../../../../wit/cleanup.wit")),
     ("config.wit", include_str!("../../../../wit/config.wit")),
+    ("couple.wit", include_str!("../../../../wit/couple.wit")),
     ("errors.wit", include_str!("../../../../wit/errors.wit")),
     ("events.wit", include_str!("../../../../wit/events.wit")),
     (
