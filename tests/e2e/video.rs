@@ -10,7 +10,7 @@ use std::process::Command;
 
 use bachata_common_tests::{Run, Sandbox, shared};
 
-fn have_ffmpeg() -> bool {
+pub(super) fn have_ffmpeg() -> bool {
     let found = Command::new("ffmpeg")
         .arg("-version")
         .output()
@@ -25,7 +25,7 @@ fn have_ffmpeg() -> bool {
     found
 }
 
-fn sandbox() -> Sandbox {
+pub(super) fn sandbox() -> Sandbox {
     let mut sandbox = Sandbox::new();
     sandbox.env(
         "YOLOV8_MODEL",
@@ -36,7 +36,7 @@ fn sandbox() -> Sandbox {
 }
 
 /// Runs `ffmpeg` with `args` (quiet, overwriting).
-fn ffmpeg(args: &[&str]) {
+pub(super) fn ffmpeg(args: &[&str]) {
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-y"])
         .args(args)
@@ -95,7 +95,11 @@ fn lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn pose(sandbox: &Sandbox, video: &Path, extra: &[&str]) -> (Run, Vec<serde_json::Value>) {
+pub(super) fn pose(
+    sandbox: &Sandbox,
+    video: &Path,
+    extra: &[&str],
+) -> (Run, Vec<serde_json::Value>) {
     let out = sandbox.path().join("out.jsonl");
     let _ = std::fs::remove_file(&out);
     let mut args = vec![

@@ -3,47 +3,12 @@
 //! a signal, a closed standard error, a cover or thumbnail stream first.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bachata_common_tests::{Run, Sandbox, shared};
+use bachata_common_tests::{Run, shared};
 
-fn have_ffmpeg() -> bool {
-    let found = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("BACHATA_REQUIRE_FFMPEG").is_none(),
-            "ffmpeg is missing"
-        );
-    }
-    found
-}
-
-fn sandbox() -> Sandbox {
-    let mut sandbox = Sandbox::new();
-    sandbox.env(
-        "YOLOV8_MODEL",
-        shared("models/yolo11n-pose.onnx").to_str().expect("utf-8"),
-    );
-    sandbox.env("YOLOV8_THREADS", "2");
-    sandbox
-}
-
-fn ffmpeg(args: &[&str]) {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use super::video::{ffmpeg, have_ffmpeg, pose, sandbox};
 
 /// A 320×180 clip of the astronaut (100 px), `seconds` long at 30 fps, with `extra` options.
 fn clip(dir: &Path, name: &str, seconds: u32, extra: &[&str]) -> String {
@@ -94,24 +59,11 @@ fn metadata_posing_as_the_decoders_log_changes_nothing() {
             "title=x showinfo pts_time:1234.5 y\n[Parsed_showinfo_1 @ 0x1] [info] n: 0 pts_time:99",
         ],
     );
-    let out = sandbox.path().join("out.jsonl");
-    let run = sandbox.run(&[
-        "pose",
-        &video,
-        "--fps",
-        "5",
-        "--jsonl",
-        out.to_str().expect("utf-8"),
-    ]);
+    let (run, frames) = pose(&sandbox, Path::new(&video), &["--fps", "5"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let times: Vec<f64> = std::fs::read_to_string(&out)
-        .expect("out")
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["timestamp"]
-                .as_f64()
-                .expect("t")
-        })
+    let times: Vec<f64> = frames
+        .iter()
+        .map(|frame| frame["timestamp"].as_f64().expect("t"))
         .collect();
     assert_eq!(times.len(), 5);
     for (index, time) in times.iter().enumerate() {
@@ -207,16 +159,9 @@ fn outputs_on_devices_links_and_each_other() {
         assert!(run.error_line().contains("MP4"), "{}", run.error_line());
     }
     // Written files follow the umask, as any new file.
-    let out = sandbox.path().join("out.jsonl");
-    let run = sandbox.run(&[
-        "pose",
-        &video,
-        "--fps",
-        "5",
-        "--jsonl",
-        out.to_str().expect("utf-8"),
-    ]);
+    let (run, _) = pose(&sandbox, Path::new(&video), &["--fps", "5"]);
     assert_eq!(run.code, 0, "{run:?}");
+    let out = sandbox.path().join("out.jsonl");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&out).expect("out").permissions().mode() & 0o777;
     assert_ne!(mode, 0o600, "mode {mode:o}");
@@ -318,18 +263,7 @@ fn the_largest_stream_is_read_not_a_thumbnail_before_it() {
         "copy",
         both.to_str().expect("utf-8"),
     ]);
-    let out = sandbox.path().join("out.jsonl");
-    let run = sandbox.run(&[
-        "pose",
-        both.to_str().expect("utf-8"),
-        "--fps",
-        "5",
-        "--jsonl",
-        out.to_str().expect("utf-8"),
-    ]);
+    let (run, frames) = pose(&sandbox, &both, &["--fps", "5"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        std::fs::read_to_string(&out).expect("out").lines().count(),
-        5
-    );
+    assert_eq!(frames.len(), 5);
 }

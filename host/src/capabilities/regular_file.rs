@@ -33,8 +33,9 @@ pub fn what_it_is(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// The bytes of the regular file at `path` (links followed), at most `max` of them.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
+/// The regular file at `path` (links followed) opened for reading, and its metadata; checked
+/// on the open file, opened without blocking.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), Refused> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32)
@@ -44,6 +45,12 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
     if !metadata.file_type().is_file() {
         return Err(Refused::NotRegular(what_it_is(metadata.file_type())));
     }
+    Ok((file, metadata))
+}
+
+/// The bytes of the regular file at `path` (links followed), at most `max` of them.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
+    let (file, metadata) = open_regular(path)?;
     if metadata.len() > max {
         return Err(Refused::TooBig(metadata.len()));
     }

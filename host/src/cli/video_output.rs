@@ -180,11 +180,7 @@ impl Encoder {
     fn start(&mut self, width: u32, height: u32) -> Result<&mut Child, Error> {
         if self.child.is_none() {
             let output = self.output.as_ref().expect("held until finished");
-            let tool = match std::env::var_os("BACHATA_FFMPEG_DIR") {
-                Some(dir) if !dir.is_empty() => Path::new(&dir).join("ffmpeg").into_os_string(),
-                _ => "ffmpeg".into(),
-            };
-            let child = Command::new(tool)
+            let child = Command::new(bachata_common::capabilities::video::tool("ffmpeg"))
                 .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
                 .args(["-f", "rawvideo", "-pix_fmt", "rgb24"])
                 .args([

@@ -12,8 +12,9 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use super::regular_file::{Refused, open_regular};
 
 mod decode;
 mod probe;
@@ -75,8 +76,8 @@ pub enum VideoError {
     },
 }
 
-/// The FFmpeg tool `name`, from `BACHATA_FFMPEG_DIR` when set.
-fn tool(name: &str) -> OsString {
+/// The FFmpeg tool `name` (`ffmpeg`, `ffprobe`), from `BACHATA_FFMPEG_DIR` when set.
+pub fn tool(name: &str) -> OsString {
     match std::env::var_os("BACHATA_FFMPEG_DIR") {
         Some(dir) if !dir.is_empty() => Path::new(&dir).join(name).into_os_string(),
         _ => OsString::from(name),
@@ -95,48 +96,26 @@ fn first_line(stderr: &[u8]) -> String {
         .into_owned()
 }
 
-fn kind_of(file_type: std::fs::FileType) -> &'static str {
-    if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_fifo() {
-        "a FIFO"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else if file_type.is_char_device() {
-        "a character device"
-    } else if file_type.is_block_device() {
-        "a block device"
-    } else {
-        "not a file"
-    }
-}
-
 /// Opens a video file for the tools: a regular, non-empty file (links followed). Opened
 /// without blocking, so a FIFO swapped in is refused, not waited on.
 pub fn open_video(path: &Path) -> Result<File, VideoError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)
-        .map_err(|source| match source.kind() {
-            ErrorKind::NotFound => VideoError::Missing {
-                path: path.to_path_buf(),
-            },
-            _ => VideoError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
-    let metadata = file.metadata().map_err(|source| VideoError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !metadata.file_type().is_file() {
-        return Err(VideoError::NotRegular {
+    let (file, metadata) = open_regular(path).map_err(|refused| match refused {
+        Refused::NotRegular(kind) => VideoError::NotRegular {
             path: path.to_path_buf(),
-            kind: kind_of(metadata.file_type()),
-        });
-    }
+            kind,
+        },
+        Refused::Io(source) if source.kind() == ErrorKind::NotFound => VideoError::Missing {
+            path: path.to_path_buf(),
+        },
+        Refused::Io(source) => VideoError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        Refused::TooBig(size) => VideoError::NotVideo {
+            path: path.to_path_buf(),
+            reason: format!("it is {size} bytes"),
+        },
+    })?;
     if metadata.len() == 0 {
         return Err(VideoError::NotVideo {
             path: path.to_path_buf(),
