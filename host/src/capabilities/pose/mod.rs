@@ -108,7 +108,7 @@ pub struct Tensor {
 }
 
 /// A loaded pose model: one session, or several of one thread each that run frames side by
-/// side ([`PoseEngine::load_parallel`]).
+/// side ([`PoseEngine::load_parallel`], one worker each in [`Ahead`]).
 pub struct PoseEngine {
     sessions: Vec<Mutex<Session>>,
     input_name: String,
@@ -283,38 +283,6 @@ impl PoseEngine {
         self.sessions.len()
     }
 
-    /// Runs the model on `frames`, side by side on the engine's sessions; one result each,
-    /// in order.
-    pub fn infer_all(&self, frames: &[&PreparedFrame]) -> Vec<Result<Tensor, String>> {
-        let lanes = self.sessions.len().min(frames.len());
-        if lanes <= 1 {
-            return frames.iter().map(|frame| self.infer(frame)).collect();
-        }
-        let mut results: Vec<Option<Result<Tensor, String>>> = vec![None; frames.len()];
-        std::thread::scope(|scope| {
-            let mut lanes_results = Vec::with_capacity(lanes);
-            for lane in 0..lanes {
-                lanes_results.push(scope.spawn(move || {
-                    (lane..frames.len())
-                        .step_by(lanes)
-                        .map(|index| (index, self.infer(frames[index])))
-                        .collect::<Vec<_>>()
-                }));
-            }
-            for handle in lanes_results {
-                if let Ok(done) = handle.join() {
-                    for (index, result) in done {
-                        results[index] = Some(result);
-                    }
-                }
-            }
-        });
-        results
-            .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err("inference failed".to_string())))
-            .collect()
-    }
-
     /// Letterboxes a decoded image for this model.
     pub fn prepare(&self, image: &DynamicImage) -> Result<PreparedFrame, AppError> {
         letterbox(image, self.input_width, self.input_height)
@@ -398,7 +366,10 @@ impl PoseBatch {
                     .ok_or_else(|| format!("no frame with id {id}"))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let result = self.engine.infer_all(&frames).into_iter().collect();
+        let result = frames
+            .iter()
+            .map(|frame| self.engine.infer(frame))
+            .collect();
         if let Ok(mut total) = self.inference.lock() {
             *total += started.elapsed();
         }
